@@ -1,0 +1,67 @@
+pragma circom 2.1.9;
+
+include "circomlib/circuits/poseidon.circom";
+include "circomlib/circuits/eddsaposeidon.circom";
+include "circomlib/circuits/babyjub.circom";
+include "./merkle.circom";
+
+// ProviderAttestation(PROVIDER_DEPTH)
+// Proves that an external system signed one call:
+//   message = Poseidon(workflowId, callSeq, operation, requestHash, responseHash)
+//   EdDSA-Poseidon signature (R8, S) on message verifies under key (Ax, Ay)   [circomlib]
+//   both (Ax, Ay) and R8 are points of BabyJubJub                            [BabyCheck]
+//   Poseidon(systemCode, Ax, Ay) is a leaf of the provider-set tree whose root is output
+// The caller constrains providerSetRoot to the public provider-set root and fixes systemCode to
+// the system the template expects for this call, so one system cannot sign for another.
+// Assumptions: none on the inputs beyond field elements (S < subgroup order is checked by
+// circomlib's verifier; pathIndices are constrained to bits by MerkleInclusionRoot).
+template ProviderAttestation(PROVIDER_DEPTH) {
+    signal input workflowId;
+    signal input callSeq;
+    signal input operation;
+    signal input requestHash;
+    signal input responseHash;
+    signal input systemCode;
+    signal input publicKey[2];
+    signal input signatureR8[2];
+    signal input signatureS;
+    signal input pathElements[PROVIDER_DEPTH];
+    signal input pathIndices[PROVIDER_DEPTH];
+    signal output providerSetRoot;
+
+    component message = Poseidon(5);
+    message.inputs[0] <== workflowId;
+    message.inputs[1] <== callSeq;
+    message.inputs[2] <== operation;
+    message.inputs[3] <== requestHash;
+    message.inputs[4] <== responseHash;
+
+    component keyOnCurve = BabyCheck();
+    keyOnCurve.x <== publicKey[0];
+    keyOnCurve.y <== publicKey[1];
+    component r8OnCurve = BabyCheck();
+    r8OnCurve.x <== signatureR8[0];
+    r8OnCurve.y <== signatureR8[1];
+
+    component verifier = EdDSAPoseidonVerifier();
+    verifier.enabled <== 1;
+    verifier.Ax <== publicKey[0];
+    verifier.Ay <== publicKey[1];
+    verifier.S <== signatureS;
+    verifier.R8x <== signatureR8[0];
+    verifier.R8y <== signatureR8[1];
+    verifier.M <== message.out;
+
+    component leaf = Poseidon(3);
+    leaf.inputs[0] <== systemCode;
+    leaf.inputs[1] <== publicKey[0];
+    leaf.inputs[2] <== publicKey[1];
+
+    component inclusion = MerkleInclusionRoot(PROVIDER_DEPTH);
+    inclusion.leaf <== leaf.out;
+    for (var i = 0; i < PROVIDER_DEPTH; i++) {
+        inclusion.pathElements[i] <== pathElements[i];
+        inclusion.pathIndices[i] <== pathIndices[i];
+    }
+    providerSetRoot <== inclusion.root;
+}

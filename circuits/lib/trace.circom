@@ -1,0 +1,69 @@
+pragma circom 2.1.9;
+
+include "circomlib/circuits/poseidon.circom";
+include "./merkle.circom";
+
+// StepLeaf(FIELDS)
+// Hashes one step record of the trace:
+//   requestHash  = Poseidon(request[0..FIELDS))
+//   responseHash = Poseidon(response[0..FIELDS))
+//   leaf = Poseidon(index, stepCode, phase, status, callSeq, operation, requestHash, responseHash, evidence)
+// Same encoding as src/trace/commitment.ts (`stepLeafInputs`); a test checks they agree.
+template StepLeaf(FIELDS) {
+    assert(FIELDS > 0 && FIELDS <= 16);
+    signal input index;
+    signal input stepCode;
+    signal input phase;
+    signal input status;
+    signal input callSeq;
+    signal input operation;
+    signal input evidence;
+    signal input request[FIELDS];
+    signal input response[FIELDS];
+    signal output requestHash;
+    signal output responseHash;
+    signal output leaf;
+
+    component requestHasher = Poseidon(FIELDS);
+    component responseHasher = Poseidon(FIELDS);
+    for (var i = 0; i < FIELDS; i++) {
+        requestHasher.inputs[i] <== request[i];
+        responseHasher.inputs[i] <== response[i];
+    }
+    requestHash <== requestHasher.out;
+    responseHash <== responseHasher.out;
+
+    component leafHasher = Poseidon(9);
+    leafHasher.inputs[0] <== index;
+    leafHasher.inputs[1] <== stepCode;
+    leafHasher.inputs[2] <== phase;
+    leafHasher.inputs[3] <== status;
+    leafHasher.inputs[4] <== callSeq;
+    leafHasher.inputs[5] <== operation;
+    leafHasher.inputs[6] <== requestHash;
+    leafHasher.inputs[7] <== responseHash;
+    leafHasher.inputs[8] <== evidence;
+    leaf <== leafHasher.out;
+}
+
+// TraceCommitment(DEPTH)
+// traceRoot = Poseidon(workflowId, outcome, stepCount, MerkleTreeRoot(DEPTH)(leaves)).
+// Unused leaf slots must be 0 (the caller sets them).
+template TraceCommitment(DEPTH) {
+    signal input workflowId;
+    signal input outcome;
+    signal input stepCount;
+    signal input leaves[1 << DEPTH];
+    signal output traceRoot;
+
+    component steps = MerkleTreeRoot(DEPTH);
+    for (var i = 0; i < (1 << DEPTH); i++) {
+        steps.leaves[i] <== leaves[i];
+    }
+    component root = Poseidon(4);
+    root.inputs[0] <== workflowId;
+    root.inputs[1] <== outcome;
+    root.inputs[2] <== stepCount;
+    root.inputs[3] <== steps.root;
+    traceRoot <== root.out;
+}

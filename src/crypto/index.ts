@@ -1,0 +1,4 @@
+export * from "./field";
+export * from "./poseidon";
+export * from "./merkle";
+export * from "./eddsa";

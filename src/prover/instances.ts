@@ -1,0 +1,69 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { PROJECT_ROOT } from "../project";
+
+const InstanceSchema = z.object({
+  file: z.string().min(1),
+  template: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+  params: z.array(z.number().int().nonnegative()),
+  pubs: z.array(z.string().min(1)).min(1),
+});
+const CircuitsFileSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), InstanceSchema);
+
+export type CircuitInstanceConfig = z.infer<typeof InstanceSchema>;
+
+export interface CircuitInstance extends CircuitInstanceConfig {
+  name: string;
+  /** Build outputs, laid out as circomkit writes them. */
+  paths: {
+    dir: string;
+    r1cs: string;
+    wasm: string;
+    zkey: string;
+    vkey: string;
+    meta: string;
+    verifierSol: string;
+  };
+  verifierContract: string;
+}
+
+export const BUILD_DIR = path.join(PROJECT_ROOT, "build", "circuits");
+export const VERIFIERS_DIR = path.join(PROJECT_ROOT, "contracts", "verifiers");
+
+export function loadCircuitInstances(file = path.join(PROJECT_ROOT, "circuits.json")): CircuitInstance[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new Error(`cannot read circuit instances from ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = CircuitsFileSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`invalid ${file}: ${parsed.error.issues[0].message}`);
+  return Object.entries(parsed.data).map(([name, config]) => describeInstance(name, config));
+}
+
+function describeInstance(name: string, config: CircuitInstanceConfig): CircuitInstance {
+  const dir = path.join(BUILD_DIR, name);
+  const verifierContract = `${name}Verifier`;
+  return {
+    name,
+    ...config,
+    verifierContract,
+    paths: {
+      dir,
+      r1cs: path.join(dir, `${name}.r1cs`),
+      wasm: path.join(dir, `${name}_js`, `${name}.wasm`),
+      zkey: path.join(dir, "groth16_pkey.zkey"),
+      vkey: path.join(dir, "groth16_vkey.json"),
+      meta: path.join(dir, "setup.json"),
+      verifierSol: path.join(VERIFIERS_DIR, `${verifierContract}.sol`),
+    },
+  };
+}
+
+export function circuitInstance(name: string): CircuitInstance {
+  const instance = loadCircuitInstances().find((i) => i.name === name);
+  if (!instance) throw new Error(`circuit instance ${name} is not declared in circuits.json`);
+  return instance;
+}

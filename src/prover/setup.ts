@@ -1,0 +1,241 @@
+import { createHash, randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Circomkit } from "circomkit";
+import * as snarkjs from "snarkjs";
+import { DEFAULT_PTAU, PROJECT_ROOT } from "../project";
+import { loadCircuitInstances, VERIFIERS_DIR, type CircuitInstance } from "./instances";
+import { silentProgress, type ProgressReporter } from "./progress";
+
+const run = promisify(execFile);
+
+export interface SetupRecord {
+  instance: string;
+  sourceHash: string;
+  constraints: number;
+  publicInputs: number;
+  ptau: { file: string; sha256: string; devCeremony: boolean };
+  phase2: "dev single contribution (random entropy, not for production)";
+  createdAt: string;
+}
+
+export interface SetupOptions {
+  /** Only rebuild instances whose circuit sources changed (or whose outputs are missing). */
+  ifStale?: boolean;
+  /** A powers-of-tau ceremony file to import; forces phase 2 again for every instance. */
+  ptauPath?: string;
+  progress?: ProgressReporter;
+}
+
+export interface SetupResult {
+  built: SetupRecord[];
+  upToDate: string[];
+}
+
+export class SetupError extends Error {
+  override name = "SetupError";
+}
+
+/**
+ * The build pipeline: for each instance of circuits.json, compile the circuit (circom2), run the
+ * Groth16 setup (phase 2 on the powers of tau, one dev contribution with fresh random entropy),
+ * export the verification key and the Solidity verifier, then compile the contracts.
+ */
+export async function runSetup(options: SetupOptions = {}): Promise<SetupResult> {
+  const progress = options.progress ?? silentProgress;
+  const ptauFile = path.resolve(options.ptauPath ?? DEFAULT_PTAU);
+  if (!fs.existsSync(ptauFile)) {
+    throw new SetupError(`powers-of-tau file not found: ${ptauFile}`);
+  }
+  const instances = loadCircuitInstances();
+  const built: SetupRecord[] = [];
+  const upToDate: string[] = [];
+  for (const instance of instances) {
+    const sourceHash = circuitSourceHash(instance);
+    if (!options.ptauPath && options.ifStale && isUpToDate(instance, sourceHash)) {
+      upToDate.push(instance.name);
+      progress.note(`${instance.name}: up to date`);
+      continue;
+    }
+    built.push(await buildInstance({ instance, sourceHash, ptauFile, progress }));
+  }
+  removeStaleVerifiers(instances);
+  if (built.length > 0 || !contractsCompiled(instances)) {
+    progress.start("compiling contracts (hardhat, solc 0.8.28)", "~30 s");
+    await compileContracts();
+    progress.done();
+  }
+  return { built, upToDate };
+}
+
+/** Hash of everything a circuit build depends on: circom sources, the instance's entry, tool versions. */
+export function circuitSourceHash(instance: CircuitInstance): string {
+  const hash = createHash("sha256");
+  const circuitsDir = path.join(PROJECT_ROOT, "circuits");
+  for (const file of listCircomSources(circuitsDir)) {
+    hash.update(path.relative(circuitsDir, file)).update("\0").update(fs.readFileSync(file)).update("\0");
+  }
+  const { name, file, template, params, pubs } = instance;
+  hash.update(JSON.stringify({ name, file, template, params, pubs }));
+  for (const pkg of ["circomlib", "circom2", "snarkjs", "circomkit"]) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    hash.update(`${pkg}@${require(`${pkg}/package.json`).version}`);
+  }
+  return hash.digest("hex");
+}
+
+function listCircomSources(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".circom"))
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter((f) => !f.includes(`${path.sep}main${path.sep}`))
+    .sort();
+}
+
+export function readSetupRecord(instance: CircuitInstance): SetupRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(instance.paths.meta, "utf8")) as SetupRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function isUpToDate(instance: CircuitInstance, sourceHash: string): boolean {
+  const record = readSetupRecord(instance);
+  const { r1cs, wasm, zkey, vkey, verifierSol } = instance.paths;
+  return record?.sourceHash === sourceHash && [r1cs, wasm, zkey, vkey, verifierSol].every((f) => fs.existsSync(f));
+}
+
+async function buildInstance(args: {
+  instance: CircuitInstance;
+  sourceHash: string;
+  ptauFile: string;
+  progress: ProgressReporter;
+}): Promise<SetupRecord> {
+  const { instance, sourceHash, ptauFile, progress } = args;
+  const circomkit = new Circomkit({
+    circuits: path.join(PROJECT_ROOT, "circuits.json"),
+    dirCircuits: "./circuits",
+    dirBuild: "./build/circuits",
+    dirPtau: "./ptau",
+    include: ["./node_modules"],
+    version: "2.1.9",
+    optimization: 2,
+    circomPath: `"${process.execPath}" "${require.resolve("circom2/cli.js")}"`,
+    inspect: false,
+    verbose: false,
+    logLevel: "WARN",
+  });
+  const cwd = process.cwd();
+  process.chdir(PROJECT_ROOT); // circomkit and circom2 work with paths relative to the project
+  try {
+    fs.rmSync(instance.paths.meta, { force: true });
+    progress.start(`${instance.name}: compiling circuit (circom2 as WebAssembly)`, "~20 s");
+    await circomkit.compile(instance.name, instance);
+    const info = await circomkit.info(instance.name);
+    progress.done(`${info.constraints} constraints`);
+
+    progress.start(`${instance.name}: Groth16 setup and dev phase-2 contribution`, "~30 s");
+    await groth16Setup({ instance, ptauFile });
+    progress.done();
+
+    progress.start(`${instance.name}: exporting verification key and Solidity verifier`);
+    const vkey = await snarkjs.zKey.exportVerificationKey(instance.paths.zkey);
+    fs.writeFileSync(instance.paths.vkey, JSON.stringify(vkey, null, 2));
+    await exportVerifier(instance);
+    progress.done();
+
+    const record: SetupRecord = {
+      instance: instance.name,
+      sourceHash,
+      constraints: info.constraints,
+      publicInputs: info.publicInputs,
+      ptau: {
+        file: path.relative(PROJECT_ROOT, ptauFile),
+        sha256: await sha256File(ptauFile),
+        devCeremony: ptauFile === DEFAULT_PTAU,
+      },
+      phase2: "dev single contribution (random entropy, not for production)",
+      createdAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(instance.paths.meta, JSON.stringify(record, null, 2));
+    return record;
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+async function groth16Setup(args: { instance: CircuitInstance; ptauFile: string }): Promise<void> {
+  const { instance, ptauFile } = args;
+  const initial = path.join(instance.paths.dir, `${instance.name}_0.zkey`);
+  await snarkjs.zKey.newZKey(instance.paths.r1cs, ptauFile, initial);
+  // Phase 2: one contribution with 64 bytes of fresh OS randomness that are never stored.
+  await snarkjs.zKey.contribute(
+    initial,
+    instance.paths.zkey,
+    "wesflow dev phase-2 contribution",
+    randomBytes(64).toString("hex"),
+  );
+  fs.rmSync(initial, { force: true });
+}
+
+async function exportVerifier(instance: CircuitInstance): Promise<void> {
+  const template = fs.readFileSync(require.resolve("snarkjs/templates/verifier_groth16.sol.ejs"), "utf8");
+  const code: string = await snarkjs.zKey.exportSolidityVerifier(instance.paths.zkey, { groth16: template });
+  if (!/contract Groth16Verifier\b/.test(code)) {
+    throw new SetupError("snarkjs verifier template changed: contract Groth16Verifier not found");
+  }
+  // Keep snarkjs's generated header; give each instance's verifier its own contract name.
+  const renamed = code.replace(/contract Groth16Verifier\b/, `contract ${instance.verifierContract}`);
+  fs.mkdirSync(VERIFIERS_DIR, { recursive: true });
+  fs.writeFileSync(instance.paths.verifierSol, renamed);
+}
+
+/** Verifiers of instances no longer in circuits.json would still be compiled: remove them. */
+function removeStaleVerifiers(instances: CircuitInstance[]): void {
+  if (!fs.existsSync(VERIFIERS_DIR)) return;
+  const wanted = new Set(instances.map((i) => path.basename(i.paths.verifierSol)));
+  for (const file of fs.readdirSync(VERIFIERS_DIR)) {
+    if (file.endsWith(".sol") && !wanted.has(file)) fs.rmSync(path.join(VERIFIERS_DIR, file));
+  }
+}
+
+function contractsCompiled(instances: CircuitInstance[]): boolean {
+  const artifact = (name: string, dir: string) =>
+    path.join(PROJECT_ROOT, "artifacts", "contracts", dir, `${name}.sol`, `${name}.json`);
+  const compileCache = path.join(PROJECT_ROOT, "cache", "solidity-files-cache.json");
+  const outputs = [
+    compileCache,
+    artifact("WorkflowRegistry", ""),
+    ...instances.map((i) => artifact(i.verifierContract, "verifiers")),
+  ];
+  if (!outputs.every((f) => fs.existsSync(f))) return false;
+  const newestSource = Math.max(
+    ...fs
+      .readdirSync(path.join(PROJECT_ROOT, "contracts"), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".sol"))
+      .map((e) => fs.statSync(path.join(e.parentPath, e.name)).mtimeMs),
+  );
+  return fs.statSync(compileCache).mtimeMs >= newestSource;
+}
+
+async function compileContracts(): Promise<void> {
+  try {
+    await run(process.execPath, [require.resolve("hardhat/internal/cli/cli.js"), "compile", "--quiet"], {
+      cwd: PROJECT_ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (cause) {
+    const err = cause as { stderr?: string; stdout?: string; message: string };
+    throw new SetupError(`contract compilation failed:\n${err.stderr || err.stdout || err.message}`, { cause });
+  }
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}

@@ -1,0 +1,14 @@
+import type { Groth16Proof, PublicSignals } from "snarkjs";
+
+/** Public signals in circuit order: workflowId, outcome, traceRoot, providerSetRoot, submitter. */
+export const PUBLIC_SIGNAL_NAMES = ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"] as const;
+
+export interface RunProof {
+  instance: string;
+  proof: Groth16Proof;
+  publicSignals: PublicSignals;
+  proveMs: number;
+}
+
+/** A circuit input as snarkjs takes it: signal name → value, array or nested array of decimal strings. */
+export type CircuitInput = Record<string, string | string[] | string[][]>;

@@ -1,0 +1,156 @@
+import { z } from "zod";
+import { encodeString } from "../../crypto";
+import { defineWorkflow, type WorkflowDefinition } from "../../definition";
+import { Inventory } from "./inventory";
+import { invoiceIssue, logisticsShip, paymentCharge } from "./operations";
+
+const shortText = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((s) => Buffer.byteLength(s, "utf8") <= 31, `${what} must be at most 31 UTF-8 bytes`);
+const cents = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const OrderInputSchema = z.object({
+  orderId: shortText("orderId"),
+  customerId: shortText("customerId"),
+  sku: shortText("sku"),
+  quantity: z.number().int().positive().max(1_000_000),
+  unitPriceCents: cents,
+  /** Tax in basis points of the net amount (1900 = 19 %). */
+  taxRateBps: z.number().int().min(0).max(10_000),
+  currency: z.string().regex(/^[A-Z]{3}$/, "currency is an ISO 4217 code such as EUR"),
+  destination: shortText("destination"),
+});
+export type OrderInput = z.infer<typeof OrderInputSchema>;
+
+export const ORDER_STEP_CODES = {
+  create_order: 1,
+  reserve_inventory: 2,
+  payment: 3,
+  logistics: 4,
+  invoice: 5,
+  accounting: 6,
+} as const;
+
+interface CreatedOrder {
+  netCents: number;
+  taxCents: number;
+  grossCents: number;
+}
+
+/** The e-commerce order: create → reserve inventory → payment → logistics → invoice → accounting. */
+export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInput> {
+  return defineWorkflow<OrderInput>({
+    name: "order",
+    template: "OrderWorkflow_4_3",
+    description: "E-commerce order: create, reserve stock, charge payment, ship, invoice, book accounting entries",
+    inputSchema: OrderInputSchema,
+    steps: [
+      {
+        name: "create_order",
+        code: ORDER_STEP_CODES.create_order,
+        async run({ input }) {
+          const netCents = input.quantity * input.unitPriceCents;
+          const taxCents = Math.round((netCents * input.taxRateBps) / 10_000);
+          const grossCents = netCents + taxCents;
+          if (!Number.isSafeInteger(grossCents)) throw new Error("order total exceeds the supported amount range");
+          const result: CreatedOrder = { netCents, taxCents, grossCents };
+          return {
+            result,
+            request: [encodeString(input.orderId), encodeString(input.customerId), encodeString(input.sku), BigInt(input.quantity)],
+            response: [BigInt(input.unitPriceCents), BigInt(netCents), BigInt(taxCents), BigInt(grossCents)],
+          };
+        },
+      },
+      {
+        name: "reserve_inventory",
+        code: ORDER_STEP_CODES.reserve_inventory,
+        async run({ input }) {
+          const { before, after } = inventory.reserve(input.sku, input.quantity);
+          return {
+            result: { stockBefore: before, stockAfter: after },
+            request: [encodeString(input.orderId), encodeString(input.sku), BigInt(input.quantity), 0n],
+            response: [BigInt(before), BigInt(after), 0n, 0n],
+          };
+        },
+      },
+      {
+        name: "payment",
+        code: ORDER_STEP_CODES.payment,
+        async run({ input, results, call }) {
+          const order = results.create_order as CreatedOrder;
+          const payment = await call(paymentCharge, {
+            orderId: input.orderId,
+            customerId: input.customerId,
+            amountCents: order.grossCents,
+            currency: input.currency,
+          });
+          return { result: payment };
+        },
+      },
+      {
+        name: "logistics",
+        code: ORDER_STEP_CODES.logistics,
+        async run({ input, call }) {
+          const shipment = await call(logisticsShip, {
+            orderId: input.orderId,
+            sku: input.sku,
+            quantity: input.quantity,
+            destination: input.destination,
+          });
+          return { result: shipment };
+        },
+      },
+      {
+        name: "invoice",
+        code: ORDER_STEP_CODES.invoice,
+        async run({ input, results, call }) {
+          const order = results.create_order as CreatedOrder;
+          const invoice = await call(invoiceIssue, {
+            orderId: input.orderId,
+            customerId: input.customerId,
+            amountCents: order.grossCents,
+            taxCents: order.taxCents,
+          });
+          return { result: invoice };
+        },
+      },
+      {
+        name: "accounting",
+        code: ORDER_STEP_CODES.accounting,
+        async run({ input, results }) {
+          const order = results.create_order as CreatedOrder;
+          // Double entry: receivable (debit, gross) = revenue (credit, net) + tax payable (credit, tax).
+          const entries = [
+            { account: "1200 receivables", debitCents: order.grossCents, creditCents: 0 },
+            { account: "4000 revenue", debitCents: 0, creditCents: order.netCents },
+            { account: "2300 tax payable", debitCents: 0, creditCents: order.taxCents },
+          ];
+          const debits = entries.reduce((sum, e) => sum + e.debitCents, 0);
+          const credits = entries.reduce((sum, e) => sum + e.creditCents, 0);
+          if (debits !== credits) throw new Error(`entries do not balance: debits ${debits}, credits ${credits}`);
+          return {
+            result: { entries },
+            request: [encodeString(input.orderId), BigInt(order.grossCents), BigInt(order.netCents), BigInt(order.taxCents)],
+            response: [BigInt(debits), BigInt(credits), BigInt(entries.length), 0n],
+          };
+        },
+      },
+    ],
+  });
+}
+
+/** The demo's order: one line, EUR, 19 % VAT. */
+export function demoOrderInput(orderNumber: number): OrderInput {
+  return {
+    orderId: `ORD-2026-${String(orderNumber).padStart(6, "0")}`,
+    customerId: "CUST-ACME-GMBH",
+    sku: "SKU-COFFEE-1KG",
+    quantity: 3,
+    unitPriceCents: 1899,
+    taxRateBps: 1900,
+    currency: "EUR",
+    destination: "10115 Berlin DE",
+  };
+}

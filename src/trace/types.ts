@@ -1,0 +1,72 @@
+import type { PublicKey, Signature } from "../crypto";
+
+/** Number of field elements that encode one step's request and one step's response. */
+export const RECORD_FIELDS = 4;
+
+export const Phase = { FORWARD: 1, COMPENSATE: 2 } as const;
+export const StepStatus = { OK: 1, FAILED: 2 } as const;
+/** How well a step's external call is backed: see DESIGN.md, "Evidence levels". */
+export const Evidence = { NONE: 0, DECLARED: 1, ATTESTED: 2 } as const;
+export const Outcome = { COMMITTED: 1, ROLLED_BACK: 2 } as const;
+/** response[0] of an attested call: the system's own status code. 1 means the operation succeeded. */
+export const CALL_SUCCEEDED = 1n;
+
+export type PhaseName = keyof typeof Phase;
+export type StepStatusName = keyof typeof StepStatus;
+export type EvidenceName = keyof typeof Evidence;
+export type OutcomeName = keyof typeof Outcome;
+
+/**
+ * One entry of the trace: a step (forward or compensation) with the request and response it
+ * handled, each encoded as RECORD_FIELDS field elements. A step that called an external system
+ * has callSeq > 0 and an operation code; its evidence says whether the system signed it.
+ */
+export interface StepRecord {
+  index: number;
+  stepCode: number;
+  stepName: string;
+  phase: PhaseName;
+  status: StepStatusName;
+  callSeq: number;
+  operation: number;
+  request: bigint[];
+  response: bigint[];
+  evidence: EvidenceName;
+}
+
+/** A provider's signature over one call, as collected by the host interface. */
+export interface Attestation {
+  system: string;
+  systemCode: number;
+  publicKey: PublicKey;
+  signature: Signature;
+}
+
+/**
+ * The evidence of one external call: what was sent and received (as JSON, for people) and the
+ * attestation when the system signed. `requestHash` and `responseHash` are Poseidon hashes of the
+ * step record's request and response fields.
+ */
+export interface CallRecord {
+  callSeq: number;
+  stepIndex: number;
+  system: string;
+  operation: number;
+  operationName: string;
+  idempotencyKey: string;
+  requestHash: bigint;
+  responseHash: bigint;
+  requestJson: unknown;
+  responseJson: unknown;
+  attestation?: Attestation;
+}
+
+/** A finished run: everything the prover needs and everything an auditor may later check. */
+export interface Trace {
+  workflowId: bigint;
+  scenario: string;
+  template: string;
+  outcome: OutcomeName;
+  steps: StepRecord[];
+  calls: CallRecord[];
+}
