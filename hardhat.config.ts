@@ -30,7 +30,6 @@ const config: HardhatUserConfig = {
   },
   mocha: {
     timeout: 300_000,
-    spec: "test/**/*.test.ts",
   },
   gasReporter: {
     enabled: process.env.REPORT_GAS === "true",

@@ -37,7 +37,11 @@ export async function signMessage(privateKey: Uint8Array, message: bigint): Prom
   return { R8: [e.F.toObject(sig.R8[0]), e.F.toObject(sig.R8[1])], S: sig.S };
 }
 
-export async function verifySignature(message: bigint, signature: Signature, publicKey: PublicKey): Promise<boolean> {
+export async function verifySignature(
+  message: bigint,
+  signature: Signature,
+  publicKey: PublicKey,
+): Promise<boolean> {
   const e = await eddsa();
   try {
     return e.verifyPoseidon(

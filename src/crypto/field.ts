@@ -1,5 +1,6 @@
 /** The BN254 scalar field: every public input and trace value is an element of it. */
-export const SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export const SNARK_SCALAR_FIELD =
+  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /** Longest UTF-8 string that packs into one field element (31 bytes < 254 bits). */
 export const MAX_STRING_BYTES = 31;

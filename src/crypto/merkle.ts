@@ -58,7 +58,8 @@ export class PoseidonMerkleTree {
 /** Recomputes the root from a leaf and its path (what `MerkleInclusionRoot` does in the circuit). */
 export function rootFromPath(leaf: bigint, path: MerklePath): bigint {
   return path.pathElements.reduce(
-    (node, sibling, level) => (path.pathIndices[level] ? poseidon([sibling, node]) : poseidon([node, sibling])),
+    (node, sibling, level) =>
+      path.pathIndices[level] ? poseidon([sibling, node]) : poseidon([node, sibling]),
     leaf,
   );
 }

@@ -25,7 +25,9 @@ export function defineWorkflow<Input>(definition: WorkflowDefinition<Input>): Wo
   const parsed = DefinitionShape.safeParse(definition);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new WorkflowDefinitionError(`invalid workflow definition: ${issue.path.join(".")}: ${issue.message}`);
+    throw new WorkflowDefinitionError(
+      `invalid workflow definition: ${issue.path.join(".")}: ${issue.message}`,
+    );
   }
   const seen = new Set<string>();
   const codes = new Set<number>();

@@ -2,7 +2,14 @@ import { randomBytes } from "node:crypto";
 import type { WorkflowDefinition } from "../definition";
 import { HostInterface, type OperationSpec } from "../host";
 import type { Logger } from "../project";
-import { CALL_SUCCEEDED, RECORD_FIELDS, type ProviderSet, type StepRecord, type SystemName, type Trace } from "../trace";
+import {
+  CALL_SUCCEEDED,
+  RECORD_FIELDS,
+  type ProviderSet,
+  type StepRecord,
+  type SystemName,
+  type Trace,
+} from "../trace";
 import { StepFailedError, WorkflowInputError } from "./errors";
 
 export interface ExecuteOptions<Input> {
@@ -37,7 +44,9 @@ export async function executeWorkflow<Input>(options: ExecuteOptions<Input>): Pr
   const parsedInput = definition.inputSchema.safeParse(options.input);
   if (!parsedInput.success) {
     const issue = parsedInput.error.issues[0];
-    throw new WorkflowInputError(`invalid ${definition.name} input: ${issue.path.join(".") || "input"}: ${issue.message}`);
+    throw new WorkflowInputError(
+      `invalid ${definition.name} input: ${issue.path.join(".") || "input"}: ${issue.message}`,
+    );
   }
   const input = parsedInput.data;
   const workflowId = options.workflowId ?? newWorkflowId();
@@ -53,7 +62,13 @@ export async function executeWorkflow<Input>(options: ExecuteOptions<Input>): Pr
   const steps: StepRecord[] = [];
 
   for (const [index, step] of definition.steps.entries()) {
-    const stepCalls: { operation: OperationSpec<unknown, unknown>; requestFields: bigint[]; responseFields: bigint[]; callSeq: number; succeeded: boolean }[] = [];
+    const stepCalls: {
+      operation: OperationSpec<unknown, unknown>;
+      requestFields: bigint[];
+      responseFields: bigint[];
+      callSeq: number;
+      succeeded: boolean;
+    }[] = [];
     const fail = (message: string, cause?: unknown) =>
       new StepFailedError(definition.name, step.name, index, message, { cause });
     let outcome;

@@ -8,8 +8,6 @@ import {
 } from "../trace";
 import type { CircuitInput } from "./types";
 
-const str = (x: bigint | number) => x.toString();
-
 export class WitnessInputError extends Error {
   override name = "WitnessInputError";
 }
@@ -30,31 +28,31 @@ export function orderWorkflowInput(args: {
     throw new WitnessInputError(`the order template proves committed runs; this run is ${trace.outcome}`);
   }
   const calls = [...trace.calls].sort((a, b) => a.callSeq - b.callSeq);
-  const keys: string[][] = [];
-  const r8: string[][] = [];
-  const s: string[] = [];
-  const pathElements: string[][] = [];
-  const pathIndices: string[][] = [];
+  const keys: bigint[][] = [];
+  const r8: bigint[][] = [];
+  const s: bigint[] = [];
+  const pathElements: bigint[][] = [];
+  const pathIndices: bigint[][] = [];
   for (const call of calls) {
     const attestation = call.attestation;
     if (!attestation) {
       throw new WitnessInputError(`call ${call.callSeq} (${call.operationName}) has no attestation`);
     }
     const path = providers.pathOf(SYSTEM_CODES[call.system as SystemName], attestation.publicKey);
-    keys.push(attestation.publicKey.map(str));
-    r8.push(attestation.signature.R8.map(str));
-    s.push(str(attestation.signature.S));
-    pathElements.push(path.pathElements.map(str));
-    pathIndices.push(path.pathIndices.map(str));
+    keys.push([...attestation.publicKey]);
+    r8.push([...attestation.signature.R8]);
+    s.push(attestation.signature.S);
+    pathElements.push(path.pathElements);
+    pathIndices.push(path.pathIndices.map(BigInt));
   }
   return {
-    workflowId: str(trace.workflowId),
-    outcome: str(Outcome[trace.outcome]),
-    traceRoot: str(computeTraceRoot(trace, traceDepth)),
-    providerSetRoot: str(providers.root),
-    submitter: str(submitter),
-    request: trace.steps.map((step) => step.request.map(str)),
-    response: trace.steps.map((step) => step.response.map(str)),
+    workflowId: trace.workflowId,
+    outcome: BigInt(Outcome[trace.outcome]),
+    traceRoot: computeTraceRoot(trace, traceDepth),
+    providerSetRoot: providers.root,
+    submitter,
+    request: trace.steps.map((step) => [...step.request]),
+    response: trace.steps.map((step) => [...step.response]),
     providerKey: keys,
     signatureR8: r8,
     signatureS: s,

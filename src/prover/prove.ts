@@ -18,7 +18,9 @@ export class Prover {
   constructor(readonly instance: CircuitInstance) {
     for (const file of [instance.paths.wasm, instance.paths.zkey, instance.paths.vkey]) {
       if (!fs.existsSync(file)) {
-        throw new ProofGenerationError(`missing build output ${file}: run \`npx wesflow setup\` (or npm run setup)`);
+        throw new ProofGenerationError(
+          `missing build output ${file}: run \`npx wesflow setup\` (or npm run setup)`,
+        );
       }
     }
   }
@@ -28,7 +30,10 @@ export class Prover {
     const started = performance.now();
     let result: Awaited<ReturnType<typeof snarkjs.groth16.fullProve>>;
     try {
-      result = await snarkjs.groth16.fullProve(input, this.instance.paths.wasm, { type: "mem", data: this.zkey });
+      result = await snarkjs.groth16.fullProve(input, this.instance.paths.wasm, {
+        type: "mem",
+        data: this.zkey,
+      } as unknown as Uint8Array);
     } catch (cause) {
       // circom's witness calculator throws "Assert Failed" when a constraint does not hold.
       throw new ProofGenerationError(

@@ -80,10 +80,17 @@ export function circuitSourceHash(instance: CircuitInstance): string {
   const { name, file, template, params, pubs } = instance;
   hash.update(JSON.stringify({ name, file, template, params, pubs }));
   for (const pkg of ["circomlib", "circom2", "snarkjs", "circomkit"]) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    hash.update(`${pkg}@${require(`${pkg}/package.json`).version}`);
+    const manifest = JSON.parse(fs.readFileSync(packageFile(pkg, "package.json"), "utf8")) as {
+      version: string;
+    };
+    hash.update(`${pkg}@${manifest.version}`);
   }
   return hash.digest("hex");
+}
+
+/** A file inside an installed package (some packages' `exports` hide files from require.resolve). */
+function packageFile(pkg: string, ...parts: string[]): string {
+  return path.join(PROJECT_ROOT, "node_modules", pkg, ...parts);
 }
 
 function listCircomSources(dir: string): string[] {
@@ -106,7 +113,9 @@ export function readSetupRecord(instance: CircuitInstance): SetupRecord | undefi
 function isUpToDate(instance: CircuitInstance, sourceHash: string): boolean {
   const record = readSetupRecord(instance);
   const { r1cs, wasm, zkey, vkey, verifierSol } = instance.paths;
-  return record?.sourceHash === sourceHash && [r1cs, wasm, zkey, vkey, verifierSol].every((f) => fs.existsSync(f));
+  return (
+    record?.sourceHash === sourceHash && [r1cs, wasm, zkey, vkey, verifierSol].every((f) => fs.existsSync(f))
+  );
 }
 
 async function buildInstance(args: {
@@ -124,7 +133,7 @@ async function buildInstance(args: {
     include: ["./node_modules"],
     version: "2.1.9",
     optimization: 2,
-    circomPath: `"${process.execPath}" "${require.resolve("circom2/cli.js")}"`,
+    circomPath: `"${process.execPath}" "${packageFile("circom2", "cli.js")}"`,
     inspect: false,
     verbose: false,
     logLevel: "WARN",
@@ -138,7 +147,7 @@ async function buildInstance(args: {
     const info = await circomkit.info(instance.name);
     progress.done(`${info.constraints} constraints`);
 
-    progress.start(`${instance.name}: Groth16 setup and dev phase-2 contribution`, "~30 s");
+    progress.start(`${instance.name}: Groth16 setup and dev phase-2 contribution`, "~1-2 min on 2 cores");
     await groth16Setup({ instance, ptauFile });
     progress.done();
 
@@ -183,7 +192,7 @@ async function groth16Setup(args: { instance: CircuitInstance; ptauFile: string 
 }
 
 async function exportVerifier(instance: CircuitInstance): Promise<void> {
-  const template = fs.readFileSync(require.resolve("snarkjs/templates/verifier_groth16.sol.ejs"), "utf8");
+  const template = fs.readFileSync(packageFile("snarkjs", "templates", "verifier_groth16.sol.ejs"), "utf8");
   const code: string = await snarkjs.zKey.exportSolidityVerifier(instance.paths.zkey, { groth16: template });
   if (!/contract Groth16Verifier\b/.test(code)) {
     throw new SetupError("snarkjs verifier template changed: contract Groth16Verifier not found");
@@ -230,7 +239,9 @@ async function compileContracts(): Promise<void> {
     });
   } catch (cause) {
     const err = cause as { stderr?: string; stdout?: string; message: string };
-    throw new SetupError(`contract compilation failed:\n${err.stderr || err.stdout || err.message}`, { cause });
+    throw new SetupError(`contract compilation failed:\n${err.stderr || err.stdout || err.message}`, {
+      cause,
+    });
   }
 }
 

@@ -1,7 +1,13 @@
 import type { Groth16Proof, PublicSignals } from "snarkjs";
 
 /** Public signals in circuit order: workflowId, outcome, traceRoot, providerSetRoot, submitter. */
-export const PUBLIC_SIGNAL_NAMES = ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"] as const;
+export const PUBLIC_SIGNAL_NAMES = [
+  "workflowId",
+  "outcome",
+  "traceRoot",
+  "providerSetRoot",
+  "submitter",
+] as const;
 
 export interface RunProof {
   instance: string;
@@ -10,5 +16,5 @@ export interface RunProof {
   proveMs: number;
 }
 
-/** A circuit input as snarkjs takes it: signal name → value, array or nested array of decimal strings. */
-export type CircuitInput = Record<string, string | string[] | string[][]>;
+/** A circuit input as snarkjs and circomkit take it: signal name → value, array or nested array. */
+export type CircuitInput = Record<string, bigint | bigint[] | bigint[][]>;

@@ -40,8 +40,18 @@ export function stepsTree(steps: readonly StepRecord[], depth: number): Poseidon
  * traceRoot = Poseidon(workflowId, outcome, stepCount, stepsRoot): binds the run's identity and
  * outcome to every step, and lets one step be disclosed with a Merkle path to stepsRoot.
  */
-export function traceRootOf(args: { workflowId: bigint; outcome: number; stepCount: number; stepsRoot: bigint }): bigint {
-  return poseidon([toField(args.workflowId, "workflowId"), BigInt(args.outcome), BigInt(args.stepCount), args.stepsRoot]);
+export function traceRootOf(args: {
+  workflowId: bigint;
+  outcome: number;
+  stepCount: number;
+  stepsRoot: bigint;
+}): bigint {
+  return poseidon([
+    toField(args.workflowId, "workflowId"),
+    BigInt(args.outcome),
+    BigInt(args.stepCount),
+    args.stepsRoot,
+  ]);
 }
 
 export function computeTraceRoot(trace: Trace, depth: number): bigint {
@@ -64,7 +74,13 @@ export function attestationMessage(args: {
   requestHash: bigint;
   responseHash: bigint;
 }): bigint {
-  return poseidon([args.workflowId, BigInt(args.callSeq), BigInt(args.operation), args.requestHash, args.responseHash]);
+  return poseidon([
+    args.workflowId,
+    BigInt(args.callSeq),
+    BigInt(args.operation),
+    args.requestHash,
+    args.responseHash,
+  ]);
 }
 
 /** Leaf of the provider-set tree: Poseidon(systemCode, pubKeyX, pubKeyY). */

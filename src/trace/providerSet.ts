@@ -38,7 +38,8 @@ export class ProviderSet {
   /** The Merkle path of a key, or UnknownProviderError when the key is not in the set for that system. */
   pathOf(systemCode: number, publicKey: PublicKey): MerklePath {
     const index = this.providers.findIndex(
-      (p) => p.systemCode === systemCode && p.publicKey[0] === publicKey[0] && p.publicKey[1] === publicKey[1],
+      (p) =>
+        p.systemCode === systemCode && p.publicKey[0] === publicKey[0] && p.publicKey[1] === publicKey[1],
     );
     if (index < 0) throw new UnknownProviderError(systemCode, publicKey);
     return this.tree.path(index);

@@ -13,7 +13,11 @@ declare module "circomlibjs" {
     F: Field;
     prv2pub(privateKey: Uint8Array): [FieldElement, FieldElement];
     signPoseidon(privateKey: Uint8Array, message: FieldElement): Signature;
-    verifyPoseidon(message: FieldElement, signature: Signature, publicKey: [FieldElement, FieldElement]): boolean;
+    verifyPoseidon(
+      message: FieldElement,
+      signature: Signature,
+      publicKey: [FieldElement, FieldElement],
+    ): boolean;
   }
   export function buildEddsa(): Promise<Eddsa>;
 }

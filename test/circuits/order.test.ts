@@ -1,8 +1,14 @@
-import { expect } from "chai";
 import type { WitnessTester } from "circomkit";
 import { derivePublicKey, signMessage } from "../../src/crypto";
 import { orderWorkflowInput, type CircuitInput } from "../../src/prover";
-import { attestationMessage, hashFields, OPERATION_CODES, ProviderSet, SYSTEM_CODES, type Trace } from "../../src/trace";
+import {
+  attestationMessage,
+  hashFields,
+  OPERATION_CODES,
+  ProviderSet,
+  SYSTEM_CODES,
+  type Trace,
+} from "../../src/trace";
 import { circomkit } from "../fixtures/circomkit";
 import {
   PROVIDER_DEPTH,
@@ -15,9 +21,7 @@ import {
 
 const SUBMITTER = 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266n;
 
-function clone(input: CircuitInput): CircuitInput {
-  return JSON.parse(JSON.stringify(input)) as CircuitInput;
-}
+const clone = (input: CircuitInput): CircuitInput => structuredClone(input);
 
 describe("OrderWorkflow(4, 3) circuit", function () {
   this.timeout(600_000);
@@ -37,7 +41,12 @@ describe("OrderWorkflow(4, 3) circuit", function () {
     providers = await providerFixtures();
     providerSet = providerSetOf(providers);
     trace = await signedOrderTrace({ providers });
-    valid = orderWorkflowInput({ trace, providers: providerSet, submitter: SUBMITTER, traceDepth: TRACE_DEPTH });
+    valid = orderWorkflowInput({
+      trace,
+      providers: providerSet,
+      submitter: SUBMITTER,
+      traceDepth: TRACE_DEPTH,
+    });
   });
 
   it("accepts a committed run whose traceRoot src/trace computed (TypeScript and circuit agree)", async () => {
@@ -46,13 +55,13 @@ describe("OrderWorkflow(4, 3) circuit", function () {
 
   it("rejects a response field altered after signing (payment amount)", async () => {
     const input = clone(valid);
-    (input.response as string[][])[2][2] = "1";
+    (input.response as bigint[][])[2][2] = 1n;
     await circuit.expectFail(input);
   });
 
   it("rejects a request field altered after signing (shipping destination)", async () => {
     const input = clone(valid);
-    (input.request as string[][])[3][3] = "42";
+    (input.request as bigint[][])[3][3] = 42n;
     await circuit.expectFail(input);
   });
 
@@ -60,8 +69,8 @@ describe("OrderWorkflow(4, 3) circuit", function () {
     const payment = providers.find((p) => p.system === "payment")!;
     const other = await signMessage(payment.privateKey, 12345n);
     const input = clone(valid);
-    (input.signatureS as string[])[0] = other.S.toString();
-    (input.signatureR8 as string[][])[0] = other.R8.map(String);
+    (input.signatureS as bigint[])[0] = other.S;
+    (input.signatureR8 as bigint[][])[0] = [...other.R8];
     await circuit.expectFail(input);
   });
 
@@ -71,7 +80,13 @@ describe("OrderWorkflow(4, 3) circuit", function () {
     const call = trace.calls[0];
     const signature = await signMessage(
       foreignKey,
-      attestationMessage({ workflowId: trace.workflowId, callSeq: call.callSeq, operation: call.operation, requestHash: call.requestHash, responseHash: call.responseHash }),
+      attestationMessage({
+        workflowId: trace.workflowId,
+        callSeq: call.callSeq,
+        operation: call.operation,
+        requestHash: call.requestHash,
+        responseHash: call.responseHash,
+      }),
     );
     // A set that does contain the foreign key gives it a valid path, but to another root.
     const foreignSet = new ProviderSet(PROVIDER_DEPTH, [
@@ -80,11 +95,11 @@ describe("OrderWorkflow(4, 3) circuit", function () {
     ]);
     const path = foreignSet.pathOf(SYSTEM_CODES.payment, foreignPub);
     const input = clone(valid);
-    (input.providerKey as string[][])[0] = foreignPub.map(String);
-    (input.signatureR8 as string[][])[0] = signature.R8.map(String);
-    (input.signatureS as string[])[0] = signature.S.toString();
-    (input.providerPathElements as string[][])[0] = path.pathElements.map(String);
-    (input.providerPathIndices as string[][])[0] = path.pathIndices.map(String);
+    (input.providerKey as bigint[][])[0] = [...foreignPub];
+    (input.signatureR8 as bigint[][])[0] = [...signature.R8];
+    (input.signatureS as bigint[])[0] = signature.S;
+    (input.providerPathElements as bigint[][])[0] = path.pathElements;
+    (input.providerPathIndices as bigint[][])[0] = path.pathIndices.map(BigInt);
     await circuit.expectFail(input);
   });
 
@@ -93,15 +108,21 @@ describe("OrderWorkflow(4, 3) circuit", function () {
     const call = trace.calls[0];
     const signature = await signMessage(
       logistics.privateKey,
-      attestationMessage({ workflowId: trace.workflowId, callSeq: call.callSeq, operation: call.operation, requestHash: call.requestHash, responseHash: call.responseHash }),
+      attestationMessage({
+        workflowId: trace.workflowId,
+        callSeq: call.callSeq,
+        operation: call.operation,
+        requestHash: call.requestHash,
+        responseHash: call.responseHash,
+      }),
     );
     const path = providerSet.pathOf(SYSTEM_CODES.logistics, logistics.publicKey);
     const input = clone(valid);
-    (input.providerKey as string[][])[0] = logistics.publicKey.map(String);
-    (input.signatureR8 as string[][])[0] = signature.R8.map(String);
-    (input.signatureS as string[])[0] = signature.S.toString();
-    (input.providerPathElements as string[][])[0] = path.pathElements.map(String);
-    (input.providerPathIndices as string[][])[0] = path.pathIndices.map(String);
+    (input.providerKey as bigint[][])[0] = [...logistics.publicKey];
+    (input.signatureR8 as bigint[][])[0] = [...signature.R8];
+    (input.signatureS as bigint[])[0] = signature.S;
+    (input.providerPathElements as bigint[][])[0] = path.pathElements;
+    (input.providerPathIndices as bigint[][])[0] = path.pathIndices.map(BigInt);
     await circuit.expectFail(input);
   });
 
@@ -112,30 +133,44 @@ describe("OrderWorkflow(4, 3) circuit", function () {
     const call = trace.calls[0];
     const signature = await signMessage(
       payment.privateKey,
-      attestationMessage({ workflowId: trace.workflowId, callSeq: 1, operation: OPERATION_CODES["payment.charge"], requestHash: call.requestHash, responseHash: hashFields(declined) }),
+      attestationMessage({
+        workflowId: trace.workflowId,
+        callSeq: 1,
+        operation: OPERATION_CODES["payment.charge"],
+        requestHash: call.requestHash,
+        responseHash: hashFields(declined),
+      }),
     );
-    const tampered: Trace = { ...trace, steps: trace.steps.map((s, i) => (i === 2 ? { ...s, response: declined } : s)) };
-    const input = orderWorkflowInput({ trace: tampered, providers: providerSet, submitter: SUBMITTER, traceDepth: TRACE_DEPTH });
-    (input.signatureR8 as string[][])[0] = signature.R8.map(String);
-    (input.signatureS as string[])[0] = signature.S.toString();
+    const tampered: Trace = {
+      ...trace,
+      steps: trace.steps.map((s, i) => (i === 2 ? { ...s, response: declined } : s)),
+    };
+    const input = orderWorkflowInput({
+      trace: tampered,
+      providers: providerSet,
+      submitter: SUBMITTER,
+      traceDepth: TRACE_DEPTH,
+    });
+    (input.signatureR8 as bigint[][])[0] = [...signature.R8];
+    (input.signatureS as bigint[])[0] = signature.S;
     await circuit.expectFail(input);
   });
 
   it("rejects a traceRoot the trace does not hash to", async () => {
     const input = clone(valid);
-    input.traceRoot = (BigInt(valid.traceRoot as string) + 1n).toString();
+    input.traceRoot = (valid.traceRoot as bigint) + 1n;
     await circuit.expectFail(input);
   });
 
   it("rejects a signature made for another workflow id (no replay of attestations across runs)", async () => {
     const input = clone(valid);
-    input.workflowId = "777";
+    input.workflowId = 777n;
     await circuit.expectFail(input);
   });
 
   it("rejects outcome ROLLED_BACK for a template that proves committed runs", async () => {
     const input = clone(valid);
-    input.outcome = "2";
+    input.outcome = 2n;
     await circuit.expectFail(input);
   });
 

@@ -16,7 +16,8 @@ export class Inventory {
   /** Takes `quantity` units of `sku`; throws when there are not enough. Returns stock before and after. */
   reserve(sku: string, quantity: number): { before: number; after: number } {
     const before = this.available(sku);
-    if (quantity > before) throw new Error(`insufficient stock for ${sku}: ${before} available, ${quantity} ordered`);
+    if (quantity > before)
+      throw new Error(`insufficient stock for ${sku}: ${before} available, ${quantity} ordered`);
     this.stock.set(sku, before - quantity);
     return { before, after: before - quantity };
   }

@@ -44,7 +44,8 @@ export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInp
   return defineWorkflow<OrderInput>({
     name: "order",
     template: "OrderWorkflow_4_3",
-    description: "E-commerce order: create, reserve stock, charge payment, ship, invoice, book accounting entries",
+    description:
+      "E-commerce order: create, reserve stock, charge payment, ship, invoice, book accounting entries",
     inputSchema: OrderInputSchema,
     steps: [
       {
@@ -54,11 +55,17 @@ export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInp
           const netCents = input.quantity * input.unitPriceCents;
           const taxCents = Math.round((netCents * input.taxRateBps) / 10_000);
           const grossCents = netCents + taxCents;
-          if (!Number.isSafeInteger(grossCents)) throw new Error("order total exceeds the supported amount range");
+          if (!Number.isSafeInteger(grossCents))
+            throw new Error("order total exceeds the supported amount range");
           const result: CreatedOrder = { netCents, taxCents, grossCents };
           return {
             result,
-            request: [encodeString(input.orderId), encodeString(input.customerId), encodeString(input.sku), BigInt(input.quantity)],
+            request: [
+              encodeString(input.orderId),
+              encodeString(input.customerId),
+              encodeString(input.sku),
+              BigInt(input.quantity),
+            ],
             response: [BigInt(input.unitPriceCents), BigInt(netCents), BigInt(taxCents), BigInt(grossCents)],
           };
         },
@@ -129,10 +136,16 @@ export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInp
           ];
           const debits = entries.reduce((sum, e) => sum + e.debitCents, 0);
           const credits = entries.reduce((sum, e) => sum + e.creditCents, 0);
-          if (debits !== credits) throw new Error(`entries do not balance: debits ${debits}, credits ${credits}`);
+          if (debits !== credits)
+            throw new Error(`entries do not balance: debits ${debits}, credits ${credits}`);
           return {
             result: { entries },
-            request: [encodeString(input.orderId), BigInt(order.grossCents), BigInt(order.netCents), BigInt(order.taxCents)],
+            request: [
+              encodeString(input.orderId),
+              BigInt(order.grossCents),
+              BigInt(order.netCents),
+              BigInt(order.taxCents),
+            ],
             response: [BigInt(debits), BigInt(credits), BigInt(entries.length), 0n],
           };
         },

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IWorkflowRegistry
+/// @notice An audit registry of proven workflow runs. Each run is proven by a Groth16 proof whose five
+///         public signals are, in order: workflowId (the replay nullifier), outcome (1 = COMMITTED,
+///         2 = ROLLED_BACK), traceRoot, providerSetRoot and submitter (the uint160 of the only address
+///         allowed to submit the proof).
+interface IWorkflowRegistry {
+    /// @notice One attested external system: its code and its Baby Jubjub EdDSA public key.
+    struct Provider {
+        uint256 systemCode;
+        uint256 pubKeyX;
+        uint256 pubKeyY;
+    }
+
+    /// @notice A registered workflow template: the verifier of its circuit and a hash of its metadata.
+    struct Template {
+        address verifier;
+        bool active;
+        bytes32 metadataHash;
+    }
+
+    /// @notice A recorded workflow run.
+    struct Entry {
+        bytes32 templateId;
+        uint8 outcome;
+        uint256 traceRoot;
+        uint256 providerSetRoot;
+        address submitter;
+        uint64 blockNumber;
+        uint64 timestamp;
+    }
+
+    event TemplateRegistered(bytes32 indexed templateId, address indexed verifier, bytes32 metadataHash);
+    event TemplateActiveSet(bytes32 indexed templateId, bool active);
+    /// @dev Carries the full provider list so that anyone can rebuild the Poseidon root off-chain.
+    event ProviderSetRegistered(uint256 indexed root, Provider[] providers);
+    event ProviderSetRevoked(uint256 indexed root);
+    event WorkflowRecorded(
+        uint256 indexed workflowId,
+        bytes32 indexed templateId,
+        address indexed submitter,
+        uint8 outcome,
+        uint256 traceRoot,
+        uint256 providerSetRoot
+    );
+
+    error Registry__ZeroAdmin();
+    error Registry__ZeroVerifier(bytes32 templateId);
+    error Registry__TemplateAlreadyRegistered(bytes32 templateId);
+    error Registry__TemplateLimitReached(uint256 limit);
+    error Registry__UnknownTemplate(bytes32 templateId);
+    error Registry__TemplateInactive(bytes32 templateId);
+    error Registry__InvalidProviderSetRoot(uint256 root);
+    error Registry__EmptyProviderSet(uint256 root);
+    error Registry__ProviderNotInField(uint256 root, uint256 providerIndex);
+    error Registry__ProviderSetAlreadyRegistered(uint256 root);
+    error Registry__UnknownProviderSet(uint256 root);
+    error Registry__ProviderSetRevoked(uint256 root);
+    error Registry__InputNotInField(uint256 index, uint256 value);
+    error Registry__InvalidOutcome(uint256 outcome);
+    error Registry__SubmitterOutOfRange(uint256 value);
+    error Registry__SubmitterMismatch(address bound, address sender);
+    error Registry__AlreadyRecorded(uint256 workflowId);
+    error Registry__InvalidProof(bytes32 templateId);
+    error Registry__UnknownWorkflow(uint256 workflowId);
+
+    /// @notice Registers a workflow template and the verifier of its circuit. Registrar only.
+    /// @param templateId The template's id (by convention keccak256 of its name).
+    /// @param verifier The template's Groth16 verifier, which must implement IWorkflowVerifier.
+    /// @param metadataHash A hash of the template's off-chain metadata (definition, circuit, keys).
+    function registerTemplate(bytes32 templateId, address verifier, bytes32 metadataHash) external;
+
+    /// @notice Activates or deactivates a template; runs of an inactive template cannot be submitted.
+    ///         Registrar only.
+    /// @param templateId The template's id.
+    /// @param active Whether submissions for the template are accepted.
+    function setTemplateActive(bytes32 templateId, bool active) external;
+
+    /// @notice Registers a set of providers by the Poseidon Merkle root the circuits commit to. The
+    ///         registry cannot recompute the root: it records it as known and emits the provider list.
+    ///         Registrar only.
+    /// @param root The provider set's root, a non-zero field element.
+    /// @param providers The providers whose leaves make up the root.
+    function registerProviderSet(uint256 root, Provider[] calldata providers) external;
+
+    /// @notice Revokes a provider set; runs attested by it can no longer be submitted. Registrar only.
+    /// @param root The provider set's root.
+    function revokeProviderSet(uint256 root) external;
+
+    /// @notice Pauses submissions. Admin only.
+    function pause() external;
+
+    /// @notice Resumes submissions. Admin only.
+    function unpause() external;
+
+    /// @notice Records a proven workflow run. Only the address bound in the proof may submit it, and
+    ///         each workflow id is recorded once.
+    /// @param templateId The template the run belongs to.
+    /// @param a The proof's A point.
+    /// @param b The proof's B point, each coordinate pair in Solidity's order.
+    /// @param c The proof's C point.
+    /// @param pubSignals workflowId, outcome, traceRoot, providerSetRoot, submitter.
+    function submit(
+        bytes32 templateId,
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[5] calldata pubSignals
+    ) external;
+
+    /// @notice Returns a recorded run; reverts with Registry__UnknownWorkflow when absent.
+    /// @param workflowId The run's workflow id.
+    /// @return entry The recorded run.
+    function getEntry(uint256 workflowId) external view returns (Entry memory entry);
+
+    /// @notice Tells whether a workflow id has been recorded.
+    /// @param workflowId The run's workflow id.
+    /// @return True when recorded.
+    function isRecorded(uint256 workflowId) external view returns (bool);
+
+    /// @notice Returns a registered template; reverts with Registry__UnknownTemplate when absent.
+    /// @param templateId The template's id.
+    /// @return template_ The template.
+    function getTemplate(bytes32 templateId) external view returns (Template memory template_);
+
+    /// @notice Tells whether a provider set is registered and not revoked.
+    /// @param root The provider set's root.
+    /// @return True when the set is active.
+    function isProviderSetActive(uint256 root) external view returns (bool);
+}

@@ -1,0 +1,27 @@
+// @ts-check
+const tseslint = require("typescript-eslint");
+
+module.exports = tseslint.config(
+  {
+    ignores: [
+      "node_modules/",
+      "build/",
+      "artifacts/",
+      "cache/",
+      "typechain-types/",
+      "coverage/",
+      "circuits/",
+      ".wesflow/",
+      "eslint.config.js",
+      "bin/",
+    ],
+  },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "no-console": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/ban-ts-comment": "error",
+    },
+  },
+);

@@ -1,0 +1,44 @@
+// Deploys the wesflow registry and the generated verifiers, registers every circuit instance as a
+// template and the built-in scenarios' provider keys as a provider set, and writes the addresses
+// to <data dir>/deployments/<network>.json for `wesflow run` and `wesflow audit`.
+//
+//   npx hardhat run scripts/deploy.ts --network localhost
+//
+// Data dir: WESFLOW_DATA_DIR or .wesflow/ (provider dev keys are generated there if missing).
+import { ethers, network } from "hardhat";
+import { writeDeployment } from "../src/chain";
+import { deployWesflow, deploymentFile, IN_PROCESS_NETWORK } from "../src/pipeline";
+import { createLogger, defaultDataDir } from "../src/project";
+import { circuitInstance } from "../src/prover";
+import { scenario } from "../src/scenarios";
+
+async function main(): Promise<void> {
+  if (network.name === IN_PROCESS_NETWORK) {
+    throw new Error(
+      "the in-process network forgets the deployment when this script ends: use --network localhost",
+    );
+  }
+  const dataDir = defaultDataDir();
+  const order = scenario("order");
+  const [, providerSetDepth] = circuitInstance(order.createDefinition().template).params;
+  const providers = await order.loadProviderSet({ dataDir, providerSetDepth, logger: createLogger() });
+  const [signer] = await ethers.getSigners();
+  const record = await deployWesflow({ signer, providers });
+  const file = deploymentFile(dataDir, network.name);
+  await writeDeployment(file, record);
+  process.stdout.write(
+    [
+      `registry      ${record.registry} (chain ${record.chainId})`,
+      ...Object.entries(record.templates).map(
+        ([name, t]) => `template      ${name} ${t.templateId} → ${t.verifier}`,
+      ),
+      `provider set  ${record.providerSetRoot}`,
+      `written to    ${file}`,
+    ].join("\n") + "\n",
+  );
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`deploy: ${error.message}\n`);
+  process.exitCode = 1;
+});

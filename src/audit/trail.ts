@@ -1,0 +1,141 @@
+import type { Provider } from "ethers";
+import { findBundle, providerSetFromBundle, traceFromBundle, type RunBundle } from "../bundle";
+import { queryEntries, type RecordedRun } from "../chain";
+import { toHex32, verifySignature } from "../crypto";
+import { attestationMessage, computeTraceRoot } from "../trace";
+import type { WorkflowRegistry } from "../../typechain-types";
+
+/** One call as the audit shows it. `evidence` is what was checked, never more. */
+export interface AuditCall {
+  callSeq: number;
+  step: string;
+  system: string;
+  operation: string;
+  evidence: "attested" | "declared";
+  /** For attested calls: the signature verified now, under a key of the on-chain provider set. */
+  signatureVerified: boolean;
+}
+
+export interface AuditStep {
+  index: number;
+  name: string;
+  phase: "FORWARD" | "COMPENSATE";
+  status: "OK" | "FAILED";
+  callSeq: number;
+}
+
+/** A recorded run: the on-chain entry, and its trail when this machine has the run's bundle. */
+export interface AuditEntry {
+  workflowId: string;
+  templateId: string;
+  template?: string;
+  outcome: "COMMITTED" | "ROLLED_BACK";
+  traceRoot: string;
+  providerSetRoot: string;
+  submitter: string;
+  blockNumber: number;
+  txHash: string;
+  gasUsed: number;
+  /** Present when the bundle is at hand. `matchesChain` is false if it does not hash to the on-chain root. */
+  trail?: {
+    scenario: string;
+    matchesChain: boolean;
+    problems: string[];
+    steps: AuditStep[];
+    calls: AuditCall[];
+  };
+}
+
+export interface AuditQuery {
+  registry: WorkflowRegistry;
+  provider: Provider;
+  runsDir: string;
+  workflowId?: bigint;
+  templateId?: string;
+  submitter?: string;
+  fromBlock?: number;
+  toBlock?: number;
+}
+
+/** Reads the registry's WorkflowRecorded events and joins each with its bundle, checked against the chain. */
+export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
+  const { registry, provider, runsDir, ...filter } = query;
+  const runs = await queryEntries({ registry, ...filter });
+  const entries: AuditEntry[] = [];
+  for (const run of runs) {
+    const receipt = await provider.getTransactionReceipt(run.txHash);
+    const workflowIdHex = toHex32(run.workflowId);
+    const bundle = findBundle(runsDir, workflowIdHex);
+    entries.push({
+      workflowId: workflowIdHex,
+      templateId: run.templateId,
+      template: bundle?.templateId === run.templateId ? bundle.template : undefined,
+      outcome: run.outcome,
+      traceRoot: toHex32(run.traceRoot),
+      providerSetRoot: toHex32(run.providerSetRoot),
+      submitter: run.submitter,
+      blockNumber: run.blockNumber,
+      txHash: run.txHash,
+      gasUsed: receipt ? Number(receipt.gasUsed) : 0,
+      trail: bundle ? await checkTrail(bundle, run) : undefined,
+    });
+  }
+  return entries;
+}
+
+async function checkTrail(bundle: RunBundle, run: RecordedRun): Promise<NonNullable<AuditEntry["trail"]>> {
+  const trace = traceFromBundle(bundle);
+  const providers = providerSetFromBundle(bundle);
+  const problems: string[] = [];
+  if (computeTraceRoot(trace, bundle.traceDepth) !== run.traceRoot) {
+    problems.push("the bundle's steps do not hash to the on-chain trace root");
+  }
+  if (providers.root !== run.providerSetRoot) {
+    problems.push("the bundle's provider set is not the one the proof was checked against");
+  }
+  if (trace.outcome !== run.outcome)
+    problems.push(`the bundle says ${trace.outcome}, the chain ${run.outcome}`);
+  const stepName = new Map(trace.steps.map((s) => [s.index, s.stepName]));
+  const calls: AuditCall[] = [];
+  for (const call of trace.calls) {
+    let signatureVerified = false;
+    if (call.attestation) {
+      const registered = providers.keyOf(call.system);
+      const sameKey =
+        registered?.publicKey[0] === call.attestation.publicKey[0] &&
+        registered?.publicKey[1] === call.attestation.publicKey[1];
+      const message = attestationMessage({
+        workflowId: trace.workflowId,
+        callSeq: call.callSeq,
+        operation: call.operation,
+        requestHash: call.requestHash,
+        responseHash: call.responseHash,
+      });
+      signatureVerified =
+        sameKey && (await verifySignature(message, call.attestation.signature, call.attestation.publicKey));
+      if (!signatureVerified)
+        problems.push(`call ${call.callSeq} (${call.operationName}): attestation does not verify`);
+    }
+    calls.push({
+      callSeq: call.callSeq,
+      step: stepName.get(call.stepIndex) ?? `#${call.stepIndex}`,
+      system: call.system,
+      operation: call.operationName,
+      evidence: call.attestation && signatureVerified ? "attested" : "declared",
+      signatureVerified,
+    });
+  }
+  return {
+    scenario: bundle.scenario,
+    matchesChain: problems.length === 0,
+    problems,
+    steps: trace.steps.map((s) => ({
+      index: s.index,
+      name: s.stepName,
+      phase: s.phase,
+      status: s.status,
+      callSeq: s.callSeq,
+    })),
+    calls,
+  };
+}

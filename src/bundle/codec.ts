@@ -1,0 +1,113 @@
+import { toHex32 } from "../crypto";
+import { ProviderSet, type CallRecord, type StepRecord, type Trace } from "../trace";
+import { BUNDLE_FORMAT, type RunBundle } from "./schema";
+
+const dec = (x: bigint | number) => x.toString();
+
+/** The bundle of a run that has been executed (proof and submission are added later). */
+export function bundleFromTrace(args: {
+  trace: Trace;
+  templateId: string;
+  traceRoot: bigint;
+  traceDepth: number;
+  providers: ProviderSet;
+  executeMs: number;
+}): RunBundle {
+  const { trace, providers } = args;
+  return {
+    format: BUNDLE_FORMAT,
+    workflowId: toHex32(trace.workflowId),
+    scenario: trace.scenario,
+    template: trace.template,
+    templateId: args.templateId,
+    outcome: trace.outcome,
+    traceRoot: toHex32(args.traceRoot),
+    traceDepth: args.traceDepth,
+    steps: trace.steps.map((step) => ({
+      ...step,
+      request: step.request.map(dec),
+      response: step.response.map(dec),
+    })),
+    calls: trace.calls.map((call) => ({
+      callSeq: call.callSeq,
+      stepIndex: call.stepIndex,
+      system: call.system,
+      operation: call.operation,
+      operationName: call.operationName,
+      idempotencyKey: call.idempotencyKey,
+      requestHash: dec(call.requestHash),
+      responseHash: dec(call.responseHash),
+      request: call.requestJson,
+      response: call.responseJson,
+      attestation: call.attestation && {
+        system: call.attestation.system,
+        systemCode: call.attestation.systemCode,
+        publicKey: [dec(call.attestation.publicKey[0]), dec(call.attestation.publicKey[1])],
+        signature: {
+          R8: [dec(call.attestation.signature.R8[0]), dec(call.attestation.signature.R8[1])],
+          S: dec(call.attestation.signature.S),
+        },
+      },
+    })),
+    providerSet: {
+      root: dec(providers.root),
+      depth: providers.depth,
+      providers: providers.providers.map((p) => ({
+        system: p.system,
+        systemCode: p.systemCode,
+        publicKey: [dec(p.publicKey[0]), dec(p.publicKey[1])],
+      })),
+    },
+    timings: { executeMs: args.executeMs },
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** The trace held by a bundle, with field elements back as bigints. */
+export function traceFromBundle(bundle: RunBundle): Trace {
+  const steps: StepRecord[] = bundle.steps.map((step) => ({
+    ...step,
+    request: step.request.map(BigInt),
+    response: step.response.map(BigInt),
+  }));
+  const calls: CallRecord[] = bundle.calls.map((call) => ({
+    callSeq: call.callSeq,
+    stepIndex: call.stepIndex,
+    system: call.system,
+    operation: call.operation,
+    operationName: call.operationName,
+    idempotencyKey: call.idempotencyKey,
+    requestHash: BigInt(call.requestHash),
+    responseHash: BigInt(call.responseHash),
+    requestJson: call.request,
+    responseJson: call.response,
+    attestation: call.attestation && {
+      system: call.attestation.system,
+      systemCode: call.attestation.systemCode,
+      publicKey: [BigInt(call.attestation.publicKey[0]), BigInt(call.attestation.publicKey[1])],
+      signature: {
+        R8: [BigInt(call.attestation.signature.R8[0]), BigInt(call.attestation.signature.R8[1])],
+        S: BigInt(call.attestation.signature.S),
+      },
+    },
+  }));
+  return {
+    workflowId: BigInt(bundle.workflowId),
+    scenario: bundle.scenario,
+    template: bundle.template,
+    outcome: bundle.outcome,
+    steps,
+    calls,
+  };
+}
+
+export function providerSetFromBundle(bundle: RunBundle): ProviderSet {
+  return new ProviderSet(
+    bundle.providerSet.depth,
+    bundle.providerSet.providers.map((p) => ({
+      system: p.system,
+      systemCode: p.systemCode,
+      publicKey: [BigInt(p.publicKey[0]), BigInt(p.publicKey[1])],
+    })),
+  );
+}

@@ -1,0 +1,103 @@
+import { z } from "zod";
+
+export const BUNDLE_FORMAT = "wesflow.run-bundle/1";
+
+const decimal = z.string().regex(/^\d+$/, "a decimal field element");
+const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "a 0x-prefixed 32-byte hex value");
+const fields = z.array(decimal).length(4);
+
+const StepSchema = z.object({
+  index: z.number().int().nonnegative(),
+  stepCode: z.number().int().positive(),
+  stepName: z.string(),
+  phase: z.enum(["FORWARD", "COMPENSATE"]),
+  status: z.enum(["OK", "FAILED"]),
+  callSeq: z.number().int().nonnegative(),
+  operation: z.number().int().nonnegative(),
+  request: fields,
+  response: fields,
+  evidence: z.enum(["NONE", "DECLARED", "ATTESTED"]),
+});
+
+const AttestationSchema = z.object({
+  system: z.string(),
+  systemCode: z.number().int().positive(),
+  publicKey: z.tuple([decimal, decimal]),
+  signature: z.object({ R8: z.tuple([decimal, decimal]), S: decimal }),
+});
+
+const CallSchema = z.object({
+  callSeq: z.number().int().positive(),
+  stepIndex: z.number().int().nonnegative(),
+  system: z.string(),
+  operation: z.number().int().positive(),
+  operationName: z.string(),
+  idempotencyKey: z.string(),
+  requestHash: decimal,
+  responseHash: decimal,
+  request: z.unknown(),
+  response: z.unknown(),
+  attestation: AttestationSchema.optional(),
+});
+
+const ProviderSetSchema = z.object({
+  root: decimal,
+  depth: z.number().int().positive(),
+  providers: z.array(
+    z.object({
+      system: z.string(),
+      systemCode: z.number().int().positive(),
+      publicKey: z.tuple([decimal, decimal]),
+    }),
+  ),
+});
+
+const ProofSchema = z.object({
+  instance: z.string(),
+  proof: z.object({
+    pi_a: z.array(decimal),
+    pi_b: z.array(z.array(decimal)),
+    pi_c: z.array(decimal),
+    protocol: z.literal("groth16"),
+    curve: z.string(),
+  }),
+  publicSignals: z.array(decimal).length(5),
+  proveMs: z.number().nonnegative(),
+});
+
+const SubmissionSchema = z.object({
+  network: z.string(),
+  chainId: z.number().int().positive(),
+  registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  submitter: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  txHash: hex32,
+  blockNumber: z.number().int().nonnegative(),
+  gasUsed: z.number().int().positive(),
+  submitMs: z.number().nonnegative(),
+});
+
+/**
+ * A run's bundle: the trace, its evidence, the proof and where it was recorded. Written after
+ * proving (so a failed submission loses nothing) and completed after the submission.
+ */
+export const RunBundleSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  workflowId: hex32,
+  scenario: z.string(),
+  template: z.string(),
+  templateId: hex32,
+  outcome: z.enum(["COMMITTED", "ROLLED_BACK"]),
+  traceRoot: hex32,
+  traceDepth: z.number().int().positive(),
+  steps: z.array(StepSchema).min(1),
+  calls: z.array(CallSchema),
+  providerSet: ProviderSetSchema,
+  proof: ProofSchema.optional(),
+  submission: SubmissionSchema.optional(),
+  timings: z.object({ executeMs: z.number().nonnegative() }),
+  createdAt: z.string(),
+});
+
+export type RunBundle = z.infer<typeof RunBundleSchema>;
+export type BundleProof = z.infer<typeof ProofSchema>;
+export type BundleSubmission = z.infer<typeof SubmissionSchema>;

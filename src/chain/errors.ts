@@ -1,0 +1,130 @@
+/** The base of the chain client's errors. `retryable` says whether the same call may succeed later. */
+export abstract class ChainError extends Error {
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An argument of a chain client call is malformed (not an address, not bytes32 hex, ...). */
+export class ChainArgumentError extends ChainError {
+  override name = "ChainArgumentError";
+  readonly retryable = false;
+
+  constructor(
+    readonly argument: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`invalid ${argument}: ${reason}`, options);
+  }
+}
+
+/** The registry reverted with one of its errors (or an inherited OpenZeppelin error). */
+export class RegistryRevertError extends ChainError {
+  override name = "RegistryRevertError";
+  /** Only a paused registry may accept the same call later. */
+  readonly retryable: boolean;
+
+  constructor(
+    readonly operation: string,
+    readonly errorName: string,
+    readonly args: readonly unknown[],
+    options?: { cause?: unknown },
+  ) {
+    super(`${operation} reverted: ${errorName}(${args.map(formatArgument).join(", ")})`, options);
+    this.retryable = errorName === "EnforcedPause";
+  }
+}
+
+/** The registry rejected a proven run. */
+export class RegistrySubmitError extends RegistryRevertError {
+  override name = "RegistrySubmitError";
+
+  constructor(
+    readonly templateId: string,
+    readonly workflowId: bigint,
+    errorName: string,
+    args: readonly unknown[],
+    options?: { cause?: unknown },
+  ) {
+    super(`submit of workflow ${workflowId} (template ${templateId})`, errorName, args, options);
+  }
+}
+
+/** A proof or its public signals are not in the shape snarkjs produces or the registry takes. */
+export class ProofFormatError extends ChainError {
+  override name = "ProofFormatError";
+  readonly retryable = false;
+
+  constructor(
+    readonly issues: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`malformed proof: ${issues.join("; ")}`, options);
+  }
+}
+
+/** A generated verifier's artifact is missing or not a Groth16 verifier of five public signals. */
+export class VerifierArtifactError extends ChainError {
+  override name = "VerifierArtifactError";
+  readonly retryable = false;
+
+  constructor(
+    readonly contractName: string,
+    readonly artifactPath: string,
+    readonly reason: "missing" | "malformed" | "not-a-workflow-verifier",
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `verifier artifact ${artifactPath} of ${contractName} is ${reason}` +
+        (reason === "missing" ? " (generate the verifier and run `npx hardhat compile`)" : ""),
+      options,
+    );
+  }
+}
+
+/** No usable deployment record: the file is missing, unreadable or does not match the schema. */
+export class DeploymentNotFoundError extends ChainError {
+  override name = "DeploymentNotFoundError";
+  readonly retryable = false;
+
+  constructor(
+    readonly path: string,
+    readonly reason: "missing" | "unreadable" | "malformed",
+    readonly issues: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `no usable deployment record at ${path}: ${reason}` +
+        (issues.length > 0 ? ` (${issues.join("; ")})` : ""),
+      options,
+    );
+  }
+}
+
+/** A transaction was sent but no receipt came back. */
+export class TransactionNotMinedError extends ChainError {
+  override name = "TransactionNotMinedError";
+  readonly retryable = true;
+
+  constructor(
+    readonly operation: string,
+    readonly txHash: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${operation}: transaction ${txHash} has no receipt`, options);
+  }
+}
+
+/** Formats a zod error's issues as `path: message` lines for the errors above. */
+export function formatZodIssues(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): string[] {
+  return error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`);
+}
+
+function formatArgument(argument: unknown): string {
+  return typeof argument === "bigint" ? argument.toString() : String(argument);
+}

@@ -1,0 +1,117 @@
+import type { Signer } from "ethers";
+
+import type { WorkflowRegistry } from "../../typechain-types";
+
+/** A run's outcome as the circuit encodes it in public signal 1. */
+export type Outcome = "COMMITTED" | "ROLLED_BACK";
+
+export const OUTCOME_CODES: Readonly<Record<Outcome, bigint>> = { COMMITTED: 1n, ROLLED_BACK: 2n };
+
+/** The order of BN254's scalar field: public signals and provider fields are below it. */
+export const SNARK_SCALAR_FIELD =
+  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/** The order of BN254's base field: proof point coordinates are below it. */
+export const BN254_BASE_FIELD =
+  21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+
+/** Public signals in circuit order, as the registry and every template's verifier take them. */
+export const PUBLIC_SIGNAL_NAMES = [
+  "workflowId",
+  "outcome",
+  "traceRoot",
+  "providerSetRoot",
+  "submitter",
+] as const;
+
+/** A Groth16 proof as snarkjs produces it (`groth16.fullProve`, `proof.json`): decimal strings. */
+export interface Groth16ProofJson {
+  readonly pi_a: readonly string[];
+  readonly pi_b: readonly (readonly string[])[];
+  readonly pi_c: readonly string[];
+  readonly protocol?: string;
+  readonly curve?: string;
+}
+
+/** A Groth16 proof in the verifier's calldata order (pi_b's coordinate pairs swapped). */
+export interface SolidityProof {
+  a: [bigint, bigint];
+  b: [[bigint, bigint], [bigint, bigint]];
+  c: [bigint, bigint];
+}
+
+/** The five public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter. */
+export type PublicSignalValues = [bigint, bigint, bigint, bigint, bigint];
+
+/** One attested external system as the registry records it. */
+export interface ProviderRecord {
+  systemCode: bigint | number;
+  pubKeyX: bigint;
+  pubKeyY: bigint;
+}
+
+/** A mined transaction. */
+export interface ConfirmedTransaction {
+  txHash: string;
+  blockNumber: number;
+  gasUsed: number;
+}
+
+/** A run recorded by the registry, read from its WorkflowRecorded event. */
+export interface RecordedRun {
+  workflowId: bigint;
+  /** 0x-prefixed bytes32 hex. */
+  templateId: string;
+  outcome: Outcome;
+  traceRoot: bigint;
+  providerSetRoot: bigint;
+  /** Checksummed address. */
+  submitter: string;
+  blockNumber: number;
+  txHash: string;
+}
+
+export interface DeployRegistryOptions {
+  signer: Signer;
+  /** Receives the admin and registrar roles; the signer's address by default. */
+  admin?: string;
+}
+
+export interface DeployVerifierOptions {
+  signer: Signer;
+  /** The generated verifier's contract name, e.g. `OrderWorkflow_4_3Verifier`. */
+  contractName: string;
+  /** Hardhat's artifacts folder; the project's `artifacts/` by default. */
+  artifactsDir?: string;
+}
+
+export interface RegisterTemplateOptions {
+  registry: WorkflowRegistry;
+  templateId: string;
+  verifier: string;
+  /** A hash of the template's off-chain metadata; zero by default. */
+  metadataHash?: string;
+}
+
+export interface RegisterProviderSetOptions {
+  registry: WorkflowRegistry;
+  root: bigint;
+  providers: readonly ProviderRecord[];
+}
+
+export interface SubmitRunOptions {
+  /** The registry, connected to the signer bound in the proof's submitter signal. */
+  registry: WorkflowRegistry;
+  templateId: string;
+  proof: Groth16ProofJson;
+  publicSignals: readonly (string | bigint)[];
+}
+
+export interface QueryEntriesOptions {
+  registry: WorkflowRegistry;
+  workflowId?: bigint;
+  templateId?: string;
+  submitter?: string;
+  fromBlock?: number;
+  toBlock?: number;
+}

@@ -1,0 +1,5 @@
+export * from "./types";
+export * from "./errors";
+export * from "./operation";
+export * from "./protocol";
+export * from "./host";

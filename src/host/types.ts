@@ -1,0 +1,83 @@
+import type { z } from "zod";
+import type { Logger } from "../project";
+import type { CallRecord, OperationName, ProviderSet, SystemName } from "../trace";
+
+/**
+ * One operation of an external system: its typed request and response, and how each is encoded
+ * into the RECORD_FIELDS field elements that the trace commits to and the system signs.
+ */
+export interface OperationSpec<Req, Res> {
+  /** e.g. "payment.charge" (src/trace/catalog.ts). */
+  name: OperationName;
+  /** The system that performs the operation and signs its responses. */
+  system: SystemName;
+  /** OPERATION_CODES[name]. */
+  code: number;
+  requestSchema: z.ZodType<Req>;
+  responseSchema: z.ZodType<Res>;
+  /** Exactly RECORD_FIELDS field elements. */
+  encodeRequest(request: Req): bigint[];
+  /** Exactly RECORD_FIELDS field elements; element 0 is the system's status, 1n (CALL_SUCCEEDED) = succeeded. */
+  encodeResponse(response: Res): bigint[];
+}
+
+/** Any operation spec, whatever its request and response types (for lists of specs). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOperationSpec = OperationSpec<any, any>;
+
+export interface HostInterfaceOptions {
+  workflowId: bigint;
+  /** Base URL of each external system, e.g. { payment: "http://127.0.0.1:40123" }. */
+  endpoints: Partial<Record<SystemName, string>>;
+  /** The registered provider keys: an attestation counts only under the key registered for its system. */
+  providers: ProviderSet;
+  /** Per-call timeout, default 10 000 ms. */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface CallArgs<Req, Res> {
+  operation: OperationSpec<Req, Res>;
+  request: Req;
+  /** The trace step that makes the call. */
+  stepIndex: number;
+  /**
+   * Re-sends an earlier call under its callSeq (and so its idempotency key): a retry after a
+   * retryable error (`error.callSeq`), or a resume after a crash. The system then performs the
+   * effect at most once. Omitted: the call gets the next callSeq.
+   */
+  callSeq?: number;
+}
+
+export interface CallResult<Res> {
+  response: Res;
+  requestFields: bigint[];
+  responseFields: bigint[];
+  record: CallRecord;
+}
+
+/** The JSON body of `POST /operations/:name`. */
+export interface OperationRequestBody {
+  /** 0x-prefixed, 32-byte hex. */
+  workflowId: string;
+  callSeq: number;
+  idempotencyKey: string;
+  request: unknown;
+}
+
+/** The attestation as it travels in JSON: field elements as decimal strings. */
+export interface AttestationJson {
+  publicKey: [string, string];
+  signature: { R8: [string, string]; S: string };
+}
+
+/** The JSON body of a 200 answer to `POST /operations/:name`. */
+export interface OperationResponseBody {
+  response: unknown;
+  attestation: AttestationJson;
+}
+
+/** The JSON body of every non-200 answer. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}

@@ -1,0 +1,4 @@
+export * from "./deployment";
+export * from "./network";
+export * from "./runWorkflow";
+export * from "./session";

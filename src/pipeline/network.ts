@@ -1,0 +1,138 @@
+import path from "node:path";
+import type { Signer } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { readDeployment, type DeploymentRecord } from "../chain";
+import { WorkflowRegistry__factory, type WorkflowRegistry } from "../../typechain-types";
+import type { ProviderSet } from "../trace";
+import { deployWesflow } from "./deployment";
+
+export const IN_PROCESS_NETWORK = "hardhat";
+
+export class NetworkError extends Error {
+  override name = "NetworkError";
+}
+
+export interface ChainContext {
+  network: string;
+  chainId: number;
+  signer: Signer;
+  submitter: string;
+  registry: WorkflowRegistry;
+  deployment: DeploymentRecord;
+}
+
+export function deploymentFile(dataDir: string, network: string): string {
+  return path.join(dataDir, "deployments", `${network}.json`);
+}
+
+/** Loads Hardhat for a network of hardhat.config.ts (once per process: Hardhat fixes its network at load). */
+export function loadHardhat(network: string): HardhatRuntimeEnvironment {
+  const current = process.env.HARDHAT_NETWORK;
+  if (current && current !== network) {
+    throw new NetworkError(`this process already uses network ${current}; start another for ${network}`);
+  }
+  process.env.HARDHAT_NETWORK = network;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("hardhat") as HardhatRuntimeEnvironment;
+  } catch (cause) {
+    throw new NetworkError(`cannot load network "${network}": ${(cause as Error).message.split("\n")[0]}`, {
+      cause,
+    });
+  }
+}
+
+/**
+ * Connects to a network and its wesflow registry. On the in-process Hardhat network the chain is
+ * new in every process, so the registry is deployed here; elsewhere it is read from the deployment
+ * file that scripts/deploy.ts wrote, and checked against the chain and the provider set.
+ */
+export async function openChain(args: {
+  network: string;
+  dataDir: string;
+  providers: ProviderSet;
+}): Promise<ChainContext> {
+  const { network, dataDir, providers } = args;
+  const hre = loadHardhat(network);
+  const { signer, chainId } = await reach(hre, network);
+  let deployment: DeploymentRecord;
+  if (network === IN_PROCESS_NETWORK) {
+    deployment = await deployWesflow({ signer, providers });
+  } else {
+    deployment = await checkedDeployment({ hre, network, dataDir, chainId });
+    if (deployment.providerSetRoot !== providers.root) {
+      throw new NetworkError(
+        `the provider keys in ${dataDir}/keys are not the set deployed on ${network}: redeploy with the same data directory`,
+      );
+    }
+  }
+  return {
+    network,
+    chainId,
+    signer,
+    submitter: await signer.getAddress(),
+    registry: WorkflowRegistry__factory.connect(deployment.registry, signer),
+    deployment,
+  };
+}
+
+async function reach(
+  hre: HardhatRuntimeEnvironment,
+  network: string,
+): Promise<{ signer: Signer; chainId: number }> {
+  try {
+    const [signer] = await hre.ethers.getSigners();
+    const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+    if (!signer) throw new Error("the node has no account to submit from");
+    return { signer, chainId };
+  } catch (cause) {
+    const url = "url" in hre.network.config ? ` at ${hre.network.config.url}` : "";
+    throw new NetworkError(
+      `cannot reach network ${network}${url}: ${(cause as Error).message.split("\n")[0]}`,
+      { cause },
+    );
+  }
+}
+
+async function checkedDeployment(args: {
+  hre: HardhatRuntimeEnvironment;
+  network: string;
+  dataDir: string;
+  chainId: number;
+}): Promise<DeploymentRecord> {
+  const { hre, network, dataDir, chainId } = args;
+  const deployment = await readDeployment(deploymentFile(dataDir, network));
+  if (deployment.chainId !== chainId) {
+    throw new NetworkError(
+      `the deployment file for ${network} is for chain ${deployment.chainId}, but the node is chain ${chainId}: redeploy`,
+    );
+  }
+  if ((await hre.ethers.provider.getCode(deployment.registry)) === "0x") {
+    throw new NetworkError(
+      `no registry at ${deployment.registry} on ${network} (node restarted?): run npx hardhat run scripts/deploy.ts --network ${network}`,
+    );
+  }
+  return deployment;
+}
+
+/** A read-only view of a network's deployed registry (for `wesflow audit`). */
+export async function openRegistryReader(args: { network: string; dataDir: string }): Promise<{
+  registry: WorkflowRegistry;
+  provider: HardhatRuntimeEnvironment["ethers"]["provider"];
+  deployment: DeploymentRecord;
+}> {
+  const { network, dataDir } = args;
+  if (network === IN_PROCESS_NETWORK) {
+    throw new NetworkError(
+      "the in-process Hardhat network lives only inside one command (wesflow demo and wesflow run print their audit trail); for a chain that persists, start `npx hardhat node` and use --network localhost",
+    );
+  }
+  const hre = loadHardhat(network);
+  const { chainId } = await reach(hre, network);
+  const deployment = await checkedDeployment({ hre, network, dataDir, chainId });
+  return {
+    registry: WorkflowRegistry__factory.connect(deployment.registry, hre.ethers.provider),
+    provider: hre.ethers.provider,
+    deployment,
+  };
+}

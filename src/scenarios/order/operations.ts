@@ -1,0 +1,169 @@
+import { z } from "zod";
+import { encodeString, MAX_STRING_BYTES } from "../../crypto";
+import { defineOperation, type OperationSpec } from "../../host";
+
+/**
+ * The external operations of the e-commerce order scenario. Each request and response is typed
+ * with zod and encoded into RECORD_FIELDS field elements; response field 0 is the system's status
+ * (1 = succeeded, 2 = the business refused). Every response field is encoded, so the signature
+ * covers the whole recorded response.
+ */
+
+/** A string that packs into one field element (encodeString): at most 31 UTF-8 bytes. */
+function fieldText(what: string, options: { allowEmpty?: boolean } = {}) {
+  const text = z
+    .string({ required_error: `${what} is required`, invalid_type_error: `${what} must be a string` })
+    .refine((s) => Buffer.byteLength(s, "utf8") <= MAX_STRING_BYTES, {
+      message: `${what} must be at most ${MAX_STRING_BYTES} UTF-8 bytes (it is packed into one field element)`,
+    });
+  return options.allowEmpty
+    ? text
+    : text.refine((s) => s.length > 0, { message: `${what} must not be empty` });
+}
+
+/** Integer cents: a non-negative safe integer. */
+function cents(what: string) {
+  return z
+    .number({ required_error: `${what} is required`, invalid_type_error: `${what} must be a number` })
+    .int(`${what} must be whole cents`)
+    .nonnegative(`${what} must not be negative`)
+    .max(Number.MAX_SAFE_INTEGER, `${what} must be a safe integer`);
+}
+
+function count(what: string, min: number) {
+  return z
+    .number({ required_error: `${what} is required`, invalid_type_error: `${what} must be a number` })
+    .int(`${what} must be an integer`)
+    .min(min, `${what} must be at least ${min}`)
+    .max(Number.MAX_SAFE_INTEGER, `${what} must be a safe integer`);
+}
+
+// ---------------------------------------------------------------- payment.charge
+
+export const PaymentStatus = { CAPTURED: 1n, DECLINED: 2n } as const;
+
+export const PaymentChargeRequestSchema = z
+  .object({
+    orderId: fieldText("orderId"),
+    customerId: fieldText("customerId"),
+    amountCents: cents("amountCents"),
+    currency: z.string().regex(/^[A-Z]{3}$/, "currency must be an ISO 4217 code such as EUR"),
+  })
+  .strict();
+export type PaymentChargeRequest = z.infer<typeof PaymentChargeRequestSchema>;
+
+export const PaymentChargeResponseSchema = z.object({
+  status: z.enum(["CAPTURED", "DECLINED"]),
+  /** The payment system's reference; "" when declined. */
+  paymentRef: fieldText("paymentRef", { allowEmpty: true }),
+  /** The amount captured (0 when declined). */
+  amountCents: cents("amountCents"),
+});
+export type PaymentChargeResponse = z.infer<typeof PaymentChargeResponseSchema>;
+
+export const paymentCharge: OperationSpec<PaymentChargeRequest, PaymentChargeResponse> = defineOperation({
+  name: "payment.charge",
+  system: "payment",
+  requestSchema: PaymentChargeRequestSchema,
+  responseSchema: PaymentChargeResponseSchema,
+  encodeRequest: (r) => [
+    encodeString(r.orderId),
+    encodeString(r.customerId),
+    BigInt(r.amountCents),
+    encodeString(r.currency),
+  ],
+  encodeResponse: (r) => [PaymentStatus[r.status], encodeString(r.paymentRef), BigInt(r.amountCents), 0n],
+});
+
+// ---------------------------------------------------------------- logistics.ship
+
+export const ShipmentStatus = { SCHEDULED: 1n, REJECTED: 2n } as const;
+
+export const LogisticsShipRequestSchema = z
+  .object({
+    orderId: fieldText("orderId"),
+    sku: fieldText("sku"),
+    quantity: count("quantity", 1),
+    destination: fieldText("destination"),
+  })
+  .strict();
+export type LogisticsShipRequest = z.infer<typeof LogisticsShipRequestSchema>;
+
+export const LogisticsShipResponseSchema = z.object({
+  status: z.enum(["SCHEDULED", "REJECTED"]),
+  /** "" when rejected. */
+  trackingNumber: fieldText("trackingNumber", { allowEmpty: true }),
+  carrier: fieldText("carrier", { allowEmpty: true }),
+  /** Days until delivery (0 when rejected). */
+  etaDays: count("etaDays", 0),
+});
+export type LogisticsShipResponse = z.infer<typeof LogisticsShipResponseSchema>;
+
+export const logisticsShip: OperationSpec<LogisticsShipRequest, LogisticsShipResponse> = defineOperation({
+  name: "logistics.ship",
+  system: "logistics",
+  requestSchema: LogisticsShipRequestSchema,
+  responseSchema: LogisticsShipResponseSchema,
+  encodeRequest: (r) => [
+    encodeString(r.orderId),
+    encodeString(r.sku),
+    BigInt(r.quantity),
+    encodeString(r.destination),
+  ],
+  encodeResponse: (r) => [
+    ShipmentStatus[r.status],
+    encodeString(r.trackingNumber),
+    encodeString(r.carrier),
+    BigInt(r.etaDays),
+  ],
+});
+
+// ---------------------------------------------------------------- invoice.issue
+
+export const InvoiceStatus = { ISSUED: 1n, REJECTED: 2n } as const;
+
+export const InvoiceIssueRequestSchema = z
+  .object({
+    orderId: fieldText("orderId"),
+    customerId: fieldText("customerId"),
+    /** The invoice total, tax included. */
+    amountCents: cents("amountCents"),
+    /** The tax part of amountCents. */
+    taxCents: cents("taxCents"),
+  })
+  .strict()
+  .refine((r) => r.taxCents <= r.amountCents, {
+    message: "taxCents must not exceed amountCents (the total includes the tax)",
+    path: ["taxCents"],
+  });
+export type InvoiceIssueRequest = z.infer<typeof InvoiceIssueRequestSchema>;
+
+export const InvoiceIssueResponseSchema = z.object({
+  status: z.enum(["ISSUED", "REJECTED"]),
+  /** "" when rejected. */
+  invoiceNumber: fieldText("invoiceNumber", { allowEmpty: true }),
+  /** The invoiced total (0 when rejected). */
+  amountCents: cents("amountCents"),
+});
+export type InvoiceIssueResponse = z.infer<typeof InvoiceIssueResponseSchema>;
+
+export const invoiceIssue: OperationSpec<InvoiceIssueRequest, InvoiceIssueResponse> = defineOperation({
+  name: "invoice.issue",
+  system: "invoicing",
+  requestSchema: InvoiceIssueRequestSchema,
+  responseSchema: InvoiceIssueResponseSchema,
+  encodeRequest: (r) => [
+    encodeString(r.orderId),
+    encodeString(r.customerId),
+    BigInt(r.amountCents),
+    BigInt(r.taxCents),
+  ],
+  encodeResponse: (r) => [InvoiceStatus[r.status], encodeString(r.invoiceNumber), BigInt(r.amountCents), 0n],
+});
+
+/** The order scenario's operations, by system. */
+export const ORDER_OPERATIONS = {
+  payment: [paymentCharge],
+  logistics: [logisticsShip],
+  invoicing: [invoiceIssue],
+} as const;

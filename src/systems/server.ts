@@ -1,0 +1,498 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import { derivePublicKey, newPrivateKey, poseidon, signMessage, toHex32, type PublicKey } from "../crypto";
+import {
+  attestationToJson,
+  describeZodError,
+  OperationRequestBodySchema,
+  type AnyOperationSpec,
+  type ErrorBody,
+  type OperationResponseBody,
+} from "../host";
+import { createLogger, type Logger } from "../project";
+import { attestationMessage, CALL_SUCCEEDED, hashFields, SYSTEM_CODES, type SystemName } from "../trace";
+import type {
+  Fault,
+  FaultKind,
+  LedgerEntry,
+  OperationContext,
+  OperationHandler,
+  SimulatedSystem,
+  SimulatedSystemOptions,
+} from "./types";
+
+const MAX_BODY_BYTES = 1 << 20;
+const DEFAULT_TIMEOUT_HOLD_MS = 60_000;
+const FAULT_KINDS = [
+  "error",
+  "timeout",
+  "decline",
+  "bad-signature",
+  "unknown-key",
+] as const satisfies readonly FaultKind[];
+
+export const FaultSchema = z
+  .object({
+    operation: z.string().min(1).optional(),
+    kind: z.enum(FAULT_KINDS),
+    times: z.number().int().positive().max(1_000_000).optional(),
+    afterEffect: z.boolean().optional(),
+  })
+  .strict()
+  .refine((f) => !f.afterEffect || f.kind === "timeout", {
+    message: "afterEffect applies to timeout faults only",
+  });
+
+export class SimulatedSystemError extends Error {
+  override name = "SimulatedSystemError";
+}
+
+/** An answer other than 200, with the `{ error: { code, message } }` body. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface StoredEffect {
+  entry: LedgerEntry;
+  workflowId: bigint;
+  /** JSON of the validated request, to tell a replay from a reuse of the key for another call. */
+  requestJson: string;
+  message: bigint;
+  body: OperationResponseBody;
+}
+
+interface ActiveFault {
+  operation?: string;
+  kind: FaultKind;
+  afterEffect: boolean;
+  remaining: number;
+}
+
+interface HeldAnswer {
+  timer: NodeJS.Timeout;
+  res: http.ServerResponse;
+}
+
+let defaultLogger: Logger | undefined;
+
+/**
+ * Starts a simulated external system: a real HTTP server (node:http) that validates requests
+ * with the operations' schemas, performs each effect once per idempotency key, and signs every
+ * answer with its EdDSA-Poseidon key over the same message the host interface and the circuit
+ * recompute. See {@link Fault} for what it can be told to do wrong.
+ *
+ * Routes: `POST /operations/:name`, `GET /ledger`, `GET /health`, `GET /key`, `POST /faults`,
+ * `DELETE /faults`.
+ */
+export async function startSimulatedSystem(options: SimulatedSystemOptions): Promise<SimulatedSystem> {
+  const server = new SimulatedSystemServer(options, await derivePublicKey(options.privateKey));
+  await server.listen(options.host ?? "127.0.0.1", options.port ?? 0);
+  return {
+    system: options.system,
+    url: server.url,
+    publicKey: server.publicKey,
+    ledger: () => server.ledger(),
+    injectFault: (fault) => server.injectFault(fault),
+    clearFaults: () => server.clearFaults(),
+    close: () => server.close(),
+  };
+}
+
+class SimulatedSystemServer {
+  url = "";
+  private readonly system: SystemName;
+  private readonly privateKey: Uint8Array;
+  private readonly specs = new Map<string, AnyOperationSpec>();
+  private readonly handlers = new Map<string, OperationHandler>();
+  private readonly timeoutHoldMs: number;
+  private readonly logger: Logger;
+  private readonly server: http.Server;
+  private readonly effects = new Map<string, StoredEffect>();
+  private faults: ActiveFault[] = [];
+  private readonly held = new Set<HeldAnswer>();
+  /** Effects are performed one at a time, so a ledger sequence number is exact and a key is never performed twice. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closing?: Promise<void>;
+
+  constructor(
+    options: SimulatedSystemOptions,
+    readonly publicKey: PublicKey,
+  ) {
+    this.system = options.system;
+    if (!(options.system in SYSTEM_CODES))
+      throw new SimulatedSystemError(`unknown system "${options.system}"`);
+    this.privateKey = options.privateKey;
+    for (const spec of options.specs) {
+      if (spec.system !== options.system) {
+        throw new SimulatedSystemError(
+          `operation ${spec.name} belongs to ${spec.system}, not ${options.system}`,
+        );
+      }
+      this.specs.set(spec.name, spec);
+    }
+    for (const [name, handler] of Object.entries(options.operations)) {
+      if (!this.specs.has(name))
+        throw new SimulatedSystemError(`operation ${name} has a handler but no spec`);
+      this.handlers.set(name, handler);
+    }
+    this.timeoutHoldMs = options.timeoutHoldMs ?? DEFAULT_TIMEOUT_HOLD_MS;
+    defaultLogger ??= createLogger();
+    this.logger = (options.logger ?? defaultLogger).child({
+      component: "simulated-system",
+      system: this.system,
+    });
+    this.server = http.createServer((req, res) => void this.route(req, res));
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        const address = this.server.address() as AddressInfo;
+        this.url = `http://${urlHost(address.address)}:${address.port}`;
+        this.logger.debug({ url: this.url }, "simulated system listening");
+        resolve();
+      });
+    });
+  }
+
+  ledger(): LedgerEntry[] {
+    return [...this.effects.values()].map((effect) => structuredClone(effect.entry));
+  }
+
+  injectFault(fault: Fault): void {
+    const parsed = FaultSchema.safeParse(fault);
+    if (!parsed.success)
+      throw new SimulatedSystemError(`invalid fault: ${describeZodError(parsed.error, "fault")}`);
+    const { operation, kind, times, afterEffect } = parsed.data;
+    if (operation !== undefined && !this.handlers.has(operation)) {
+      throw new SimulatedSystemError(`${this.system} has no operation "${operation}"`);
+    }
+    this.faults.push({ operation, kind, afterEffect: afterEffect ?? false, remaining: times ?? 1 });
+    this.logger.info({ fault: parsed.data }, "fault injected");
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      for (const held of this.held) {
+        clearTimeout(held.timer);
+        held.res.destroy();
+      }
+      this.held.clear();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const { pathname } = new URL(req.url ?? "/", "http://localhost");
+      const method = req.method ?? "GET";
+      const operation = /^\/operations\/([^/]+)$/.exec(pathname);
+      if (operation) {
+        allow(method, ["POST"]);
+        await this.operation(decodeURIComponent(operation[1]), req, res);
+      } else if (pathname === "/ledger") {
+        allow(method, ["GET"]);
+        sendJson(res, 200, this.ledger());
+      } else if (pathname === "/health") {
+        allow(method, ["GET"]);
+        sendJson(res, 200, { status: "ok", system: this.system });
+      } else if (pathname === "/key") {
+        allow(method, ["GET"]);
+        sendJson(res, 200, {
+          system: this.system,
+          systemCode: SYSTEM_CODES[this.system],
+          publicKey: [this.publicKey[0].toString(), this.publicKey[1].toString()],
+        });
+      } else if (pathname === "/faults") {
+        allow(method, ["POST", "DELETE"]);
+        if (method === "DELETE") {
+          this.clearFaults();
+          res.writeHead(204).end();
+        } else {
+          try {
+            this.injectFault(parseJson(await readBody(req)) as Fault);
+          } catch (error) {
+            if (error instanceof SimulatedSystemError)
+              throw new HttpError(400, "INVALID_FAULT", error.message);
+            throw error;
+          }
+          sendJson(res, 200, { faults: this.faults });
+        }
+      } else {
+        throw new HttpError(404, "NOT_FOUND", `no route ${method} ${pathname}`);
+      }
+    } catch (error) {
+      if (error instanceof HttpError) {
+        sendError(res, error.status, error.code, error.message);
+      } else {
+        this.logger.error({ err: error }, "request failed");
+        sendError(res, 500, "INTERNAL", (error as Error).message);
+      }
+    }
+  }
+
+  private async operation(name: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const spec = this.specs.get(name);
+    const handler = this.handlers.get(name);
+    if (!spec || !handler)
+      throw new HttpError(404, "UNKNOWN_OPERATION", `${this.system} has no operation "${name}"`);
+
+    const envelope = OperationRequestBodySchema.safeParse(parseJson(await readBody(req)));
+    if (!envelope.success) {
+      throw new HttpError(400, "INVALID_ENVELOPE", describeZodError(envelope.error, "body"));
+    }
+    const { workflowId, callSeq, idempotencyKey } = envelope.data;
+    const parsedRequest = spec.requestSchema.safeParse(envelope.data.request);
+    if (!parsedRequest.success) {
+      throw new HttpError(400, "INVALID_REQUEST", describeZodError(parsedRequest.error, "request"));
+    }
+    const request: unknown = parsedRequest.data;
+    let requestHash: bigint;
+    try {
+      requestHash = hashFields(spec.encodeRequest(request));
+    } catch (error) {
+      throw new HttpError(400, "INVALID_REQUEST", `cannot encode the request: ${(error as Error).message}`);
+    }
+    const requestJson = JSON.stringify(request);
+    const log = this.logger.child({ operation: name, workflowId: toHex32(workflowId), callSeq });
+
+    const decided = await this.exclusive(async () => {
+      const existing = this.effects.get(idempotencyKey);
+      if (existing) {
+        const { entry } = existing;
+        if (
+          entry.operation !== name ||
+          existing.workflowId !== workflowId ||
+          entry.callSeq !== callSeq ||
+          existing.requestJson !== requestJson
+        ) {
+          throw new HttpError(
+            409,
+            "IDEMPOTENCY_CONFLICT",
+            `idempotency key ${idempotencyKey} was used for another call (${entry.operation}, call ${entry.callSeq})`,
+          );
+        }
+      }
+      const fault = this.takeFault(name, existing !== undefined);
+      if (fault?.kind === "error") {
+        log.info("fault: answering 503");
+        throw new HttpError(503, "SIMULATED_OUTAGE", `${this.system} is unavailable (injected fault)`);
+      }
+      if (fault?.kind === "timeout" && !fault.afterEffect) return { fault };
+      if (existing) {
+        log.debug({ idempotencyKey }, "replay: answering the original response");
+        return { fault, effect: existing };
+      }
+      const effect = await this.perform({
+        spec,
+        handler,
+        request,
+        requestHash,
+        requestJson,
+        workflowId,
+        callSeq,
+        idempotencyKey,
+        decline: fault?.kind === "decline",
+      });
+      log.info({ idempotencyKey, sequence: this.effects.size }, "effect performed");
+      return { fault, effect };
+    });
+
+    const { fault, effect } = decided;
+    if (!effect) {
+      log.info({ holdMs: this.timeoutHoldMs }, "fault: holding the request before any effect");
+      this.hold(res, () =>
+        sendError(res, 504, "SIMULATED_TIMEOUT", "held past the client timeout (injected fault)"),
+      );
+      return;
+    }
+    const body = await this.tamper(effect, fault?.kind);
+    if (fault?.kind === "timeout") {
+      log.info({ holdMs: this.timeoutHoldMs }, "fault: effect performed, holding the answer");
+      this.hold(res, () => sendJson(res, 200, body));
+      return;
+    }
+    sendJson(res, 200, body);
+  }
+
+  private async perform(args: {
+    spec: AnyOperationSpec;
+    handler: OperationHandler;
+    request: unknown;
+    requestHash: bigint;
+    requestJson: string;
+    workflowId: bigint;
+    callSeq: number;
+    idempotencyKey: string;
+    decline: boolean;
+  }): Promise<StoredEffect> {
+    const { spec, workflowId, callSeq, idempotencyKey, decline } = args;
+    const ctx: OperationContext = {
+      workflowId: toHex32(workflowId),
+      callSeq,
+      idempotencyKey,
+      sequence: this.effects.size + 1,
+      decline,
+    };
+    let raw: unknown;
+    try {
+      raw = await args.handler(args.request, ctx);
+    } catch (error) {
+      throw new HttpError(500, "OPERATION_FAILED", `${spec.name} failed: ${(error as Error).message}`);
+    }
+    const parsed = spec.responseSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new HttpError(
+        500,
+        "INVALID_HANDLER_RESPONSE",
+        describeZodError(parsed.error, `${spec.name} response`),
+      );
+    }
+    const response: unknown = parsed.data;
+    const responseFields = spec.encodeResponse(response);
+    if (decline && responseFields[0] === CALL_SUCCEEDED) {
+      throw new HttpError(500, "DECLINE_IGNORED", `the ${spec.name} handler ignored ctx.decline`);
+    }
+    const message = attestationMessage({
+      workflowId,
+      callSeq,
+      operation: spec.code,
+      requestHash: args.requestHash,
+      responseHash: hashFields(responseFields),
+    });
+    const signature = await signMessage(this.privateKey, message);
+    const effect: StoredEffect = {
+      entry: {
+        idempotencyKey,
+        operation: spec.name,
+        workflowId: ctx.workflowId,
+        callSeq,
+        request: args.request,
+        response,
+        at: new Date().toISOString(),
+      },
+      workflowId,
+      requestJson: args.requestJson,
+      message,
+      body: { response, attestation: attestationToJson(this.publicKey, signature) },
+    };
+    this.effects.set(idempotencyKey, effect);
+    return effect;
+  }
+
+  /** The stored answer, or (for a signature fault) a copy with a signature that must not be accepted. */
+  private async tamper(effect: StoredEffect, kind: FaultKind | undefined): Promise<OperationResponseBody> {
+    if (kind === "bad-signature") {
+      // The registered key, but over another message.
+      const signature = await signMessage(this.privateKey, poseidon([effect.message]));
+      return { response: effect.body.response, attestation: attestationToJson(this.publicKey, signature) };
+    }
+    if (kind === "unknown-key") {
+      // The right message, signed by a key no provider set holds.
+      const foreignKey = newPrivateKey();
+      const signature = await signMessage(foreignKey, effect.message);
+      return {
+        response: effect.body.response,
+        attestation: attestationToJson(await derivePublicKey(foreignKey), signature),
+      };
+    }
+    return effect.body;
+  }
+
+  /** The first fault for this operation, used up by one call. A decline never applies to a replay. */
+  private takeFault(operation: string, replay: boolean): ActiveFault | undefined {
+    const fault = this.faults.find(
+      (f) => (f.operation === undefined || f.operation === operation) && !(replay && f.kind === "decline"),
+    );
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
+    return fault;
+  }
+
+  private hold(res: http.ServerResponse, answer: () => void): void {
+    const held: HeldAnswer = {
+      res,
+      timer: setTimeout(() => {
+        this.held.delete(held);
+        if (!res.destroyed) answer();
+      }, this.timeoutHoldMs),
+    };
+    this.held.add(held);
+    res.once("close", () => {
+      clearTimeout(held.timer);
+      this.held.delete(held);
+    });
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function allow(method: string, methods: string[]): void {
+  if (!methods.includes(method))
+    throw new HttpError(405, "METHOD_NOT_ALLOWED", `use ${methods.join(" or ")}`);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (size > MAX_BODY_BYTES)
+        reject(new HttpError(413, "BODY_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`));
+      else resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+    req.on("error", reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "INVALID_JSON", "the body is not JSON");
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
+  const body: ErrorBody = { error: { code, message } };
+  sendJson(res, status, body);
+}
+
+function urlHost(address: string): string {
+  if (address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::") return "[::1]";
+  return address.includes(":") ? `[${address}]` : address;
+}

@@ -1,0 +1,88 @@
+import type { PublicKey } from "../crypto";
+import type { AnyOperationSpec, OperationSpec } from "../host";
+import type { Logger } from "../project";
+import type { SystemName } from "../trace";
+
+/**
+ * What a simulated system can be told to do wrong, per operation:
+ * - `error`: answer HTTP 503, perform nothing;
+ * - `timeout`: hold the answer (default 60 s, ended by close()). With `afterEffect` the effect is
+ *   performed first and only the answer is lost, so a retry with the same idempotency key gets
+ *   the original answer; without it the system hangs before doing anything;
+ * - `decline`: the business refuses: a valid signed answer with a non-success status (the handler
+ *   gets `ctx.decline`); applies to new effects only, never to a replay;
+ * - `bad-signature`: the registered key signs a different message;
+ * - `unknown-key`: a fresh key, in no provider set, signs the right message.
+ */
+export type FaultKind = "error" | "timeout" | "decline" | "bad-signature" | "unknown-key";
+
+export interface Fault {
+  /** The operation name (e.g. "payment.charge"); omitted: every operation of the system. */
+  operation?: string;
+  kind: FaultKind;
+  /** How many calls it affects, default 1. */
+  times?: number;
+  /** `timeout` only: perform the effect, then lose the answer. */
+  afterEffect?: boolean;
+}
+
+export interface OperationContext {
+  /** 0x-prefixed 32-byte hex. */
+  workflowId: string;
+  callSeq: number;
+  idempotencyKey: string;
+  /** 1-based position of this effect in the system's ledger. */
+  sequence: number;
+  /** A `decline` fault applies: return the business's refusal (a non-success status). */
+  decline: boolean;
+}
+
+/** Performs one operation's effect and returns its response (checked with the spec's response schema). */
+export type OperationHandler = (request: unknown, ctx: OperationContext) => unknown;
+
+/** A handler typed by its spec: the request it gets has passed the request schema. */
+export function operationHandler<Req, Res>(
+  _spec: OperationSpec<Req, Res>,
+  perform: (request: Req, ctx: OperationContext) => Res | Promise<Res>,
+): OperationHandler {
+  return (request, ctx) => perform(request as Req, ctx);
+}
+
+/** One performed effect, as `GET /ledger` lists it. */
+export interface LedgerEntry {
+  idempotencyKey: string;
+  operation: string;
+  workflowId: string;
+  callSeq: number;
+  request: unknown;
+  response: unknown;
+  /** ISO 8601 time the effect was performed. */
+  at: string;
+}
+
+export interface SimulatedSystemOptions {
+  system: SystemName;
+  privateKey: Uint8Array;
+  /** The effect of each operation, by operation name; every name needs a spec in `specs`. */
+  operations: Record<string, OperationHandler>;
+  specs: readonly AnyOperationSpec[];
+  /** Default 127.0.0.1 (loopback). */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** How long a `timeout` fault holds the answer, default 60 000 ms. */
+  timeoutHoldMs?: number;
+  logger?: Logger;
+}
+
+export interface SimulatedSystem {
+  system: SystemName;
+  /** Base URL, e.g. http://127.0.0.1:40123 */
+  url: string;
+  publicKey: PublicKey;
+  ledger(): LedgerEntry[];
+  injectFault(fault: Fault): void;
+  clearFaults(): void;
+  /** Stops the server and ends pending (held) requests. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,429 @@
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { expect } from "chai";
+import hre, { ethers } from "hardhat";
+
+import { deployRegistry, templateIdOf, type PublicSignalValues } from "../../src/chain";
+import { MockWorkflowVerifier__factory, type WorkflowRegistry } from "../../typechain-types";
+
+const SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+const REGISTRAR_ROLE = ethers.id("REGISTRAR_ROLE");
+const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
+
+const TEMPLATE_ID = templateIdOf("OrderWorkflow_4_3");
+const OTHER_TEMPLATE_ID = templateIdOf("RefundWorkflow_4_3");
+const METADATA_HASH = ethers.id("order workflow metadata");
+const PROVIDER_SET_ROOT = 0x1234_5678_9abc_def0_1234_5678_9abc_def0_1234_5678_9abc_def0n;
+const PROVIDERS = [
+  { systemCode: 1n, pubKeyX: 11n, pubKeyY: 12n },
+  { systemCode: 2n, pubKeyX: 21n, pubKeyY: 22n },
+];
+const COMMITTED = 1n;
+const ROLLED_BACK = 2n;
+
+/** The mock verifier ignores the proof; these are only well-formed calldata. */
+const PROOF = {
+  a: [1n, 2n] as [bigint, bigint],
+  b: [
+    [3n, 4n],
+    [5n, 6n],
+  ] as [[bigint, bigint], [bigint, bigint]],
+  c: [7n, 8n] as [bigint, bigint],
+};
+
+interface RunSignals {
+  workflowId: bigint;
+  outcome: bigint;
+  traceRoot: bigint;
+  providerSetRoot: bigint;
+  submitter: bigint;
+}
+
+function publicSignalsOf(run: RunSignals): PublicSignalValues {
+  return [run.workflowId, run.outcome, run.traceRoot, run.providerSetRoot, run.submitter];
+}
+
+async function registryFixture() {
+  const [admin, prover, outsider] = await ethers.getSigners();
+  const registry = await deployRegistry({ signer: admin });
+  const verifier = await new MockWorkflowVerifier__factory(admin).deploy();
+  await registry.registerTemplate(TEMPLATE_ID, verifier, METADATA_HASH);
+  await registry.registerProviderSet(PROVIDER_SET_ROOT, PROVIDERS);
+  const run: RunSignals = {
+    workflowId: 0xabcdefn,
+    outcome: COMMITTED,
+    traceRoot: 0x7777_8888_9999n,
+    providerSetRoot: PROVIDER_SET_ROOT,
+    submitter: BigInt(prover.address),
+  };
+  return { registry, verifier, admin, prover, outsider, run };
+}
+
+function submitAs(
+  registry: WorkflowRegistry,
+  signer: HardhatEthersSigner,
+  run: RunSignals,
+  templateId: string = TEMPLATE_ID,
+) {
+  return registry.connect(signer).submit(templateId, PROOF.a, PROOF.b, PROOF.c, publicSignalsOf(run));
+}
+
+describe("WorkflowRegistry", () => {
+  describe("deployment", () => {
+    it("grants the admin and registrar roles to the admin only", async () => {
+      const { registry, admin, outsider } = await loadFixture(registryFixture);
+      expect(await registry.hasRole(DEFAULT_ADMIN_ROLE, admin.address)).to.equal(true);
+      expect(await registry.hasRole(REGISTRAR_ROLE, admin.address)).to.equal(true);
+      expect(await registry.hasRole(DEFAULT_ADMIN_ROLE, outsider.address)).to.equal(false);
+      expect(await registry.hasRole(REGISTRAR_ROLE, outsider.address)).to.equal(false);
+      expect(await registry.REGISTRAR_ROLE()).to.equal(REGISTRAR_ROLE);
+      expect(await registry.SNARK_SCALAR_FIELD()).to.equal(SNARK_SCALAR_FIELD);
+    });
+
+    it("rejects the zero address as admin", async () => {
+      const { registry, admin } = await loadFixture(registryFixture);
+      const factory = await ethers.getContractFactory("WorkflowRegistry", admin);
+      await expect(factory.deploy(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        registry,
+        "Registry__ZeroAdmin",
+      );
+    });
+  });
+
+  describe("templates", () => {
+    it("stores a registered template and emits TemplateRegistered", async () => {
+      const { registry, verifier } = await loadFixture(registryFixture);
+      const verifierAddress = await verifier.getAddress();
+      await expect(registry.registerTemplate(OTHER_TEMPLATE_ID, verifierAddress, ethers.ZeroHash))
+        .to.emit(registry, "TemplateRegistered")
+        .withArgs(OTHER_TEMPLATE_ID, verifierAddress, ethers.ZeroHash);
+
+      const template = await registry.getTemplate(TEMPLATE_ID);
+      expect(template.verifier).to.equal(verifierAddress);
+      expect(template.active).to.equal(true);
+      expect(template.metadataHash).to.equal(METADATA_HASH);
+    });
+
+    it("rejects the zero verifier", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      await expect(registry.registerTemplate(OTHER_TEMPLATE_ID, ethers.ZeroAddress, METADATA_HASH))
+        .to.be.revertedWithCustomError(registry, "Registry__ZeroVerifier")
+        .withArgs(OTHER_TEMPLATE_ID);
+    });
+
+    it("rejects registering a template id twice", async () => {
+      const { registry, verifier } = await loadFixture(registryFixture);
+      await expect(registry.registerTemplate(TEMPLATE_ID, verifier, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(registry, "Registry__TemplateAlreadyRegistered")
+        .withArgs(TEMPLATE_ID);
+    });
+
+    it("deactivates and reactivates a template", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      await expect(registry.setTemplateActive(TEMPLATE_ID, false))
+        .to.emit(registry, "TemplateActiveSet")
+        .withArgs(TEMPLATE_ID, false);
+      expect((await registry.getTemplate(TEMPLATE_ID)).active).to.equal(false);
+      await registry.setTemplateActive(TEMPLATE_ID, true);
+      expect((await registry.getTemplate(TEMPLATE_ID)).active).to.equal(true);
+    });
+
+    it("rejects (de)activating or reading an unknown template", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      await expect(registry.setTemplateActive(OTHER_TEMPLATE_ID, false))
+        .to.be.revertedWithCustomError(registry, "Registry__UnknownTemplate")
+        .withArgs(OTHER_TEMPLATE_ID);
+      await expect(registry.getTemplate(OTHER_TEMPLATE_ID))
+        .to.be.revertedWithCustomError(registry, "Registry__UnknownTemplate")
+        .withArgs(OTHER_TEMPLATE_ID);
+    });
+  });
+
+  describe("provider sets", () => {
+    it("records a provider set as active and emits its providers", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      const root = 42n;
+      await expect(registry.registerProviderSet(root, PROVIDERS))
+        .to.emit(registry, "ProviderSetRegistered")
+        .withArgs(
+          root,
+          PROVIDERS.map(({ systemCode, pubKeyX, pubKeyY }) => [systemCode, pubKeyX, pubKeyY]),
+        );
+      expect(await registry.isProviderSetActive(root)).to.equal(true);
+      expect(await registry.isProviderSetActive(PROVIDER_SET_ROOT)).to.equal(true);
+      expect(await registry.isProviderSetActive(43n)).to.equal(false);
+    });
+
+    const invalidRoots = [
+      { label: "0", root: 0n },
+      { label: "the modulus", root: SNARK_SCALAR_FIELD },
+      { label: "the modulus + 1", root: SNARK_SCALAR_FIELD + 1n },
+      { label: "2^256 - 1", root: ethers.MaxUint256 },
+    ];
+    for (const { label, root } of invalidRoots) {
+      it(`rejects the root ${label}`, async () => {
+        const { registry } = await loadFixture(registryFixture);
+        await expect(registry.registerProviderSet(root, PROVIDERS))
+          .to.be.revertedWithCustomError(registry, "Registry__InvalidProviderSetRoot")
+          .withArgs(root);
+      });
+    }
+
+    it("rejects an empty provider list", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      await expect(registry.registerProviderSet(42n, []))
+        .to.be.revertedWithCustomError(registry, "Registry__EmptyProviderSet")
+        .withArgs(42n);
+    });
+
+    it("rejects a provider field outside the scalar field", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      const providers = [PROVIDERS[0], { ...PROVIDERS[1], pubKeyY: SNARK_SCALAR_FIELD }];
+      await expect(registry.registerProviderSet(42n, providers))
+        .to.be.revertedWithCustomError(registry, "Registry__ProviderNotInField")
+        .withArgs(42n, 1n);
+    });
+
+    it("rejects registering a root twice, also after revocation", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      await expect(registry.registerProviderSet(PROVIDER_SET_ROOT, PROVIDERS))
+        .to.be.revertedWithCustomError(registry, "Registry__ProviderSetAlreadyRegistered")
+        .withArgs(PROVIDER_SET_ROOT);
+      await registry.revokeProviderSet(PROVIDER_SET_ROOT);
+      await expect(registry.registerProviderSet(PROVIDER_SET_ROOT, PROVIDERS))
+        .to.be.revertedWithCustomError(registry, "Registry__ProviderSetAlreadyRegistered")
+        .withArgs(PROVIDER_SET_ROOT);
+    });
+
+    it("revokes a provider set once", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      await expect(registry.revokeProviderSet(PROVIDER_SET_ROOT))
+        .to.emit(registry, "ProviderSetRevoked")
+        .withArgs(PROVIDER_SET_ROOT);
+      expect(await registry.isProviderSetActive(PROVIDER_SET_ROOT)).to.equal(false);
+      await expect(registry.revokeProviderSet(PROVIDER_SET_ROOT))
+        .to.be.revertedWithCustomError(registry, "Registry__ProviderSetRevoked")
+        .withArgs(PROVIDER_SET_ROOT);
+    });
+
+    it("rejects revoking an unknown provider set", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      await expect(registry.revokeProviderSet(42n))
+        .to.be.revertedWithCustomError(registry, "Registry__UnknownProviderSet")
+        .withArgs(42n);
+    });
+  });
+
+  describe("submit", () => {
+    it("records a valid run and emits WorkflowRecorded with all its fields", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      expect(await registry.isRecorded(run.workflowId)).to.equal(false);
+
+      const tx = await submitAs(registry, prover, run);
+      await expect(tx)
+        .to.emit(registry, "WorkflowRecorded")
+        .withArgs(run.workflowId, TEMPLATE_ID, prover.address, COMMITTED, run.traceRoot, PROVIDER_SET_ROOT);
+
+      const receipt = await tx.wait();
+      const block = await ethers.provider.getBlock(receipt!.blockNumber);
+      expect(await registry.isRecorded(run.workflowId)).to.equal(true);
+      const entry = await registry.getEntry(run.workflowId);
+      expect(entry.templateId).to.equal(TEMPLATE_ID);
+      expect(entry.outcome).to.equal(COMMITTED);
+      expect(entry.traceRoot).to.equal(run.traceRoot);
+      expect(entry.providerSetRoot).to.equal(PROVIDER_SET_ROOT);
+      expect(entry.submitter).to.equal(prover.address);
+      expect(entry.blockNumber).to.equal(BigInt(receipt!.blockNumber));
+      expect(entry.timestamp).to.equal(BigInt(block!.timestamp));
+    });
+
+    it("records a rolled-back run of a second template with that template's id", async () => {
+      const { registry, verifier, prover, run } = await loadFixture(registryFixture);
+      await registry.registerTemplate(OTHER_TEMPLATE_ID, verifier, ethers.ZeroHash);
+      const rolledBack = { ...run, outcome: ROLLED_BACK, traceRoot: SNARK_SCALAR_FIELD - 1n };
+      await expect(submitAs(registry, prover, rolledBack, OTHER_TEMPLATE_ID))
+        .to.emit(registry, "WorkflowRecorded")
+        .withArgs(
+          run.workflowId,
+          OTHER_TEMPLATE_ID,
+          prover.address,
+          ROLLED_BACK,
+          SNARK_SCALAR_FIELD - 1n,
+          PROVIDER_SET_ROOT,
+        );
+      const entry = await registry.getEntry(run.workflowId);
+      expect(entry.templateId).to.equal(OTHER_TEMPLATE_ID);
+      expect(entry.outcome).to.equal(ROLLED_BACK);
+      expect(entry.traceRoot).to.equal(SNARK_SCALAR_FIELD - 1n);
+    });
+
+    it("rejects a replayed workflow id, whatever the proof bytes and other signals", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      await submitAs(registry, prover, run);
+      await expect(submitAs(registry, prover, run))
+        .to.be.revertedWithCustomError(registry, "Registry__AlreadyRecorded")
+        .withArgs(run.workflowId);
+
+      const rerandomised = registry
+        .connect(prover)
+        .submit(TEMPLATE_ID, [9n, 9n], PROOF.b, [9n, 9n], publicSignalsOf({ ...run, outcome: ROLLED_BACK }));
+      await expect(rerandomised)
+        .to.be.revertedWithCustomError(registry, "Registry__AlreadyRecorded")
+        .withArgs(run.workflowId);
+      expect((await registry.getEntry(run.workflowId)).outcome).to.equal(COMMITTED);
+    });
+
+    it("rejects a sender other than the bound submitter", async () => {
+      const { registry, prover, outsider, run } = await loadFixture(registryFixture);
+      await expect(submitAs(registry, outsider, run))
+        .to.be.revertedWithCustomError(registry, "Registry__SubmitterMismatch")
+        .withArgs(prover.address, outsider.address);
+    });
+
+    it("rejects a submitter signal wider than 160 bits even if its low bits are the sender", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      const widened = (1n << 160n) + BigInt(prover.address);
+      await expect(submitAs(registry, prover, { ...run, submitter: widened }))
+        .to.be.revertedWithCustomError(registry, "Registry__SubmitterOutOfRange")
+        .withArgs(widened);
+    });
+
+    for (let index = 0; index < 5; index++) {
+      for (const value of [SNARK_SCALAR_FIELD, ethers.MaxUint256]) {
+        const label = value === SNARK_SCALAR_FIELD ? "the modulus" : "2^256 - 1";
+        it(`rejects public input ${index} equal to ${label}`, async () => {
+          const { registry, prover, run } = await loadFixture(registryFixture);
+          const signals = publicSignalsOf(run);
+          signals[index] = value;
+          await expect(registry.connect(prover).submit(TEMPLATE_ID, PROOF.a, PROOF.b, PROOF.c, signals))
+            .to.be.revertedWithCustomError(registry, "Registry__InputNotInField")
+            .withArgs(index, value);
+        });
+      }
+    }
+
+    for (const outcome of [0n, 3n]) {
+      it(`rejects the outcome ${outcome}`, async () => {
+        const { registry, prover, run } = await loadFixture(registryFixture);
+        await expect(submitAs(registry, prover, { ...run, outcome }))
+          .to.be.revertedWithCustomError(registry, "Registry__InvalidOutcome")
+          .withArgs(outcome);
+      });
+    }
+
+    it("rejects an unknown template", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      await expect(submitAs(registry, prover, run, OTHER_TEMPLATE_ID))
+        .to.be.revertedWithCustomError(registry, "Registry__UnknownTemplate")
+        .withArgs(OTHER_TEMPLATE_ID);
+    });
+
+    it("rejects an inactive template", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      await registry.setTemplateActive(TEMPLATE_ID, false);
+      await expect(submitAs(registry, prover, run))
+        .to.be.revertedWithCustomError(registry, "Registry__TemplateInactive")
+        .withArgs(TEMPLATE_ID);
+    });
+
+    it("rejects an unknown provider set", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      await expect(submitAs(registry, prover, { ...run, providerSetRoot: 42n }))
+        .to.be.revertedWithCustomError(registry, "Registry__UnknownProviderSet")
+        .withArgs(42n);
+    });
+
+    it("rejects a revoked provider set", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      await registry.revokeProviderSet(PROVIDER_SET_ROOT);
+      await expect(submitAs(registry, prover, run))
+        .to.be.revertedWithCustomError(registry, "Registry__ProviderSetRevoked")
+        .withArgs(PROVIDER_SET_ROOT);
+    });
+
+    it("rejects a proof the verifier refuses, recording nothing", async () => {
+      const { registry, verifier, prover, run } = await loadFixture(registryFixture);
+      await verifier.setResult(false);
+      await expect(submitAs(registry, prover, run))
+        .to.be.revertedWithCustomError(registry, "Registry__InvalidProof")
+        .withArgs(TEMPLATE_ID);
+      expect(await registry.isRecorded(run.workflowId)).to.equal(false);
+    });
+
+    it("rejects submissions while paused and accepts them after unpause", async () => {
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      await expect(registry.pause()).to.emit(registry, "Paused");
+      await expect(submitAs(registry, prover, run)).to.be.revertedWithCustomError(registry, "EnforcedPause");
+      await expect(registry.unpause()).to.emit(registry, "Unpaused");
+      await expect(submitAs(registry, prover, run)).to.emit(registry, "WorkflowRecorded");
+    });
+
+    it("keeps the registry's share of a submission's gas within budget", async function () {
+      // solidity-coverage's instrumentation costs gas of its own.
+      if ((hre as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+      const { registry, prover, run } = await loadFixture(registryFixture);
+      const receipt = await (await submitAs(registry, prover, run)).wait();
+      // 107,945 measured with the mock verifier (entry in three slots). A fourth slot would add 22k.
+      expect(receipt!.gasUsed).to.be.lessThan(110_000n);
+    });
+
+    it("reverts getEntry for a workflow id never recorded", async () => {
+      const { registry, run } = await loadFixture(registryFixture);
+      await expect(registry.getEntry(run.workflowId))
+        .to.be.revertedWithCustomError(registry, "Registry__UnknownWorkflow")
+        .withArgs(run.workflowId);
+    });
+  });
+
+  describe("access control", () => {
+    const adminCalls: {
+      name: string;
+      role: string;
+      call: (registry: WorkflowRegistry, verifierAddress: string) => Promise<unknown>;
+    }[] = [
+      {
+        name: "registerTemplate",
+        role: REGISTRAR_ROLE,
+        call: (registry, verifierAddress) =>
+          registry.registerTemplate(OTHER_TEMPLATE_ID, verifierAddress, ethers.ZeroHash),
+      },
+      {
+        name: "setTemplateActive",
+        role: REGISTRAR_ROLE,
+        call: (registry) => registry.setTemplateActive(TEMPLATE_ID, false),
+      },
+      {
+        name: "registerProviderSet",
+        role: REGISTRAR_ROLE,
+        call: (registry) => registry.registerProviderSet(42n, PROVIDERS),
+      },
+      {
+        name: "revokeProviderSet",
+        role: REGISTRAR_ROLE,
+        call: (registry) => registry.revokeProviderSet(PROVIDER_SET_ROOT),
+      },
+      { name: "pause", role: DEFAULT_ADMIN_ROLE, call: (registry) => registry.pause() },
+      { name: "unpause", role: DEFAULT_ADMIN_ROLE, call: (registry) => registry.unpause() },
+    ];
+
+    for (const { name, role, call } of adminCalls) {
+      it(`rejects ${name} from an account without the role`, async () => {
+        const { registry, verifier, outsider } = await loadFixture(registryFixture);
+        await expect(call(registry.connect(outsider), await verifier.getAddress()))
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(outsider.address, role);
+      });
+    }
+
+    it("lets a granted registrar register but not pause", async () => {
+      const { registry, verifier, outsider } = await loadFixture(registryFixture);
+      await registry.grantRole(REGISTRAR_ROLE, outsider.address);
+      await expect(
+        registry.connect(outsider).registerTemplate(OTHER_TEMPLATE_ID, verifier, ethers.ZeroHash),
+      ).to.emit(registry, "TemplateRegistered");
+      await expect(registry.connect(outsider).pause())
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(outsider.address, DEFAULT_ADMIN_ROLE);
+    });
+  });
+});
