@@ -10,7 +10,8 @@ import {IWorkflowVerifier} from "./interfaces/IWorkflowVerifier.sol";
 /// @title WorkflowRegistry
 /// @notice Records Groth16-proven workflow runs, keyed by their workflow id (the replay nullifier).
 /// @dev Admin paths (templates, provider sets, pause) are role-gated; the proof path is open to the
-///      address bound in the proof's public signals. A recorded run takes three storage slots.
+///      address bound in the proof's public signals. A recorded run takes one storage slot (its outcome
+///      and traceRoot packed into a word); the rest of the run is in its WorkflowRecorded event.
 contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     /// @notice The role allowed to register and (de)activate templates and provider sets.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
@@ -22,15 +23,16 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     uint8 public constant OUTCOME_COMMITTED = 1;
     uint8 public constant OUTCOME_ROLLED_BACK = 2;
 
-    /// @notice The most templates the registry holds: entries refer to their template by a 16-bit index.
-    uint256 public constant MAX_TEMPLATES = uint256(type(uint16).max) + 1;
-
     uint256 private constant PUBLIC_SIGNAL_COUNT = 5;
     uint256 private constant SIGNAL_WORKFLOW_ID = 0;
     uint256 private constant SIGNAL_OUTCOME = 1;
     uint256 private constant SIGNAL_TRACE_ROOT = 2;
     uint256 private constant SIGNAL_PROVIDER_SET_ROOT = 3;
     uint256 private constant SIGNAL_SUBMITTER = 4;
+
+    /// @dev A recorded run's word keeps its outcome in the top two bits, above the 254-bit traceRoot.
+    uint256 private constant OUTCOME_SHIFT = 254;
+    uint256 private constant TRACE_ROOT_MASK = (uint256(1) << OUTCOME_SHIFT) - 1;
 
     enum ProviderSetStatus {
         Unknown,
@@ -42,27 +44,15 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     struct TemplateRecord {
         address verifier;
         bool active;
-        uint16 index;
         bytes32 metadataHash;
     }
 
-    /// @dev Three slots: traceRoot; providerSetRoot; submitter, outcome, template index, block number
-    ///      and timestamp packed together (a uint32 timestamp lasts until 2106). A non-zero outcome marks
-    ///      the entry as recorded. Each slot costs a submission 20-22k gas.
-    struct EntryRecord {
-        uint256 traceRoot;
-        uint256 providerSetRoot;
-        address submitter;
-        uint8 outcome;
-        uint16 templateIndex;
-        uint40 blockNumber;
-        uint32 timestamp;
-    }
-
     mapping(bytes32 templateId => TemplateRecord) private _templates;
-    bytes32[] private _templateIds;
     mapping(uint256 root => ProviderSetStatus) private _providerSets;
-    mapping(uint256 workflowId => EntryRecord) private _entries;
+    /// @dev One slot per recorded run, `_packEntry(traceRoot, outcome)`; zero means not recorded. A new
+    ///      slot costs a submission 22.1k gas, so the templateId, submitter, providerSetRoot and block are
+    ///      left to the WorkflowRecorded event.
+    mapping(uint256 workflowId => uint256 packedEntry) private _entries;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and REGISTRAR_ROLE.
     constructor(address admin) {
@@ -83,14 +73,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         if (_templates[templateId].verifier != address(0)) {
             revert Registry__TemplateAlreadyRegistered(templateId);
         }
-        uint256 index = _templateIds.length;
-        if (index >= MAX_TEMPLATES) revert Registry__TemplateLimitReached(MAX_TEMPLATES);
-
-        _templateIds.push(templateId);
         _templates[templateId] = TemplateRecord({
             verifier: verifier,
             active: true,
-            index: uint16(index),
             metadataHash: metadataHash
         });
         emit TemplateRegistered(templateId, verifier, metadataHash);
@@ -192,21 +177,14 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
         // The workflow id is the nullifier: a re-randomised proof of the same run has the same id.
         uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
-        EntryRecord storage entry = _entries[workflowId];
-        if (entry.outcome != 0) revert Registry__AlreadyRecorded(workflowId);
+        if (_entries[workflowId] != 0) revert Registry__AlreadyRecorded(workflowId);
 
         if (!IWorkflowVerifier(verifier).verifyProof(a, b, c, pubSignals)) {
             revert Registry__InvalidProof(templateId);
         }
 
         uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
-        entry.traceRoot = traceRoot;
-        entry.providerSetRoot = providerSetRoot;
-        entry.submitter = msg.sender;
-        entry.outcome = uint8(outcome);
-        entry.templateIndex = template_.index;
-        entry.blockNumber = uint40(block.number);
-        entry.timestamp = uint32(block.timestamp);
+        _entries[workflowId] = _packEntry(traceRoot, outcome);
 
         emit WorkflowRecorded(workflowId, templateId, msg.sender, uint8(outcome), traceRoot, providerSetRoot);
     }
@@ -215,22 +193,15 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     /// @inheritdoc IWorkflowRegistry
     function getEntry(uint256 workflowId) external view returns (Entry memory entry) {
-        EntryRecord storage record = _entries[workflowId];
-        if (record.outcome == 0) revert Registry__UnknownWorkflow(workflowId);
-        entry = Entry({
-            templateId: _templateIds[record.templateIndex],
-            outcome: record.outcome,
-            traceRoot: record.traceRoot,
-            providerSetRoot: record.providerSetRoot,
-            submitter: record.submitter,
-            blockNumber: record.blockNumber,
-            timestamp: record.timestamp
-        });
+        uint256 packedEntry = _entries[workflowId];
+        if (packedEntry == 0) revert Registry__UnknownWorkflow(workflowId);
+        (uint8 outcome, uint256 traceRoot) = _unpackEntry(packedEntry);
+        entry = Entry({outcome: outcome, traceRoot: traceRoot});
     }
 
     /// @inheritdoc IWorkflowRegistry
     function isRecorded(uint256 workflowId) external view returns (bool) {
-        return _entries[workflowId].outcome != 0;
+        return _entries[workflowId] != 0;
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -247,5 +218,22 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     /// @inheritdoc IWorkflowRegistry
     function isProviderSetActive(uint256 root) external view returns (bool) {
         return _providerSets[root] == ProviderSetStatus.Active;
+    }
+
+    // ---------------------------------------------------------------- entry packing
+
+    /// @dev Packs a run into one word: `traceRoot | (outcome << 254)`. Sound because `submit` packs only
+    ///      a traceRoot already checked to be below the field modulus p < 2^254, so it fits in the low 254
+    ///      bits and never reaches the outcome's two bits; and an outcome already checked to be 1 or 2,
+    ///      which fits in those two bits and is non-zero, so a recorded run's word is never 0 (the
+    ///      replay check's "not recorded").
+    function _packEntry(uint256 traceRoot, uint256 outcome) internal pure returns (uint256) {
+        return traceRoot | (outcome << OUTCOME_SHIFT);
+    }
+
+    /// @dev Inverts `_packEntry`: the top two bits are the outcome, the low 254 bits the traceRoot.
+    function _unpackEntry(uint256 packedEntry) internal pure returns (uint8 outcome, uint256 traceRoot) {
+        outcome = uint8(packedEntry >> OUTCOME_SHIFT);
+        traceRoot = packedEntry & TRACE_ROOT_MASK;
     }
 }

@@ -21,15 +21,11 @@ interface IWorkflowRegistry {
         bytes32 metadataHash;
     }
 
-    /// @notice A recorded workflow run.
+    /// @notice What the registry stores of a recorded workflow run. Its templateId, submitter,
+    ///         providerSetRoot and block are in the run's WorkflowRecorded event.
     struct Entry {
-        bytes32 templateId;
         uint8 outcome;
         uint256 traceRoot;
-        uint256 providerSetRoot;
-        address submitter;
-        uint64 blockNumber;
-        uint64 timestamp;
     }
 
     event TemplateRegistered(bytes32 indexed templateId, address indexed verifier, bytes32 metadataHash);
@@ -37,6 +33,8 @@ interface IWorkflowRegistry {
     /// @dev Carries the full provider list so that anyone can rebuild the Poseidon root off-chain.
     event ProviderSetRegistered(uint256 indexed root, Provider[] providers);
     event ProviderSetRevoked(uint256 indexed root);
+    /// @dev The full, immutable record of a run: the registry's storage keeps only its outcome and
+    ///      traceRoot (see getEntry).
     event WorkflowRecorded(
         uint256 indexed workflowId,
         bytes32 indexed templateId,
@@ -49,7 +47,6 @@ interface IWorkflowRegistry {
     error Registry__ZeroAdmin();
     error Registry__ZeroVerifier(bytes32 templateId);
     error Registry__TemplateAlreadyRegistered(bytes32 templateId);
-    error Registry__TemplateLimitReached(uint256 limit);
     error Registry__UnknownTemplate(bytes32 templateId);
     error Registry__TemplateInactive(bytes32 templateId);
     error Registry__InvalidProviderSetRoot(uint256 root);
@@ -110,9 +107,11 @@ interface IWorkflowRegistry {
         uint256[5] calldata pubSignals
     ) external;
 
-    /// @notice Returns a recorded run; reverts with Registry__UnknownWorkflow when absent.
+    /// @notice Returns a recorded run's outcome and traceRoot; reverts with Registry__UnknownWorkflow when
+    ///         absent. The run's other fields (templateId, submitter, providerSetRoot, block number) are
+    ///         not stored: read them from its WorkflowRecorded event, indexed by workflowId.
     /// @param workflowId The run's workflow id.
-    /// @return entry The recorded run.
+    /// @return entry The run's outcome (1 = COMMITTED, 2 = ROLLED_BACK) and traceRoot.
     function getEntry(uint256 workflowId) external view returns (Entry memory entry);
 
     /// @notice Tells whether a workflow id has been recorded.

@@ -3,7 +3,13 @@ import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readAuditTrail, formatAuditTrail } from "../audit";
 import { parseField, toHex32 } from "../crypto";
-import { openRegistryReader, ScenarioSession, IN_PROCESS_NETWORK, type RunSummary } from "../pipeline";
+import {
+  benchmarkScenario,
+  openRegistryReader,
+  ScenarioSession,
+  IN_PROCESS_NETWORK,
+  type RunSummary,
+} from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
 import { SCENARIOS } from "../scenarios";
@@ -196,6 +202,47 @@ export function buildProgram(): Command {
           `${instance.name}: ${record.constraints} constraints, ${record.publicInputs} public inputs, needs ptau 2^${power}`,
         );
       }
+    });
+
+  program
+    .command("bench")
+    .description("measure execute + prove + submit in one warm process against the performance budgets")
+    .option("--runs <n>", "runs to measure (the first is warm-up)", positiveInt, 6)
+    .addOption(dataDirOption())
+    .option("--json", "print the figures as JSON")
+    .action(async (opts: { runs: number; dataDir: string; json?: boolean }) => {
+      const figures = await benchmarkScenario({
+        scenario: "order",
+        runs: opts.runs,
+        dataDir: opts.dataDir,
+        logger: createLogger(),
+        onRun: (n, run, totalMs) =>
+          process.stderr.write(
+            `• run ${n}: execute ${run.timings.executeMs} ms, prove ${run.timings.proveMs} ms, submit ${run.timings.submitMs} ms, total ${totalMs} ms, ${run.gasUsed} gas\n`,
+          ),
+      });
+      const constraints = loadCircuitInstances().map(
+        (i) => [i.name, readSetupRecord(i)?.constraints] as const,
+      );
+      if (opts.json) {
+        out(JSON.stringify({ ...figures, constraints: Object.fromEntries(constraints) }));
+        return;
+      }
+      const budget = (value: number, limit: number, unit: string) =>
+        `${value} ${unit} (budget ${limit} ${unit}: ${((value / limit) * 100).toFixed(0)} %)`;
+      out(`wesflow bench: ${figures.scenario}, ${figures.runs} runs in one process on the in-process chain`);
+      for (const [name, count] of constraints) {
+        if (count !== undefined) out(`  constraints ${name}: ${budget(count, 2 ** 16, "constraints")}`);
+      }
+      out(
+        `  median execute ${figures.medianMs.execute} ms, prove ${figures.medianMs.prove} ms, submit ${figures.medianMs.submit} ms`,
+      );
+      out(`  median execute + prove + submit: ${budget(figures.medianMs.total, 5000, "ms")}`);
+      out(`  first run (cold: reads the proving key): ${figures.firstRunTotalMs} ms`);
+      out(
+        `  gas per recorded run: ${budget(figures.gasUsed.max, 300_000, "gas")} (min ${figures.gasUsed.min})`,
+      );
+      out(`  peak RSS: ${figures.peakRssMb} MB`);
     });
 
   return program;

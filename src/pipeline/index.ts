@@ -2,3 +2,4 @@ export * from "./deployment";
 export * from "./network";
 export * from "./runWorkflow";
 export * from "./session";
+export * from "./bench";

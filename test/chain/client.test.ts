@@ -278,7 +278,9 @@ describe("chain client", () => {
         proof: PROOF,
         publicSignals: publicSignalsOf(run),
       });
-      expect((await registry.getEntry(77n)).templateId).to.equal(templateId);
+      expect((await registry.getEntry(77n)).traceRoot).to.equal(777n);
+      const [recorded] = await queryEntries({ registry, workflowId: 77n });
+      expect(recorded.templateId).to.equal(templateId);
     });
 
     it("says when the artifact is missing, malformed or not a workflow verifier", async () => {

@@ -1,0 +1,65 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { lastLine, wesflow } from "../fixtures/cli";
+
+describe("wesflow command line", function () {
+  this.timeout(300_000);
+  let dataDir: string;
+
+  before(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-cli-"));
+  });
+  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it("run order --json ends stdout with one JSON object describing the recorded run", async () => {
+    const result = await wesflow(["run", "order", "--json", "--data-dir", dataDir]);
+    expect(result.code, result.stderr).to.equal(0);
+    const summary = JSON.parse(lastLine(result.stdout));
+    expect(summary).to.have.keys([
+      "workflowId",
+      "scenario",
+      "outcome",
+      "traceRoot",
+      "txHash",
+      "blockNumber",
+      "gasUsed",
+      "bundlePath",
+      "timings",
+    ]);
+    expect(summary.scenario).to.equal("order");
+    expect(summary.outcome).to.equal("COMMITTED");
+    expect(summary.workflowId).to.match(/^0x[0-9a-f]{64}$/);
+    expect(summary.traceRoot).to.match(/^0x[0-9a-f]{64}$/);
+    expect(summary.txHash).to.match(/^0x[0-9a-f]{64}$/);
+    expect(summary.gasUsed).to.be.a("number").greaterThan(0);
+    expect(summary.timings).to.have.keys(["executeMs", "proveMs", "submitMs"]);
+    expect(fs.existsSync(path.resolve(path.join(__dirname, "..", ".."), summary.bundlePath))).to.equal(true);
+  });
+
+  it("rejects an invalid --input order with a one-line error, before anything runs", async () => {
+    const input = path.join(dataDir, "bad-order.json");
+    fs.writeFileSync(input, JSON.stringify({ orderId: "ORD-1", quantity: -3 }));
+    const result = await wesflow(["run", "order", "--input", input, "--data-dir", dataDir]);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.match(/invalid order input/);
+    expect(result.stderr).not.to.match(/\n\s+at /); // no stack trace for an expected error
+    expect(fs.readdirSync(path.join(dataDir, "runs")).length).to.equal(1); // nothing new was run
+  });
+
+  it("rejects an unknown scenario and an unreadable input file", async () => {
+    const unknown = await wesflow(["run", "shipping", "--data-dir", dataDir]);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.match(/unknown scenario "shipping"/);
+    const missing = await wesflow(["run", "order", "--input", "no-such-file.json", "--data-dir", dataDir]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/cannot read input/);
+  });
+
+  it("audit on the in-process network explains that it lives only inside one command", async () => {
+    const result = await wesflow(["audit", "--network", "hardhat", "--data-dir", dataDir]);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.match(/in-process Hardhat network lives only inside one command/);
+  });
+});

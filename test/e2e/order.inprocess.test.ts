@@ -1,0 +1,167 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ethers } from "hardhat";
+import { readAuditTrail } from "../../src/audit";
+import { readBundle } from "../../src/bundle";
+import { queryEntries, RegistrySubmitError, submitRun } from "../../src/chain";
+import { executeWorkflow } from "../../src/executor";
+import { ScenarioSession } from "../../src/pipeline";
+import { circuitInstance, orderWorkflowInput, Prover } from "../../src/prover";
+import { WorkflowRegistry__factory } from "../../typechain-types";
+
+/** The registry's error for a submission that must fail. */
+async function submitError(attempt: Promise<unknown>): Promise<RegistrySubmitError> {
+  const error = await attempt.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, "the submission was accepted").to.be.instanceOf(RegistrySubmitError);
+  return error as RegistrySubmitError;
+}
+
+/** Budget of the issue: gas of one recorded run with the real generated verifier. */
+const SUBMIT_GAS_BUDGET = 300_000;
+
+describe("order scenario end to end: real systems, real proof, real verifier, in-process chain", function () {
+  this.timeout(600_000);
+  let dataDir: string;
+  let session: ScenarioSession;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-e2e-"));
+    session = await ScenarioSession.open({ scenario: "order", network: "hardhat", dataDir });
+  });
+
+  after(async () => {
+    await session?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function provenRun(submitter: string) {
+    const definition = session.scenario.createDefinition();
+    const execution = await executeWorkflow({
+      definition,
+      input: session.scenario.demoInput(42),
+      endpoints: session.systems.endpoints,
+      providers: session.systems.providers,
+    });
+    const instance = circuitInstance(definition.template);
+    const prover = new Prover(instance);
+    const proof = await prover.prove(
+      orderWorkflowInput({
+        trace: execution.trace,
+        providers: session.systems.providers,
+        submitter: BigInt(submitter),
+        traceDepth: instance.params[0],
+      }),
+    );
+    return { execution, proof, templateId: session.chain.deployment.templates[instance.name].templateId };
+  }
+
+  it("records a committed order whose event, bundle and audit trail agree", async () => {
+    const run = await session.run(session.scenario.demoInput(1));
+    expect(run.outcome).to.equal("COMMITTED");
+    expect(run.gasUsed).to.be.greaterThan(200_000).and.at.most(SUBMIT_GAS_BUDGET);
+
+    const [event] = await queryEntries({
+      registry: session.chain.registry,
+      workflowId: BigInt(run.workflowId),
+    });
+    expect(event.txHash).to.equal(run.txHash);
+    expect(event.outcome).to.equal("COMMITTED");
+    expect(event.traceRoot).to.equal(BigInt(run.traceRoot));
+    expect(event.providerSetRoot).to.equal(session.systems.providers.root);
+    expect(event.submitter).to.equal(session.chain.submitter);
+
+    const bundle = readBundle(path.join(dataDir, "runs", run.workflowId, "bundle.json"));
+    expect(bundle.traceRoot).to.equal(run.traceRoot);
+    expect(bundle.submission?.txHash).to.equal(run.txHash);
+    expect(bundle.calls.map((c) => c.operationName)).to.deep.equal([
+      "payment.charge",
+      "logistics.ship",
+      "invoice.issue",
+    ]);
+    const prover = new Prover(circuitInstance(bundle.template));
+    expect(await prover.verify(bundle.proof!)).to.equal(true);
+
+    const [entry] = await readAuditTrail({
+      registry: session.chain.registry,
+      provider: ethers.provider,
+      runsDir: path.join(dataDir, "runs"),
+      workflowId: BigInt(run.workflowId),
+    });
+    expect(entry.gasUsed).to.equal(run.gasUsed);
+    expect(entry.trail?.matchesChain).to.equal(true);
+    expect(entry.trail?.steps.map((s) => s.name)).to.deep.equal([
+      "create_order",
+      "reserve_inventory",
+      "payment",
+      "logistics",
+      "invoice",
+      "accounting",
+    ]);
+    expect(entry.trail?.calls.every((c) => c.evidence === "attested" && c.signatureVerified)).to.equal(true);
+  });
+
+  it("rejects a replay of a recorded run", async () => {
+    const run = await session.run(session.scenario.demoInput(2));
+    const bundle = readBundle(path.join(dataDir, "runs", run.workflowId, "bundle.json"));
+    const replay = submitRun({
+      registry: session.chain.registry,
+      templateId: bundle.templateId,
+      proof: bundle.proof!.proof,
+      publicSignals: bundle.proof!.publicSignals,
+    });
+    expect((await submitError(replay)).errorName).to.equal("Registry__AlreadyRecorded");
+  });
+
+  it("rejects a proof submitted by an account other than the bound submitter, accepts it from that one", async () => {
+    const [, other] = await ethers.getSigners();
+    const { proof, templateId } = await provenRun(session.chain.submitter);
+    const stolen = submitRun({
+      registry: WorkflowRegistry__factory.connect(await session.chain.registry.getAddress(), other),
+      templateId,
+      proof: proof.proof,
+      publicSignals: proof.publicSignals,
+    });
+    expect((await submitError(stolen)).errorName).to.equal("Registry__SubmitterMismatch");
+    const own = await submitRun({
+      registry: session.chain.registry,
+      templateId,
+      proof: proof.proof,
+      publicSignals: proof.publicSignals,
+    });
+    expect(own.gasUsed).to.be.at.most(SUBMIT_GAS_BUDGET);
+  });
+
+  it("rejects a proof whose public signals were altered (real verifier says invalid)", async () => {
+    const { proof, templateId } = await provenRun(session.chain.submitter);
+    const altered = [...proof.publicSignals];
+    altered[2] = (BigInt(altered[2]) + 1n).toString(); // another trace root
+    const attempt = submitRun({
+      registry: session.chain.registry,
+      templateId,
+      proof: proof.proof,
+      publicSignals: altered,
+    });
+    expect((await submitError(attempt)).errorName).to.equal("Registry__InvalidProof");
+  });
+
+  it("shows a bundle edited after the fact as not matching the chain", async () => {
+    const run = await session.run(session.scenario.demoInput(3));
+    const file = path.join(dataDir, "runs", run.workflowId, "bundle.json");
+    const bundle = JSON.parse(fs.readFileSync(file, "utf8"));
+    bundle.steps[2].response[2] = "1"; // the captured payment amount
+    fs.writeFileSync(file, JSON.stringify(bundle));
+    const [entry] = await readAuditTrail({
+      registry: session.chain.registry,
+      provider: ethers.provider,
+      runsDir: path.join(dataDir, "runs"),
+      workflowId: BigInt(run.workflowId),
+    });
+    expect(entry.trail?.matchesChain).to.equal(false);
+    expect(entry.trail?.problems.join(" ")).to.match(/do not hash to the on-chain trace root/);
+  });
+});
