@@ -1,18 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { readAuditTrail, formatAuditTrail } from "../audit";
 import { parseField, toHex32 } from "../crypto";
-import {
-  benchmarkScenario,
-  openRegistryReader,
-  ScenarioSession,
-  IN_PROCESS_NETWORK,
-  type RunSummary,
-} from "../pipeline";
+import type { RunSummary } from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
-import { SCENARIOS } from "../scenarios";
 import { terminalProgress } from "./progress";
 import { describeError, UsageError } from "./errors";
 
@@ -24,6 +16,13 @@ const userPath = (file: string) => path.resolve(invocationDir, file);
 const pkg = require("../../package.json") as { name: string; version: string; description: string };
 
 const out = (text: string) => process.stdout.write(text + "\n");
+
+// Loaded on use: they import the contracts' typechain bindings, which exist only after `setup`.
+const pipeline = () => import("../pipeline");
+const audit = () => import("../audit");
+/** The in-process Hardhat network's name (kept here so `setup` loads nothing that needs compiled contracts). */
+const IN_PROCESS_NETWORK = "hardhat";
+const SCENARIO_NAMES = ["order"];
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -101,6 +100,8 @@ export function buildProgram(): Command {
     .option("--orders <n>", "how many orders to run", positiveInt, 2)
     .addOption(dataDirOption())
     .action(async (opts: { orders: number; dataDir: string }) => {
+      const { ScenarioSession } = await pipeline();
+      const { readAuditTrail, formatAuditTrail } = await audit();
       const session = await ScenarioSession.open({
         scenario: "order",
         network: IN_PROCESS_NETWORK,
@@ -136,7 +137,7 @@ export function buildProgram(): Command {
 
   program
     .command("run")
-    .description(`run one workflow, prove it and record it (scenarios: ${Object.keys(SCENARIOS).join(", ")})`)
+    .description(`run one workflow, prove it and record it (scenarios: ${SCENARIO_NAMES.join(", ")})`)
     .argument("<scenario>", "built-in scenario name")
     .addOption(networkOption())
     .addOption(dataDirOption())
@@ -145,6 +146,7 @@ export function buildProgram(): Command {
     .action(
       async (name: string, opts: { network: string; dataDir: string; input?: string; json?: boolean }) => {
         const input = opts.input ? readInputFile(opts.input) : undefined;
+        const { ScenarioSession } = await pipeline();
         const session = await ScenarioSession.open({
           scenario: name,
           network: opts.network,
@@ -174,6 +176,8 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .option("--json", "print a JSON array")
     .action(async (opts: { workflow?: bigint; network: string; dataDir: string; json?: boolean }) => {
+      const { openRegistryReader } = await pipeline();
+      const { readAuditTrail, formatAuditTrail } = await audit();
       const reader = await openRegistryReader({ network: opts.network, dataDir: opts.dataDir });
       const entries = await readAuditTrail({
         registry: reader.registry,
@@ -211,6 +215,7 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .option("--json", "print the figures as JSON")
     .action(async (opts: { runs: number; dataDir: string; json?: boolean }) => {
+      const { benchmarkScenario } = await pipeline();
       const figures = await benchmarkScenario({
         scenario: "order",
         runs: opts.runs,
