@@ -6,28 +6,30 @@ include "circomlib/circuits/babyjub.circom";
 include "./merkle.circom";
 
 // ProviderAttestation(PROVIDER_DEPTH)
-// Proves that an external system signed one call:
+// Proves, when enabled = 1, that an external system signed one call:
 //   message = Poseidon(workflowId, callSeq, operation, requestHash, responseHash)
 //   EdDSA-Poseidon signature (R8, S) on message verifies under key (Ax, Ay)   [circomlib]
-//   both (Ax, Ay) and R8 are points of BabyJubJub                            [BabyCheck]
-//   Poseidon(systemCode, Ax, Ay) is a leaf of the provider-set tree whose root is output
-// The caller constrains providerSetRoot to the public provider-set root and fixes systemCode to
-// the system the template expects for this call, so one system cannot sign for another.
-// Assumptions: none on the inputs beyond field elements (S < subgroup order is checked by
-// circomlib's verifier; pathIndices are constrained to bits by MerkleInclusionRoot).
+//   Poseidon(systemCode, Ax, Ay) is a leaf of the provider-set tree with root providerSetRoot
+// Always: (Ax, Ay) and R8 are points of BabyJubJub [BabyCheck]; a disabled attestation (a call with
+// no signed answer, or no call) takes the identity point (0, 1) for both and S = 0.
+// The caller fixes systemCode to the system the template expects for the call, so one system
+// cannot sign for another, and drives enabled from the trace layout (never a free witness bit).
+// Assumptions: enabled is 0 or 1 (the caller's expression guarantees it); S < subgroup order is
+// checked by circomlib's verifier; pathIndices are constrained to bits by MerkleInclusionRoot.
 template ProviderAttestation(PROVIDER_DEPTH) {
+    signal input enabled;
     signal input workflowId;
     signal input callSeq;
     signal input operation;
     signal input requestHash;
     signal input responseHash;
     signal input systemCode;
+    signal input providerSetRoot;
     signal input publicKey[2];
     signal input signatureR8[2];
     signal input signatureS;
     signal input pathElements[PROVIDER_DEPTH];
     signal input pathIndices[PROVIDER_DEPTH];
-    signal output providerSetRoot;
 
     component message = Poseidon(5);
     message.inputs[0] <== workflowId;
@@ -44,7 +46,7 @@ template ProviderAttestation(PROVIDER_DEPTH) {
     r8OnCurve.y <== signatureR8[1];
 
     component verifier = EdDSAPoseidonVerifier();
-    verifier.enabled <== 1;
+    verifier.enabled <== enabled;
     verifier.Ax <== publicKey[0];
     verifier.Ay <== publicKey[1];
     verifier.S <== signatureS;
@@ -63,5 +65,5 @@ template ProviderAttestation(PROVIDER_DEPTH) {
         inclusion.pathElements[i] <== pathElements[i];
         inclusion.pathIndices[i] <== pathIndices[i];
     }
-    providerSetRoot <== inclusion.root;
+    enabled * (inclusion.root - providerSetRoot) === 0;
 }

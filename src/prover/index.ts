@@ -2,5 +2,5 @@ export * from "./types";
 export * from "./instances";
 export * from "./progress";
 export * from "./setup";
-export * from "./orderInput";
+export * from "./sagaInput";
 export * from "./prove";

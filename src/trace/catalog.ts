@@ -11,8 +11,11 @@ export type SystemName = keyof typeof SYSTEM_CODES;
 
 export const OPERATION_CODES = {
   "payment.charge": 101,
+  "payment.refund": 102,
   "logistics.ship": 201,
+  "logistics.cancel": 202,
   "invoice.issue": 301,
+  "invoice.void": 302,
 } as const;
 export type OperationName = keyof typeof OPERATION_CODES;
 

@@ -1,0 +1,128 @@
+import {
+  computeTraceRoot,
+  Outcome,
+  RECORD_FIELDS,
+  SYSTEM_CODES,
+  type ProviderSet,
+  type SystemName,
+  type Trace,
+} from "../trace";
+import type { CircuitInput } from "./types";
+
+export class WitnessInputError extends Error {
+  override name = "WitnessInputError";
+}
+
+/** What the witness builder needs to know of a template built on circuits/lib/saga.circom. */
+export interface SagaTemplateShape {
+  /** Forward steps of the template (N). */
+  steps: number;
+  /** Attestation slots (MAX_CALLS). */
+  maxCalls: number;
+  /** Whether the template proves ROLLED_BACK runs. */
+  rollback: boolean;
+}
+
+/** The circom templates built on SagaWorkflow, by template name (circuits/order.circom). */
+export const SAGA_TEMPLATES: Readonly<Record<string, SagaTemplateShape>> = {
+  OrderWorkflow: { steps: 6, maxCalls: 3, rollback: false },
+  OrderSaga: { steps: 6, maxCalls: 6, rollback: true },
+};
+
+/** BabyJubJub's identity point: what a disabled attestation slot carries (it must be on the curve). */
+const IDENTITY: [bigint, bigint] = [0n, 1n];
+
+/**
+ * The input of a SagaWorkflow-based circuit for a trace: every record's request and response
+ * fields (slots after the last record are zeros), which forward step failed (N = none), whether
+ * the failed call's refusal was signed, and per call (callSeq 1..) the provider's key, signature
+ * and Merkle path in the provider set. The circuit recomputes and checks everything; a trace that
+ * does not have the template's layout simply fails to prove.
+ */
+export function sagaWorkflowInput(args: {
+  template: string;
+  trace: Trace;
+  providers: ProviderSet;
+  submitter: bigint;
+  traceDepth: number;
+}): CircuitInput {
+  const { trace, providers, submitter, traceDepth } = args;
+  const shape = SAGA_TEMPLATES[args.template];
+  if (!shape) throw new WitnessInputError(`no witness builder for circuit template ${args.template}`);
+  const slots = 1 << traceDepth;
+  if (trace.steps.length > slots) {
+    throw new WitnessInputError(
+      `the trace has ${trace.steps.length} records; ${args.template} holds ${slots}`,
+    );
+  }
+  if (trace.outcome === "ROLLED_BACK" && !shape.rollback) {
+    throw new WitnessInputError(`${args.template} proves committed runs; this run is ROLLED_BACK`);
+  }
+  const failed = trace.steps.find((s) => s.status === "FAILED");
+  if ((trace.outcome === "ROLLED_BACK") !== Boolean(failed)) {
+    throw new WitnessInputError(`a ${trace.outcome} run ${failed ? "has" : "lacks"} a failed step`);
+  }
+  const calls = [...trace.calls].sort((a, b) => a.callSeq - b.callSeq);
+  if (calls.length > shape.maxCalls) {
+    throw new WitnessInputError(
+      `the run made ${calls.length} calls; ${args.template} proves at most ${shape.maxCalls}`,
+    );
+  }
+  const zeros = () => new Array<bigint>(RECORD_FIELDS).fill(0n);
+  const request = Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.request ?? zeros())]);
+  const response = Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.response ?? zeros())]);
+
+  const providerKey: bigint[][] = [];
+  const signatureR8: bigint[][] = [];
+  const signatureS: bigint[] = [];
+  const pathElements: bigint[][] = [];
+  const pathIndices: bigint[][] = [];
+  for (let c = 0; c < shape.maxCalls; c++) {
+    const attestation = calls[c]?.attestation;
+    if (calls[c] && calls[c].callSeq !== c + 1) {
+      throw new WitnessInputError(
+        `calls are not numbered 1, 2, …: found callSeq ${calls[c].callSeq} at ${c + 1}`,
+      );
+    }
+    if (attestation) {
+      const path = providers.pathOf(SYSTEM_CODES[calls[c].system as SystemName], attestation.publicKey);
+      providerKey.push([...attestation.publicKey]);
+      signatureR8.push([...attestation.signature.R8]);
+      signatureS.push(attestation.signature.S);
+      pathElements.push(path.pathElements);
+      pathIndices.push(path.pathIndices.map(BigInt));
+    } else {
+      providerKey.push([...IDENTITY]);
+      signatureR8.push([...IDENTITY]);
+      signatureS.push(0n);
+      pathElements.push(new Array<bigint>(providers.depth).fill(0n));
+      pathIndices.push(new Array<bigint>(providers.depth).fill(0n));
+    }
+  }
+  return {
+    workflowId: trace.workflowId,
+    outcome: BigInt(Outcome[trace.outcome]),
+    traceRoot: computeTraceRoot(trace, traceDepth),
+    providerSetRoot: providers.root,
+    submitter,
+    failedStep: BigInt(failed ? failed.index : shape.steps),
+    failedCallAttested: failed?.evidence === "ATTESTED" && failed.callSeq > 0 ? 1n : 0n,
+    request,
+    response,
+    providerKey,
+    signatureR8,
+    signatureS,
+    providerPathElements: pathElements,
+    providerPathIndices: pathIndices,
+  };
+}
+
+/** The committed-order template's input (kept for callers of the first version). */
+export function orderWorkflowInput(args: {
+  trace: Trace;
+  providers: ProviderSet;
+  submitter: bigint;
+  traceDepth: number;
+}): CircuitInput {
+  return sagaWorkflowInput({ template: "OrderWorkflow", ...args });
+}

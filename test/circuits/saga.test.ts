@@ -1,0 +1,137 @@
+import type { WitnessTester } from "circomkit";
+import { sagaWorkflowInput, type CircuitInput } from "../../src/prover";
+import type { ProviderSet, StepRecord, Trace } from "../../src/trace";
+import { circomkit } from "../fixtures/circomkit";
+import {
+  PROVIDER_DEPTH,
+  providerFixtures,
+  providerSetOf,
+  signedOrderTrace,
+  TRACE_DEPTH,
+  type ProviderFixture,
+} from "../fixtures/orderTrace";
+
+const SUBMITTER = 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266n;
+const STEP_NAMES = ["create_order", "reserve_inventory", "payment", "logistics", "invoice", "accounting"];
+const CALL_STEPS = new Set([2, 3, 4]);
+
+/** The records re-numbered after an edit (index = position), as a forger would have to. */
+function reindexed(trace: Trace, steps: StepRecord[]): Trace {
+  return { ...trace, steps: steps.map((s, index) => ({ ...s, index })) };
+}
+
+describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function () {
+  this.timeout(900_000);
+  let circuit: WitnessTester<string[], string[]>;
+  let providers: ProviderFixture[];
+  let providerSet: ProviderSet;
+  const input = (trace: Trace): CircuitInput =>
+    sagaWorkflowInput({
+      template: "OrderSaga",
+      trace,
+      providers: providerSet,
+      submitter: SUBMITTER,
+      traceDepth: TRACE_DEPTH,
+    });
+
+  before(async () => {
+    circuit = await circomkit.WitnessTester("OrderSaga_4_3", {
+      file: "order",
+      template: "OrderSaga",
+      params: [TRACE_DEPTH, PROVIDER_DEPTH],
+      pubs: ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"],
+    });
+    providers = await providerFixtures();
+    providerSet = providerSetOf(providers);
+  });
+
+  it("accepts a committed run", async () => {
+    await circuit.expectPass(input(await signedOrderTrace({ providers })));
+  });
+
+  for (let k = 0; k < STEP_NAMES.length; k++) {
+    const kinds = CALL_STEPS.has(k) ? (["signed-refusal", "declared"] as const) : (["declared"] as const);
+    for (const failure of kinds) {
+      const how = CALL_STEPS.has(k)
+        ? failure === "declared"
+          ? " (no answer: declared)"
+          : " (signed refusal)"
+        : "";
+      const compensations =
+        k === 0 ? "nothing to compensate" : `compensations of steps ${k - 1}..0 in reverse`;
+      it(`accepts a rollback after ${STEP_NAMES[k]} failed${how}: ${compensations}`, async () => {
+        await circuit.expectPass(input(await signedOrderTrace({ providers, failAt: k, failure })));
+      });
+    }
+  }
+
+  describe("rejects (tampered witness must fail to prove)", () => {
+    it("a compensation missing", async () => {
+      const trace = await signedOrderTrace({ providers, failAt: 4, failure: "signed-refusal" });
+      const withoutLast = reindexed(trace, trace.steps.slice(0, -1));
+      await circuit.expectFail(input(withoutLast));
+    });
+
+    it("compensations out of order", async () => {
+      const trace = await signedOrderTrace({ providers, failAt: 2 });
+      const steps = [...trace.steps];
+      // records 3 and 4 compensate reserve_inventory then create_order: swap them
+      [steps[3], steps[4]] = [steps[4], steps[3]];
+      await circuit.expectFail(input(reindexed(trace, steps)));
+    });
+
+    it("a compensation for a step that never ran", async () => {
+      const trace = await signedOrderTrace({ providers, failAt: 1 });
+      const bogus: StepRecord = {
+        ...trace.steps[trace.steps.length - 1],
+        stepCode: 2,
+        stepName: "reserve_inventory.compensate",
+      };
+      await circuit.expectFail(input(reindexed(trace, [...trace.steps, bogus])));
+    });
+
+    it("a compensating call that no system signed (refund declared, not attested)", async () => {
+      const trace = await signedOrderTrace({ providers, failAt: 3, failure: "signed-refusal" });
+      const refund = trace.calls.find((c) => c.operationName === "payment.refund")!;
+      const forged: Trace = {
+        ...trace,
+        calls: trace.calls.map((c) => (c === refund ? { ...c, attestation: undefined } : c)),
+      };
+      await circuit.expectFail(input(forged));
+    });
+
+    it("COMMITTED claimed for a run with a failed step", async () => {
+      const valid = input(await signedOrderTrace({ providers, failAt: 3, failure: "declared" }));
+      await circuit.expectFail({ ...valid, outcome: 1n });
+    });
+
+    it("ROLLED_BACK claimed for a run where no step failed", async () => {
+      const valid = input(await signedOrderTrace({ providers }));
+      await circuit.expectFail({ ...valid, outcome: 2n });
+    });
+
+    it("a failed step index outside the template", async () => {
+      const valid = input(await signedOrderTrace({ providers }));
+      await circuit.expectFail({ ...valid, failedStep: 7n });
+    });
+
+    it("a declared failure that carries a response no system signed", async () => {
+      const trace = await signedOrderTrace({ providers, failAt: 2, failure: "declared" });
+      const steps = trace.steps.map((s, i) => (i === 2 ? { ...s, response: [2n, 0n, 55n, 0n] } : s));
+      await circuit.expectFail(input({ ...trace, steps }));
+    });
+
+    it("a signed success presented as the failure (payment captured, run rolled back)", async () => {
+      const committed = await signedOrderTrace({ providers });
+      const rolledBack = await signedOrderTrace({ providers, failAt: 2, failure: "signed-refusal" });
+      // the failed payment record and its call replaced by the captured payment, signed for call 1
+      const steps = rolledBack.steps.map((s, i) =>
+        i === 2 ? { ...s, response: committed.steps[2].response } : s,
+      );
+      const calls = rolledBack.calls.map((c) =>
+        c.callSeq === 1 ? { ...committed.calls[0], stepIndex: 2 } : c,
+      );
+      await circuit.expectFail(input({ ...rolledBack, steps, calls }));
+    });
+  });
+});
