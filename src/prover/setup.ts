@@ -98,7 +98,8 @@ function listCircomSources(dir: string): string[] {
     .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith(".circom"))
     .map((e) => path.join(e.parentPath, e.name))
-    .filter((f) => !f.includes(`${path.sep}main${path.sep}`))
+    // generated mains (circomkit writes them to circuits/main/ and circuits/test/) are not sources
+    .filter((f) => !["main", "test"].includes(path.relative(dir, f).split(path.sep)[0]))
     .sort();
 }
 
