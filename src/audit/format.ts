@@ -1,4 +1,23 @@
-import type { AuditEntry } from "./trail";
+import type { AuditCall, AuditStep, AuditEntry } from "./trail";
+
+/**
+ * One line per trace record: position, name, phase, status, and its call with the evidence level
+ * (attested only when the signature verified; declared otherwise, e.g. a timeout). A failed step is
+ * marked ✗ and a compensation ↺ with the step it undoes.
+ */
+export function formatTrailSteps(trail: {
+  steps: readonly AuditStep[];
+  calls: readonly AuditCall[];
+}): string[] {
+  const callBySeq = new Map(trail.calls.map((c) => [c.callSeq, c]));
+  return trail.steps.map((step) => {
+    const call = step.callSeq ? callBySeq.get(step.callSeq) : undefined;
+    const callText = call ? `→ ${call.system} ${call.operation} [${call.evidence}]` : "(local step)";
+    const mark = step.status === "FAILED" ? "✗" : step.phase === "COMPENSATE" ? "↺" : " ";
+    const undoes = step.compensates ? `  undoes ${step.compensates}` : "";
+    return `${String(step.index + 1).padStart(2)}. ${mark} ${step.name.padEnd(18)} ${step.phase.padEnd(10)} ${step.status.padEnd(6)} ${callText}${undoes}`;
+  });
+}
 
 /** The audit trail as a person reads it in a terminal. */
 export function formatAuditTrail(entries: readonly AuditEntry[], network: string): string {
@@ -24,14 +43,7 @@ export function formatAuditTrail(entries: readonly AuditEntry[], network: string
           ? "    trail        bundle matches the on-chain trace root; attestations re-verified"
           : `    trail        BUNDLE DOES NOT MATCH THE CHAIN: ${trail.problems.join("; ")}`,
       );
-      const callBySeq = new Map(trail.calls.map((c) => [c.callSeq, c]));
-      for (const step of trail.steps) {
-        const call = step.callSeq ? callBySeq.get(step.callSeq) : undefined;
-        const callText = call ? `  → ${call.system} ${call.operation} [${call.evidence}]` : "  (local step)";
-        lines.push(
-          `      ${String(step.index + 1).padStart(2)}. ${step.name.padEnd(18)} ${step.phase} ${step.status}${callText}`,
-        );
-      }
+      for (const line of formatTrailSteps(trail)) lines.push(`      ${line}`);
     }
     lines.push("");
   }

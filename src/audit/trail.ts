@@ -22,6 +22,18 @@ export interface AuditStep {
   phase: "FORWARD" | "COMPENSATE";
   status: "OK" | "FAILED";
   callSeq: number;
+  /** For a compensation: the forward step it undoes. */
+  compensates?: string;
+}
+
+/** A run's steps and calls as the bundle holds them, attestations re-verified. */
+export interface Trail {
+  scenario: string;
+  outcome: "COMMITTED" | "ROLLED_BACK";
+  /** Problems found (attestations that do not verify, or, against the chain, roots that differ). */
+  problems: string[];
+  steps: AuditStep[];
+  calls: AuditCall[];
 }
 
 /** A recorded run: the on-chain entry, and its trail when this machine has the run's bundle. */
@@ -55,12 +67,16 @@ export interface AuditQuery {
   submitter?: string;
   fromBlock?: number;
   toBlock?: number;
+  /** Not an indexed event field: filtered here, after the query. */
+  outcome?: "COMMITTED" | "ROLLED_BACK";
 }
 
 /** Reads the registry's WorkflowRecorded events and joins each with its bundle, checked against the chain. */
 export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
-  const { registry, provider, runsDir, ...filter } = query;
-  const runs = await queryEntries({ registry, ...filter });
+  const { registry, provider, runsDir, outcome, ...filter } = query;
+  const runs = (await queryEntries({ registry, ...filter })).filter(
+    (run) => outcome === undefined || run.outcome === outcome,
+  );
   const entries: AuditEntry[] = [];
   for (const run of runs) {
     const receipt = await provider.getTransactionReceipt(run.txHash);
@@ -85,17 +101,39 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
 
 async function checkTrail(bundle: RunBundle, run: RecordedRun): Promise<NonNullable<AuditEntry["trail"]>> {
   const trace = traceFromBundle(bundle);
-  const providers = providerSetFromBundle(bundle);
+  const trail = await trailOfBundle(bundle);
   const problems: string[] = [];
   if (computeTraceRoot(trace, bundle.traceDepth) !== run.traceRoot) {
     problems.push("the bundle's steps do not hash to the on-chain trace root");
   }
-  if (providers.root !== run.providerSetRoot) {
+  if (providerSetFromBundle(bundle).root !== run.providerSetRoot) {
     problems.push("the bundle's provider set is not the one the proof was checked against");
   }
   if (trace.outcome !== run.outcome)
     problems.push(`the bundle says ${trace.outcome}, the chain ${run.outcome}`);
+  problems.push(...trail.problems);
+  return {
+    scenario: trail.scenario,
+    matchesChain: problems.length === 0,
+    problems,
+    steps: trail.steps,
+    calls: trail.calls,
+  };
+}
+
+/**
+ * The steps and calls of a run's bundle. A call is shown as attested only when its signature
+ * verifies now, under the key the bundle's provider set registers for that system; a call without
+ * one (e.g. a timeout) is declared.
+ */
+export async function trailOfBundle(bundle: RunBundle): Promise<Trail> {
+  const trace = traceFromBundle(bundle);
+  const providers = providerSetFromBundle(bundle);
+  const problems: string[] = [];
   const stepName = new Map(trace.steps.map((s) => [s.index, s.stepName]));
+  const forwardName = new Map(
+    trace.steps.filter((s) => s.phase === "FORWARD").map((s) => [s.stepCode, s.stepName]),
+  );
   const calls: AuditCall[] = [];
   for (const call of trace.calls) {
     let signatureVerified = false;
@@ -127,7 +165,7 @@ async function checkTrail(bundle: RunBundle, run: RecordedRun): Promise<NonNulla
   }
   return {
     scenario: bundle.scenario,
-    matchesChain: problems.length === 0,
+    outcome: trace.outcome,
     problems,
     steps: trace.steps.map((s) => ({
       index: s.index,
@@ -135,6 +173,7 @@ async function checkTrail(bundle: RunBundle, run: RecordedRun): Promise<NonNulla
       phase: s.phase,
       status: s.status,
       callSeq: s.callSeq,
+      ...(s.phase === "COMPENSATE" ? { compensates: forwardName.get(s.stepCode) } : {}),
     })),
     calls,
   };

@@ -1,6 +1,6 @@
 import { toHex32 } from "../crypto";
 import { ProviderSet, type CallRecord, type StepRecord, type Trace } from "../trace";
-import { BUNDLE_FORMAT, type RunBundle } from "./schema";
+import { BUNDLE_FORMAT, type BundleCall, type BundleStep, type RunBundle } from "./schema";
 
 const dec = (x: bigint | number) => x.toString();
 
@@ -63,14 +63,14 @@ export function bundleFromTrace(args: {
   };
 }
 
-/** The trace held by a bundle, with field elements back as bigints. */
-export function traceFromBundle(bundle: RunBundle): Trace {
-  const steps: StepRecord[] = bundle.steps.map((step) => ({
-    ...step,
-    request: step.request.map(BigInt),
-    response: step.response.map(BigInt),
-  }));
-  const calls: CallRecord[] = bundle.calls.map((call) => ({
+/** A bundle's trace record with its fields back as bigints. */
+export function stepRecordOf(step: BundleStep): StepRecord {
+  return { ...step, request: step.request.map(BigInt), response: step.response.map(BigInt) };
+}
+
+/** A bundle's call record with its hashes, key and signature back as bigints. */
+export function callRecordOf(call: BundleCall): CallRecord {
+  return {
     callSeq: call.callSeq,
     stepIndex: call.stepIndex,
     system: call.system,
@@ -90,14 +90,18 @@ export function traceFromBundle(bundle: RunBundle): Trace {
         S: BigInt(call.attestation.signature.S),
       },
     },
-  }));
+  };
+}
+
+/** The trace held by a bundle, with field elements back as bigints. */
+export function traceFromBundle(bundle: RunBundle): Trace {
   return {
     workflowId: BigInt(bundle.workflowId),
     scenario: bundle.scenario,
     template: bundle.template,
     outcome: bundle.outcome,
-    steps,
-    calls,
+    steps: bundle.steps.map(stepRecordOf),
+    calls: bundle.calls.map(callRecordOf),
   };
 }
 

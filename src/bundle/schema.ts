@@ -6,7 +6,8 @@ const decimal = z.string().regex(/^\d+$/, "a decimal field element");
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "a 0x-prefixed 32-byte hex value");
 const fields = z.array(decimal).length(4);
 
-const StepSchema = z.object({
+/** One trace record: fields as decimal strings. */
+export const StepSchema = z.object({
   index: z.number().int().nonnegative(),
   stepCode: z.number().int().positive(),
   stepName: z.string(),
@@ -19,14 +20,15 @@ const StepSchema = z.object({
   evidence: z.enum(["NONE", "DECLARED", "ATTESTED"]),
 });
 
-const AttestationSchema = z.object({
+export const AttestationSchema = z.object({
   system: z.string(),
   systemCode: z.number().int().positive(),
   publicKey: z.tuple([decimal, decimal]),
   signature: z.object({ R8: z.tuple([decimal, decimal]), S: decimal }),
 });
 
-const CallSchema = z.object({
+/** One external call with its evidence (the attestation when the system signed). */
+export const CallSchema = z.object({
   callSeq: z.number().int().positive(),
   stepIndex: z.number().int().nonnegative(),
   system: z.string(),
@@ -101,3 +103,5 @@ export const RunBundleSchema = z.object({
 export type RunBundle = z.infer<typeof RunBundleSchema>;
 export type BundleProof = z.infer<typeof ProofSchema>;
 export type BundleSubmission = z.infer<typeof SubmissionSchema>;
+export type BundleStep = z.infer<typeof StepSchema>;
+export type BundleCall = z.infer<typeof CallSchema>;

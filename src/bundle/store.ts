@@ -20,7 +20,11 @@ export function bundlePath(runsDir: string, workflowIdHex: string): string {
 
 /** Writes a bundle atomically (temporary file, fsync, rename): a crash leaves the old or the new file. */
 export function writeBundle(runsDir: string, bundle: RunBundle): string {
-  const file = bundlePath(runsDir, bundle.workflowId);
+  return writeBundleFile(bundlePath(runsDir, bundle.workflowId), bundle);
+}
+
+/** Writes a bundle to a given file, atomically as {@link writeBundle} does. */
+export function writeBundleFile(file: string, bundle: RunBundle): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(temporary, "w");

@@ -1,10 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { readBundle } from "../bundle";
 import { parseField, toHex32 } from "../crypto";
-import type { RunSummary } from "../pipeline";
+import { defaultJournalFile, Journal, ownerAlive, type JournalRun } from "../journal";
+import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
+import { scenario as findScenario } from "../scenarios";
+import { registerAuditCommands } from "./auditCommands";
+import { collectFaultSpec, parseFaultSpec } from "./faults";
 import { terminalProgress } from "./progress";
 import { describeError, UsageError } from "./errors";
 
@@ -31,6 +36,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 3_600_000)
+    throw new InvalidArgumentError("expected milliseconds, an integer from 1 to 3600000");
+  return n;
+}
+
 function workflowIdArg(value: string): bigint {
   try {
     return parseField(value, "workflow id");
@@ -49,6 +61,16 @@ const dataDirOption = () =>
     .default(defaultDataDir())
     .argParser((dir: string) => userPath(dir));
 
+const journalOption = () =>
+  new Option(
+    "--journal <file>",
+    "the run journal, a SQLite file (env WESFLOW_JOURNAL; default <data-dir>/journal.sqlite)",
+  ).argParser((file: string) => userPath(file));
+const callTimeoutOption = () =>
+  new Option("--call-timeout <ms>", "timeout of each external call attempt (default 10000)").argParser(
+    milliseconds,
+  );
+
 function readInputFile(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(userPath(file), "utf8"));
@@ -60,11 +82,103 @@ function readInputFile(file: string): unknown {
 function summaryLines(run: RunSummary): string[] {
   return [
     `workflow ${run.workflowId} (${run.scenario}): ${run.outcome}`,
+    ...(run.failure
+      ? [`  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`]
+      : []),
     `  trace root ${run.traceRoot}`,
     `  tx ${run.txHash} in block ${run.blockNumber}, ${run.gasUsed} gas`,
     `  execute ${run.timings.executeMs} ms, prove ${run.timings.proveMs} ms, submit ${run.timings.submitMs} ms`,
     `  bundle ${run.bundlePath}`,
   ];
+}
+
+/** The steps of a run as its bundle holds them (attestations re-verified), for the terminal. */
+async function trailLines(bundlePath: string): Promise<string[]> {
+  const { formatTrailSteps, trailOfBundle } = await audit();
+  const trail = await trailOfBundle(readBundle(path.resolve(PROJECT_ROOT, bundlePath)));
+  return [
+    "  steps:",
+    ...formatTrailSteps(trail).map((line) => `    ${line}`),
+    ...trail.problems.map((p) => `  PROBLEM: ${p}`),
+  ];
+}
+
+async function printRun(run: RunSummary, json: boolean | undefined): Promise<void> {
+  if (json) {
+    out(JSON.stringify(run));
+    return;
+  }
+  summaryLines(run).forEach((line) => out(line));
+  if (run.outcome === "ROLLED_BACK") (await trailLines(run.bundlePath)).forEach((line) => out(line));
+}
+
+/** A run whose process died mid-execution is finished before anything new starts ("the executor on start"). */
+async function finishInterruptedRuns(session: ScenarioSession): Promise<void> {
+  if (session.interruptedRuns().length === 0) return;
+  const note = (text: string) => process.stderr.write(`• ${text}\n`);
+  for (const outcome of await session.resume({ onlyInterrupted: true, progress: terminalProgress() })) {
+    if (outcome.summary) {
+      note(
+        `finished interrupted run ${outcome.runId}: ${outcome.summary.outcome}, tx ${outcome.summary.txHash}`,
+      );
+    } else {
+      note(`interrupted run ${outcome.runId} is not finished: ${describeError(outcome.error)}`);
+    }
+  }
+}
+
+function statusJson(run: JournalRun) {
+  return {
+    runId: run.runId,
+    scenario: run.scenario,
+    status: run.status,
+    outcome: run.outcome ?? null,
+    failedStep: run.failedStep ?? null,
+    reason: run.reason ?? null,
+    lastError: run.lastError ?? null,
+    interrupted: (run.status === "RUNNING" || run.status === "COMPENSATING") && !ownerAlive(run.owner),
+    owner: run.owner ?? null,
+    records: run.stepCount,
+    bundlePath: run.bundlePath ?? null,
+    network: run.network ?? null,
+    txHash: run.txHash ?? null,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+  };
+}
+
+function statusLines(runs: JournalRun[], file: string): string[] {
+  if (runs.length === 0) return [`No runs in the journal ${file}.`];
+  const lines = [`${runs.length} run(s) in the journal ${file}, newest first:`, ""];
+  for (const run of runs) {
+    const info = statusJson(run);
+    const status = info.interrupted
+      ? `${run.status} (interrupted)`
+      : run.owner && run.status !== "NEEDS_ATTENTION"
+        ? `${run.status} (${run.owner})`
+        : run.status;
+    lines.push(
+      `${run.runId.slice(0, 18)}…  ${run.scenario.padEnd(6)} ${status.padEnd(22)} ${String(run.stepCount).padStart(2)} records  ${run.updatedAt}`,
+    );
+    if (run.failedStep) lines.push(`    failed step: ${run.failedStep}`);
+    if (run.reason) lines.push(`    needs attention: ${run.reason}`);
+    if (run.lastError) lines.push(`    last error: ${run.lastError}`);
+    if (run.txHash) lines.push(`    recorded on ${run.network}: tx ${run.txHash}`);
+    if (info.interrupted || run.status === "NEEDS_ATTENTION" || run.lastError) {
+      lines.push(`    → wesflow resume ${run.runId}`);
+    }
+  }
+  return lines;
+}
+
+function resumeJson(outcome: ResumeOutcome) {
+  return {
+    runId: outcome.runId,
+    statusBefore: outcome.statusBefore,
+    ...(outcome.summary ? { summary: outcome.summary } : {}),
+    ...(outcome.error ? { error: describeError(outcome.error) } : {}),
+    ...(outcome.note ? { note: outcome.note } : {}),
+  };
 }
 
 export function buildProgram(): Command {
@@ -141,27 +255,155 @@ export function buildProgram(): Command {
     .argument("<scenario>", "built-in scenario name")
     .addOption(networkOption())
     .addOption(dataDirOption())
+    .addOption(journalOption())
     .option("--input <file>", "the workflow's input as JSON (default: the scenario's demo input)")
+    .option(
+      "--fail <target:kind>",
+      "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
+        "(payment, logistics, invoice), <operation>:<kind> that operation (e.g. payment.refund:error); " +
+        "kinds: error, timeout, decline, bad-signature, unknown-key",
+      collectFaultSpec,
+    )
+    .addOption(callTimeoutOption())
     .option("--json", "print one JSON object on the last line of stdout")
     .action(
-      async (name: string, opts: { network: string; dataDir: string; input?: string; json?: boolean }) => {
+      async (
+        name: string,
+        opts: {
+          network: string;
+          dataDir: string;
+          journal?: string;
+          input?: string;
+          fail?: string[];
+          callTimeout?: number;
+          json?: boolean;
+        },
+      ) => {
         const input = opts.input ? readInputFile(opts.input) : undefined;
-        const { ScenarioSession } = await pipeline();
+        const scenario = findScenario(name);
+        const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
+        const { ScenarioSession, RunNotRecordedError } = await pipeline();
         const session = await ScenarioSession.open({
           scenario: name,
           network: opts.network,
           dataDir: opts.dataDir,
+          journalFile: opts.journal,
+          retry: opts.callTimeout ? { callTimeoutMs: opts.callTimeout } : undefined,
           logger: createLogger(),
         });
         try {
-          const run = await session.run(
-            input ?? session.scenario.demoInput(Date.now() % 1_000_000),
-            terminalProgress(),
-          );
-          if (opts.json) out(JSON.stringify(run));
-          else summaryLines(run).forEach((line) => out(line));
+          await finishInterruptedRuns(session);
+          for (const { system, fault, text } of faults) {
+            session.injectFault(system, fault);
+            process.stderr.write(`• fault injected: ${text} (${system} ${fault.operation})\n`);
+          }
+          try {
+            const run = await session.run(
+              input ?? session.scenario.demoInput(Date.now() % 1_000_000),
+              terminalProgress(),
+            );
+            await printRun(run, opts.json);
+          } catch (error) {
+            // Executed, but not proven or recorded: still show what happened.
+            if (error instanceof RunNotRecordedError && !opts.json) {
+              out(`workflow ${error.runId} (${name}): ${error.outcome}, not recorded`);
+              (await trailLines(error.bundlePath)).forEach((line) => out(line));
+            }
+            throw error;
+          }
         } finally {
           await session.close();
+        }
+      },
+    );
+
+  program
+    .command("status")
+    .description("the runs in the journal: status, failed step, runs that need attention and why")
+    .addOption(dataDirOption())
+    .addOption(journalOption())
+    .option("--json", "print a JSON array")
+    .action((opts: { dataDir: string; journal?: string; json?: boolean }) => {
+      const file = opts.journal ?? defaultJournalFile(opts.dataDir);
+      if (!fs.existsSync(file)) {
+        out(opts.json ? "[]" : `No journal at ${file} yet: no runs.`);
+        return;
+      }
+      const journal = Journal.open(file);
+      try {
+        const runs = journal.listRuns();
+        if (opts.json) out(JSON.stringify(runs.map(statusJson)));
+        else statusLines(runs, file).forEach((line) => out(line));
+      } finally {
+        journal.close();
+      }
+    });
+
+  program
+    .command("resume")
+    .description(
+      "finish runs from the journal: interrupted ones, parked ones (NEEDS_ATTENTION), and executed runs not yet recorded",
+    )
+    .argument("[id]", "a run id (0x…, or an unambiguous prefix); default: every such run of the scenario")
+    .option("--scenario <name>", "the scenario whose runs to resume when no id is given", "order")
+    .addOption(networkOption())
+    .addOption(dataDirOption())
+    .addOption(journalOption())
+    .addOption(callTimeoutOption())
+    .option("--json", "print a JSON array of outcomes on the last line")
+    .action(
+      async (
+        id: string | undefined,
+        opts: {
+          scenario: string;
+          network: string;
+          dataDir: string;
+          journal?: string;
+          callTimeout?: number;
+          json?: boolean;
+        },
+      ) => {
+        const file = opts.journal ?? defaultJournalFile(opts.dataDir);
+        let scenarioName = opts.scenario;
+        if (id !== undefined) {
+          if (!fs.existsSync(file)) throw new UsageError(`no journal at ${file}`);
+          const journal = Journal.open(file);
+          try {
+            scenarioName = journal.getRun(journal.resolveRunId(id))!.scenario;
+          } finally {
+            journal.close();
+          }
+        }
+        const { ScenarioSession } = await pipeline();
+        const session = await ScenarioSession.open({
+          scenario: scenarioName,
+          network: opts.network,
+          dataDir: opts.dataDir,
+          journalFile: file,
+          retry: opts.callTimeout ? { callTimeoutMs: opts.callTimeout } : undefined,
+          logger: createLogger(),
+        });
+        let outcomes: ResumeOutcome[];
+        try {
+          outcomes = await session.resume({ runId: id, progress: terminalProgress() });
+          if (opts.json) {
+            out(JSON.stringify(outcomes.map(resumeJson)));
+          } else if (outcomes.length === 0) {
+            out(`Nothing to resume: no unfinished ${scenarioName} runs in ${file}.`);
+          } else {
+            for (const outcome of outcomes) {
+              if (outcome.summary) await printRun(outcome.summary, false);
+              else if (outcome.note) out(`workflow ${outcome.runId}: ${outcome.note}`);
+              else out(`workflow ${outcome.runId}: not finished: ${describeError(outcome.error)}`);
+              out("");
+            }
+          }
+        } finally {
+          await session.close();
+        }
+        const failed = outcomes.filter((o) => o.error);
+        if (failed.length > 0) {
+          throw new UsageError(`${failed.length} of ${outcomes.length} run(s) could not be finished`);
         }
       },
     );
@@ -250,6 +492,32 @@ export function buildProgram(): Command {
       out(`  peak RSS: ${figures.peakRssMb} MB`);
     });
 
+  program
+    .command("bench-journal")
+    .description("measure the durable journal's overhead: order runs executed with and without it")
+    .option("--runs <n>", "runs of each kind (after 2 warm-up runs each)", positiveInt, 20)
+    .addOption(dataDirOption())
+    .option("--json", "print the figures as JSON")
+    .action(async (opts: { runs: number; dataDir: string; json?: boolean }) => {
+      const { measureJournalOverhead } = await pipeline();
+      const figures = await measureJournalOverhead({ runs: opts.runs, dataDir: opts.dataDir });
+      if (opts.json) {
+        out(JSON.stringify(figures));
+        return;
+      }
+      out(
+        `wesflow bench-journal: ${figures.runs} order runs each, ${figures.recordsPerRun} records and ${figures.callsPerRun} calls per run`,
+      );
+      out(
+        `  median execute without journal ${figures.medianMs.withoutJournal} ms, with journal ${figures.medianMs.withJournal} ms`,
+      );
+      out(
+        `  journal overhead: ${figures.overheadPerRunMs} ms per run, ${figures.overheadPerStepMs} ms per step ` +
+          `(${figures.transactionsPerRun} transactions per run, ${figures.perTransactionMs} ms each, synchronous=FULL)`,
+      );
+    });
+
+  registerAuditCommands(program);
   return program;
 }
 

@@ -1,2 +1,4 @@
 export * from "./types";
+export * from "./retry";
+export * from "./errors";
 export * from "./define";

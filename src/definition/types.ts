@@ -1,19 +1,33 @@
 import type { z } from "zod";
-import type { OperationSpec } from "../host";
+import type { AnyOperationSpec, OperationSpec } from "../host";
+import type { RetryPolicy } from "./retry";
 
 /** What a step's code sees: the run's id and input, earlier steps' results, and the host interface. */
 export interface StepContext<Input> {
   workflowId: bigint;
   input: Input;
-  /** Results of the steps that already ran, by step name. */
+  /** Results of the forward steps that completed, by step name. */
   results: Readonly<Record<string, unknown>>;
-  /** Calls an external system through the host interface (journaled, attested, recorded). */
+  /** 1 for the first attempt, 2 for the first retry, ... (a resume after a crash starts at 1 again). */
+  attempt: number;
+  /**
+   * Calls an external system through the host interface: journaled before it is sent, attested,
+   * recorded. A step calls at most once, and only the operation it declares (`operation`). A retry
+   * of the step sends the same call again under the same callSeq and idempotency key.
+   */
   call<Req, Res>(operation: OperationSpec<Req, Res>, request: Req): Promise<Res>;
+}
+
+/** What a compensation's code sees: the step context plus the result of the forward step it undoes. */
+export interface CompensationContext<Input> extends StepContext<Input> {
+  /** The result the forward step returned. */
+  forward: unknown;
 }
 
 /**
  * What a step returns. A local step gives the request and response fields (RECORD_FIELDS field
  * elements each) that the trace commits to; a step that made an external call takes the call's.
+ * `result` must be JSON-serialisable (bigints allowed): the journal keeps it for a resume.
  */
 export interface StepOutcome {
   result: unknown;
@@ -21,20 +35,44 @@ export interface StepOutcome {
   response?: bigint[];
 }
 
+/**
+ * Undoes a completed forward step when a later step fails for good (saga). Runs in reverse order of
+ * the forward steps; a compensation that still fails after its retries parks the run as
+ * NEEDS_ATTENTION (`wesflow resume` retries it), it is never skipped.
+ */
+export interface CompensationDefinition<Input> {
+  /** Shown in the audit trail; default `${step}.compensate`. */
+  name?: string;
+  /** The one external call it makes, if any (its answer must say "succeeded", status 1). */
+  operation?: AnyOperationSpec;
+  /** Overrides the step's retry policy for the compensation. */
+  retry?: Partial<RetryPolicy>;
+  run(ctx: CompensationContext<Input>): Promise<StepOutcome>;
+}
+
 export interface StepDefinition<Input> {
   /** snake_case name shown in the audit trail. */
   name: string;
   /** The step's code in the trace; the template's circuit checks the order of codes. */
   code: number;
+  /** The one external call the step makes, if any; `ctx.call` must use exactly it. */
+  operation?: AnyOperationSpec;
+  compensation?: CompensationDefinition<Input>;
+  /** Overrides the workflow's retry policy for this step. */
+  retry?: Partial<RetryPolicy>;
   run(ctx: StepContext<Input>): Promise<StepOutcome>;
 }
 
 export interface WorkflowDefinition<Input> {
   /** The scenario name used on the command line (`wesflow run order`). */
   name: string;
-  /** The circuit instance (circuits.json) that proves runs of this workflow. */
+  /** The circuit instance (circuits.json) that proves committed runs of this workflow. */
   template: string;
+  /** The circuit instance that proves rolled-back runs; default: `template`. */
+  rollbackTemplate?: string;
   description: string;
   inputSchema: z.ZodType<Input>;
+  /** Default retry policy of every step (fields not given: DEFAULT_RETRY_POLICY). */
+  retry?: Partial<RetryPolicy>;
   steps: StepDefinition<Input>[];
 }

@@ -1,3 +1,5 @@
+import { HostCallError } from "../host";
+
 export class WorkflowInputError extends Error {
   override name = "WorkflowInputError";
 }
@@ -14,4 +16,83 @@ export class StepFailedError extends Error {
   ) {
     super(`${workflow}: step ${stepIndex} (${stepName}) failed: ${message}`, options);
   }
+}
+
+/**
+ * A step's code broke its definition: it called an operation it does not declare, called twice,
+ * declared a call and never made it, or returned fields of the wrong shape. Final: a retry would
+ * do the same.
+ */
+export class StepContractError extends Error {
+  override name = "StepContractError";
+  readonly retryable = false;
+}
+
+/** The system answered the call with a signed refusal (status ≠ 1, e.g. DECLINED): final. */
+export class CallRefusedError extends Error {
+  override name = "CallRefusedError";
+  readonly retryable = false;
+  constructor(
+    readonly operation: string,
+    readonly callSeq: number,
+    readonly status: bigint,
+  ) {
+    super(`${operation} (call ${callSeq}) was refused by the system (signed status ${status})`);
+  }
+}
+
+/**
+ * A step's code, run again after a crash or a retry, asked for another request than the one
+ * journaled under its callSeq. Steps must be deterministic given the input and earlier results.
+ */
+export class NondeterministicStepError extends Error {
+  override name = "NondeterministicStepError";
+  readonly retryable = false;
+}
+
+/**
+ * A compensation still failed after its retries: the run is parked as NEEDS_ATTENTION in the
+ * journal, with the reason; `wesflow resume <runId>` attempts the compensation again.
+ */
+export class NeedsAttentionError extends Error {
+  override name = "NeedsAttentionError";
+  constructor(
+    readonly runId: string,
+    readonly stepName: string,
+    readonly traceIndex: number,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `run ${runId} needs attention: compensation ${stepName} failed: ${reason}; fix the cause, then run \`wesflow resume ${runId}\``,
+      options,
+    );
+  }
+}
+
+/** The journal could not be written: the run stopped there (like a crash) and can be resumed. */
+export class JournalWriteError extends Error {
+  override name = "JournalWriteError";
+}
+
+/** A run cannot be resumed: unknown, owned by a live process, or not matching the workflow definition. */
+export class ResumeError extends Error {
+  override name = "ResumeError";
+}
+
+/**
+ * Whether trying again may help: host errors say it themselves (timeouts and 5xx yes; refusals,
+ * rejected requests and bad attestations no); any other error only when it carries
+ * `retryable: true` (e.g. `StepError.retryable(...)`).
+ */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof HostCallError) return error.retryable;
+  return typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === true;
+}
+
+/** One line for the journal and the logs. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof Error)
+    return error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message;
+  return String(error);
 }

@@ -105,6 +105,10 @@ export class HostInterface {
     if (!Number.isSafeInteger(callSeq) || callSeq < 1) {
       throw new HostConfigurationError(`callSeq must be a positive integer, got ${callSeq}`, identity);
     }
+    const timeoutMs = args.timeoutMs ?? this.timeoutMs;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+      throw new HostConfigurationError(`timeoutMs must be a positive integer, got ${timeoutMs}`, identity);
+    }
     if (!Number.isSafeInteger(stepIndex) || stepIndex < 0) {
       throw new HostConfigurationError(
         `stepIndex must be a non-negative integer, got ${stepIndex}`,
@@ -170,7 +174,7 @@ export class HostInterface {
     log.debug({ url: url.href, idempotencyKey }, "sending call");
     const started = performance.now();
     try {
-      const answer = await this.send(url, body, identity);
+      const answer = await this.send(url, body, identity, timeoutMs);
 
       // 4. The answer: typed, encodable, and signed by the registered key.
       const envelope = OperationResponseBodySchema.safeParse(answer);
@@ -259,8 +263,13 @@ export class HostInterface {
     }
   }
 
-  private async send(url: URL, body: OperationRequestBody, identity: CallIdentity): Promise<unknown> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+  private async send(
+    url: URL,
+    body: OperationRequestBody,
+    identity: CallIdentity,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const signal = AbortSignal.timeout(timeoutMs);
     let status: number;
     let text: string;
     try {
@@ -273,7 +282,7 @@ export class HostInterface {
       status = res.status;
       text = await res.text();
     } catch (cause) {
-      if (signal.aborted) throw new CallTimeoutError(identity, this.timeoutMs, { cause });
+      if (signal.aborted) throw new CallTimeoutError(identity, timeoutMs, { cause });
       throw new SystemUnavailableError(
         `cannot reach ${url.origin}: ${networkReason(cause)}`,
         identity,

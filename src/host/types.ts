@@ -47,6 +47,8 @@ export interface CallArgs<Req, Res> {
    * effect at most once. Omitted: the call gets the next callSeq.
    */
   callSeq?: number;
+  /** This call's timeout in ms; default: the host's `timeoutMs`. */
+  timeoutMs?: number;
 }
 
 export interface CallResult<Res> {

@@ -1,4 +1,10 @@
+import fs from "node:fs";
+import path from "node:path";
+import { executeWorkflow } from "../executor";
+import { Journal } from "../journal";
 import type { Logger } from "../project";
+import { circuitInstance } from "../prover";
+import { scenario as findScenario } from "../scenarios";
 import { IN_PROCESS_NETWORK } from "./network";
 import type { RunSummary } from "./runWorkflow";
 import { ScenarioSession } from "./session";
@@ -65,5 +71,89 @@ export async function benchmarkScenario(args: {
   } finally {
     clearInterval(sampler);
     await session.close();
+  }
+}
+
+export interface JournalOverheadFigures {
+  scenario: string;
+  runs: number;
+  recordsPerRun: number;
+  callsPerRun: number;
+  /** Medians of the execute time of a committed run (systems on loopback, no proving). */
+  medianMs: { withoutJournal: number; withJournal: number };
+  overheadPerRunMs: number;
+  overheadPerStepMs: number;
+  /** Journal transactions (each one fsync'ed: synchronous=FULL) per run. */
+  transactionsPerRun: number;
+  perTransactionMs: number;
+}
+
+/**
+ * The durable journal's cost: the order scenario executed `runs` times without and `runs` times with
+ * a journal (alternating, after two warm-up runs of each), on the same disk as the data directory.
+ */
+export async function measureJournalOverhead(args: {
+  runs: number;
+  dataDir: string;
+  scenario?: string;
+  logger?: Logger;
+}): Promise<JournalOverheadFigures> {
+  const chosen = findScenario(args.scenario ?? "order");
+  const [, providerSetDepth] = circuitInstance(chosen.createDefinition().template).params;
+  fs.mkdirSync(args.dataDir, { recursive: true });
+  const scratch = fs.mkdtempSync(path.join(args.dataDir, "bench-journal-"));
+  const systems = await chosen.startSystems({ dataDir: args.dataDir, providerSetDepth, logger: args.logger });
+  const journal = Journal.open(path.join(scratch, "journal.sqlite"));
+  const timed = async (n: number, withJournal: boolean) => {
+    const started = performance.now();
+    const execution = await executeWorkflow({
+      definition: chosen.createDefinition(),
+      input: chosen.demoInput(n),
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      journal: withJournal ? journal : undefined,
+      logger: args.logger,
+    });
+    return { ms: performance.now() - started, execution };
+  };
+  try {
+    const without: number[] = [];
+    const withJ: number[] = [];
+    let last;
+    for (let n = 1; n <= args.runs + 2; n++) {
+      const a = await timed(n, false);
+      const b = await timed(n, true);
+      last = b.execution;
+      if (n > 2) {
+        without.push(a.ms);
+        withJ.push(b.ms);
+      }
+    }
+    const medianOf = (values: number[]) => {
+      const sorted = [...values].sort((x, y) => x - y);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    };
+    const round = (x: number) => Math.round(x * 100) / 100;
+    const medianWithout = medianOf(without);
+    const medianWith = medianOf(withJ);
+    const overhead = Math.max(0, medianWith - medianWithout);
+    const records = last!.trace.steps.length;
+    const transactions = journal.events(last!.runId).length;
+    return {
+      scenario: chosen.name,
+      runs: args.runs,
+      recordsPerRun: records,
+      callsPerRun: last!.trace.calls.length,
+      medianMs: { withoutJournal: round(medianWithout), withJournal: round(medianWith) },
+      overheadPerRunMs: round(overhead),
+      overheadPerStepMs: round(overhead / records),
+      transactionsPerRun: transactions,
+      perTransactionMs: round(overhead / transactions),
+    };
+  } finally {
+    journal.close();
+    await systems.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -1,18 +1,13 @@
 import path from "node:path";
-import type { WorkflowDefinition } from "../definition";
-import { executeWorkflow } from "../executor";
+import type { RetryPolicy, WorkflowDefinition } from "../definition";
+import { executeWorkflow, type Execution, type ExecutorEvent } from "../executor";
 import { bundleFromTrace, writeBundle, type RunBundle } from "../bundle";
-import { submitRun } from "../chain";
+import { queryEntries, submitRun } from "../chain";
 import { toHex32 } from "../crypto";
+import type { Journal } from "../journal";
 import type { Logger } from "../project";
-import {
-  circuitInstance,
-  orderWorkflowInput,
-  Prover,
-  silentProgress,
-  type ProgressReporter,
-} from "../prover";
-import { computeTraceRoot, type ProviderSet, type SystemName } from "../trace";
+import { circuitInstance, sagaWorkflowInput, Prover, silentProgress, type ProgressReporter } from "../prover";
+import { computeTraceRoot, type EvidenceName, type ProviderSet, type SystemName } from "../trace";
 import type { ChainContext } from "./network";
 
 /** What `wesflow run --json` prints: one run, proven and recorded. */
@@ -26,30 +21,81 @@ export interface RunSummary {
   gasUsed: number;
   bundlePath: string;
   timings: { executeMs: number; proveMs: number; submitMs: number };
+  /** Rolled-back runs only: the step that failed for good, and why. */
+  failure?: { step: string; evidence: EvidenceName; reason: string };
 }
 
-export interface RunWorkflowOptions<Input> {
-  definition: WorkflowDefinition<Input>;
-  input: unknown;
+/**
+ * The run executed (and is in the journal and its bundle) but could not be proven or recorded. Its
+ * outcome stands; `wesflow resume <runId>` proves and records it later.
+ */
+export class RunNotRecordedError extends Error {
+  override name = "RunNotRecordedError";
+  constructor(
+    readonly runId: string,
+    readonly outcome: "COMMITTED" | "ROLLED_BACK",
+    readonly stage: "prove" | "submit",
+    readonly bundlePath: string,
+    cause: unknown,
+  ) {
+    super(
+      `run ${runId} ${outcome} (bundle ${bundlePath}) but not ${stage === "prove" ? "proven" : "recorded"}: ${
+        (cause as Error)?.message ?? cause
+      }; \`wesflow resume ${runId}\` tries again`,
+      { cause },
+    );
+  }
+}
+
+export interface RecordOptions {
   chain: ChainContext;
-  endpoints: Partial<Record<SystemName, string>>;
   providers: ProviderSet;
   runsDir: string;
   /** Reuse one Prover per process so the proving key is read once. */
   provers?: Map<string, Prover>;
   progress?: ProgressReporter;
+  journal?: Journal;
+}
+
+export interface RunWorkflowOptions<Input> extends RecordOptions {
+  definition: WorkflowDefinition<Input>;
+  input: unknown;
+  endpoints: Partial<Record<SystemName, string>>;
+  workflowId?: bigint;
+  retry?: Partial<RetryPolicy>;
   logger?: Logger;
+  onEvent?: (event: ExecutorEvent) => void;
 }
 
 /**
- * One run end to end: execute the steps (attested calls), write the bundle, prove the trace,
- * submit the proof to the registry, and complete the bundle with the transaction. The bundle is
- * on disk from the moment the run executed, so a failed proof or submission loses nothing.
+ * One run end to end: execute the steps as a saga (attested calls, journaled), write the bundle,
+ * prove the trace (committed or rolled back), submit the proof to the registry, and complete the
+ * bundle with the transaction. The bundle is on disk from the moment the run executed, so a failed
+ * proof or submission loses nothing. A parked run (NeedsAttentionError) is neither proven nor
+ * recorded.
  */
 export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Promise<RunSummary> {
-  const { definition, chain, providers, runsDir, logger } = options;
+  const { definition, providers, logger } = options;
   const progress = options.progress ?? silentProgress;
-  const instance = circuitInstance(definition.template);
+  checkTemplate(definition.template, options.chain, providers);
+  if (definition.rollbackTemplate) checkTemplate(definition.rollbackTemplate, options.chain, providers);
+  progress.start(`${definition.name}: executing ${definition.steps.length} steps`);
+  const execution = await executeWorkflow({
+    definition,
+    input: options.input,
+    endpoints: options.endpoints,
+    providers,
+    workflowId: options.workflowId,
+    retry: options.retry,
+    journal: options.journal,
+    logger,
+    onEvent: options.onEvent,
+  });
+  return recordExecution({ ...options, execution, definitionName: definition.name });
+}
+
+function checkTemplate(templateName: string, chain: ChainContext, providers: ProviderSet) {
+  const instance = circuitInstance(templateName);
   const [traceDepth, providerDepth] = instance.params;
   if (providerDepth !== providers.depth) {
     throw new Error(
@@ -59,16 +105,23 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
   const template = chain.deployment.templates[instance.name];
   if (!template)
     throw new Error(`template ${instance.name} is not registered in the deployment on ${chain.network}`);
+  return { instance, traceDepth, template };
+}
 
-  progress.start(`${definition.name}: executing ${definition.steps.length} steps`);
-  const execution = await executeWorkflow({
-    definition,
-    input: options.input,
-    endpoints: options.endpoints,
-    providers,
-    logger,
-  });
+/**
+ * Proves an executed run and records it on the chain (the second half of `runWorkflow`, also used
+ * by a resume). Journal: PROVEN, then RECORDED. A run the registry already holds (a crash after the
+ * transaction) is not submitted again.
+ */
+export async function recordExecution(
+  options: RecordOptions & { execution: Execution; definitionName: string },
+): Promise<RunSummary> {
+  const { execution, chain, providers, runsDir, journal, definitionName } = options;
   const { trace } = execution;
+  const progress = options.progress ?? silentProgress;
+  const { instance, traceDepth, template } = checkTemplate(trace.template, chain, providers);
+  const runId = execution.runId;
+
   const traceRoot = computeTraceRoot(trace, traceDepth);
   let bundle: RunBundle = bundleFromTrace({
     trace,
@@ -79,9 +132,15 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
     executeMs: execution.executeMs,
   });
   const bundleFile = writeBundle(runsDir, bundle);
-  progress.done(`workflow ${bundle.workflowId.slice(0, 18)}…, ${trace.calls.length} attested calls`);
+  const bundlePath = path.relative(process.cwd(), bundleFile) || bundleFile;
+  journal?.updateRun({ runId, bundlePath: bundleFile });
+  const attested = trace.calls.filter((c) => c.attestation).length;
+  const failed = execution.failure
+    ? `, ${trace.outcome}: ${execution.failure.stepName} failed, ${trace.steps.filter((s) => s.phase === "COMPENSATE").length} compensations`
+    : "";
+  progress.done(`workflow ${bundle.workflowId.slice(0, 18)}…, ${attested} attested calls${failed}`);
 
-  progress.start(`${definition.name}: proving with Groth16 (${instance.name})`, "~2-4 s");
+  progress.start(`${definitionName}: proving with Groth16 (${instance.name})`, "~2-4 s");
   const provers = options.provers ?? new Map<string, Prover>();
   let prover = provers.get(instance.name);
   if (!prover) {
@@ -89,21 +148,46 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
     provers.set(instance.name, prover);
   }
   const submitter = BigInt(chain.submitter);
-  const proof = await prover.prove(orderWorkflowInput({ trace, providers, submitter, traceDepth }));
-  if (!(await prover.verify(proof)))
-    throw new Error("the generated proof does not verify with the verification key");
+  let proof;
+  try {
+    proof = await prover.prove(
+      sagaWorkflowInput({ template: instance.template, trace, providers, submitter, traceDepth }),
+    );
+    if (!(await prover.verify(proof)))
+      throw new Error("the generated proof does not verify with the verification key");
+  } catch (cause) {
+    journal?.updateRun({ runId, lastError: `prove: ${(cause as Error).message}` });
+    throw new RunNotRecordedError(runId, trace.outcome, "prove", bundlePath, cause);
+  }
   bundle = { ...bundle, proof: { ...proof, proof: { ...proof.proof, protocol: "groth16" } } };
   writeBundle(runsDir, bundle);
+  journal?.updateRun({ runId, status: "PROVEN", lastError: null });
   progress.done(`${proof.proveMs} ms`);
 
-  progress.start(`${definition.name}: submitting to the registry on ${chain.network}`);
+  progress.start(`${definitionName}: submitting to the registry on ${chain.network}`);
   const started = performance.now();
-  const tx = await submitRun({
-    registry: chain.registry,
-    templateId: template.templateId,
-    proof: proof.proof,
-    publicSignals: proof.publicSignals,
-  });
+  let tx;
+  try {
+    const [already] = await queryEntries({ registry: chain.registry, workflowId: trace.workflowId });
+    if (already && already.traceRoot === traceRoot) {
+      const receipt = await chain.signer.provider!.getTransactionReceipt(already.txHash);
+      tx = {
+        txHash: already.txHash,
+        blockNumber: already.blockNumber,
+        gasUsed: Number(receipt?.gasUsed ?? 0),
+      };
+    } else {
+      tx = await submitRun({
+        registry: chain.registry,
+        templateId: template.templateId,
+        proof: proof.proof,
+        publicSignals: proof.publicSignals,
+      });
+    }
+  } catch (cause) {
+    journal?.updateRun({ runId, lastError: `submit: ${(cause as Error).message}` });
+    throw new RunNotRecordedError(runId, trace.outcome, "submit", bundlePath, cause);
+  }
   const submitMs = Math.round(performance.now() - started);
   bundle = {
     ...bundle,
@@ -119,17 +203,33 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
     },
   };
   writeBundle(runsDir, bundle);
+  journal?.updateRun({
+    runId,
+    status: "RECORDED",
+    network: chain.network,
+    txHash: tx.txHash,
+    lastError: null,
+  });
   progress.done(`block ${tx.blockNumber}, ${tx.gasUsed} gas`);
 
   return {
     workflowId: toHex32(trace.workflowId),
-    scenario: definition.name,
+    scenario: trace.scenario,
     outcome: trace.outcome,
     traceRoot: toHex32(traceRoot),
     txHash: tx.txHash,
     blockNumber: tx.blockNumber,
     gasUsed: tx.gasUsed,
-    bundlePath: path.relative(process.cwd(), bundleFile) || bundleFile,
+    bundlePath,
     timings: { executeMs: execution.executeMs, proveMs: proof.proveMs, submitMs },
+    ...(execution.failure
+      ? {
+          failure: {
+            step: execution.failure.stepName,
+            evidence: execution.failure.evidence,
+            reason: execution.failure.message,
+          },
+        }
+      : {}),
   };
 }

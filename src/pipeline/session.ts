@@ -1,24 +1,52 @@
 import path from "node:path";
+import type { RetryPolicy, WorkflowDefinition } from "../definition";
+import { interruptedRuns, resumeWorkflow, type ExecutorEvent } from "../executor";
+import { defaultJournalFile, Journal, ownerAlive, type JournalRun, type RunStatus } from "../journal";
 import type { Logger } from "../project";
 import { circuitInstance, releaseProverResources, type Prover, type ProgressReporter } from "../prover";
 import { scenario as findScenario, type RunningSystems, type Scenario } from "../scenarios";
+import type { Fault } from "../systems";
+import type { SystemName } from "../trace";
 import { openChain, type ChainContext } from "./network";
-import { runWorkflow, type RunSummary } from "./runWorkflow";
+import { recordExecution, runWorkflow, type RunSummary } from "./runWorkflow";
+
+/** What happened to one run that a resume picked up. */
+export interface ResumeOutcome {
+  runId: string;
+  /** The status in the journal before the resume. */
+  statusBefore: RunStatus;
+  summary?: RunSummary;
+  error?: unknown;
+  /** Nothing to do, and why (e.g. already recorded). */
+  note?: string;
+}
+
+/** Statuses a resume (without a run id) picks up: not executed to the end, or executed but not recorded. */
+const RESUMABLE: readonly RunStatus[] = [
+  "RUNNING",
+  "COMPENSATING",
+  "NEEDS_ATTENTION",
+  "COMMITTED",
+  "ROLLED_BACK",
+  "PROVEN",
+];
 
 /**
- * One process's work on one scenario and network: the simulated systems, the chain connection and
- * the provers, opened once and reused by every run; `close()` stops the systems and the provers.
+ * One process's work on one scenario and network: the simulated systems (keeping their effects in
+ * `<dataDir>/systems/`), the journal, the chain connection and the provers, opened once and reused
+ * by every run; `close()` releases them.
  */
 export class ScenarioSession {
   private readonly provers = new Map<string, Prover>();
-  private readonly definition;
+  private readonly definition: WorkflowDefinition<unknown>;
 
   private constructor(
     readonly scenario: Scenario,
     readonly systems: RunningSystems,
     readonly chain: ChainContext,
+    readonly journal: Journal,
     readonly runsDir: string,
-    private readonly logger?: Logger,
+    private readonly settings: { logger?: Logger; retry?: Partial<RetryPolicy> },
   ) {
     this.definition = scenario.createDefinition();
   }
@@ -28,29 +56,49 @@ export class ScenarioSession {
     network: string;
     dataDir: string;
     logger?: Logger;
+    /** Default `<dataDir>/journal.sqlite` (or WESFLOW_JOURNAL). */
+    journalFile?: string;
+    /** Overrides fields of every step's retry policy (e.g. a short call timeout). */
+    retry?: Partial<RetryPolicy>;
   }): Promise<ScenarioSession> {
     const scenario = findScenario(args.scenario);
     const definition = scenario.createDefinition();
     const [, providerSetDepth] = circuitInstance(definition.template).params;
-    const systems = await scenario.startSystems({
-      dataDir: args.dataDir,
-      providerSetDepth,
-      logger: args.logger,
-    });
+    const journal = Journal.open(args.journalFile ?? defaultJournalFile(args.dataDir));
+    let systems: RunningSystems | undefined;
     try {
+      systems = await scenario.startSystems({
+        dataDir: args.dataDir,
+        providerSetDepth,
+        logger: args.logger,
+        storeDir: path.join(args.dataDir, "systems"),
+      });
       const chain = await openChain({
         network: args.network,
         dataDir: args.dataDir,
         providers: systems.providers,
       });
-      return new ScenarioSession(scenario, systems, chain, path.join(args.dataDir, "runs"), args.logger);
+      return new ScenarioSession(scenario, systems, chain, journal, path.join(args.dataDir, "runs"), {
+        logger: args.logger,
+        retry: args.retry,
+      });
     } catch (error) {
-      await systems.stop();
+      await systems?.stop();
+      journal.close();
       throw error;
     }
   }
 
-  run(input: unknown, progress?: ProgressReporter): Promise<RunSummary> {
+  /** Tells one of the scenario's systems to fail (for demos of a rollback: `wesflow run --fail`). */
+  injectFault(system: SystemName, fault: Fault): void {
+    this.systems.injectFault(system, fault);
+  }
+
+  run(
+    input: unknown,
+    progress?: ProgressReporter,
+    options: { workflowId?: bigint; onEvent?: (event: ExecutorEvent) => void } = {},
+  ): Promise<RunSummary> {
     return runWorkflow({
       definition: this.definition,
       input,
@@ -60,12 +108,83 @@ export class ScenarioSession {
       runsDir: this.runsDir,
       provers: this.provers,
       progress,
-      logger: this.logger,
+      logger: this.settings.logger,
+      retry: this.settings.retry,
+      journal: this.journal,
+      workflowId: options.workflowId,
+      onEvent: options.onEvent,
     });
+  }
+
+  /** Runs of this scenario whose process died mid-execution (what `run` finishes first). */
+  interruptedRuns(): JournalRun[] {
+    return interruptedRuns({ journal: this.journal, scenario: this.scenario.name });
+  }
+
+  /**
+   * Finishes runs from the journal: executes what is left (an interrupted record, a parked
+   * compensation; journaled calls without an answer are re-sent with their idempotency keys), then
+   * proves and records the run. Without `runId`: every run of this scenario that is not recorded
+   * and not owned by a live process (or, with `onlyInterrupted`, only those whose process died
+   * mid-execution). A run that fails again is reported in its outcome, not thrown.
+   */
+  async resume(
+    args: { runId?: string; onlyInterrupted?: boolean; progress?: ProgressReporter } = {},
+  ): Promise<ResumeOutcome[]> {
+    let runs: JournalRun[];
+    if (args.runId) {
+      runs = [this.journal.getRun(this.journal.resolveRunId(args.runId))!];
+    } else if (args.onlyInterrupted) {
+      runs = this.interruptedRuns();
+    } else {
+      runs = this.journal
+        .listRuns({ scenario: this.scenario.name, statuses: RESUMABLE })
+        .filter((run) => !ownerAlive(run.owner))
+        .reverse();
+    }
+    const outcomes: ResumeOutcome[] = [];
+    for (const run of runs) {
+      const outcome: ResumeOutcome = { runId: run.runId, statusBefore: run.status };
+      try {
+        if (run.scenario !== this.scenario.name) {
+          throw new Error(`run ${run.runId} is a ${run.scenario} run; resume it with that scenario`);
+        }
+        if (run.status === "RECORDED") {
+          outcome.note = `already recorded on ${run.network ?? "?"} in tx ${run.txHash ?? "?"}`;
+          outcomes.push(outcome);
+          continue;
+        }
+        args.progress?.start(`${run.scenario}: resuming run ${run.runId.slice(0, 18)}… (${run.status})`);
+        const execution = await resumeWorkflow({
+          definition: this.definition,
+          journal: this.journal,
+          runId: run.runId,
+          endpoints: this.systems.endpoints,
+          providers: this.systems.providers,
+          retry: this.settings.retry,
+          logger: this.settings.logger,
+        });
+        outcome.summary = await recordExecution({
+          execution,
+          definitionName: this.definition.name,
+          chain: this.chain,
+          providers: this.systems.providers,
+          runsDir: this.runsDir,
+          provers: this.provers,
+          progress: args.progress,
+          journal: this.journal,
+        });
+      } catch (error) {
+        outcome.error = error;
+      }
+      outcomes.push(outcome);
+    }
+    return outcomes;
   }
 
   async close(): Promise<void> {
     await this.systems.stop();
+    this.journal.close();
     await releaseProverResources();
   }
 }

@@ -94,13 +94,15 @@ function packageFile(pkg: string, ...parts: string[]): string {
 }
 
 function listCircomSources(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith(".circom"))
-    .map((e) => path.join(e.parentPath, e.name))
-    // generated mains (circomkit writes them to circuits/main/ and circuits/test/) are not sources
-    .filter((f) => !["main", "test"].includes(path.relative(dir, f).split(path.sep)[0]))
-    .sort();
+  return (
+    fs
+      .readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".circom"))
+      .map((e) => path.join(e.parentPath, e.name))
+      // generated mains (circomkit writes them to circuits/main/ and circuits/test/) are not sources
+      .filter((f) => !["main", "test"].includes(path.relative(dir, f).split(path.sep)[0]))
+      .sort()
+  );
 }
 
 export function readSetupRecord(instance: CircuitInstance): SetupRecord | undefined {

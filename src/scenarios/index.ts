@@ -1,7 +1,9 @@
 import type { WorkflowDefinition } from "../definition";
 import type { Logger } from "../project";
+import type { Fault, LedgerEntry } from "../systems";
 import type { ProviderSet, SystemName } from "../trace";
 import { DEMO_STOCK, Inventory } from "./order/inventory";
+import { ORDER_FORWARD_OPERATIONS, ORDER_OPERATIONS } from "./order/operations";
 import { loadOrderProviderSet, startOrderSystems } from "./order/systems";
 import { demoOrderInput, orderWorkflow } from "./order/workflow";
 
@@ -9,6 +11,10 @@ import { demoOrderInput, orderWorkflow } from "./order/workflow";
 export interface RunningSystems {
   endpoints: Partial<Record<SystemName, string>>;
   providers: ProviderSet;
+  /** Tells one system to fail (see Fault); throws for a system the scenario does not run. */
+  injectFault(system: SystemName, fault: Fault): void;
+  /** The effects a system performed. */
+  ledger(system: SystemName): LedgerEntry[];
   stop(): Promise<void>;
 }
 
@@ -19,9 +25,24 @@ export interface Scenario {
   createDefinition(): WorkflowDefinition<unknown>;
   /** The demo's n-th input. */
   demoInput(n: number): unknown;
-  startSystems(args: { dataDir: string; providerSetDepth: number; logger?: Logger }): Promise<RunningSystems>;
+  /** The operation of each system that the scenario's forward steps call (what `--fail system:kind` targets). */
+  forwardOperations: Partial<Record<SystemName, string>>;
+  /** Every operation the scenario's systems serve, and which system serves it. */
+  operationSystems: Record<string, SystemName>;
+  startSystems(args: {
+    dataDir: string;
+    providerSetDepth: number;
+    logger?: Logger;
+    /** Where the systems keep their effects across restarts; default: in memory. */
+    storeDir?: string;
+    timeoutHoldMs?: number;
+  }): Promise<RunningSystems>;
   /** The provider set of the scenario's systems, from their keys alone (for deployment). */
   loadProviderSet(args: { dataDir: string; providerSetDepth: number; logger?: Logger }): Promise<ProviderSet>;
+}
+
+export class UnknownScenarioError extends Error {
+  override name = "UnknownScenarioError";
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -30,14 +51,30 @@ export const SCENARIOS: Record<string, Scenario> = {
     description: "E-commerce order: create → reserve inventory → payment → logistics → invoice → accounting",
     createDefinition: () => orderWorkflow(new Inventory(DEMO_STOCK)) as WorkflowDefinition<unknown>,
     demoInput: demoOrderInput,
-    startSystems: (args) => startOrderSystems(args),
+    forwardOperations: ORDER_FORWARD_OPERATIONS,
+    operationSystems: Object.fromEntries(
+      Object.values(ORDER_OPERATIONS).flatMap((specs) => specs.map((spec) => [spec.name, spec.system])),
+    ),
+    startSystems: async (args) => {
+      const running = await startOrderSystems(args);
+      const system = (name: SystemName) => {
+        const found = (running.systems as Partial<Record<SystemName, (typeof running.systems)["payment"]>>)[
+          name
+        ];
+        if (!found) throw new UnknownScenarioError(`the order scenario runs no ${name} system`);
+        return found;
+      };
+      return {
+        endpoints: running.endpoints,
+        providers: running.providers,
+        injectFault: (name, fault) => system(name).injectFault(fault),
+        ledger: (name) => system(name).ledger(),
+        stop: () => running.stop(),
+      };
+    },
     loadProviderSet: (args) => loadOrderProviderSet(args),
   },
 };
-
-export class UnknownScenarioError extends Error {
-  override name = "UnknownScenarioError";
-}
 
 export function scenario(name: string): Scenario {
   const found = SCENARIOS[name];

@@ -1,5 +1,8 @@
+import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
+import Database from "better-sqlite3";
 import { z } from "zod";
 import { derivePublicKey, newPrivateKey, poseidon, signMessage, toHex32, type PublicKey } from "../crypto";
 import {
@@ -38,6 +41,10 @@ export const FaultSchema = z
     kind: z.enum(FAULT_KINDS),
     times: z.number().int().positive().max(1_000_000).optional(),
     afterEffect: z.boolean().optional(),
+    workflowId: z
+      .string()
+      .regex(/^0x[0-9a-f]{64}$/, "workflowId is toHex32 of the workflow id")
+      .optional(),
   })
   .strict()
   .refine((f) => !f.afterEffect || f.kind === "timeout", {
@@ -70,6 +77,7 @@ interface StoredEffect {
 
 interface ActiveFault {
   operation?: string;
+  workflowId?: string;
   kind: FaultKind;
   afterEffect: boolean;
   remaining: number;
@@ -115,6 +123,7 @@ class SimulatedSystemServer {
   private readonly logger: Logger;
   private readonly server: http.Server;
   private readonly effects = new Map<string, StoredEffect>();
+  private readonly store?: EffectStore;
   private faults: ActiveFault[] = [];
   private readonly held = new Set<HeldAnswer>();
   /** Effects are performed one at a time, so a ledger sequence number is exact and a key is never performed twice. */
@@ -148,6 +157,10 @@ class SimulatedSystemServer {
       component: "simulated-system",
       system: this.system,
     });
+    if (options.storeFile) {
+      this.store = new EffectStore(options.storeFile);
+      for (const effect of this.store.load()) this.effects.set(effect.entry.idempotencyKey, effect);
+    }
     this.server = http.createServer((req, res) => void this.route(req, res));
   }
 
@@ -172,11 +185,17 @@ class SimulatedSystemServer {
     const parsed = FaultSchema.safeParse(fault);
     if (!parsed.success)
       throw new SimulatedSystemError(`invalid fault: ${describeZodError(parsed.error, "fault")}`);
-    const { operation, kind, times, afterEffect } = parsed.data;
+    const { operation, kind, times, afterEffect, workflowId } = parsed.data;
     if (operation !== undefined && !this.handlers.has(operation)) {
       throw new SimulatedSystemError(`${this.system} has no operation "${operation}"`);
     }
-    this.faults.push({ operation, kind, afterEffect: afterEffect ?? false, remaining: times ?? 1 });
+    this.faults.push({
+      operation,
+      workflowId,
+      kind,
+      afterEffect: afterEffect ?? false,
+      remaining: times ?? 1,
+    });
     this.logger.info({ fault: parsed.data }, "fault injected");
   }
 
@@ -193,6 +212,7 @@ class SimulatedSystemServer {
       this.held.clear();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+      this.store?.close();
     });
     return this.closing;
   }
@@ -290,7 +310,7 @@ class SimulatedSystemServer {
           );
         }
       }
-      const fault = this.takeFault(name, existing !== undefined);
+      const fault = this.takeFault(name, toHex32(workflowId), existing !== undefined);
       if (fault?.kind === "error") {
         log.info("fault: answering 503");
         throw new HttpError(503, "SIMULATED_OUTAGE", `${this.system} is unavailable (injected fault)`);
@@ -350,6 +370,7 @@ class SimulatedSystemServer {
       idempotencyKey,
       sequence: this.effects.size + 1,
       decline,
+      ledger: this.ledger(),
     };
     let raw: unknown;
     try {
@@ -393,6 +414,7 @@ class SimulatedSystemServer {
       message,
       body: { response, attestation: attestationToJson(this.publicKey, signature) },
     };
+    this.store?.save(effect); // durable before the answer leaves
     this.effects.set(idempotencyKey, effect);
     return effect;
   }
@@ -416,10 +438,13 @@ class SimulatedSystemServer {
     return effect.body;
   }
 
-  /** The first fault for this operation, used up by one call. A decline never applies to a replay. */
-  private takeFault(operation: string, replay: boolean): ActiveFault | undefined {
+  /** The first fault for this operation (and workflow), used up by one call. A decline never applies to a replay. */
+  private takeFault(operation: string, workflowId: string, replay: boolean): ActiveFault | undefined {
     const fault = this.faults.find(
-      (f) => (f.operation === undefined || f.operation === operation) && !(replay && f.kind === "decline"),
+      (f) =>
+        (f.operation === undefined || f.operation === operation) &&
+        (f.workflowId === undefined || f.workflowId === workflowId) &&
+        !(replay && f.kind === "decline"),
     );
     if (!fault) return undefined;
     fault.remaining -= 1;
@@ -446,6 +471,79 @@ class SimulatedSystemServer {
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** The effects of a simulated system in a SQLite file (WAL, synchronous=FULL): written before the answer is sent. */
+class EffectStore {
+  private readonly db: Database;
+
+  constructor(file: string) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file, { timeout: 10_000 });
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS effects (
+      sequence        INTEGER PRIMARY KEY AUTOINCREMENT,
+      idempotency_key TEXT NOT NULL UNIQUE,
+      workflow_id     TEXT NOT NULL,
+      request_json    TEXT NOT NULL,
+      message         TEXT NOT NULL,
+      entry_json      TEXT NOT NULL,
+      body_json       TEXT NOT NULL
+    )`);
+  }
+
+  load(): StoredEffect[] {
+    const rows = this.db
+      .prepare<{
+        workflow_id: string;
+        request_json: string;
+        message: string;
+        entry_json: string;
+        body_json: string;
+      }>("SELECT * FROM effects ORDER BY sequence")
+      .all();
+    return rows.map((row) => ({
+      entry: JSON.parse(row.entry_json) as LedgerEntry,
+      workflowId: BigInt(row.workflow_id),
+      requestJson: row.request_json,
+      message: BigInt(row.message),
+      body: JSON.parse(row.body_json) as OperationResponseBody,
+    }));
+  }
+
+  save(effect: StoredEffect): void {
+    this.db
+      .prepare(
+        "INSERT INTO effects (idempotency_key, workflow_id, request_json, message, entry_json, body_json) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        effect.entry.idempotencyKey,
+        toHex32(effect.workflowId),
+        effect.requestJson,
+        effect.message.toString(),
+        JSON.stringify(effect.entry),
+        JSON.stringify(effect.body),
+      );
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** The ledger a simulated system kept in its store file (for tests and tools, while or after it runs). */
+export function readStoredLedger(storeFile: string): LedgerEntry[] {
+  if (!fs.existsSync(storeFile)) return [];
+  const db = new Database(storeFile, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  try {
+    return db
+      .prepare<{ entry_json: string }>("SELECT entry_json FROM effects ORDER BY sequence")
+      .all()
+      .map((row) => JSON.parse(row.entry_json) as LedgerEntry);
+  } finally {
+    db.close();
   }
 }
 

@@ -24,6 +24,8 @@ export interface Fault {
   times?: number;
   /** `timeout` only: perform the effect, then lose the answer. */
   afterEffect?: boolean;
+  /** Only calls of this workflow (toHex32 of its id); omitted: every workflow's. */
+  workflowId?: string;
 }
 
 export interface OperationContext {
@@ -35,6 +37,12 @@ export interface OperationContext {
   sequence: number;
   /** A `decline` fault applies: return the business's refusal (a non-success status). */
   decline: boolean;
+  /**
+   * The effects performed so far, oldest first (a snapshot): a handler derives its state from it
+   * (e.g. a refund looks up the capture it refunds), so the state survives a restart when the
+   * system keeps its effects in a store file.
+   */
+  ledger: readonly LedgerEntry[];
 }
 
 /** Performs one operation's effect and returns its response (checked with the spec's response schema). */
@@ -72,6 +80,12 @@ export interface SimulatedSystemOptions {
   port?: number;
   /** How long a `timeout` fault holds the answer, default 60 000 ms. */
   timeoutHoldMs?: number;
+  /**
+   * A SQLite file where the system keeps its effects (and so its signed answers): with it, the
+   * system answers a repeated idempotency key with the original response even after a restart.
+   * Default: in memory only.
+   */
+  storeFile?: string;
   logger?: Logger;
 }
 

@@ -4,7 +4,7 @@ import pino from "pino";
 
 import { derivePublicKey, newPrivateKey, toHex32, verifySignature } from "../../src/crypto";
 import { AttestationJsonSchema, idempotencyKeyOf } from "../../src/host";
-import { paymentCharge } from "../../src/scenarios/order/operations";
+import { ORDER_OPERATIONS, paymentCharge } from "../../src/scenarios/order/operations";
 import { orderSystemHandlers } from "../../src/scenarios/order/systems";
 import { startSimulatedSystem, SimulatedSystemError, type SimulatedSystem } from "../../src/systems";
 import { attestationMessage, hashFields } from "../../src/trace";
@@ -39,7 +39,7 @@ describe("simulated system (HTTP protocol)", function () {
       system: "payment",
       privateKey,
       operations: orderSystemHandlers().payment,
-      specs: [paymentCharge],
+      specs: ORDER_OPERATIONS.payment,
       logger: silent,
     });
   });
@@ -110,12 +110,12 @@ describe("simulated system (HTTP protocol)", function () {
     expect(envelopeError.status).to.equal(400);
     const notJson = await fetch(`${payment.url}/operations/payment.charge`, { method: "POST", body: "{" });
     expect(notJson.status).to.equal(400);
-    expect((await post("/operations/payment.refund", envelope(1))).status).to.equal(404);
+    expect((await post("/operations/payment.teleport", envelope(1))).status).to.equal(404);
     expect(payment.ledger()).to.have.length(0);
   });
 
   it("rejects invalid faults", async function () {
-    expect(() => payment.injectFault({ operation: "payment.refund", kind: "error" })).to.throw(
+    expect(() => payment.injectFault({ operation: "payment.teleport", kind: "error" })).to.throw(
       SimulatedSystemError,
     );
     expect(() => payment.injectFault({ kind: "error", afterEffect: true })).to.throw(SimulatedSystemError);

@@ -161,9 +161,124 @@ export const invoiceIssue: OperationSpec<InvoiceIssueRequest, InvoiceIssueRespon
   encodeResponse: (r) => [InvoiceStatus[r.status], encodeString(r.invoiceNumber), BigInt(r.amountCents), 0n],
 });
 
+// ---------------------------------------------------------------- payment.refund (compensates payment.charge)
+
+export const RefundStatus = { REFUNDED: 1n, REFUSED: 2n } as const;
+
+export const PaymentRefundRequestSchema = z
+  .object({
+    orderId: fieldText("orderId"),
+    /** The capture to refund (payment.charge's paymentRef). */
+    paymentRef: fieldText("paymentRef"),
+    amountCents: cents("amountCents"),
+    currency: z.string().regex(/^[A-Z]{3}$/, "currency must be an ISO 4217 code such as EUR"),
+  })
+  .strict();
+export type PaymentRefundRequest = z.infer<typeof PaymentRefundRequestSchema>;
+
+export const PaymentRefundResponseSchema = z.object({
+  status: z.enum(["REFUNDED", "REFUSED"]),
+  /** "" when refused. */
+  refundRef: fieldText("refundRef", { allowEmpty: true }),
+  /** The amount refunded (0 when refused). */
+  amountCents: cents("amountCents"),
+});
+export type PaymentRefundResponse = z.infer<typeof PaymentRefundResponseSchema>;
+
+export const paymentRefund: OperationSpec<PaymentRefundRequest, PaymentRefundResponse> = defineOperation({
+  name: "payment.refund",
+  system: "payment",
+  requestSchema: PaymentRefundRequestSchema,
+  responseSchema: PaymentRefundResponseSchema,
+  encodeRequest: (r) => [
+    encodeString(r.orderId),
+    encodeString(r.paymentRef),
+    BigInt(r.amountCents),
+    encodeString(r.currency),
+  ],
+  encodeResponse: (r) => [RefundStatus[r.status], encodeString(r.refundRef), BigInt(r.amountCents), 0n],
+});
+
+// ---------------------------------------------------------------- logistics.cancel (compensates logistics.ship)
+
+export const CancellationStatus = { CANCELLED: 1n, REFUSED: 2n } as const;
+
+export const LogisticsCancelRequestSchema = z
+  .object({
+    orderId: fieldText("orderId"),
+    /** The shipment to cancel (logistics.ship's trackingNumber). */
+    trackingNumber: fieldText("trackingNumber"),
+  })
+  .strict();
+export type LogisticsCancelRequest = z.infer<typeof LogisticsCancelRequestSchema>;
+
+export const LogisticsCancelResponseSchema = z.object({
+  status: z.enum(["CANCELLED", "REFUSED"]),
+  /** The cancelled shipment's tracking number ("" when refused). */
+  trackingNumber: fieldText("trackingNumber", { allowEmpty: true }),
+  /** The carrier's cancellation reference ("" when refused). */
+  cancellationRef: fieldText("cancellationRef", { allowEmpty: true }),
+});
+export type LogisticsCancelResponse = z.infer<typeof LogisticsCancelResponseSchema>;
+
+export const logisticsCancel: OperationSpec<LogisticsCancelRequest, LogisticsCancelResponse> =
+  defineOperation({
+    name: "logistics.cancel",
+    system: "logistics",
+    requestSchema: LogisticsCancelRequestSchema,
+    responseSchema: LogisticsCancelResponseSchema,
+    encodeRequest: (r) => [encodeString(r.orderId), encodeString(r.trackingNumber), 0n, 0n],
+    encodeResponse: (r) => [
+      CancellationStatus[r.status],
+      encodeString(r.trackingNumber),
+      encodeString(r.cancellationRef),
+      0n,
+    ],
+  });
+
+// ---------------------------------------------------------------- invoice.void (compensates invoice.issue)
+
+export const VoidStatus = { VOIDED: 1n, REFUSED: 2n } as const;
+
+export const InvoiceVoidRequestSchema = z
+  .object({
+    orderId: fieldText("orderId"),
+    /** The invoice to void (invoice.issue's invoiceNumber). */
+    invoiceNumber: fieldText("invoiceNumber"),
+    /** The invoiced total, which the credit note cancels. */
+    amountCents: cents("amountCents"),
+  })
+  .strict();
+export type InvoiceVoidRequest = z.infer<typeof InvoiceVoidRequestSchema>;
+
+export const InvoiceVoidResponseSchema = z.object({
+  status: z.enum(["VOIDED", "REFUSED"]),
+  /** "" when refused. */
+  creditNoteNumber: fieldText("creditNoteNumber", { allowEmpty: true }),
+  /** The amount credited (0 when refused). */
+  amountCents: cents("amountCents"),
+});
+export type InvoiceVoidResponse = z.infer<typeof InvoiceVoidResponseSchema>;
+
+export const invoiceVoid: OperationSpec<InvoiceVoidRequest, InvoiceVoidResponse> = defineOperation({
+  name: "invoice.void",
+  system: "invoicing",
+  requestSchema: InvoiceVoidRequestSchema,
+  responseSchema: InvoiceVoidResponseSchema,
+  encodeRequest: (r) => [encodeString(r.orderId), encodeString(r.invoiceNumber), BigInt(r.amountCents), 0n],
+  encodeResponse: (r) => [VoidStatus[r.status], encodeString(r.creditNoteNumber), BigInt(r.amountCents), 0n],
+});
+
 /** The order scenario's operations, by system. */
 export const ORDER_OPERATIONS = {
-  payment: [paymentCharge],
-  logistics: [logisticsShip],
-  invoicing: [invoiceIssue],
+  payment: [paymentCharge, paymentRefund],
+  logistics: [logisticsShip, logisticsCancel],
+  invoicing: [invoiceIssue, invoiceVoid],
+} as const;
+
+/** The forward operation of each order system (what `--fail payment:decline` targets). */
+export const ORDER_FORWARD_OPERATIONS = {
+  payment: paymentCharge.name,
+  logistics: logisticsShip.name,
+  invoicing: invoiceIssue.name,
 } as const;

@@ -1,27 +1,36 @@
+import path from "node:path";
 import type { PublicKey } from "../../crypto";
 import type { Logger } from "../../project";
 import {
   loadOrCreateProviderKey,
   operationHandler,
   startSimulatedSystem,
+  type LedgerEntry,
   type OperationHandler,
   type SimulatedSystem,
 } from "../../systems";
 import { ProviderSet, SYSTEM_CODES, type ProviderKey, type SystemName } from "../../trace";
+import type { OperationSpec } from "../../host";
 import {
   invoiceIssue,
+  invoiceVoid,
+  logisticsCancel,
   logisticsShip,
   ORDER_OPERATIONS,
   paymentCharge,
+  paymentRefund,
   type InvoiceIssueResponse,
+  type InvoiceVoidResponse,
+  type LogisticsCancelResponse,
   type LogisticsShipResponse,
   type PaymentChargeResponse,
+  type PaymentRefundResponse,
 } from "./operations";
 
 export const SIM_CARRIER = "SIM-CARRIER";
 
-const ORDER_SYSTEMS = ["payment", "logistics", "invoicing"] as const satisfies readonly SystemName[];
-type OrderSystemName = (typeof ORDER_SYSTEMS)[number];
+export const ORDER_SYSTEMS = ["payment", "logistics", "invoicing"] as const satisfies readonly SystemName[];
+export type OrderSystemName = (typeof ORDER_SYSTEMS)[number];
 
 function numbered(prefix: string, n: number): string {
   return `${prefix}-${String(n).padStart(6, "0")}`;
@@ -33,23 +42,64 @@ export function etaDaysFor(destination: string): number {
   return 1 + (sum % 5);
 }
 
+/** The ledger entries of one operation whose answer had the given status. */
+function effectsOf<Req, Res extends { status: string }>(
+  ledger: readonly LedgerEntry[],
+  operation: OperationSpec<Req, Res>,
+  status: Res["status"],
+): { request: Req; response: Res }[] {
+  return ledger
+    .filter((e) => e.operation === operation.name && (e.response as Res).status === status)
+    .map((e) => ({ request: e.request as Req, response: e.response as Res }));
+}
+
 /**
- * The business logic of the three simulated systems, with fresh state (reference counters) per
- * call. References are numbered per system and only for successful effects (PAY-000001,
- * TRK-000001, INV-000001, ...), so invoice numbers have no gaps; a decline gets no reference.
+ * The business logic of the three simulated systems. Handlers keep no state of their own: they
+ * read it from the system's ledger (ctx.ledger), so a system that stores its effects keeps its
+ * state across restarts. References are numbered per system and only for successful effects
+ * (PAY-000001, RFD-000001, TRK-000001, CXL-000001, INV-000001, CN-000001), so invoice numbers have
+ * no gaps; a refusal gets no reference. Compensations only undo what exists: a refund needs a
+ * capture of that order (and never refunds more than was captured), a cancellation a scheduled
+ * shipment, a void an issued invoice of that amount; anything else is REFUSED (signed).
  */
 export function orderSystemHandlers(): Record<OrderSystemName, Record<string, OperationHandler>> {
-  let payments = 0;
-  let shipments = 0;
-  let invoices = 0;
   return {
     payment: {
       [paymentCharge.name]: operationHandler(paymentCharge, (request, ctx): PaymentChargeResponse => {
         if (ctx.decline) return { status: "DECLINED", paymentRef: "", amountCents: 0 };
-        payments += 1;
+        const captured = effectsOf(ctx.ledger, paymentCharge, "CAPTURED").length;
         return {
           status: "CAPTURED",
-          paymentRef: numbered("PAY", payments),
+          paymentRef: numbered("PAY", captured + 1),
+          amountCents: request.amountCents,
+        };
+      }),
+      [paymentRefund.name]: operationHandler(paymentRefund, (request, ctx): PaymentRefundResponse => {
+        const refused: PaymentRefundResponse = { status: "REFUSED", refundRef: "", amountCents: 0 };
+        if (ctx.decline) return refused;
+        const capture = effectsOf(ctx.ledger, paymentCharge, "CAPTURED").find(
+          (e) => e.response.paymentRef === request.paymentRef,
+        );
+        if (
+          !capture ||
+          capture.request.orderId !== request.orderId ||
+          capture.request.currency !== request.currency
+        ) {
+          return refused;
+        }
+        const refunds = effectsOf(ctx.ledger, paymentRefund, "REFUNDED");
+        const alreadyRefunded = refunds
+          .filter((e) => e.request.paymentRef === request.paymentRef)
+          .reduce((sum, e) => sum + e.response.amountCents, 0);
+        if (
+          request.amountCents <= 0 ||
+          alreadyRefunded + request.amountCents > capture.response.amountCents
+        ) {
+          return refused;
+        }
+        return {
+          status: "REFUNDED",
+          refundRef: numbered("RFD", refunds.length + 1),
           amountCents: request.amountCents,
         };
       }),
@@ -57,22 +107,67 @@ export function orderSystemHandlers(): Record<OrderSystemName, Record<string, Op
     logistics: {
       [logisticsShip.name]: operationHandler(logisticsShip, (request, ctx): LogisticsShipResponse => {
         if (ctx.decline) return { status: "REJECTED", trackingNumber: "", carrier: SIM_CARRIER, etaDays: 0 };
-        shipments += 1;
+        const scheduled = effectsOf(ctx.ledger, logisticsShip, "SCHEDULED").length;
         return {
           status: "SCHEDULED",
-          trackingNumber: numbered("TRK", shipments),
+          trackingNumber: numbered("TRK", scheduled + 1),
           carrier: SIM_CARRIER,
           etaDays: etaDaysFor(request.destination),
+        };
+      }),
+      [logisticsCancel.name]: operationHandler(logisticsCancel, (request, ctx): LogisticsCancelResponse => {
+        const refused: LogisticsCancelResponse = {
+          status: "REFUSED",
+          trackingNumber: "",
+          cancellationRef: "",
+        };
+        if (ctx.decline) return refused;
+        const shipment = effectsOf(ctx.ledger, logisticsShip, "SCHEDULED").find(
+          (e) => e.response.trackingNumber === request.trackingNumber,
+        );
+        const cancellations = effectsOf(ctx.ledger, logisticsCancel, "CANCELLED");
+        if (
+          !shipment ||
+          shipment.request.orderId !== request.orderId ||
+          cancellations.some((e) => e.request.trackingNumber === request.trackingNumber)
+        ) {
+          return refused;
+        }
+        return {
+          status: "CANCELLED",
+          trackingNumber: request.trackingNumber,
+          cancellationRef: numbered("CXL", cancellations.length + 1),
         };
       }),
     },
     invoicing: {
       [invoiceIssue.name]: operationHandler(invoiceIssue, (request, ctx): InvoiceIssueResponse => {
         if (ctx.decline) return { status: "REJECTED", invoiceNumber: "", amountCents: 0 };
-        invoices += 1;
+        const issued = effectsOf(ctx.ledger, invoiceIssue, "ISSUED").length;
         return {
           status: "ISSUED",
-          invoiceNumber: numbered("INV", invoices),
+          invoiceNumber: numbered("INV", issued + 1),
+          amountCents: request.amountCents,
+        };
+      }),
+      [invoiceVoid.name]: operationHandler(invoiceVoid, (request, ctx): InvoiceVoidResponse => {
+        const refused: InvoiceVoidResponse = { status: "REFUSED", creditNoteNumber: "", amountCents: 0 };
+        if (ctx.decline) return refused;
+        const invoice = effectsOf(ctx.ledger, invoiceIssue, "ISSUED").find(
+          (e) => e.response.invoiceNumber === request.invoiceNumber,
+        );
+        const voids = effectsOf(ctx.ledger, invoiceVoid, "VOIDED");
+        if (
+          !invoice ||
+          invoice.request.orderId !== request.orderId ||
+          invoice.response.amountCents !== request.amountCents ||
+          voids.some((e) => e.request.invoiceNumber === request.invoiceNumber)
+        ) {
+          return refused;
+        }
+        return {
+          status: "VOIDED",
+          creditNoteNumber: numbered("CN", voids.length + 1),
           amountCents: request.amountCents,
         };
       }),
@@ -138,8 +233,10 @@ export async function startOrderSystems(args: {
   logger?: Logger;
   /** How long a `timeout` fault holds an answer (default 60 s). */
   timeoutHoldMs?: number;
+  /** A folder where each system keeps its effects (`<system>.sqlite`); default: in memory. */
+  storeDir?: string;
 }): Promise<OrderSystems> {
-  const { dataDir, providerSetDepth, logger, timeoutHoldMs } = args;
+  const { dataDir, providerSetDepth, logger, timeoutHoldMs, storeDir } = args;
   checkProviderSetDepth(providerSetDepth);
   const handlers = orderSystemHandlers();
   const started: SimulatedSystem[] = [];
@@ -153,6 +250,7 @@ export async function startOrderSystems(args: {
         operations: handlers[system],
         specs: ORDER_OPERATIONS[system],
         timeoutHoldMs,
+        storeFile: storeDir && path.join(storeDir, `${system}.sqlite`),
         logger,
       });
       started.push(running);

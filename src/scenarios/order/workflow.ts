@@ -2,7 +2,17 @@ import { z } from "zod";
 import { encodeString } from "../../crypto";
 import { defineWorkflow, type WorkflowDefinition } from "../../definition";
 import { Inventory } from "./inventory";
-import { invoiceIssue, logisticsShip, paymentCharge } from "./operations";
+import {
+  invoiceIssue,
+  invoiceVoid,
+  logisticsCancel,
+  logisticsShip,
+  paymentCharge,
+  paymentRefund,
+  type InvoiceIssueResponse,
+  type LogisticsShipResponse,
+  type PaymentChargeResponse,
+} from "./operations";
 
 const shortText = (what: string) =>
   z
@@ -39,14 +49,28 @@ interface CreatedOrder {
   grossCents: number;
 }
 
-/** The e-commerce order: create → reserve inventory → payment → logistics → invoice → accounting. */
-export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInput> {
+/** Status of a local compensation record (response field 0), like a system's "succeeded". */
+const COMPENSATED = 1n;
+
+/**
+ * The e-commerce order: create → reserve inventory → payment → logistics → invoice → accounting.
+ * Each step but the last has a compensation (cancel the order, release the stock, refund, cancel
+ * the shipment, void the invoice); the external ones are attested calls like the forward ones.
+ */
+export function orderWorkflow(
+  inventory: Inventory,
+  options: { retry?: WorkflowDefinition<OrderInput>["retry"] } = {},
+): WorkflowDefinition<OrderInput> {
   return defineWorkflow<OrderInput>({
     name: "order",
     template: "OrderWorkflow_4_3",
+    // Proves committed runs only, with three attestation slots; rolled-back runs (up to six calls:
+    // three forward, three compensating) need the larger instance.
+    rollbackTemplate: "OrderSaga_4_3",
     description:
       "E-commerce order: create, reserve stock, charge payment, ship, invoice, book accounting entries",
     inputSchema: OrderInputSchema,
+    retry: options.retry,
     steps: [
       {
         name: "create_order",
@@ -69,22 +93,54 @@ export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInp
             response: [BigInt(input.unitPriceCents), BigInt(netCents), BigInt(taxCents), BigInt(grossCents)],
           };
         },
+        compensation: {
+          name: "cancel_order",
+          async run({ input, forward }) {
+            const order = forward as CreatedOrder;
+            return {
+              result: { cancelled: true },
+              request: [
+                encodeString(input.orderId),
+                encodeString(input.customerId),
+                BigInt(order.grossCents),
+                0n,
+              ],
+              response: [COMPENSATED, 0n, 0n, 0n],
+            };
+          },
+        },
       },
       {
         name: "reserve_inventory",
         code: ORDER_STEP_CODES.reserve_inventory,
         async run({ input }) {
-          const { before, after } = inventory.reserve(input.sku, input.quantity);
+          const { before, after } = inventory.reserve({
+            orderId: input.orderId,
+            sku: input.sku,
+            quantity: input.quantity,
+          });
           return {
             result: { stockBefore: before, stockAfter: after },
             request: [encodeString(input.orderId), encodeString(input.sku), BigInt(input.quantity), 0n],
             response: [BigInt(before), BigInt(after), 0n, 0n],
           };
         },
+        compensation: {
+          name: "release_inventory",
+          async run({ input }) {
+            const { before, after, released } = inventory.release({ orderId: input.orderId, sku: input.sku });
+            return {
+              result: { stockBefore: before, stockAfter: after, released },
+              request: [encodeString(input.orderId), encodeString(input.sku), BigInt(input.quantity), 0n],
+              response: [BigInt(before), BigInt(after), released ? 1n : 0n, 0n],
+            };
+          },
+        },
       },
       {
         name: "payment",
         code: ORDER_STEP_CODES.payment,
+        operation: paymentCharge,
         async run({ input, results, call }) {
           const order = results.create_order as CreatedOrder;
           const payment = await call(paymentCharge, {
@@ -95,10 +151,25 @@ export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInp
           });
           return { result: payment };
         },
+        compensation: {
+          name: "refund_payment",
+          operation: paymentRefund,
+          async run({ input, forward, call }) {
+            const payment = forward as PaymentChargeResponse;
+            const refund = await call(paymentRefund, {
+              orderId: input.orderId,
+              paymentRef: payment.paymentRef,
+              amountCents: payment.amountCents,
+              currency: input.currency,
+            });
+            return { result: refund };
+          },
+        },
       },
       {
         name: "logistics",
         code: ORDER_STEP_CODES.logistics,
+        operation: logisticsShip,
         async run({ input, call }) {
           const shipment = await call(logisticsShip, {
             orderId: input.orderId,
@@ -108,10 +179,23 @@ export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInp
           });
           return { result: shipment };
         },
+        compensation: {
+          name: "cancel_shipment",
+          operation: logisticsCancel,
+          async run({ input, forward, call }) {
+            const shipment = forward as LogisticsShipResponse;
+            const cancellation = await call(logisticsCancel, {
+              orderId: input.orderId,
+              trackingNumber: shipment.trackingNumber,
+            });
+            return { result: cancellation };
+          },
+        },
       },
       {
         name: "invoice",
         code: ORDER_STEP_CODES.invoice,
+        operation: invoiceIssue,
         async run({ input, results, call }) {
           const order = results.create_order as CreatedOrder;
           const invoice = await call(invoiceIssue, {
@@ -121,6 +205,19 @@ export function orderWorkflow(inventory: Inventory): WorkflowDefinition<OrderInp
             taxCents: order.taxCents,
           });
           return { result: invoice };
+        },
+        compensation: {
+          name: "void_invoice",
+          operation: invoiceVoid,
+          async run({ input, forward, call }) {
+            const invoice = forward as InvoiceIssueResponse;
+            const voided = await call(invoiceVoid, {
+              orderId: input.orderId,
+              invoiceNumber: invoice.invoiceNumber,
+              amountCents: invoice.amountCents,
+            });
+            return { result: voided };
+          },
         },
       },
       {

@@ -1,0 +1,196 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import {
+  discloseStep,
+  DisclosureError,
+  parseDisclosure,
+  verifyDisclosure,
+  type RegistryView,
+  type StepDisclosure,
+} from "../../src/audit";
+import type { RunBundle } from "../../src/bundle";
+import { deployWesflow } from "../../src/pipeline";
+import { WorkflowRegistry__factory } from "../../typechain-types";
+import { recordBundles, type RecordedBundles } from "../fixtures/recordedBundles";
+
+const bump = (decimal: string) => (BigInt(decimal) + 1n).toString();
+const flipHex = (hex: string) => hex.slice(0, -1) + (hex.endsWith("0") ? "1" : "0");
+/** A disclosure as a file carries it: written, read back, validated. */
+const roundTrip = (doc: StepDisclosure) => parseDisclosure(JSON.parse(JSON.stringify(doc)));
+
+describe("selective disclosure: one step with its Merkle path to the recorded trace root", function () {
+  this.timeout(600_000);
+  let recorded: RecordedBundles;
+  let chain: RegistryView;
+  let committed: RunBundle;
+  let rolledBack: RunBundle;
+
+  before(async () => {
+    recorded = await recordBundles("wesflow-disclose-");
+    ({ committed, rolledBack } = recorded);
+    chain = recorded.session.chain;
+  });
+
+  after(() => recorded?.close());
+
+  it("every step of a committed and a rolled-back run round-trips and verifies against the chain", async () => {
+    for (const bundle of [committed, rolledBack]) {
+      for (const step of bundle.steps) {
+        const doc = roundTrip(discloseStep(bundle, step.index));
+        expect(doc.step).to.deep.equal(step);
+        expect(doc.merklePath.pathElements).to.have.length(bundle.traceDepth);
+        expect(doc.chain).to.include({
+          txHash: bundle.submission!.txHash,
+          registry: bundle.submission!.registry,
+        });
+        const offline = await verifyDisclosure(doc);
+        expect(offline).to.include({ valid: true, onChain: false });
+        expect(offline.reasons[offline.reasons.length - 1]).to.match(/^not checked on chain/);
+        const result = await verifyDisclosure(doc, { registry: chain });
+        expect(result.reasons, `${bundle.outcome} step ${step.index}`).to.deep.equal([]);
+        expect(result).to.include({ valid: true, onChain: true, recorded: true });
+      }
+    }
+  });
+
+  it("shows one step and hides the others: no other step's fields or calls are in the document", () => {
+    const payment = committed.steps.findIndex((s) => s.stepName === "payment");
+    const text = JSON.stringify(discloseStep(committed, payment));
+    const shown = new Set([...committed.steps[payment].request, ...committed.steps[payment].response]);
+    for (const other of committed.steps.filter((s) => s.index !== payment)) {
+      const own = [...other.request, ...other.response].filter((f) => f.length > 3 && !shown.has(f));
+      for (const field of own) {
+        expect(text).not.to.include(field);
+      }
+    }
+    for (const call of committed.calls.filter((c) => c.stepIndex !== payment)) {
+      expect(text).not.to.include(call.operationName);
+    }
+  });
+
+  it("an attested call comes with the key's path in the provider set; a declared one is shown declared", async () => {
+    const payment = discloseStep(
+      committed,
+      committed.steps.findIndex((s) => s.stepName === "payment"),
+    );
+    expect(payment.provider?.providerSetRoot).to.equal(committed.providerSet.root);
+    expect((await verifyDisclosure(payment, { registry: chain })).call).to.deep.equal({
+      callSeq: 1,
+      system: "payment",
+      operation: "payment.charge",
+      evidence: "attested",
+    });
+
+    const failed = rolledBack.steps.find((s) => s.status === "FAILED")!;
+    const doc = discloseStep(rolledBack, failed.index);
+    expect(doc.provider).to.equal(undefined);
+    const result = await verifyDisclosure(doc, { registry: chain });
+    expect(result).to.include({ valid: true, onChain: true });
+    expect(result.step).to.include({ name: "logistics", status: "FAILED" });
+    expect(result.call?.evidence).to.equal("declared");
+  });
+
+  it("a tampered disclosure is rejected, with a reason", async () => {
+    const paymentIndex = committed.steps.findIndex((s) => s.stepName === "payment");
+    const original = discloseStep(committed, paymentIndex);
+    const tamperings: [string, (doc: StepDisclosure) => void][] = [
+      ["leaf", (d) => (d.leaf = bump(d.leaf))],
+      [
+        "merklePath.pathElements[0]",
+        (d) => (d.merklePath.pathElements[0] = bump(d.merklePath.pathElements[0])),
+      ],
+      [
+        "merklePath.pathElements[3]",
+        (d) => (d.merklePath.pathElements[3] = bump(d.merklePath.pathElements[3])),
+      ],
+      [
+        "merklePath.pathIndices[0]",
+        (d) => (d.merklePath.pathIndices[0] = d.merklePath.pathIndices[0] ? 0 : 1),
+      ],
+      ["traceRoot", (d) => (d.traceRoot = flipHex(d.traceRoot))],
+      ["workflowId", (d) => (d.workflowId = flipHex(d.workflowId))],
+      ["outcome", (d) => (d.outcome = "ROLLED_BACK")],
+      ["stepCount", (d) => (d.stepCount += 1)],
+      ["traceDepth", (d) => (d.traceDepth += 1)],
+      ["templateId", (d) => (d.templateId = flipHex(d.templateId))],
+      ["step.response[2] (the amount captured)", (d) => (d.step.response[2] = bump(d.step.response[2]))],
+      ["step.request[0]", (d) => (d.step.request[0] = bump(d.step.request[0]))],
+      ["step.status", (d) => (d.step.status = "FAILED")],
+      ["step.index", (d) => (d.step.index = 3)],
+      ["step.stepName", (d) => (d.step.stepName = "logistics")],
+      ["call.responseHash", (d) => (d.call!.responseHash = bump(d.call!.responseHash))],
+      ["call.response JSON", (d) => ((d.call!.response as { amountCents: number }).amountCents += 100)],
+      [
+        "call.attestation.signature.S",
+        (d) => (d.call!.attestation!.signature.S = bump(d.call!.attestation!.signature.S)),
+      ],
+      ["call.attestation (removed)", (d) => delete d.call!.attestation],
+      [
+        "provider.merklePath.pathElements[0]",
+        (d) => (d.provider!.merklePath.pathElements[0] = bump(d.provider!.merklePath.pathElements[0])),
+      ],
+      [
+        "provider.key.publicKey[0]",
+        (d) => (d.provider!.key.publicKey[0] = bump(d.provider!.key.publicKey[0])),
+      ],
+      ["provider (removed)", (d) => delete d.provider],
+    ];
+    for (const [field, tamper] of tamperings) {
+      const doc = roundTrip(original);
+      tamper(doc);
+      const result = await verifyDisclosure(roundTrip(doc));
+      expect(result.valid, `${field} changed`).to.equal(false);
+      const failures = result.reasons.filter((r) => !r.startsWith("not checked on chain"));
+      expect(failures, field).to.have.length.greaterThan(0);
+    }
+
+    // What only the chain can tell: a self-consistent disclosure of another trace root, or another transaction.
+    const another = roundTrip(original);
+    another.traceRoot = rolledBack.traceRoot;
+    expect((await verifyDisclosure(another, { registry: chain })).valid).to.equal(false);
+    const otherTx = roundTrip(original);
+    otherTx.chain!.txHash = rolledBack.submission!.txHash;
+    const result = await verifyDisclosure(otherTx, { registry: chain });
+    expect(result).to.include({ valid: false, onChain: false });
+    expect(result.reasons.join("\n")).to.match(/the chain recorded the run in transaction/);
+  });
+
+  it("a disclosure against a registry that never saw the run is not recorded there", async () => {
+    const [signer] = await ethers.getSigners();
+    const deployment = await deployWesflow({ signer, providers: recorded.session.systems.providers });
+    const other: RegistryView = {
+      network: "hardhat",
+      chainId: deployment.chainId,
+      registry: WorkflowRegistry__factory.connect(deployment.registry, signer),
+      deployment,
+    };
+    const doc = roundTrip(discloseStep(committed, 0));
+    const elsewhere = await verifyDisclosure(doc, { registry: other });
+    expect(elsewhere).to.include({ valid: false, onChain: false });
+    expect(elsewhere.reasons[0]).to.match(/the run was recorded on chain \d+ by registry/);
+    delete doc.chain;
+    const unknown = await verifyDisclosure(doc, { registry: other });
+    expect(unknown).to.include({ valid: false, recorded: false });
+    expect(unknown.checks).to.deep.equal({ disclosure: "passed", chain: "failed" });
+  });
+
+  it("refuses to disclose a step that does not exist, or from a bundle whose steps do not hash to its root", () => {
+    expect(() => discloseStep(committed, committed.steps.length)).to.throw(
+      DisclosureError,
+      /there is no step 6/,
+    );
+    const tampered = JSON.parse(JSON.stringify(committed)) as RunBundle;
+    tampered.steps[1].response[0] = bump(tampered.steps[1].response[0]);
+    expect(() => discloseStep(tampered, 2)).to.throw(DisclosureError, /do not hash to its trace root/);
+  });
+
+  it("rejects a malformed disclosure document with a one-line reason", () => {
+    const doc = JSON.parse(JSON.stringify(discloseStep(committed, 0)));
+    expect(() => parseDisclosure({ ...doc, format: "wesflow.step-disclosure/0" })).to.throw(
+      DisclosureError,
+      /malformed at format/,
+    );
+    delete doc.merklePath;
+    expect(() => parseDisclosure(doc)).to.throw(DisclosureError, /malformed at merklePath/);
+  });
+});

@@ -1,0 +1,335 @@
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+
+import { toHex32 } from "../../src/crypto";
+import { executeWorkflow, resumeWorkflow } from "../../src/executor";
+import { Journal } from "../../src/journal";
+import { circuitInstance, Prover, releaseProverResources, sagaWorkflowInput } from "../../src/prover";
+import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
+import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
+import { orderWorkflow } from "../../src/scenarios/order/workflow";
+import type { Fault } from "../../src/systems";
+import type { Trace } from "../../src/trace";
+import type { CrashChildConfig } from "../fixtures/crashChild";
+import { ROOT } from "../fixtures/cli";
+import { effectsOf, effectSummary, liveLedgers, uniqueOrder } from "../fixtures/orderRuns";
+
+const silent = pino({ level: "silent" });
+const CHILD = path.join(ROOT, "test", "fixtures", "crashChild.ts");
+const CHILD_TIMEOUT_MS = 90_000;
+
+interface ChildEvent {
+  n: number;
+  type: string;
+  stepName?: string;
+  phase?: string;
+  callSeq?: number;
+  status?: string;
+}
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  events: ChildEvent[];
+  done?: { outcome: string; records: number };
+  stderr: string;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Starts the crash child; `onEvent` sees each event line as it arrives (e.g. to SIGKILL it from here). */
+function startChild(
+  config: CrashChildConfig,
+  onEvent?: (event: ChildEvent, child: ChildProcess) => void,
+): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", CHILD], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CRASH_CHILD: JSON.stringify(config),
+        TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    const result: ChildResult = { code: null, signal: null, events: [], stderr: "" };
+    let pending = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("utf8");
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        const space = line.indexOf(" ");
+        const kind = line.slice(0, space);
+        if (kind === "EVENT") {
+          const event = JSON.parse(line.slice(space + 1)) as ChildEvent;
+          result.events.push(event);
+          onEvent?.(event, child);
+        } else if (kind === "DONE") {
+          result.done = JSON.parse(line.slice(space + 1));
+        }
+      }
+    });
+    child.stderr!.on("data", (chunk: Buffer) => (result.stderr += chunk.toString("utf8")));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`crash child did not end within ${CHILD_TIMEOUT_MS} ms\n${result.stderr}`));
+    }, CHILD_TIMEOUT_MS);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      result.code = code;
+      result.signal = signal;
+      resolve(result);
+    });
+  });
+}
+
+function describeEvent(event: ChildEvent | undefined): string {
+  if (!event) return "(no event)";
+  const where = event.stepName ? ` ${event.stepName}` : event.callSeq ? ` call ${event.callSeq}` : "";
+  return `${event.type}${where}${event.type === "step-finished" ? ` ${event.status}` : ""}`;
+}
+
+function shape(trace: Trace): string[] {
+  return trace.steps.map((s) => `${s.stepName} ${s.phase} ${s.status} ${s.evidence} ${s.callSeq}`);
+}
+
+describe("crash test: the executor process is SIGKILLed, another process resumes from the journal", function () {
+  this.timeout(900_000);
+  let dataDir: string;
+  let systems: OrderSystems;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-crash-"));
+    systems = await startOrderSystems({
+      dataDir,
+      providerSetDepth: 3,
+      logger: silent,
+      timeoutHoldMs: 60_000,
+    });
+  });
+
+  after(async () => {
+    for (const child of children) child.kill("SIGKILL");
+    await systems?.stop();
+    await releaseProverResources();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** A fresh run: its id, its own journal file, and faults scoped to it. */
+  function newRun(faults: { system: "payment" | "logistics" | "invoicing"; fault: Fault }[] = []) {
+    const workflowId = BigInt("0x" + randomBytes(31).toString("hex"));
+    const runId = toHex32(workflowId);
+    for (const { system, fault } of faults)
+      systems.systems[system].injectFault({ ...fault, workflowId: runId });
+    return {
+      workflowId,
+      runId,
+      journalFile: path.join(dataDir, `journal-${runId.slice(2, 14)}.sqlite`),
+      input: uniqueOrder(),
+    };
+  }
+
+  function config(run: ReturnType<typeof newRun>, extra: Partial<CrashChildConfig>): CrashChildConfig {
+    return {
+      mode: "run",
+      journalFile: run.journalFile,
+      dataDir,
+      endpoints: systems.endpoints,
+      workflowId: run.runId,
+      input: run.input,
+      ...extra,
+    };
+  }
+
+  /** The finished run as the journal holds it (rebuilt without running anything). */
+  async function journaledExecution(run: ReturnType<typeof newRun>) {
+    const journal = Journal.open(run.journalFile);
+    try {
+      const runs = journal.listRuns();
+      const execution = await resumeWorkflow({
+        definition: orderWorkflow(new Inventory(DEMO_STOCK)),
+        journal,
+        runId: run.runId,
+        endpoints: systems.endpoints,
+        providers: systems.providers,
+        logger: silent,
+      });
+      const calls = journal.loadRun(run.runId).calls;
+      return { runs, execution, calls, status: journal.getRun(run.runId)!.status };
+    } finally {
+      journal.close();
+    }
+  }
+
+  const ROLLBACK_FAULTS = [
+    { system: "invoicing" as const, fault: { operation: "invoice.issue", kind: "decline" as const } },
+  ];
+  const COMMITTED_EFFECTS = {
+    "payment.charge": ["CAPTURED"],
+    "logistics.ship": ["SCHEDULED"],
+    "invoice.issue": ["ISSUED"],
+  };
+  const ROLLED_BACK_EFFECTS = {
+    "payment.charge": ["CAPTURED"],
+    "logistics.ship": ["SCHEDULED"],
+    "invoice.issue": ["REJECTED"],
+    "logistics.cancel": ["CANCELLED"],
+    "payment.refund": ["REFUNDED"],
+  };
+
+  const proven: { outcome: string; trace: Trace }[] = [];
+  let killPoints = 0;
+  let effectsChecked = 0;
+
+  /** The transitions of an uninterrupted run with the same faults, in this process. */
+  async function referenceRun(faults: typeof ROLLBACK_FAULTS) {
+    const run = newRun(faults);
+    const events: string[] = [];
+    const execution = await executeWorkflow({
+      definition: orderWorkflow(new Inventory(DEMO_STOCK)),
+      input: run.input,
+      workflowId: run.workflowId,
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      logger: silent,
+      onEvent: (event) => events.push(describeEvent(event as unknown as ChildEvent)),
+    });
+    return { events, shape: shape(execution.trace) };
+  }
+
+  /**
+   * Process 1 runs the workflow and is killed right after its first journaled transition; each next
+   * process resumes the run from the journal and is killed right after its first new transition;
+   * until one finishes. So the run is killed once at every boundary, each time resumed elsewhere.
+   */
+  async function crashChain(faults: typeof ROLLBACK_FAULTS) {
+    const run = newRun(faults);
+    const killedAt: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const result = await startChild(config(run, { mode: i === 0 ? "run" : "resume", killAtEvent: 1 }));
+      if (result.signal === "SIGKILL") {
+        const fresh = result.events.filter((e) => (e as { new?: boolean }).new);
+        killedAt.push(describeEvent(fresh[fresh.length - 1]));
+        continue;
+      }
+      expect(result.code, result.stderr).to.equal(0);
+      return { run, killedAt };
+    }
+    throw new Error("the crash chain did not finish in 100 processes");
+  }
+
+  it("committed and rolled-back runs: killed after every journaled transition, each time finished by a new process", async () => {
+    const scenarios = [
+      { faults: [] as typeof ROLLBACK_FAULTS, outcome: "COMMITTED", effects: COMMITTED_EFFECTS },
+      { faults: ROLLBACK_FAULTS, outcome: "ROLLED_BACK", effects: ROLLED_BACK_EFFECTS },
+    ];
+    const chains = await Promise.all(scenarios.map((s) => crashChain(s.faults)));
+    for (const [i, scenario] of scenarios.entries()) {
+      const { run, killedAt } = chains[i];
+      const reference = await referenceRun(scenario.faults);
+      // Killed once at every boundary of the uninterrupted run, in order.
+      expect(killedAt).to.deep.equal(reference.events);
+      const { runs, execution, calls, status } = await journaledExecution(run);
+      // Finished, once in the journal, with the same records as the uninterrupted run.
+      expect(runs.map((r) => r.runId)).to.deep.equal([run.runId]);
+      expect(status).to.equal(scenario.outcome);
+      expect(shape(execution.trace)).to.deep.equal(reference.shape);
+      // Every external effect exactly once (the systems' ledgers), one idempotency key per call.
+      const effects = effectsOf(liveLedgers(systems), run.workflowId);
+      expect(effectSummary(effects)).to.deep.equal(scenario.effects);
+      const keys = Object.values(effects).flatMap((entries) => entries.map((e) => e.idempotencyKey));
+      expect(new Set(keys).size).to.equal(keys.length);
+      expect(calls.map((c) => c.idempotencyKey).sort()).to.deep.equal([...keys].sort());
+      killPoints += killedAt.length;
+      effectsChecked += keys.length;
+      proven.push({ outcome: scenario.outcome, trace: execution.trace });
+    }
+  });
+
+  const midCall: {
+    name: string;
+    faults: { system: "payment" | "logistics" | "invoicing"; fault: Fault }[];
+    killOn: (e: ChildEvent) => boolean;
+    outcome: string;
+    effects: Record<string, string[]>;
+  }[] = [
+    {
+      name: "payment.charge held before the effect",
+      faults: [{ system: "payment", fault: { operation: "payment.charge", kind: "timeout" } }],
+      killOn: (e) => e.type === "call-sending" && e.callSeq === 1,
+      outcome: "COMMITTED",
+      effects: COMMITTED_EFFECTS,
+    },
+    {
+      name: "payment.charge held after the effect (the answer is lost)",
+      faults: [
+        { system: "payment", fault: { operation: "payment.charge", kind: "timeout", afterEffect: true } },
+      ],
+      killOn: (e) => e.type === "call-sending" && e.callSeq === 1,
+      outcome: "COMMITTED",
+      effects: COMMITTED_EFFECTS,
+    },
+    {
+      name: "the payment.refund compensation held after the effect",
+      faults: [
+        ...ROLLBACK_FAULTS,
+        { system: "payment", fault: { operation: "payment.refund", kind: "timeout", afterEffect: true } },
+      ],
+      killOn: (e) => e.type === "call-sending" && e.callSeq === 5,
+      outcome: "ROLLED_BACK",
+      effects: ROLLED_BACK_EFFECTS,
+    },
+  ];
+
+  for (const c of midCall) {
+    it(`killed in the middle of an external call (${c.name}): the resume re-sends it, one effect`, async () => {
+      const run = newRun(c.faults);
+      const killed = await startChild(config(run, {}), (event, child) => {
+        // The request leaves right after it is journaled; give the system time to hold it.
+        if (c.killOn(event)) setTimeout(() => child.kill("SIGKILL"), 500);
+      });
+      expect(killed.signal, killed.stderr).to.equal("SIGKILL");
+      const resumed = await startChild(config(run, { mode: "resume" }));
+      expect(resumed.code, resumed.stderr).to.equal(0);
+      const { runs, status, calls } = await journaledExecution(run);
+      expect(runs).to.have.length(1);
+      expect(status).to.equal(c.outcome);
+      const effects = effectsOf(liveLedgers(systems), run.workflowId);
+      expect(effectSummary(effects)).to.deep.equal(c.effects);
+      const heldCall = calls.find((call) => c.killOn({ n: 0, type: "call-sending", callSeq: call.callSeq }))!;
+      expect(heldCall.attempts, "sent before the crash and again by the resume").to.equal(2);
+      effectsChecked += Object.values(effects).flat().length;
+      killPoints += 1;
+    });
+  }
+
+  it("a crash-resumed committed run and a crash-resumed rolled-back run each prove and verify", async function () {
+    expect(proven.map((p) => p.outcome)).to.deep.equal(["COMMITTED", "ROLLED_BACK"]);
+    for (const { trace } of proven) {
+      const instance = circuitInstance(trace.template);
+      const prover = new Prover(instance);
+      const proof = await prover.prove(
+        sagaWorkflowInput({
+          template: instance.template,
+          trace,
+          providers: systems.providers,
+          submitter: 0x1234n,
+          traceDepth: instance.params[0],
+        }),
+      );
+      expect(await prover.verify(proof), trace.outcome).to.equal(true);
+    }
+    // For the report: how much the crash test covered.
+    process.stdout.write(`      (kill points: ${killPoints}, effects checked: ${effectsChecked})\n`);
+  });
+});

@@ -1,0 +1,408 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { z } from "zod";
+
+import { defineWorkflow, StepError } from "../../src/definition";
+import { executeWorkflow, NeedsAttentionError, resumeWorkflow, type ExecutorEvent } from "../../src/executor";
+import { Journal } from "../../src/journal";
+import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
+import { paymentCharge } from "../../src/scenarios/order/operations";
+import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
+import { orderWorkflow } from "../../src/scenarios/order/workflow";
+import type { FaultKind } from "../../src/systems";
+import { hashFields, type SystemName, type Trace } from "../../src/trace";
+import { effectsOf, effectSummary, FAST_RETRY, liveLedgers, uniqueOrder } from "../fixtures/orderRuns";
+
+const silent = pino({ level: "silent" });
+const SKU = "SKU-COFFEE-1KG";
+const ZERO = ["0", "0", "0", "0"];
+
+const FORWARD = ["create_order", "reserve_inventory", "payment", "logistics", "invoice", "accounting"];
+const COMPENSATION = [
+  "cancel_order",
+  "release_inventory",
+  "refund_payment",
+  "cancel_shipment",
+  "void_invoice",
+];
+
+interface FailingStep {
+  system: SystemName;
+  operation: string;
+  step: number;
+}
+const FAILING_STEPS: FailingStep[] = [
+  { system: "payment", operation: "payment.charge", step: 2 },
+  { system: "logistics", operation: "logistics.ship", step: 3 },
+  { system: "invoicing", operation: "invoice.issue", step: 4 },
+];
+const KINDS: FaultKind[] = ["decline", "error", "timeout", "bad-signature", "unknown-key"];
+
+/** The trace's records as "name PHASE STATUS evidence callSeq" lines. */
+function shape(trace: Trace): string[] {
+  return trace.steps.map((s) => `${s.stepName} ${s.phase} ${s.status} ${s.evidence} ${s.callSeq}`);
+}
+
+describe("executor: saga rollback against the simulated systems on loopback", function () {
+  this.timeout(120_000);
+  let dataDir: string;
+  let systems: OrderSystems;
+  let journal: Journal;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-saga-"));
+    systems = await startOrderSystems({ dataDir, providerSetDepth: 3, logger: silent, timeoutHoldMs: 3_000 });
+    journal = Journal.open(path.join(dataDir, "journal.sqlite"));
+  });
+
+  afterEach(() => {
+    for (const system of Object.values(systems.systems)) system.clearFaults();
+  });
+
+  after(async () => {
+    journal?.close();
+    await systems?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function run(args: { inventory?: Inventory; input?: unknown; events?: ExecutorEvent[] } = {}) {
+    const inventory = args.inventory ?? new Inventory(DEMO_STOCK);
+    const execution = await executeWorkflow({
+      definition: orderWorkflow(inventory),
+      input: args.input ?? uniqueOrder(),
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      retry: FAST_RETRY,
+      journal,
+      logger: silent,
+      onEvent: args.events && ((e) => args.events!.push(e)),
+    });
+    return { execution, inventory, effects: effectsOf(liveLedgers(systems), execution.trace.workflowId) };
+  }
+
+  it("commits: six forward records, calls numbered 1..3 and attested, journaled as COMMITTED", async () => {
+    const { execution, inventory, effects } = await run();
+    expect(execution.trace.outcome).to.equal("COMMITTED");
+    expect(execution.failure).to.equal(undefined);
+    expect(shape(execution.trace)).to.deep.equal([
+      "create_order FORWARD OK NONE 0",
+      "reserve_inventory FORWARD OK NONE 0",
+      "payment FORWARD OK ATTESTED 1",
+      "logistics FORWARD OK ATTESTED 2",
+      "invoice FORWARD OK ATTESTED 3",
+      "accounting FORWARD OK NONE 0",
+    ]);
+    expect(execution.trace.calls.map((c) => [c.callSeq, c.stepIndex, !!c.attestation])).to.deep.equal([
+      [1, 2, true],
+      [2, 3, true],
+      [3, 4, true],
+    ]);
+    expect(effectSummary(effects)).to.deep.equal({
+      "payment.charge": ["CAPTURED"],
+      "logistics.ship": ["SCHEDULED"],
+      "invoice.issue": ["ISSUED"],
+    });
+    expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU] - 3);
+    expect(journal.getRun(execution.runId)?.status).to.equal("COMMITTED");
+  });
+
+  for (const failing of FAILING_STEPS) {
+    for (const kind of KINDS) {
+      it(`${failing.operation} fails with ${kind}: compensates steps ${failing.step - 1}..0 in reverse, once each`, async () => {
+        // Retryable kinds fail every attempt, so the retries run out; the others fail at once.
+        systems.systems[failing.system as "payment"].injectFault({
+          operation: failing.operation,
+          kind,
+          times: kind === "decline" ? 1 : 100,
+        });
+        const { execution, inventory, effects } = await run();
+        const { trace } = execution;
+        const k = failing.step;
+        expect(trace.outcome).to.equal("ROLLED_BACK");
+
+        // Shape: F0..F(k-1) OK, Fk FAILED, then C(k-1)..C0.
+        const callsBefore = FORWARD.slice(0, k).filter((_, i) => i >= 2).length;
+        const expected = [
+          ...FORWARD.slice(0, k).map(
+            (name, i) => `${name} FORWARD OK ${i >= 2 ? "ATTESTED" : "NONE"} ${i >= 2 ? i - 1 : 0}`,
+          ),
+          `${FORWARD[k]} FORWARD FAILED ${kind === "decline" ? "ATTESTED" : "DECLARED"} ${callsBefore + 1}`,
+        ];
+        let callSeq = callsBefore + 1;
+        for (let j = k - 1; j >= 0; j--) {
+          const external = j >= 2;
+          expected.push(
+            `${COMPENSATION[j]} COMPENSATE OK ${external ? "ATTESTED" : "NONE"} ${external ? ++callSeq : 0}`,
+          );
+        }
+        expect(shape(trace)).to.deep.equal(expected);
+        trace.steps.forEach((s, i) => expect(s.index).to.equal(i));
+        trace.steps
+          .filter((s) => s.phase === "COMPENSATE")
+          .forEach((s) =>
+            expect(s.stepCode).to.equal(
+              trace.steps.find((f) => f.stepName === FORWARD[s.stepCode - 1])!.stepCode,
+            ),
+          );
+
+        // The failed record: its call's request is recorded; the response only when the system signed it.
+        const failed = trace.steps[k];
+        expect(failed.request.map(String)).not.to.deep.equal(ZERO);
+        const failedCall = trace.calls.find((c) => c.callSeq === failed.callSeq)!;
+        expect(failedCall.requestHash).to.equal(hashFields(failed.request));
+        if (kind === "decline") {
+          expect(failed.response[0]).to.equal(2n);
+          expect(failedCall.attestation).to.not.equal(undefined);
+        } else {
+          expect(failed.response.map(String)).to.deep.equal(ZERO);
+          expect(failedCall.attestation).to.equal(undefined);
+          expect(failedCall.responseJson).to.equal(null);
+        }
+        // One CallRecord per callSeq, 1..n in trace order; all but the failed one attested.
+        expect(trace.calls.map((c) => c.callSeq)).to.deep.equal(
+          Array.from({ length: trace.calls.length }, (_, i) => i + 1),
+        );
+        trace.calls
+          .filter((c) => c.callSeq !== failed.callSeq)
+          .forEach((c) => expect(c.attestation, `call ${c.callSeq}`).to.not.equal(undefined));
+
+        // Effects: every completed external step undone exactly once; stock back.
+        const summary = effectSummary(effects);
+        if (k > 2) expect(summary["payment.refund"]).to.deep.equal(["REFUNDED"]);
+        else expect(summary["payment.refund"]).to.equal(undefined);
+        if (k > 3) expect(summary["logistics.cancel"]).to.deep.equal(["CANCELLED"]);
+        else expect(summary["logistics.cancel"]).to.equal(undefined);
+        expect(summary["invoice.void"]).to.equal(undefined);
+        const failedEffects = summary[failing.operation] ?? [];
+        if (kind === "decline") expect(failedEffects).to.have.length(1).and.not.include("CAPTURED");
+        if (kind === "error" || kind === "timeout") expect(failedEffects).to.deep.equal([]);
+        // A bad signature or an unknown key: the system did act, but its answer is no evidence and
+        // the step counts as failed (see the report: the trace has no record for undoing it).
+        if (kind === "bad-signature" || kind === "unknown-key") expect(failedEffects).to.have.length(1);
+        expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU]);
+
+        // Journal: rolled back, retries only for retryable failures.
+        const events = journal.events(execution.runId);
+        const retries = events.filter((e) => e.kind === "step-attempt-failed").length;
+        expect(retries).to.equal(kind === "error" || kind === "timeout" ? FAST_RETRY.maxAttempts - 1 : 0);
+        expect(journal.getRun(execution.runId)?.status).to.equal("ROLLED_BACK");
+        expect(execution.failure).to.include({ stepName: FORWARD[k], traceIndex: k });
+      });
+    }
+  }
+
+  it("a local step that fails (not enough stock) rolls back with evidence NONE and no call", async () => {
+    const inventory = new Inventory({ [SKU]: 2 });
+    const { execution } = await run({ inventory });
+    expect(shape(execution.trace)).to.deep.equal([
+      "create_order FORWARD OK NONE 0",
+      "reserve_inventory FORWARD FAILED NONE 0",
+      "cancel_order COMPENSATE OK NONE 0",
+    ]);
+    expect(execution.trace.steps[1].request.map(String)).to.deep.equal(ZERO);
+    expect(execution.trace.calls).to.deep.equal([]);
+    expect(execution.failure?.message).to.match(/insufficient stock/);
+    expect(inventory.available(SKU)).to.equal(2);
+  });
+
+  it("retries a 503 with the same idempotency key and commits with one effect", async () => {
+    systems.systems.payment.injectFault({ operation: "payment.charge", kind: "error", times: 2 });
+    const events: ExecutorEvent[] = [];
+    const { execution, effects } = await run({ events });
+    expect(execution.trace.outcome).to.equal("COMMITTED");
+    expect(events.filter((e) => e.type === "step-retrying")).to.have.length(2);
+    const sends = events.filter((e) => e.type === "call-sending" && e.callSeq === 1);
+    expect(sends).to.have.length(3);
+    expect(new Set(sends.map((e) => (e as { idempotencyKey: string }).idempotencyKey)).size).to.equal(1);
+    expect(effectSummary(effects)["payment.charge"]).to.deep.equal(["CAPTURED"]);
+  });
+
+  it("a timeout after the effect: the retry gets the original signed answer, one charge", async () => {
+    systems.systems.payment.injectFault({ operation: "payment.charge", kind: "timeout", afterEffect: true });
+    const { execution, effects } = await run();
+    expect(execution.trace.outcome).to.equal("COMMITTED");
+    expect(effectSummary(effects)["payment.charge"]).to.deep.equal(["CAPTURED"]);
+    expect(execution.trace.calls[0].responseJson).to.deep.equal(effects["payment.charge"][0].response);
+  });
+
+  it("a compensation that keeps failing parks the run as NEEDS_ATTENTION; resume finishes the rollback", async () => {
+    systems.systems.invoicing.injectFault({ operation: "invoice.issue", kind: "decline" });
+    systems.systems.payment.injectFault({ operation: "payment.refund", kind: "error", times: 100 });
+    const inventory = new Inventory(DEMO_STOCK);
+    const input = uniqueOrder();
+    let parked: NeedsAttentionError | undefined;
+    try {
+      await run({ inventory, input });
+    } catch (error) {
+      parked = error as NeedsAttentionError;
+    }
+    expect(parked).to.be.instanceOf(NeedsAttentionError);
+    expect(parked!.stepName).to.equal("refund_payment");
+    const runId = parked!.runId;
+    const journaled = journal.getRun(runId)!;
+    expect(journaled.status).to.equal("NEEDS_ATTENTION");
+    expect(journaled.reason).to.match(/payment\.refund.*503/);
+    // The stock is still reserved: compensations stop at the parked one, in order.
+    expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU] - 3);
+
+    systems.systems.payment.clearFaults();
+    const execution = await resumeWorkflow({
+      definition: orderWorkflow(inventory),
+      journal,
+      runId,
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      retry: FAST_RETRY,
+      logger: silent,
+    });
+    expect(execution.trace.outcome).to.equal("ROLLED_BACK");
+    expect(shape(execution.trace).slice(5)).to.deep.equal([
+      "cancel_shipment COMPENSATE OK ATTESTED 4",
+      "refund_payment COMPENSATE OK ATTESTED 5",
+      "release_inventory COMPENSATE OK NONE 0",
+      "cancel_order COMPENSATE OK NONE 0",
+    ]);
+    const effects = effectSummary(effectsOf(liveLedgers(systems), execution.trace.workflowId));
+    expect(effects["payment.refund"]).to.deep.equal(["REFUNDED"]);
+    expect(effects["logistics.cancel"]).to.deep.equal(["CANCELLED"]);
+    expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU]);
+    expect(journal.getRun(runId)?.status).to.equal("ROLLED_BACK");
+  });
+
+  it("a compensation the system refuses (signed) stays parked: the same key gets the same refusal", async () => {
+    systems.systems.logistics.injectFault({ operation: "logistics.ship", kind: "decline" });
+    systems.systems.payment.injectFault({ operation: "payment.refund", kind: "decline" });
+    const inventory = new Inventory(DEMO_STOCK);
+    const error = await run({ inventory }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(NeedsAttentionError);
+    const { runId } = error as NeedsAttentionError;
+    expect(journal.getRun(runId)?.reason).to.match(/refused by the system \(signed status 2\)/);
+    const again = await resumeWorkflow({
+      definition: orderWorkflow(inventory),
+      journal,
+      runId,
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      retry: FAST_RETRY,
+      logger: silent,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(again).to.be.instanceOf(NeedsAttentionError);
+    expect(journal.getRun(runId)?.status).to.equal("NEEDS_ATTENTION");
+    const refunds = effectsOf(liveLedgers(systems), BigInt(runId))["payment.refund"];
+    expect(refunds).to.have.length(1); // the replay performed nothing new
+  });
+
+  describe("user-defined steps: retryable errors, final errors, and the step's contract", () => {
+    function tinyWorkflow(steps: Parameters<typeof defineWorkflow<{ n: number }>>[0]["steps"]) {
+      return defineWorkflow<{ n: number }>({
+        name: "tiny",
+        template: "WorkflowTrace_8_4",
+        description: "test",
+        inputSchema: z.object({ n: z.number() }),
+        steps,
+      });
+    }
+    const local = (result: unknown) => ({ result, request: [1n, 2n, 3n, 4n], response: [1n, 0n, 0n, 0n] });
+
+    async function runTiny(definition: ReturnType<typeof tinyWorkflow>) {
+      return executeWorkflow({
+        definition,
+        input: { n: 1 },
+        endpoints: systems.endpoints,
+        providers: systems.providers,
+        retry: FAST_RETRY,
+        logger: silent,
+      });
+    }
+
+    it("retries a StepError.retryable and gives up at once on a plain Error", async () => {
+      let flaky = 0;
+      let compensated = 0;
+      const execution = await runTiny(
+        tinyWorkflow([
+          {
+            name: "flaky",
+            code: 1,
+            async run() {
+              flaky += 1;
+              if (flaky < 3) throw StepError.retryable("busy");
+              return local("ok");
+            },
+            compensation: {
+              async run() {
+                compensated += 1;
+                return local("undone");
+              },
+            },
+          },
+          {
+            name: "broken",
+            code: 2,
+            async run() {
+              throw new Error("broken for good");
+            },
+          },
+        ]),
+      );
+      expect(flaky).to.equal(3);
+      expect(compensated).to.equal(1);
+      expect(shape(execution.trace)).to.deep.equal([
+        "flaky FORWARD OK NONE 0",
+        "broken FORWARD FAILED NONE 0",
+        "flaky.compensate COMPENSATE OK NONE 0",
+      ]);
+      expect(execution.failure?.retryable).to.equal(false);
+    });
+
+    it("a step calling an operation it does not declare fails without sending anything", async () => {
+      const before = systems.systems.payment.ledger().length;
+      const execution = await runTiny(
+        tinyWorkflow([
+          {
+            name: "sneaky",
+            code: 1,
+            async run({ call }) {
+              await call(paymentCharge, { orderId: "X", customerId: "Y", amountCents: 1, currency: "EUR" });
+              return local("never");
+            },
+          },
+        ]),
+      );
+      expect(execution.trace.outcome).to.equal("ROLLED_BACK");
+      expect(execution.failure?.message).to.match(/StepContractError: sneaky declares no operation/);
+      expect(systems.systems.payment.ledger().length).to.equal(before);
+    });
+
+    it("a step that declares an operation but fails before calling keeps the callSeq, request zeros, DECLARED", async () => {
+      const execution = await runTiny(
+        tinyWorkflow([
+          {
+            name: "early",
+            code: 1,
+            operation: paymentCharge,
+            async run() {
+              throw new Error("no customer");
+            },
+          },
+        ]),
+      );
+      expect(shape(execution.trace)).to.deep.equal(["early FORWARD FAILED DECLARED 1"]);
+      expect(execution.trace.steps[0].request.map(String)).to.deep.equal(ZERO);
+      expect(execution.trace.calls).to.have.length(1);
+      expect(execution.trace.calls[0]).to.include({
+        callSeq: 1,
+        operationName: "payment.charge",
+        requestJson: null,
+      });
+    });
+  });
+});
