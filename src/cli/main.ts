@@ -11,6 +11,7 @@ import { scenario as findScenario } from "../scenarios";
 import { registerAuditCommands } from "./auditCommands";
 import { collectFaultSpec, parseFaultSpec } from "./faults";
 import { terminalProgress } from "./progress";
+import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
 import { describeError, UsageError } from "./errors";
 
 /** Where the user ran the command: relative paths in options are relative to it. */
@@ -22,9 +23,9 @@ const pkg = require("../../package.json") as { name: string; version: string; de
 
 const out = (text: string) => process.stdout.write(text + "\n");
 
-// Loaded on use: they import the contracts' typechain bindings, which exist only after `setup`.
-const pipeline = () => import("../pipeline");
-const audit = () => import("../audit");
+// Loaded on use (after building what they need): they import the contracts' typechain bindings.
+const pipeline = loadPipeline;
+const audit = loadAudit;
 /** The in-process Hardhat network's name (kept here so `setup` loads nothing that needs compiled contracts). */
 const IN_PROCESS_NETWORK = "hardhat";
 const SCENARIO_NAMES = ["order"];
@@ -209,11 +210,13 @@ export function buildProgram(): Command {
   program
     .command("demo")
     .description(
-      "what `npm start` runs: order runs proven and recorded on the in-process chain, then the audit trail",
+      "what `npm start` runs: orders (one rolled back) proven and recorded on the in-process chain, then the audit trail",
     )
-    .option("--orders <n>", "how many orders to run", positiveInt, 2)
+    .option("--orders <n>", "how many committed orders to run", positiveInt, 2)
+    .option("--no-rollback", "skip the order whose payment is declined (rolled back and proven)")
     .addOption(dataDirOption())
-    .action(async (opts: { orders: number; dataDir: string }) => {
+    .action(async (opts: { orders: number; rollback: boolean; dataDir: string }) => {
+      await ensureBuilt("order");
       const { ScenarioSession } = await pipeline();
       const { readAuditTrail, formatAuditTrail } = await audit();
       const session = await ScenarioSession.open({
@@ -235,6 +238,13 @@ export function buildProgram(): Command {
         out("");
         for (let n = 1; n <= opts.orders; n++) {
           const run = await session.run(session.scenario.demoInput(n), terminalProgress());
+          summaryLines(run).forEach((line) => out(line));
+          out("");
+        }
+        if (opts.rollback) {
+          out("next: an order whose payment the payment system declines → rolled back, proven and recorded");
+          session.injectFault("payment", { operation: "payment.charge", kind: "decline", times: 1 });
+          const run = await session.run(session.scenario.demoInput(opts.orders + 1), terminalProgress());
           summaryLines(run).forEach((line) => out(line));
           out("");
         }

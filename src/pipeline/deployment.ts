@@ -7,13 +7,15 @@ import {
   templateIdOf,
   type DeploymentRecord,
 } from "../chain";
-import { loadCircuitInstances, readSetupRecord } from "../prover";
+import type { WorkflowRegistry } from "../../typechain-types";
+import { isInstanceBuilt, loadCircuitInstances, readSetupRecord, type CircuitInstance } from "../prover";
 import type { ProviderSet } from "../trace";
 
 /**
- * Deploys the registry and one generated verifier per circuit instance, registers each instance as
- * a template (metadata hash = the circuit build's source hash) and registers the provider set.
- * Used by scripts/deploy.ts, by runs on the in-process network, and by the tests.
+ * Deploys the registry and, for each circuit instance that setup has built, its generated verifier,
+ * registered as a template (metadata hash = the circuit build's source hash); registers the provider
+ * set. Used by scripts/deploy.ts, by runs on the in-process network, and by the tests. An instance
+ * built later is added with {@link addTemplate}.
  */
 export async function deployWesflow(args: {
   signer: Signer;
@@ -22,17 +24,8 @@ export async function deployWesflow(args: {
   const { signer, providers } = args;
   const registry = await deployRegistry({ signer });
   const templates: DeploymentRecord["templates"] = {};
-  for (const instance of loadCircuitInstances()) {
-    const verifier = await deployVerifier({ signer, contractName: instance.verifierContract });
-    const templateId = templateIdOf(instance.name);
-    const sourceHash = readSetupRecord(instance)?.sourceHash;
-    await registerTemplate({
-      registry,
-      templateId,
-      verifier,
-      metadataHash: sourceHash ? `0x${sourceHash}` : undefined,
-    });
-    templates[instance.name] = { templateId: templateId as `0x${string}`, verifier };
+  for (const instance of loadCircuitInstances().filter(isInstanceBuilt)) {
+    templates[instance.name] = await addTemplate({ registry, signer, instance });
   }
   await registerProviderSet({
     registry,
@@ -51,4 +44,23 @@ export async function deployWesflow(args: {
     providerSetRoot: providers.root,
     deployedAt: new Date().toISOString(),
   };
+}
+
+/** Deploys an instance's generated verifier and registers it as a template of the registry. */
+export async function addTemplate(args: {
+  registry: WorkflowRegistry;
+  signer: Signer;
+  instance: CircuitInstance;
+}): Promise<DeploymentRecord["templates"][string]> {
+  const { registry, signer, instance } = args;
+  const verifier = await deployVerifier({ signer, contractName: instance.verifierContract });
+  const templateId = templateIdOf(instance.name);
+  const sourceHash = readSetupRecord(instance)?.sourceHash;
+  await registerTemplate({
+    registry,
+    templateId,
+    verifier,
+    metadataHash: sourceHash ? `0x${sourceHash}` : undefined,
+  });
+  return { templateId: templateId as `0x${string}`, verifier };
 }

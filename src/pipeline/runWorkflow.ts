@@ -6,9 +6,18 @@ import { queryEntries, submitRun } from "../chain";
 import { toHex32 } from "../crypto";
 import type { Journal } from "../journal";
 import type { Logger } from "../project";
-import { circuitInstance, sagaWorkflowInput, Prover, silentProgress, type ProgressReporter } from "../prover";
+import {
+  circuitInstance,
+  isInstanceBuilt,
+  runSetup,
+  sagaWorkflowInput,
+  Prover,
+  silentProgress,
+  type ProgressReporter,
+} from "../prover";
 import { computeTraceRoot, type EvidenceName, type ProviderSet, type SystemName } from "../trace";
-import type { ChainContext } from "./network";
+import { addTemplate } from "./deployment";
+import { IN_PROCESS_NETWORK, type ChainContext } from "./network";
 
 /** What `wesflow run --json` prints: one run, proven and recorded. */
 export interface RunSummary {
@@ -77,8 +86,10 @@ export interface RunWorkflowOptions<Input> extends RecordOptions {
 export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Promise<RunSummary> {
   const { definition, providers, logger } = options;
   const progress = options.progress ?? silentProgress;
-  checkTemplate(definition.template, options.chain, providers);
-  if (definition.rollbackTemplate) checkTemplate(definition.rollbackTemplate, options.chain, providers);
+  // Before anything runs: the templates that may prove this run fit the provider set. They are
+  // built and registered when first needed (prepareTemplate).
+  checkProviderDepth(definition.template, providers);
+  if (definition.rollbackTemplate) checkProviderDepth(definition.rollbackTemplate, providers);
   progress.start(`${definition.name}: executing ${definition.steps.length} steps`);
   const execution = await executeWorkflow({
     definition,
@@ -94,7 +105,36 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
   return recordExecution({ ...options, execution, definitionName: definition.name });
 }
 
-function checkTemplate(templateName: string, chain: ChainContext, providers: ProviderSet) {
+/**
+ * Makes a circuit instance ready to prove and record with: built by setup if it is not (the first
+ * rolled-back run of a fresh clone builds the saga circuit, with progress), and registered on the
+ * in-process chain if this process's registry lacks it. On other networks the deployment must
+ * already have it (scripts/deploy.ts after setup).
+ */
+export async function prepareTemplate(args: {
+  name: string;
+  chain: ChainContext;
+  progress?: ProgressReporter;
+}): Promise<void> {
+  const { name, chain } = args;
+  const instance = circuitInstance(name);
+  if (!isInstanceBuilt(instance)) {
+    await runSetup({ ifStale: true, only: [name], progress: args.progress });
+  }
+  if (chain.deployment.templates[name]) return;
+  if (chain.network !== IN_PROCESS_NETWORK) {
+    throw new Error(
+      `template ${name} is not registered on ${chain.network}: run setup, then npx hardhat run scripts/deploy.ts --network ${chain.network}`,
+    );
+  }
+  chain.deployment.templates[name] = await addTemplate({
+    registry: chain.registry,
+    signer: chain.signer,
+    instance,
+  });
+}
+
+function checkProviderDepth(templateName: string, providers: ProviderSet) {
   const instance = circuitInstance(templateName);
   const [traceDepth, providerDepth] = instance.params;
   if (providerDepth !== providers.depth) {
@@ -102,6 +142,11 @@ function checkTemplate(templateName: string, chain: ChainContext, providers: Pro
       `${instance.name} expects a provider set of depth ${providerDepth}, got ${providers.depth}`,
     );
   }
+  return { instance, traceDepth };
+}
+
+function checkTemplate(templateName: string, chain: ChainContext, providers: ProviderSet) {
+  const { instance, traceDepth } = checkProviderDepth(templateName, providers);
   const template = chain.deployment.templates[instance.name];
   if (!template)
     throw new Error(`template ${instance.name} is not registered in the deployment on ${chain.network}`);
@@ -119,6 +164,7 @@ export async function recordExecution(
   const { execution, chain, providers, runsDir, journal, definitionName } = options;
   const { trace } = execution;
   const progress = options.progress ?? silentProgress;
+  await prepareTemplate({ name: trace.template, chain, progress });
   const { instance, traceDepth, template } = checkTemplate(trace.template, chain, providers);
   const runId = execution.runId;
 

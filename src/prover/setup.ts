@@ -26,6 +26,8 @@ export interface SetupOptions {
   ifStale?: boolean;
   /** A powers-of-tau ceremony file to import; forces phase 2 again for every instance. */
   ptauPath?: string;
+  /** Only these instances of circuits.json (default: all). */
+  only?: readonly string[];
   progress?: ProgressReporter;
 }
 
@@ -49,7 +51,14 @@ export async function runSetup(options: SetupOptions = {}): Promise<SetupResult>
   if (!fs.existsSync(ptauFile)) {
     throw new SetupError(`powers-of-tau file not found: ${ptauFile}`);
   }
-  const instances = loadCircuitInstances();
+  const allInstances = loadCircuitInstances();
+  const unknown = (options.only ?? []).filter((name) => !allInstances.some((i) => i.name === name));
+  if (unknown.length > 0) {
+    throw new SetupError(
+      `not in circuits.json: ${unknown.join(", ")} (instances: ${allInstances.map((i) => i.name).join(", ")})`,
+    );
+  }
+  const instances = options.only ? allInstances.filter((i) => options.only!.includes(i.name)) : allInstances;
   const built: SetupRecord[] = [];
   const upToDate: string[] = [];
   for (const instance of instances) {
@@ -61,7 +70,7 @@ export async function runSetup(options: SetupOptions = {}): Promise<SetupResult>
     }
     built.push(await buildInstance({ instance, sourceHash, ptauFile, progress }));
   }
-  removeStaleVerifiers(instances);
+  removeStaleVerifiers(allInstances);
   if (built.length > 0 || !contractsCompiled(instances)) {
     progress.start("compiling contracts (hardhat, solc 0.8.28)", "~30 s");
     await compileContracts();
@@ -103,6 +112,11 @@ function listCircomSources(dir: string): string[] {
       .filter((f) => !["main", "test"].includes(path.relative(dir, f).split(path.sep)[0]))
       .sort()
   );
+}
+
+/** Whether an instance's build outputs exist and match its current circuit sources. */
+export function isInstanceBuilt(instance: CircuitInstance): boolean {
+  return isUpToDate(instance, circuitSourceHash(instance));
 }
 
 export function readSetupRecord(instance: CircuitInstance): SetupRecord | undefined {

@@ -1,0 +1,32 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "../project";
+import { runSetup } from "../prover";
+import { scenario } from "../scenarios";
+import { terminalProgress } from "./progress";
+
+/**
+ * Builds what a command needs before it loads the chain-dependent stages: the scenario's committed
+ * template (circuit, trusted setup, verifier) and the contracts with their typechain bindings. Only
+ * what is missing or stale is built; a fresh clone builds it here, with progress.
+ */
+export async function ensureBuilt(scenarioName = "order"): Promise<void> {
+  const template = scenario(scenarioName).createDefinition().template;
+  await runSetup({ ifStale: true, only: [template], progress: terminalProgress() });
+}
+
+async function ensureChainBindings(): Promise<void> {
+  if (!fs.existsSync(path.join(PROJECT_ROOT, "typechain-types", "index.ts"))) await ensureBuilt();
+}
+
+/** The pipeline (chain, proving, runs), built first when needed. */
+export async function loadPipeline() {
+  await ensureChainBindings();
+  return import("../pipeline");
+}
+
+/** The audit tools, built first when needed. */
+export async function loadAudit() {
+  await ensureChainBindings();
+  return import("../audit");
+}
