@@ -6,6 +6,7 @@ import { readBundle } from "../bundle";
 import { defaultDataDir } from "../project";
 import { releaseProverResources } from "../prover";
 import { describeError, UsageError } from "./errors";
+import { loadAudit } from "./stages";
 
 /**
  * The auditor's commands: `verify`, `disclose`, `verify-disclosure`, and the filters of `audit`.
@@ -24,7 +25,7 @@ const userPath = (file: string) => path.resolve(invocationDir, file);
 const out = (text: string) => process.stdout.write(text + "\n");
 
 // Loaded on use: they import the contracts' typechain bindings, which exist only after `setup`.
-const audit = () => import("../audit");
+const audit = loadAudit;
 
 const OUTCOMES = ["COMMITTED", "ROLLED_BACK"] as const;
 

@@ -8,7 +8,12 @@ import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
 import { scenario as findScenario } from "../scenarios";
-import { registerAuditCommands } from "./auditCommands";
+import {
+  addAuditFilterOptions,
+  auditFilters,
+  registerAuditCommands,
+  type AuditFilterOptions,
+} from "./auditCommands";
 import { collectFaultSpec, parseFaultSpec } from "./faults";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
@@ -194,10 +199,12 @@ export function buildProgram(): Command {
     .description("compile the circuits, run the Groth16 setup, export verifiers, compile the contracts")
     .option("--ptau <file>", "import a powers-of-tau ceremony file (default: the committed dev ptau)")
     .option("--if-stale", "only rebuild what changed since the last setup")
-    .action(async (opts: { ptau?: string; ifStale?: boolean }) => {
+    .option("--only <instances...>", "only these instances of circuits.json")
+    .action(async (opts: { ptau?: string; ifStale?: boolean; only?: string[] }) => {
       const result = await runSetup({
         ptauPath: opts.ptau && userPath(opts.ptau),
         ifStale: opts.ifStale,
+        only: opts.only,
         progress: terminalProgress(),
       });
       for (const record of result.built) {
@@ -418,30 +425,37 @@ export function buildProgram(): Command {
       },
     );
 
-  program
-    .command("audit")
-    .description(
-      "list recorded runs from the registry's events, with each run's trail when its bundle is here",
-    )
-    .option("--workflow <id>", "only this workflow id (0x-hex or decimal)", workflowIdArg)
+  addAuditFilterOptions(
+    program
+      .command("audit")
+      .description(
+        "list recorded runs from the registry's events, with each run's trail when its bundle is here",
+      )
+      .option("--workflow <id>", "only this workflow id (0x-hex or decimal)", workflowIdArg),
+  )
     .addOption(networkOption().default("localhost"))
     .addOption(dataDirOption())
     .option("--json", "print a JSON array")
-    .action(async (opts: { workflow?: bigint; network: string; dataDir: string; json?: boolean }) => {
-      const { openRegistryReader } = await pipeline();
-      const { readAuditTrail, formatAuditTrail } = await audit();
-      const reader = await openRegistryReader({ network: opts.network, dataDir: opts.dataDir });
-      const entries = await readAuditTrail({
-        registry: reader.registry,
-        provider: reader.provider,
-        runsDir: path.join(opts.dataDir, "runs"),
-        workflowId: opts.workflow,
-      });
-      if (opts.workflow !== undefined && entries.length === 0) {
-        throw new UsageError(`workflow ${toHex32(opts.workflow)} is not recorded on ${opts.network}`);
-      }
-      out(opts.json ? JSON.stringify(entries) : formatAuditTrail(entries, opts.network));
-    });
+    .action(
+      async (
+        opts: { workflow?: bigint; network: string; dataDir: string; json?: boolean } & AuditFilterOptions,
+      ) => {
+        const { openRegistryReader } = await pipeline();
+        const { readAuditTrail, formatAuditTrail } = await audit();
+        const reader = await openRegistryReader({ network: opts.network, dataDir: opts.dataDir });
+        const entries = await readAuditTrail({
+          registry: reader.registry,
+          provider: reader.provider,
+          runsDir: path.join(opts.dataDir, "runs"),
+          workflowId: opts.workflow,
+          ...(await auditFilters(opts)),
+        });
+        if (opts.workflow !== undefined && entries.length === 0) {
+          throw new UsageError(`workflow ${toHex32(opts.workflow)} is not recorded on ${opts.network}`);
+        }
+        out(opts.json ? JSON.stringify(entries) : formatAuditTrail(entries, opts.network));
+      },
+    );
 
   program
     .command("circuits-info")
