@@ -3,3 +3,4 @@ export * from "./network";
 export * from "./runWorkflow";
 export * from "./session";
 export * from "./bench";
+export * from "./queues";

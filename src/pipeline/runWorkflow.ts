@@ -18,6 +18,7 @@ import {
 import { computeTraceRoot, type EvidenceName, type ProviderSet, type SystemName } from "../trace";
 import { addTemplate } from "./deployment";
 import { IN_PROCESS_NETWORK, type ChainContext } from "./network";
+import { onceInFlight, queuesOf, type RunQueues } from "./queues";
 
 /** What `wesflow run --json` prints: one run, proven and recorded. */
 export interface RunSummary {
@@ -64,6 +65,8 @@ export interface RecordOptions {
   provers?: Map<string, Prover>;
   progress?: ProgressReporter;
   journal?: Journal;
+  /** The prover and submission queues (default: the chain connection's, one proof at a time). */
+  queues?: RunQueues;
 }
 
 export interface RunWorkflowOptions<Input> extends RecordOptions {
@@ -111,7 +114,20 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
  * in-process chain if this process's registry lacks it. On other networks the deployment must
  * already have it (scripts/deploy.ts after setup).
  */
-export async function prepareTemplate(args: {
+export function prepareTemplate(args: {
+  name: string;
+  chain: ChainContext;
+  progress?: ProgressReporter;
+}): Promise<void> {
+  // Concurrent runs needing the same template share one build and one registration.
+  let inFlight = preparing.get(args.chain);
+  if (!inFlight) preparing.set(args.chain, (inFlight = new Map()));
+  return onceInFlight(inFlight, args.name, () => prepareTemplateOnce(args));
+}
+
+const preparing = new WeakMap<ChainContext, Map<string, Promise<void>>>();
+
+async function prepareTemplateOnce(args: {
   name: string;
   chain: ChainContext;
   progress?: ProgressReporter;
@@ -186,21 +202,29 @@ export async function recordExecution(
     : "";
   progress.done(`workflow ${bundle.workflowId.slice(0, 18)}…, ${attested} attested calls${failed}`);
 
-  progress.start(`${definitionName}: proving with Groth16 (${instance.name})`, "~2-4 s");
-  const provers = options.provers ?? new Map<string, Prover>();
-  let prover = provers.get(instance.name);
-  if (!prover) {
-    prover = new Prover(instance);
-    provers.set(instance.name, prover);
+  const queues = options.queues ?? queuesOf(chain);
+  const { active, waiting } = queues.provingLoad();
+  if (active >= queues.provingConcurrency) {
+    progress.note(`${definitionName}: waiting for the prover (${active} proving, ${waiting} ahead)`);
   }
+  const provers = options.provers ?? new Map<string, Prover>();
   const submitter = BigInt(chain.submitter);
   let proof;
   try {
-    proof = await prover.prove(
-      sagaWorkflowInput({ template: instance.template, trace, providers, submitter, traceDepth }),
-    );
-    if (!(await prover.verify(proof)))
-      throw new Error("the generated proof does not verify with the verification key");
+    proof = await queues.prove(async () => {
+      progress.start(`${definitionName}: proving with Groth16 (${instance.name})`, "~2-4 s");
+      let prover = provers.get(instance.name);
+      if (!prover) {
+        prover = new Prover(instance);
+        provers.set(instance.name, prover);
+      }
+      const proven = await prover.prove(
+        sagaWorkflowInput({ template: instance.template, trace, providers, submitter, traceDepth }),
+      );
+      if (!(await prover.verify(proven)))
+        throw new Error("the generated proof does not verify with the verification key");
+      return proven;
+    });
   } catch (cause) {
     journal?.updateRun({ runId, lastError: `prove: ${(cause as Error).message}` });
     throw new RunNotRecordedError(runId, trace.outcome, "prove", bundlePath, cause);
@@ -210,26 +234,28 @@ export async function recordExecution(
   journal?.updateRun({ runId, status: "PROVEN", lastError: null });
   progress.done(`${proof.proveMs} ms`);
 
-  progress.start(`${definitionName}: submitting to the registry on ${chain.network}`);
-  const started = performance.now();
+  let started = performance.now();
   let tx;
   try {
-    const [already] = await queryEntries({ registry: chain.registry, workflowId: trace.workflowId });
-    if (already && already.traceRoot === traceRoot) {
-      const receipt = await chain.signer.provider!.getTransactionReceipt(already.txHash);
-      tx = {
-        txHash: already.txHash,
-        blockNumber: already.blockNumber,
-        gasUsed: Number(receipt?.gasUsed ?? 0),
-      };
-    } else {
-      tx = await submitRun({
+    tx = await queues.submit(async () => {
+      progress.start(`${definitionName}: submitting to the registry on ${chain.network}`);
+      started = performance.now();
+      const [already] = await queryEntries({ registry: chain.registry, workflowId: trace.workflowId });
+      if (already && already.traceRoot === traceRoot) {
+        const receipt = await chain.signer.provider!.getTransactionReceipt(already.txHash);
+        return {
+          txHash: already.txHash,
+          blockNumber: already.blockNumber,
+          gasUsed: Number(receipt?.gasUsed ?? 0),
+        };
+      }
+      return submitRun({
         registry: chain.registry,
         templateId: template.templateId,
         proof: proof.proof,
         publicSignals: proof.publicSignals,
       });
-    }
+    });
   } catch (cause) {
     journal?.updateRun({ runId, lastError: `submit: ${(cause as Error).message}` });
     throw new RunNotRecordedError(runId, trace.outcome, "submit", bundlePath, cause);

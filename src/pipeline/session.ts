@@ -8,6 +8,7 @@ import { scenario as findScenario, type RunningSystems, type Scenario } from "..
 import type { Fault } from "../systems";
 import type { SystemName } from "../trace";
 import { openChain, type ChainContext } from "./network";
+import { createRunQueues, type RunQueues } from "./queues";
 import { recordExecution, runWorkflow, type RunSummary } from "./runWorkflow";
 
 /** What happened to one run that a resume picked up. */
@@ -47,6 +48,8 @@ export class ScenarioSession {
     readonly journal: Journal,
     readonly runsDir: string,
     private readonly settings: { logger?: Logger; retry?: Partial<RetryPolicy> },
+    /** The session's prover and submission queues: its runs may be started concurrently. */
+    readonly queues: RunQueues,
   ) {
     this.definition = scenario.createDefinition();
   }
@@ -60,7 +63,10 @@ export class ScenarioSession {
     journalFile?: string;
     /** Overrides fields of every step's retry policy (e.g. a short call timeout). */
     retry?: Partial<RetryPolicy>;
+    /** Proofs generated at once by concurrent runs (default 1); the other runs wait in order. */
+    provingConcurrency?: number;
   }): Promise<ScenarioSession> {
+    const queues = createRunQueues({ provingConcurrency: args.provingConcurrency });
     const scenario = findScenario(args.scenario);
     const definition = scenario.createDefinition();
     const [, providerSetDepth] = circuitInstance(definition.template).params;
@@ -78,10 +84,18 @@ export class ScenarioSession {
         dataDir: args.dataDir,
         providers: systems.providers,
       });
-      return new ScenarioSession(scenario, systems, chain, journal, path.join(args.dataDir, "runs"), {
-        logger: args.logger,
-        retry: args.retry,
-      });
+      return new ScenarioSession(
+        scenario,
+        systems,
+        chain,
+        journal,
+        path.join(args.dataDir, "runs"),
+        {
+          logger: args.logger,
+          retry: args.retry,
+        },
+        queues,
+      );
     } catch (error) {
       await systems?.stop();
       journal.close();
@@ -107,6 +121,7 @@ export class ScenarioSession {
       providers: this.systems.providers,
       runsDir: this.runsDir,
       provers: this.provers,
+      queues: this.queues,
       progress,
       logger: this.settings.logger,
       retry: this.settings.retry,
@@ -171,6 +186,7 @@ export class ScenarioSession {
           providers: this.systems.providers,
           runsDir: this.runsDir,
           provers: this.provers,
+          queues: this.queues,
           progress: args.progress,
           journal: this.journal,
         });
