@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
+import {IWorkflowDefinitionVerifier} from "./interfaces/IWorkflowDefinitionVerifier.sol";
 import {IWorkflowRegistry} from "./interfaces/IWorkflowRegistry.sol";
 import {IWorkflowVerifier} from "./interfaces/IWorkflowVerifier.sol";
 
@@ -12,6 +13,9 @@ import {IWorkflowVerifier} from "./interfaces/IWorkflowVerifier.sol";
 /// @dev Admin paths (templates, provider sets, pause) are role-gated; the proof path is open to the
 ///      address bound in the proof's public signals. A recorded run takes one storage slot (its outcome
 ///      and traceRoot packed into a word); the rest of the run is in its WorkflowRecorded event.
+///      A template is either a circuit's own (IWorkflowVerifier, five public signals) or bound to a
+///      user-defined workflow (IWorkflowDefinitionVerifier, the registered definition hash appended as a
+///      sixth signal); `submit` takes the same five signals for both.
 contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     /// @notice The role allowed to register and (de)activate templates and provider sets.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
@@ -40,10 +44,12 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         Revoked
     }
 
-    /// @dev The fields `submit` reads share one slot.
+    /// @dev The fields `submit` reads share one slot; only a definition-bound template's submission reads
+    ///      the second (its metadataHash, the definition's hash).
     struct TemplateRecord {
         address verifier;
         bool active;
+        bool bindsDefinition;
         bytes32 metadataHash;
     }
 
@@ -69,16 +75,21 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         address verifier,
         bytes32 metadataHash
     ) external onlyRole(REGISTRAR_ROLE) {
-        if (verifier == address(0)) revert Registry__ZeroVerifier(templateId);
-        if (_templates[templateId].verifier != address(0)) {
-            revert Registry__TemplateAlreadyRegistered(templateId);
+        _registerTemplate(templateId, verifier, metadataHash, false);
+    }
+
+    /// @inheritdoc IWorkflowRegistry
+    function registerDefinitionTemplate(
+        bytes32 templateId,
+        address verifier,
+        uint256 definitionHash
+    ) external onlyRole(REGISTRAR_ROLE) {
+        // A hash at or above the modulus would make every proof fail (the verifier rejects it), and 0 is
+        // what an unset hash looks like: neither can name a definition.
+        if (definitionHash == 0 || definitionHash >= SNARK_SCALAR_FIELD) {
+            revert Registry__InvalidDefinitionHash(templateId, definitionHash);
         }
-        _templates[templateId] = TemplateRecord({
-            verifier: verifier,
-            active: true,
-            metadataHash: metadataHash
-        });
-        emit TemplateRegistered(templateId, verifier, metadataHash);
+        _registerTemplate(templateId, verifier, bytes32(definitionHash), true);
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -147,10 +158,17 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2] calldata c,
         uint256[5] calldata pubSignals
     ) external whenNotPaused {
-        TemplateRecord storage template_ = _templates[templateId];
-        address verifier = template_.verifier;
-        if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
-        if (!template_.active) revert Registry__TemplateInactive(templateId);
+        address verifier;
+        bool bindsDefinition;
+        {
+            TemplateRecord storage template_ = _templates[templateId];
+            // The three fields share a slot: read together before any branch, the optimizer loads it once.
+            verifier = template_.verifier;
+            bool active = template_.active;
+            bindsDefinition = template_.bindsDefinition;
+            if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+            if (!active) revert Registry__TemplateInactive(templateId);
+        }
 
         for (uint256 i = 0; i < PUBLIC_SIGNAL_COUNT; ++i) {
             if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert Registry__InputNotInField(i, pubSignals[i]);
@@ -179,9 +197,11 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
         if (_entries[workflowId] != 0) revert Registry__AlreadyRecorded(workflowId);
 
-        if (!IWorkflowVerifier(verifier).verifyProof(a, b, c, pubSignals)) {
-            revert Registry__InvalidProof(templateId);
-        }
+        bool valid =
+            bindsDefinition
+                ? _verifyWithDefinition(templateId, verifier, a, b, c, pubSignals)
+                : IWorkflowVerifier(verifier).verifyProof(a, b, c, pubSignals);
+        if (!valid) revert Registry__InvalidProof(templateId);
 
         uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
         _entries[workflowId] = _packEntry(traceRoot, outcome);
@@ -211,13 +231,58 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         template_ = Template({
             verifier: record.verifier,
             active: record.active,
-            metadataHash: record.metadataHash
+            metadataHash: record.metadataHash,
+            bindsDefinition: record.bindsDefinition
         });
     }
 
     /// @inheritdoc IWorkflowRegistry
     function isProviderSetActive(uint256 root) external view returns (bool) {
         return _providerSets[root] == ProviderSetStatus.Active;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Stores a new, active template; shared by both kinds of registration.
+    function _registerTemplate(
+        bytes32 templateId,
+        address verifier,
+        bytes32 metadataHash,
+        bool bindsDefinition
+    ) private {
+        if (verifier == address(0)) revert Registry__ZeroVerifier(templateId);
+        if (_templates[templateId].verifier != address(0)) {
+            revert Registry__TemplateAlreadyRegistered(templateId);
+        }
+        _templates[templateId] = TemplateRecord({
+            verifier: verifier,
+            active: true,
+            bindsDefinition: bindsDefinition,
+            metadataHash: metadataHash
+        });
+        emit TemplateRegistered(templateId, verifier, metadataHash, bindsDefinition);
+    }
+
+    /// @dev Checks a definition-bound template's proof: the submitted five signals, then the template's
+    ///      definition hash (its metadataHash, checked below the modulus at registration) as the sixth.
+    function _verifyWithDefinition(
+        bytes32 templateId,
+        address verifier,
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[5] calldata pubSignals
+    ) private view returns (bool) {
+        uint256 definitionHash = uint256(_templates[templateId].metadataHash);
+        uint256[6] memory signals = [
+            pubSignals[SIGNAL_WORKFLOW_ID],
+            pubSignals[SIGNAL_OUTCOME],
+            pubSignals[SIGNAL_TRACE_ROOT],
+            pubSignals[SIGNAL_PROVIDER_SET_ROOT],
+            pubSignals[SIGNAL_SUBMITTER],
+            definitionHash
+        ];
+        return IWorkflowDefinitionVerifier(verifier).verifyProof(a, b, c, signals);
     }
 
     // ---------------------------------------------------------------- entry packing

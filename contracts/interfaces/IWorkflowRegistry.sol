@@ -6,6 +6,11 @@ pragma solidity ^0.8.28;
 ///         public signals are, in order: workflowId (the replay nullifier), outcome (1 = COMMITTED,
 ///         2 = ROLLED_BACK), traceRoot, providerSetRoot and submitter (the uint160 of the only address
 ///         allowed to submit the proof).
+///
+///         A template registered with `registerDefinitionTemplate` is bound to one user-defined workflow:
+///         its verifier (IWorkflowDefinitionVerifier, shared by all such templates) takes a sixth public
+///         signal, the definition's hash, which the registry appends from the template at submission. The
+///         submitter passes the same five signals for both kinds and cannot choose the definition.
 interface IWorkflowRegistry {
     /// @notice One attested external system: its code and its Baby Jubjub EdDSA public key.
     struct Provider {
@@ -15,10 +20,13 @@ interface IWorkflowRegistry {
     }
 
     /// @notice A registered workflow template: the verifier of its circuit and a hash of its metadata.
+    ///         When `bindsDefinition` is true, the verifier is an IWorkflowDefinitionVerifier and
+    ///         `metadataHash` is the bound definition's hash (a field element), its sixth public signal.
     struct Template {
         address verifier;
         bool active;
         bytes32 metadataHash;
+        bool bindsDefinition;
     }
 
     /// @notice What the registry stores of a recorded workflow run. Its templateId, submitter,
@@ -28,7 +36,14 @@ interface IWorkflowRegistry {
         uint256 traceRoot;
     }
 
-    event TemplateRegistered(bytes32 indexed templateId, address indexed verifier, bytes32 metadataHash);
+    /// @dev `bindsDefinition` tells a definition-bound template (registerDefinitionTemplate, whose
+    ///      metadataHash is the definition's hash) from a template of its own circuit (registerTemplate).
+    event TemplateRegistered(
+        bytes32 indexed templateId,
+        address indexed verifier,
+        bytes32 metadataHash,
+        bool bindsDefinition
+    );
     event TemplateActiveSet(bytes32 indexed templateId, bool active);
     /// @dev Carries the full provider list so that anyone can rebuild the Poseidon root off-chain.
     event ProviderSetRegistered(uint256 indexed root, Provider[] providers);
@@ -47,6 +62,7 @@ interface IWorkflowRegistry {
     error Registry__ZeroAdmin();
     error Registry__ZeroVerifier(bytes32 templateId);
     error Registry__TemplateAlreadyRegistered(bytes32 templateId);
+    error Registry__InvalidDefinitionHash(bytes32 templateId, uint256 definitionHash);
     error Registry__UnknownTemplate(bytes32 templateId);
     error Registry__TemplateInactive(bytes32 templateId);
     error Registry__InvalidProviderSetRoot(uint256 root);
@@ -68,6 +84,20 @@ interface IWorkflowRegistry {
     /// @param verifier The template's Groth16 verifier, which must implement IWorkflowVerifier.
     /// @param metadataHash A hash of the template's off-chain metadata (definition, circuit, keys).
     function registerTemplate(bytes32 templateId, address verifier, bytes32 metadataHash) external;
+
+    /// @notice Registers a template bound to one user-defined workflow: runs submitted for it are checked
+    ///         by the generic circuit's verifier against `definitionHash`, which the registry appends as
+    ///         the sixth public signal. Its metadataHash is `bytes32(definitionHash)`. Registrar only.
+    /// @param templateId The template's id (by convention keccak256 of its name).
+    /// @param verifier The generic circuit's Groth16 verifier, which must implement
+    ///        IWorkflowDefinitionVerifier; many templates may share it.
+    /// @param definitionHash The Poseidon hash of the workflow definition: non-zero and below
+    ///        SNARK_SCALAR_FIELD.
+    function registerDefinitionTemplate(
+        bytes32 templateId,
+        address verifier,
+        uint256 definitionHash
+    ) external;
 
     /// @notice Activates or deactivates a template; runs of an inactive template cannot be submitted.
     ///         Registrar only.
@@ -93,12 +123,14 @@ interface IWorkflowRegistry {
     function unpause() external;
 
     /// @notice Records a proven workflow run. Only the address bound in the proof may submit it, and
-    ///         each workflow id is recorded once.
+    ///         each workflow id is recorded once. For a definition-bound template the proof is checked
+    ///         with the template's definition hash appended as the sixth public signal.
     /// @param templateId The template the run belongs to.
     /// @param a The proof's A point.
     /// @param b The proof's B point, each coordinate pair in Solidity's order.
     /// @param c The proof's C point.
-    /// @param pubSignals workflowId, outcome, traceRoot, providerSetRoot, submitter.
+    /// @param pubSignals workflowId, outcome, traceRoot, providerSetRoot, submitter (for both kinds of
+    ///        template: a definition-bound template supplies the sixth signal itself).
     function submit(
         bytes32 templateId,
         uint256[2] calldata a,

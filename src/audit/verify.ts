@@ -1,16 +1,23 @@
 import fs from "node:fs";
 import * as snarkjs from "snarkjs";
 import { callRecordOf, providerSetFromBundle, stepRecordOf, type RunBundle } from "../bundle";
-import { templateIdOf, toPublicSignalValues, toSolidityProof, type RecordedRun } from "../chain";
-import { IWorkflowVerifier__factory } from "../../typechain-types";
+import { definitionTemplateName, templateIdOf, verifyRegisteredProof, type RecordedRun } from "../chain";
 import { toHex32 } from "../crypto";
-import { circuitInstance, PUBLIC_SIGNAL_NAMES, readSetupRecord, type CircuitInstance } from "../prover";
+import {
+  circuitInstance,
+  genericTemplateParams,
+  isGenericTemplate,
+  PUBLIC_SIGNAL_NAMES,
+  readSetupRecord,
+  type CircuitInstance,
+} from "../prover";
 import {
   hashFields,
   Outcome,
   stepsTree,
   systemNameOf,
   traceRootOf,
+  workflowDefinitionHash,
   type ProviderSet,
   type StepRecord,
 } from "../trace";
@@ -171,8 +178,11 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
   } catch {
     findings.fail("proof", `template ${bundle.template} is not a circuit instance of this project`);
   }
-  if (bundle.templateId !== templateIdOf(bundle.template)) {
-    findings.fail("proof", `templateId ${bundle.templateId} is not the id of template ${bundle.template}`);
+  const definitionHash = checkDefinition({ bundle, instance, findings });
+  const templateName =
+    definitionHash === undefined ? bundle.template : definitionTemplateName(bundle.template, definitionHash);
+  if (bundle.templateId !== templateIdOf(templateName)) {
+    findings.fail("proof", `templateId ${bundle.templateId} is not the id of template ${templateName}`);
   }
 
   // Commitments recomputed from the records.
@@ -181,7 +191,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
 
   // The proof and what it states.
   const localProof = await checkProof({ bundle, instance, findings });
-  checkPublicSignals({ bundle, workflowId, traceRoot, providerSetRoot, findings });
+  checkPublicSignals({ bundle, workflowId, traceRoot, providerSetRoot, definitionHash, findings });
 
   // Each call and its evidence.
   const calls = await checkCalls({ bundle, steps, workflowId, providers, findings });
@@ -346,14 +356,60 @@ async function checkProof(args: {
   return { verified, problem };
 }
 
+/**
+ * A run of a generic template names the workflow definition its proof is bound to: the definition's
+ * hash is recomputed from its layout. Returns the hash (undefined for a template of its own circuit).
+ */
+function checkDefinition(args: {
+  bundle: RunBundle;
+  instance: CircuitInstance | undefined;
+  findings: Findings;
+}): bigint | undefined {
+  const { bundle, instance, findings } = args;
+  const generic = instance ? isGenericTemplate(instance.template) : bundle.definition !== undefined;
+  if (!bundle.definition) {
+    if (generic)
+      findings.fail(
+        "proof",
+        `template ${bundle.template} is generic: the bundle lacks the workflow definition`,
+      );
+    return undefined;
+  }
+  if (!generic) {
+    findings.fail(
+      "proof",
+      `template ${bundle.template} is not generic, yet the bundle names a workflow definition`,
+    );
+    return undefined;
+  }
+  const stated = BigInt(bundle.definition.hash);
+  if (instance) {
+    const { maxSteps } = genericTemplateParams(instance.template, instance.params);
+    const recomputed = findings.attempt("proof", "the workflow definition", () =>
+      workflowDefinitionHash(bundle.definition!.layout, maxSteps),
+    );
+    if (recomputed !== undefined && recomputed !== stated) {
+      findings.fail("proof", `the definition's hash is ${stated}, its layout hashes to ${recomputed}`);
+    }
+  }
+  if (bundle.definition.name !== bundle.scenario) {
+    findings.fail(
+      "labels",
+      `the definition is named ${bundle.definition.name}, the run's workflow ${bundle.scenario}`,
+    );
+  }
+  return stated;
+}
+
 function checkPublicSignals(args: {
   bundle: RunBundle;
   workflowId: bigint;
   traceRoot: bigint | undefined;
   providerSetRoot: bigint | undefined;
+  definitionHash: bigint | undefined;
   findings: Findings;
 }): void {
-  const { bundle, workflowId, traceRoot, providerSetRoot, findings } = args;
+  const { bundle, workflowId, traceRoot, providerSetRoot, definitionHash, findings } = args;
   if (!bundle.proof) {
     findings.skipped.add("publicSignals");
     return;
@@ -369,6 +425,19 @@ function checkPublicSignals(args: {
     providerSetRoot,
     submitter,
   };
+  const signals = bundle.proof.publicSignals;
+  const count = PUBLIC_SIGNAL_NAMES.length + (definitionHash === undefined ? 0 : 1);
+  if (signals.length !== count) {
+    findings.fail(
+      "publicSignals",
+      `the proof has ${signals.length} public signals, template ${bundle.template} has ${count}`,
+    );
+  } else if (definitionHash !== undefined && BigInt(signals[count - 1]) !== definitionHash) {
+    findings.fail(
+      "publicSignals",
+      `public signal definitionHash is ${signals[count - 1]}, the bundle's definition hashes to ${definitionHash}`,
+    );
+  }
   PUBLIC_SIGNAL_NAMES.forEach((name, i) => {
     const stated = BigInt(bundle.proof!.publicSignals[i]);
     const wanted = expected[name];
@@ -507,17 +576,19 @@ async function registeredVerifierAccepts(
   bundle: RunBundle,
 ): Promise<boolean | undefined> {
   if (!bundle.proof) return undefined;
-  let verifierAddress: string;
   try {
-    verifierAddress = (await view.registry.getTemplate(bundle.templateId)).verifier;
+    await view.registry.getTemplate(bundle.templateId);
   } catch {
     return undefined; // Registry__UnknownTemplate: the entry check says so
   }
   try {
-    const { a, b, c } = toSolidityProof(bundle.proof.proof);
-    const signals = toPublicSignalValues(bundle.proof.publicSignals);
-    const verifier = IWorkflowVerifier__factory.connect(verifierAddress, view.registry.runner);
-    return await verifier.verifyProof(a, b, c, signals);
+    // A definition-bound template's verifier gets the definition hash the registry holds, not the bundle's.
+    return await verifyRegisteredProof({
+      registry: view.registry,
+      templateId: bundle.templateId,
+      proof: bundle.proof.proof,
+      publicSignals: bundle.proof.publicSignals,
+    });
   } catch {
     return false; // points or signals the verifier cannot even take
   }

@@ -1,5 +1,5 @@
 import { toHex32 } from "../crypto";
-import { ProviderSet, type CallRecord, type StepRecord, type Trace } from "../trace";
+import { ProviderSet, type CallRecord, type StepRecord, type Trace, type WorkflowLayout } from "../trace";
 import { BUNDLE_FORMAT, type BundleCall, type BundleStep, type RunBundle } from "./schema";
 
 const dec = (x: bigint | number) => x.toString();
@@ -12,6 +12,8 @@ export function bundleFromTrace(args: {
   traceDepth: number;
   providers: ProviderSet;
   executeMs: number;
+  /** A generic template's run: the definition its proof is bound to. */
+  definition?: { name: string; hash: bigint; layout: WorkflowLayout };
 }): RunBundle {
   const { trace, providers } = args;
   return {
@@ -58,6 +60,15 @@ export function bundleFromTrace(args: {
         publicKey: [dec(p.publicKey[0]), dec(p.publicKey[1])],
       })),
     },
+    ...(args.definition
+      ? {
+          definition: {
+            name: args.definition.name,
+            hash: dec(args.definition.hash),
+            layout: args.definition.layout,
+          },
+        }
+      : {}),
     timings: { executeMs: args.executeMs },
     createdAt: new Date().toISOString(),
   };

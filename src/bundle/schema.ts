@@ -63,8 +63,35 @@ const ProofSchema = z.object({
     protocol: z.literal("groth16"),
     curve: z.string(),
   }),
-  publicSignals: z.array(decimal).length(5),
+  /** Five signals; a definition-bound (generic) template's proof has the definition hash sixth. */
+  publicSignals: z.array(decimal).min(5).max(6),
   proveMs: z.number().nonnegative(),
+});
+
+const LayoutCallSchema = z.object({
+  operation: z.number().int().nonnegative(),
+  system: z.number().int().nonnegative(),
+});
+
+/**
+ * For a run proven by a generic template: the workflow definition as its circuit sees it, and its
+ * hash, which the registry holds for the template and the proof takes as its sixth public signal.
+ */
+const DefinitionSchema = z.object({
+  name: z.string(),
+  hash: decimal,
+  layout: z.object({
+    steps: z
+      .array(
+        z.object({
+          code: z.number().int().positive(),
+          operation: z.number().int().nonnegative(),
+          system: z.number().int().nonnegative(),
+          compensation: LayoutCallSchema.optional(),
+        }),
+      )
+      .min(1),
+  }),
 });
 
 const SubmissionSchema = z.object({
@@ -94,6 +121,7 @@ export const RunBundleSchema = z.object({
   steps: z.array(StepSchema).min(1),
   calls: z.array(CallSchema),
   providerSet: ProviderSetSchema,
+  definition: DefinitionSchema.optional(),
   proof: ProofSchema.optional(),
   submission: SubmissionSchema.optional(),
   timings: z.object({ executeMs: z.number().nonnegative() }),
@@ -102,6 +130,7 @@ export const RunBundleSchema = z.object({
 
 export type RunBundle = z.infer<typeof RunBundleSchema>;
 export type BundleProof = z.infer<typeof ProofSchema>;
+export type BundleDefinition = z.infer<typeof DefinitionSchema>;
 export type BundleSubmission = z.infer<typeof SubmissionSchema>;
 export type BundleStep = z.infer<typeof StepSchema>;
 export type BundleCall = z.infer<typeof CallSchema>;

@@ -3,10 +3,12 @@ import { z } from "zod";
 import { ProofFormatError, formatZodIssues } from "./errors";
 import {
   BN254_BASE_FIELD,
+  DEFINITION_PUBLIC_SIGNAL_NAMES,
   PUBLIC_SIGNAL_NAMES,
   type Groth16ProofJson,
   type PublicSignalValues,
   type SolidityProof,
+  type SubmittedPublicSignals,
 } from "./types";
 
 const decimalString = z.string().regex(/^\d+$/, "expected a decimal integer string");
@@ -21,9 +23,22 @@ const g2Point = z.array(z.array(coordinate).length(2)).min(2).max(3);
 
 const groth16ProofSchema = z.object({ pi_a: g1Point, pi_b: g2Point, pi_c: g1Point });
 
+const publicSignal = z.union([decimalString.transform((value) => BigInt(value)), z.bigint().nonnegative()]);
+
 const publicSignalsSchema = z
-  .array(z.union([decimalString.transform((value) => BigInt(value)), z.bigint().nonnegative()]))
+  .array(publicSignal)
   .length(PUBLIC_SIGNAL_NAMES.length, `expected ${PUBLIC_SIGNAL_NAMES.length} public signals`);
+
+const submittedSignalsSchema = z.array(publicSignal).refine(
+  (signals) =>
+    signals.length === PUBLIC_SIGNAL_NAMES.length || signals.length === DEFINITION_PUBLIC_SIGNAL_NAMES.length,
+  (signals) => ({
+    message:
+      `expected ${PUBLIC_SIGNAL_NAMES.length} public signals (${PUBLIC_SIGNAL_NAMES.join(", ")}), or ` +
+      `${DEFINITION_PUBLIC_SIGNAL_NAMES.length} for a proof of a user-defined workflow (then definitionHash); ` +
+      `got ${signals.length}`,
+  }),
+);
 
 /**
  * Converts a snarkjs Groth16 proof to the verifier's calldata order. G2 coordinates are elements of
@@ -53,4 +68,17 @@ export function toPublicSignalValues(publicSignals: readonly (string | bigint)[]
   if (!parsed.success) throw new ProofFormatError(formatZodIssues(parsed.error), { cause: parsed.error });
   const [workflowId, outcome, traceRoot, providerSetRoot, submitter] = parsed.data;
   return [workflowId, outcome, traceRoot, providerSetRoot, submitter];
+}
+
+/**
+ * Parses public signals as submitted to the registry: five (a template's own circuit), or six (the
+ * generic circuit of user-defined workflows, definitionHash last). The registry always takes the
+ * first five; the sixth is returned apart, since the registry supplies it from the template.
+ */
+export function splitPublicSignals(publicSignals: readonly (string | bigint)[]): SubmittedPublicSignals {
+  const parsed = submittedSignalsSchema.safeParse(publicSignals);
+  if (!parsed.success) throw new ProofFormatError(formatZodIssues(parsed.error), { cause: parsed.error });
+  const [workflowId, outcome, traceRoot, providerSetRoot, submitter, definitionHash] = parsed.data;
+  const signals: PublicSignalValues = [workflowId, outcome, traceRoot, providerSetRoot, submitter];
+  return definitionHash === undefined ? { signals } : { signals, definitionHash };
 }

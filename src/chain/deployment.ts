@@ -15,7 +15,20 @@ const bytes32 = z
 export const deploymentRecordSchema = z.object({
   chainId: z.number().int().positive(),
   registry: address,
-  templates: z.record(z.string().min(1), z.object({ templateId: bytes32, verifier: address })),
+  /**
+   * Registered templates by name: a circuit instance's name, or `<instance>/<definition hash>` for a
+   * user-defined workflow bound to a generic instance (with its definition hash, decimal).
+   */
+  templates: z.record(
+    z.string().min(1),
+    z.object({
+      templateId: bytes32,
+      verifier: address,
+      definitionHash: z.string().regex(/^\d+$/, "expected a decimal integer string").optional(),
+    }),
+  ),
+  /** Deployed generic verifiers by instance name (the verifier every definition template shares). */
+  verifiers: z.record(z.string().min(1), address).optional(),
   providerSetRoot: z
     .string()
     .regex(/^\d+$/, "expected a decimal integer string")

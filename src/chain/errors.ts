@@ -66,7 +66,10 @@ export class ProofFormatError extends ChainError {
   }
 }
 
-/** A generated verifier's artifact is missing or not a Groth16 verifier of five public signals. */
+/**
+ * A generated verifier's artifact is missing or not a workflow verifier: a Groth16 verifier of five
+ * public signals (IWorkflowVerifier) or of six (IWorkflowDefinitionVerifier, user-defined workflows).
+ */
 export class VerifierArtifactError extends ChainError {
   override name = "VerifierArtifactError";
   readonly retryable = false;
@@ -80,6 +83,35 @@ export class VerifierArtifactError extends ChainError {
     super(
       `verifier artifact ${artifactPath} of ${contractName} is ${reason}` +
         (reason === "missing" ? " (generate the verifier and run `npx hardhat compile`)" : ""),
+      options,
+    );
+  }
+}
+
+/**
+ * A proof of a user-defined workflow (six public signals) does not fit the template it is submitted
+ * for: the template binds another definition hash, or none (a template of its own circuit). The
+ * registry would check the proof against the hash it has registered, so it could only reject it.
+ */
+export class DefinitionMismatchError extends ChainError {
+  override name = "DefinitionMismatchError";
+  readonly retryable = false;
+
+  constructor(
+    readonly templateId: string,
+    readonly workflowId: bigint,
+    /** The proof's sixth public signal. */
+    readonly provenDefinitionHash: bigint,
+    /** The template's definition hash; undefined when the template does not bind a definition. */
+    readonly registeredDefinitionHash: bigint | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `submit of workflow ${workflowId} (template ${templateId}): the proof is of definition ` +
+        `${provenDefinitionHash}, but ` +
+        (registeredDefinitionHash === undefined
+          ? "the template does not bind a definition (its verifier takes five public signals)"
+          : `the template binds definition ${registeredDefinitionHash}`),
       options,
     );
   }

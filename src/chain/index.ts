@@ -1,12 +1,14 @@
 /**
- * The chain client: deploys the registry and generated verifiers, registers templates and provider
- * sets, submits proven runs and reads recorded runs back from the registry's events.
+ * The chain client: deploys the registry and generated verifiers, registers templates (of their own
+ * circuit, or bound to a user-defined workflow's definition) and provider sets, submits proven runs and
+ * reads recorded runs back from the registry's events.
  */
-export { toPublicSignalValues, toSolidityProof } from "./calldata";
+export { splitPublicSignals, toPublicSignalValues, toSolidityProof } from "./calldata";
 export { deploymentRecordSchema, readDeployment, writeDeployment, type DeploymentRecord } from "./deployment";
 export {
   ChainArgumentError,
   ChainError,
+  DefinitionMismatchError,
   DeploymentNotFoundError,
   ProofFormatError,
   RegistryRevertError,
@@ -15,12 +17,16 @@ export {
   VerifierArtifactError,
 } from "./errors";
 export {
+  definitionTemplateName,
   deployRegistry,
   deployVerifier,
   queryEntries,
+  readTemplate,
+  registerDefinitionTemplate,
   registerProviderSet,
   registerTemplate,
   submitRun,
   templateIdOf,
+  verifyRegisteredProof,
 } from "./registry";
 export * from "./types";

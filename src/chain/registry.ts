@@ -1,14 +1,29 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { ContractFactory, Interface, ZeroHash, getAddress, id, isAddress, isHexString } from "ethers";
+import {
+  ContractFactory,
+  Interface,
+  ZeroHash,
+  getAddress,
+  id,
+  isAddress,
+  isError,
+  isHexString,
+} from "ethers";
 import type { ContractTransactionResponse } from "ethers";
 import { z } from "zod";
 
-import { WorkflowRegistry__factory, type WorkflowRegistry } from "../../typechain-types";
-import { toPublicSignalValues, toSolidityProof } from "./calldata";
+import {
+  IWorkflowDefinitionVerifier__factory,
+  IWorkflowVerifier__factory,
+  WorkflowRegistry__factory,
+  type WorkflowRegistry,
+} from "../../typechain-types";
+import { splitPublicSignals, toSolidityProof } from "./calldata";
 import {
   ChainArgumentError,
+  DefinitionMismatchError,
   RegistryRevertError,
   RegistrySubmitError,
   TransactionNotMinedError,
@@ -21,16 +36,28 @@ import {
   type DeployVerifierOptions,
   type Outcome,
   type QueryEntriesOptions,
+  type ReadTemplateOptions,
   type RecordedRun,
+  type RegisterDefinitionTemplateOptions,
+  type RegisteredTemplate,
   type RegisterProviderSetOptions,
   type RegisterTemplateOptions,
   type SubmitRunOptions,
+  type VerifyRegisteredProofOptions,
 } from "./types";
 
 const PROJECT_ARTIFACTS_DIR = path.resolve(__dirname, "..", "..", "artifacts");
 
-/** The signature every template's verifier exposes (snarkjs' generated verifier, five public signals). */
-const VERIFY_PROOF_SIGNATURE = "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5])";
+/**
+ * The signatures a template's verifier may expose (snarkjs' generated verifier): five public signals
+ * for a template of its own circuit, six for the generic circuit of user-defined workflows.
+ */
+const VERIFY_PROOF_SIGNATURES = [
+  "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5])",
+  "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[6])",
+] as const;
+
+const UINT256_LIMIT = 1n << 256n;
 
 const verifierArtifactSchema = z.object({
   abi: z.array(z.unknown()),
@@ -41,6 +68,14 @@ const verifierArtifactSchema = z.object({
 export function templateIdOf(name: string): string {
   if (name.length === 0) throw new ChainArgumentError("name", "a template name must not be empty");
   return id(name);
+}
+
+/**
+ * The name under which a user-defined workflow's template is registered: the generic instance and
+ * the definition's hash (so a changed definition is a new template, never a silent rebinding).
+ */
+export function definitionTemplateName(instance: string, definitionHash: bigint): string {
+  return `${instance}/0x${definitionHash.toString(16).padStart(64, "0")}`;
 }
 
 /** Deploys a WorkflowRegistry whose admin and registrar is `admin` (the signer by default). */
@@ -95,6 +130,77 @@ export async function registerTemplate({
 }
 
 /**
+ * Registers a template bound to one user-defined workflow: its verifier is the generic circuit's
+ * (six public signals, shared by every such template), and the registry appends `definitionHash` as
+ * the sixth signal of every run submitted for it. Needs the registrar role. A hash that is 0 or not
+ * below the scalar field is refused by the registry (Registry__InvalidDefinitionHash).
+ */
+export async function registerDefinitionTemplate({
+  registry,
+  templateId,
+  verifier,
+  definitionHash,
+}: RegisterDefinitionTemplateOptions): Promise<ConfirmedTransaction> {
+  checkBytes32("templateId", templateId);
+  const verifierAddress = checkedAddress("verifier", verifier);
+  if (typeof definitionHash !== "bigint" || definitionHash < 0n || definitionHash >= UINT256_LIMIT) {
+    throw new ChainArgumentError("definitionHash", `${String(definitionHash)} is not a uint256 bigint`);
+  }
+  return sendRegistryTransaction({
+    registry,
+    operation: `registerDefinitionTemplate(${templateId})`,
+    send: () => registry.registerDefinitionTemplate(templateId, verifierAddress, definitionHash),
+  });
+}
+
+/** Reads a registered template; an unknown one is a RegistryRevertError (Registry__UnknownTemplate). */
+export async function readTemplate({
+  registry,
+  templateId,
+}: ReadTemplateOptions): Promise<RegisteredTemplate> {
+  checkBytes32("templateId", templateId);
+  return fetchTemplate(registry, templateId);
+}
+
+/**
+ * Asks the verifier the registry has registered for a template whether it accepts a proof, exactly
+ * as `submit` would (a view call, no transaction): the first five public signals, then, for a
+ * definition-bound template, its registered definition hash. The registry's other checks (replay,
+ * submitter, provider set, ...) are not made. A proof the verifier cannot even take is refused.
+ */
+export async function verifyRegisteredProof({
+  registry,
+  templateId,
+  proof,
+  publicSignals,
+}: VerifyRegisteredProofOptions): Promise<boolean> {
+  const { a, b, c } = toSolidityProof(proof);
+  const { signals } = splitPublicSignals(publicSignals);
+  const template = await readTemplate({ registry, templateId });
+  try {
+    if (template.definitionHash === undefined) {
+      return await IWorkflowVerifier__factory.connect(template.verifier, registry.runner).verifyProof(
+        a,
+        b,
+        c,
+        signals,
+      );
+    }
+    return await IWorkflowDefinitionVerifier__factory.connect(template.verifier, registry.runner).verifyProof(
+      a,
+      b,
+      c,
+      [...signals, template.definitionHash],
+    );
+  } catch (error) {
+    // A generated verifier answers false rather than reverting: a revert means the proof cannot even be
+    // taken (or the registered verifier is not of the template's kind). Other failures are rethrown.
+    if (isRevert(error)) return false;
+    throw error;
+  }
+}
+
+/**
  * Registers a provider set by its Poseidon root. The registry cannot recompute the root: it records
  * the root as known and emits the providers so that anyone can. Needs the registrar role.
  */
@@ -118,6 +224,11 @@ export async function registerProviderSet({
 /**
  * Submits a proven run. The registry must be connected to the signer whose address is the proof's
  * submitter signal. A rejection by the registry is thrown as a RegistrySubmitError.
+ *
+ * The public signals are five, or six for a proof of a user-defined workflow (definitionHash last).
+ * Only the first five are sent: the registry appends the hash registered for the template. For a
+ * six-signal proof, the template is read first and a DefinitionMismatchError is thrown, before any
+ * transaction, unless the template binds exactly the proof's definition hash.
  */
 export async function submitRun({
   registry,
@@ -127,14 +238,21 @@ export async function submitRun({
 }: SubmitRunOptions): Promise<ConfirmedTransaction> {
   checkBytes32("templateId", templateId);
   const { a, b, c } = toSolidityProof(proof);
-  const signals = toPublicSignalValues(publicSignals);
+  const { signals, definitionHash } = splitPublicSignals(publicSignals);
   const workflowId = signals[0];
+  const toRevertError = (errorName: string, args: readonly unknown[], cause: unknown) =>
+    new RegistrySubmitError(templateId, workflowId, errorName, args, { cause });
+  if (definitionHash !== undefined) {
+    const template = await fetchTemplate(registry, templateId, toRevertError);
+    if (template.definitionHash !== definitionHash) {
+      throw new DefinitionMismatchError(templateId, workflowId, definitionHash, template.definitionHash);
+    }
+  }
   return sendRegistryTransaction({
     registry,
     operation: `submit(${workflowId})`,
     send: () => registry.submit(templateId, a, b, c, signals),
-    toRevertError: (errorName, args, cause) =>
-      new RegistrySubmitError(templateId, workflowId, errorName, args, { cause }),
+    toRevertError,
   });
 }
 
@@ -163,12 +281,14 @@ export async function queryEntries({
   }));
 }
 
+type ToRevertError = (errorName: string, args: readonly unknown[], cause: unknown) => RegistryRevertError;
+
 interface RegistryTransaction {
   registry: WorkflowRegistry;
   /** Names the call in errors. */
   operation: string;
   send: () => Promise<ContractTransactionResponse>;
-  toRevertError?: (errorName: string, args: readonly unknown[], cause: unknown) => RegistryRevertError;
+  toRevertError?: ToRevertError;
 }
 
 /** Sends a registry transaction, waits for its receipt and turns the registry's reverts into errors. */
@@ -176,19 +296,71 @@ async function sendRegistryTransaction({
   registry,
   operation,
   send,
-  toRevertError = (errorName, args, cause) => new RegistryRevertError(operation, errorName, args, { cause }),
+  toRevertError,
 }: RegistryTransaction): Promise<ConfirmedTransaction> {
+  return callRegistry(
+    registry,
+    operation,
+    async () => {
+      const response = await send();
+      const receipt = await response.wait();
+      if (receipt === null) throw new TransactionNotMinedError(operation, response.hash);
+      return { txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: Number(receipt.gasUsed) };
+    },
+    toRevertError,
+  );
+}
+
+/**
+ * Runs a registry call and turns the registry's reverts (its custom errors, parsed with its ABI, or
+ * OpenZeppelin's it inherits) into RegistryRevertErrors, or what `toRevertError` makes of them.
+ */
+async function callRegistry<T>(
+  registry: WorkflowRegistry,
+  operation: string,
+  call: () => Promise<T>,
+  toRevertError: ToRevertError = (errorName, args, cause) =>
+    new RegistryRevertError(operation, errorName, args, { cause }),
+): Promise<T> {
   try {
-    const response = await send();
-    const receipt = await response.wait();
-    if (receipt === null) throw new TransactionNotMinedError(operation, response.hash);
-    return { txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: Number(receipt.gasUsed) };
+    return await call();
   } catch (error) {
     const revertData = findRevertData(error);
     const description = revertData === undefined ? null : registry.interface.parseError(revertData);
     if (description === null) throw error;
     throw toRevertError(description.name, description.args.toArray(), error);
   }
+}
+
+/** Reads a template (getTemplate) into a RegisteredTemplate; the definition hash only when bound. */
+async function fetchTemplate(
+  registry: WorkflowRegistry,
+  templateId: string,
+  toRevertError?: ToRevertError,
+): Promise<RegisteredTemplate> {
+  const template = await callRegistry(
+    registry,
+    `getTemplate(${templateId})`,
+    () => registry.getTemplate(templateId),
+    toRevertError,
+  );
+  return {
+    templateId,
+    verifier: getAddress(template.verifier),
+    active: template.active,
+    metadataHash: template.metadataHash,
+    definitionHash: template.bindsDefinition ? BigInt(template.metadataHash) : undefined,
+  };
+}
+
+/**
+ * Tells a reverted call from a failure to make it: ethers' CALL_EXCEPTION over JSON-RPC; Hardhat's
+ * in-process network throws its own error carrying the revert data, "0x" when there is none.
+ */
+function isRevert(error: unknown): boolean {
+  if (isError(error, "CALL_EXCEPTION")) return true;
+  const data = typeof error === "object" && error !== null ? (error as { data?: unknown }).data : undefined;
+  return typeof data === "string" && isHexString(data);
 }
 
 /**
@@ -227,7 +399,7 @@ async function readVerifierArtifact(
   } catch (error) {
     throw new VerifierArtifactError(contractName, artifactPath, "malformed", { cause: error });
   }
-  if (verifierInterface.getFunction(VERIFY_PROOF_SIGNATURE) === null) {
+  if (VERIFY_PROOF_SIGNATURES.every((signature) => verifierInterface.getFunction(signature) === null)) {
     throw new VerifierArtifactError(contractName, artifactPath, "not-a-workflow-verifier");
   }
   return { verifierInterface, bytecode };

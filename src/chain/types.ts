@@ -24,6 +24,13 @@ export const PUBLIC_SIGNAL_NAMES = [
   "submitter",
 ] as const;
 
+/**
+ * The public signals of the generic circuit for user-defined workflows: the five above, then the
+ * definition's hash. Its verifier (IWorkflowDefinitionVerifier) takes all six; the registry takes the
+ * first five and appends the hash registered for the template.
+ */
+export const DEFINITION_PUBLIC_SIGNAL_NAMES = [...PUBLIC_SIGNAL_NAMES, "definitionHash"] as const;
+
 /** A Groth16 proof as snarkjs produces it (`groth16.fullProve`, `proof.json`): decimal strings. */
 export interface Groth16ProofJson {
   readonly pi_a: readonly string[];
@@ -43,11 +50,39 @@ export interface SolidityProof {
 /** The five public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter. */
 export type PublicSignalValues = [bigint, bigint, bigint, bigint, bigint];
 
+/** The generic circuit's six public signals: the five above, then definitionHash. */
+export type DefinitionPublicSignalValues = [...PublicSignalValues, bigint];
+
+/**
+ * Public signals as the registry takes them (always five), and the definition hash when the proof
+ * has a sixth signal (a proof of the generic circuit for user-defined workflows).
+ */
+export interface SubmittedPublicSignals {
+  signals: PublicSignalValues;
+  definitionHash?: bigint;
+}
+
 /** One attested external system as the registry records it. */
 export interface ProviderRecord {
   systemCode: bigint | number;
   pubKeyX: bigint;
   pubKeyY: bigint;
+}
+
+/** A template as the registry has it. */
+export interface RegisteredTemplate {
+  /** 0x-prefixed bytes32 hex. */
+  templateId: string;
+  /** Checksummed address of the template's verifier. */
+  verifier: string;
+  active: boolean;
+  /** 0x-prefixed bytes32 hex; for a definition-bound template, its definition hash. */
+  metadataHash: string;
+  /**
+   * The definition hash a definition-bound template appends as its proofs' sixth public signal;
+   * undefined for a template of its own circuit (five public signals).
+   */
+  definitionHash: bigint | undefined;
 }
 
 /** A mined transaction. */
@@ -93,6 +128,20 @@ export interface RegisterTemplateOptions {
   metadataHash?: string;
 }
 
+export interface RegisterDefinitionTemplateOptions {
+  registry: WorkflowRegistry;
+  templateId: string;
+  /** The generic circuit's verifier (six public signals), shared by every definition-bound template. */
+  verifier: string;
+  /** The Poseidon hash of the workflow definition: the registry requires 0 < hash < SNARK_SCALAR_FIELD. */
+  definitionHash: bigint;
+}
+
+export interface ReadTemplateOptions {
+  registry: WorkflowRegistry;
+  templateId: string;
+}
+
 export interface RegisterProviderSetOptions {
   registry: WorkflowRegistry;
   root: bigint;
@@ -104,6 +153,19 @@ export interface SubmitRunOptions {
   registry: WorkflowRegistry;
   templateId: string;
   proof: Groth16ProofJson;
+  /**
+   * The proof's public signals as snarkjs gives them: five, or six for a proof of the generic
+   * circuit (definitionHash last). Only the first five are sent: the registry appends the hash
+   * registered for the template, and submitRun checks beforehand that it is the proof's.
+   */
+  publicSignals: readonly (string | bigint)[];
+}
+
+export interface VerifyRegisteredProofOptions {
+  registry: WorkflowRegistry;
+  templateId: string;
+  proof: Groth16ProofJson;
+  /** Five public signals, or six for a proof of a user-defined workflow (as for SubmitRunOptions). */
   publicSignals: readonly (string | bigint)[];
 }
 

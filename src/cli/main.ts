@@ -7,7 +7,7 @@ import { defaultJournalFile, Journal, ownerAlive, type JournalRun } from "../jou
 import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
-import { scenario as findScenario } from "../scenarios";
+import { resolveScenario, SCENARIOS } from "../scenarios";
 import {
   addAuditFilterOptions,
   auditFilters,
@@ -268,8 +268,13 @@ export function buildProgram(): Command {
 
   program
     .command("run")
-    .description(`run one workflow, prove it and record it (scenarios: ${SCENARIO_NAMES.join(", ")})`)
-    .argument("<scenario>", "built-in scenario name")
+    .description(
+      `run one workflow, prove it and record it: a built-in scenario (${SCENARIO_NAMES.join(", ")}) or a workflow file`,
+    )
+    .argument(
+      "<scenario>",
+      "built-in scenario name, or the path of a workflow file (./my.workflow.ts, default-exporting defineWorkflow({...}))",
+    )
     .addOption(networkOption())
     .addOption(dataDirOption())
     .addOption(journalOption())
@@ -297,11 +302,11 @@ export function buildProgram(): Command {
         },
       ) => {
         const input = opts.input ? readInputFile(opts.input) : undefined;
-        const scenario = findScenario(name);
+        const scenario = resolveScenario(name);
         const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
         const { ScenarioSession, RunNotRecordedError } = await pipeline();
         const session = await ScenarioSession.open({
-          scenario: name,
+          scenario,
           network: opts.network,
           dataDir: opts.dataDir,
           journalFile: opts.journal,
@@ -362,7 +367,11 @@ export function buildProgram(): Command {
       "finish runs from the journal: interrupted ones, parked ones (NEEDS_ATTENTION), and executed runs not yet recorded",
     )
     .argument("[id]", "a run id (0x…, or an unambiguous prefix); default: every such run of the scenario")
-    .option("--scenario <name>", "the scenario whose runs to resume when no id is given", "order")
+    .option(
+      "--scenario <name|file>",
+      "the scenario (or workflow file) whose runs to resume; needed with an id for a workflow file's run",
+      "order",
+    )
     .addOption(networkOption())
     .addOption(dataDirOption())
     .addOption(journalOption())
@@ -381,19 +390,29 @@ export function buildProgram(): Command {
         },
       ) => {
         const file = opts.journal ?? defaultJournalFile(opts.dataDir);
-        let scenarioName = opts.scenario;
+        let scenario = resolveScenario(opts.scenario);
         if (id !== undefined) {
           if (!fs.existsSync(file)) throw new UsageError(`no journal at ${file}`);
           const journal = Journal.open(file);
+          let runScenario: string;
           try {
-            scenarioName = journal.getRun(journal.resolveRunId(id))!.scenario;
+            runScenario = journal.getRun(journal.resolveRunId(id))!.scenario;
           } finally {
             journal.close();
           }
+          if (runScenario !== scenario.name) {
+            if (!SCENARIOS[runScenario]) {
+              throw new UsageError(
+                `run ${id} is a run of workflow "${runScenario}" from a workflow file: give the file with --scenario ./path/to/file.ts`,
+              );
+            }
+            scenario = SCENARIOS[runScenario];
+          }
         }
+        const scenarioName = scenario.name;
         const { ScenarioSession } = await pipeline();
         const session = await ScenarioSession.open({
-          scenario: scenarioName,
+          scenario,
           network: opts.network,
           dataDir: opts.dataDir,
           journalFile: file,

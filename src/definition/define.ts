@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { OPERATION_CODES, SYSTEM_CODES } from "../trace";
 import { PartialRetryPolicySchema } from "./retry";
-import type { StepDefinition, WorkflowDefinition } from "./types";
+import type { StepDefinition, WorkflowDefinition, WorkflowDefinitionInput } from "./types";
+
+/**
+ * The circuit instance that proves user-defined workflows without circom: up to 8 forward steps
+ * and 4 external calls on any path (committed or rolled back), the definition bound by its hash.
+ */
+export const GENERIC_TEMPLATE = "WorkflowTrace_8_4";
 
 export class WorkflowDefinitionError extends Error {
   override name = "WorkflowDefinitionError";
@@ -24,7 +30,7 @@ const OperationShape = z
 
 const DefinitionShape = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, "workflow name must be lower-case letters, digits and dashes"),
-  template: z.string().min(1),
+  template: z.string().min(1).optional(),
   rollbackTemplate: z.string().min(1).optional(),
   description: z.string(),
   retry: PartialRetryPolicySchema.optional(),
@@ -52,8 +58,15 @@ const DefinitionShape = z.object({
     .min(1, "a workflow has at least one step"),
 });
 
-/** Checks a workflow definition once, at the boundary, and returns it. */
-export function defineWorkflow<Input>(definition: WorkflowDefinition<Input>): WorkflowDefinition<Input> {
+/** Definitions that defineWorkflow validated. */
+const defined = new WeakSet<object>();
+
+/**
+ * Checks a workflow definition once, at the boundary, and returns it (with the generic template
+ * when it names none).
+ */
+export function defineWorkflow<Input>(input: WorkflowDefinitionInput<Input>): WorkflowDefinition<Input> {
+  const definition: WorkflowDefinition<Input> = { ...input, template: input.template ?? GENERIC_TEMPLATE };
   const parsed = DefinitionShape.safeParse(definition);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -75,7 +88,13 @@ export function defineWorkflow<Input>(definition: WorkflowDefinition<Input>): Wo
     if (names.has(name)) throw new WorkflowDefinitionError(`compensation name "${name}" is used twice`);
     names.add(name);
   }
+  defined.add(definition);
   return definition;
+}
+
+/** Whether a value is a definition returned by defineWorkflow (so it was validated). */
+export function isDefinedWorkflow(value: unknown): value is WorkflowDefinition<unknown> {
+  return typeof value === "object" && value !== null && defined.has(value);
 }
 
 /** The name a compensation has in the trace and the audit trail. */

@@ -66,7 +66,11 @@ export interface StepDefinition<Input> {
 export interface WorkflowDefinition<Input> {
   /** The scenario name used on the command line (`wesflow run order`). */
   name: string;
-  /** The circuit instance (circuits.json) that proves committed runs of this workflow. */
+  /**
+   * The circuit instance (circuits.json) that proves committed runs of this workflow. Given to
+   * defineWorkflow it is optional: default GENERIC_TEMPLATE, which proves any workflow within its
+   * maxima (committed and rolled back) against the definition's hash.
+   */
   template: string;
   /** The circuit instance that proves rolled-back runs; default: `template`. */
   rollbackTemplate?: string;
@@ -76,3 +80,8 @@ export interface WorkflowDefinition<Input> {
   retry?: Partial<RetryPolicy>;
   steps: StepDefinition<Input>[];
 }
+
+/** What defineWorkflow takes: a definition whose template may be left to the generic one. */
+export type WorkflowDefinitionInput<Input> = Omit<WorkflowDefinition<Input>, "template"> & {
+  template?: string;
+};

@@ -1,6 +1,9 @@
 import type { Signer } from "ethers";
 import {
+  definitionTemplateName,
   deployRegistry,
+  readTemplate,
+  registerDefinitionTemplate,
   deployVerifier,
   registerProviderSet,
   registerTemplate,
@@ -24,8 +27,15 @@ export async function deployWesflow(args: {
   const { signer, providers } = args;
   const registry = await deployRegistry({ signer });
   const templates: DeploymentRecord["templates"] = {};
+  const verifiers: Record<string, string> = {};
   for (const instance of loadCircuitInstances().filter(isInstanceBuilt)) {
-    templates[instance.name] = await addTemplate({ registry, signer, instance });
+    if (isDefinitionBound(instance)) {
+      // A generic instance is no template by itself: each workflow definition is registered with
+      // its hash when first run (registerDefinition).
+      verifiers[instance.name] = await deployVerifier({ signer, contractName: instance.verifierContract });
+    } else {
+      templates[instance.name] = await addTemplate({ registry, signer, instance });
+    }
   }
   await registerProviderSet({
     registry,
@@ -41,9 +51,47 @@ export async function deployWesflow(args: {
     chainId: Number(network.chainId),
     registry: await registry.getAddress(),
     templates,
+    verifiers,
     providerSetRoot: providers.root,
     deployedAt: new Date().toISOString(),
   };
+}
+
+/** Whether an instance is generic: its proofs take a workflow definition's hash as sixth public signal. */
+export function isDefinitionBound(instance: CircuitInstance): boolean {
+  return instance.pubs.includes("definitionHash");
+}
+
+/**
+ * Registers a user-defined workflow's template: the generic instance's verifier (deployed once per
+ * deployment) bound to the definition's hash. A template registered before (by another process)
+ * is taken as it is when it binds the same hash. Needs the registrar role on the registry.
+ */
+export async function registerDefinition(args: {
+  registry: WorkflowRegistry;
+  signer: Signer;
+  deployment: DeploymentRecord;
+  instance: CircuitInstance;
+  definitionHash: bigint;
+}): Promise<DeploymentRecord["templates"][string]> {
+  const { registry, signer, deployment, instance, definitionHash } = args;
+  const name = definitionTemplateName(instance.name, definitionHash);
+  const templateId = templateIdOf(name) as `0x${string}`;
+  let verifier = deployment.verifiers?.[instance.name];
+  const existing = await readTemplate({ registry, templateId }).catch(() => undefined);
+  if (existing) {
+    if (existing.definitionHash !== definitionHash) {
+      throw new Error(`template ${name} is registered on this chain without that definition hash`);
+    }
+    verifier = existing.verifier;
+  } else {
+    if (!verifier) {
+      verifier = await deployVerifier({ signer, contractName: instance.verifierContract });
+      deployment.verifiers = { ...deployment.verifiers, [instance.name]: verifier };
+    }
+    await registerDefinitionTemplate({ registry, templateId, verifier, definitionHash });
+  }
+  return { templateId, verifier, definitionHash: definitionHash.toString() };
 }
 
 /** Deploys an instance's generated verifier and registers it as a template of the registry. */

@@ -19,6 +19,8 @@ export interface ChainContext {
   submitter: string;
   registry: WorkflowRegistry;
   deployment: DeploymentRecord;
+  /** Where the deployment record lives (not for the in-process network, whose chain dies with it). */
+  deploymentPath?: string;
 }
 
 export function deploymentFile(dataDir: string, network: string): string {
@@ -73,6 +75,7 @@ export async function openChain(args: {
     submitter: await signer.getAddress(),
     registry: WorkflowRegistry__factory.connect(deployment.registry, signer),
     deployment,
+    deploymentPath: network === IN_PROCESS_NETWORK ? undefined : deploymentFile(dataDir, network),
   };
 }
 

@@ -1,22 +1,33 @@
 import path from "node:path";
-import type { RetryPolicy, WorkflowDefinition } from "../definition";
+import { checkLayoutFits, workflowLayoutOf, type RetryPolicy, type WorkflowDefinition } from "../definition";
 import { executeWorkflow, type Execution, type ExecutorEvent } from "../executor";
 import { bundleFromTrace, writeBundle, type RunBundle } from "../bundle";
-import { queryEntries, submitRun } from "../chain";
+import { definitionTemplateName, queryEntries, submitRun, writeDeployment } from "../chain";
 import { toHex32 } from "../crypto";
 import type { Journal } from "../journal";
 import type { Logger } from "../project";
 import {
   circuitInstance,
+  genericTemplateParams,
   isInstanceBuilt,
+  workflowTraceInput,
+  type CircuitInstance,
   runSetup,
   sagaWorkflowInput,
   Prover,
   silentProgress,
   type ProgressReporter,
 } from "../prover";
-import { computeTraceRoot, type EvidenceName, type ProviderSet, type SystemName } from "../trace";
-import { addTemplate } from "./deployment";
+import {
+  computeTraceRoot,
+  workflowDefinitionHash,
+  type EvidenceName,
+  type ProviderSet,
+  type SystemName,
+  type Trace,
+  type WorkflowLayout,
+} from "../trace";
+import { addTemplate, isDefinitionBound, registerDefinition } from "./deployment";
 import { IN_PROCESS_NETWORK, type ChainContext } from "./network";
 import { onceInFlight, queuesOf, type RunQueues } from "./queues";
 
@@ -91,8 +102,11 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
   const progress = options.progress ?? silentProgress;
   // Before anything runs: the templates that may prove this run fit the provider set. They are
   // built and registered when first needed (prepareTemplate).
-  checkProviderDepth(definition.template, providers);
-  if (definition.rollbackTemplate) checkProviderDepth(definition.rollbackTemplate, providers);
+  for (const name of new Set([definition.template, definition.rollbackTemplate ?? definition.template])) {
+    const { instance } = checkProviderDepth(name, providers);
+    // A workflow the generic template could not prove on some path is refused before any call.
+    if (isDefinitionBound(instance)) definitionBinding(instance, definition);
+  }
   progress.start(`${definition.name}: executing ${definition.steps.length} steps`);
   const execution = await executeWorkflow({
     definition,
@@ -105,7 +119,7 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
     logger,
     onEvent: options.onEvent,
   });
-  return recordExecution({ ...options, execution, definitionName: definition.name });
+  return recordExecution({ ...options, execution, definition });
 }
 
 /**
@@ -118,11 +132,15 @@ export function prepareTemplate(args: {
   name: string;
   chain: ChainContext;
   progress?: ProgressReporter;
+  /** For a generic instance: the workflow definition's hash, which its template binds. */
+  definitionHash?: bigint;
 }): Promise<void> {
   // Concurrent runs needing the same template share one build and one registration.
   let inFlight = preparing.get(args.chain);
   if (!inFlight) preparing.set(args.chain, (inFlight = new Map()));
-  return onceInFlight(inFlight, args.name, () => prepareTemplateOnce(args));
+  const key =
+    args.definitionHash === undefined ? args.name : definitionTemplateName(args.name, args.definitionHash);
+  return onceInFlight(inFlight, key, () => prepareTemplateOnce(args));
 }
 
 const preparing = new WeakMap<ChainContext, Map<string, Promise<void>>>();
@@ -131,11 +149,28 @@ async function prepareTemplateOnce(args: {
   name: string;
   chain: ChainContext;
   progress?: ProgressReporter;
+  definitionHash?: bigint;
 }): Promise<void> {
-  const { name, chain } = args;
+  const { name, chain, definitionHash } = args;
   const instance = circuitInstance(name);
   if (!isInstanceBuilt(instance)) {
     await runSetup({ ifStale: true, only: [name], progress: args.progress });
+  }
+  if (isDefinitionBound(instance)) {
+    if (definitionHash === undefined)
+      throw new Error(`${name} proves user-defined workflows: a definition is needed`);
+    const key = definitionTemplateName(name, definitionHash);
+    if (chain.deployment.templates[key]) return;
+    // Any network: registering needs the registrar role, which the deployer's account has.
+    chain.deployment.templates[key] = await registerDefinition({
+      registry: chain.registry,
+      signer: chain.signer,
+      deployment: chain.deployment,
+      instance,
+      definitionHash,
+    });
+    if (chain.deploymentPath) await writeDeployment(chain.deploymentPath, chain.deployment);
+    return;
   }
   if (chain.deployment.templates[name]) return;
   if (chain.network !== IN_PROCESS_NETWORK) {
@@ -161,12 +196,69 @@ function checkProviderDepth(templateName: string, providers: ProviderSet) {
   return { instance, traceDepth };
 }
 
-function checkTemplate(templateName: string, chain: ChainContext, providers: ProviderSet) {
+function checkTemplate(
+  templateName: string,
+  chain: ChainContext,
+  providers: ProviderSet,
+  binding: DefinitionBinding | undefined,
+) {
   const { instance, traceDepth } = checkProviderDepth(templateName, providers);
-  const template = chain.deployment.templates[instance.name];
-  if (!template)
-    throw new Error(`template ${instance.name} is not registered in the deployment on ${chain.network}`);
+  const key = binding ? definitionTemplateName(instance.name, binding.hash) : instance.name;
+  const template = chain.deployment.templates[key];
+  if (!template) throw new Error(`template ${key} is not registered in the deployment on ${chain.network}`);
   return { instance, traceDepth, template };
+}
+
+/** What binds a run of a user-defined workflow to its generic template: the layout and its hash. */
+interface DefinitionBinding {
+  name: string;
+  layout: WorkflowLayout;
+  hash: bigint;
+  maxSteps: number;
+  maxCalls: number;
+}
+
+function definitionBinding<Input>(
+  instance: CircuitInstance,
+  definition: WorkflowDefinition<Input>,
+): DefinitionBinding {
+  const { traceDepth, maxSteps, maxCalls } = genericTemplateParams(instance.template, instance.params);
+  const layout = workflowLayoutOf(definition);
+  checkLayoutFits(definition.name, layout, instance.name, {
+    steps: maxSteps,
+    calls: maxCalls,
+    records: 1 << traceDepth,
+  });
+  return {
+    name: definition.name,
+    layout,
+    hash: workflowDefinitionHash(layout, maxSteps),
+    maxSteps,
+    maxCalls,
+  };
+}
+
+function circuitInputOf(args: {
+  instance: CircuitInstance;
+  binding: DefinitionBinding | undefined;
+  trace: Trace;
+  providers: ProviderSet;
+  submitter: bigint;
+  traceDepth: number;
+}) {
+  const { instance, binding, trace, providers, submitter, traceDepth } = args;
+  if (binding) {
+    return workflowTraceInput({
+      trace,
+      layout: binding.layout,
+      providers,
+      submitter,
+      traceDepth,
+      maxSteps: binding.maxSteps,
+      maxCalls: binding.maxCalls,
+    });
+  }
+  return sagaWorkflowInput({ template: instance.template, trace, providers, submitter, traceDepth });
 }
 
 /**
@@ -174,14 +266,19 @@ function checkTemplate(templateName: string, chain: ChainContext, providers: Pro
  * by a resume). Journal: PROVEN, then RECORDED. A run the registry already holds (a crash after the
  * transaction) is not submitted again.
  */
-export async function recordExecution(
-  options: RecordOptions & { execution: Execution; definitionName: string },
+export async function recordExecution<Input>(
+  options: RecordOptions & { execution: Execution; definition: WorkflowDefinition<Input> },
 ): Promise<RunSummary> {
-  const { execution, chain, providers, runsDir, journal, definitionName } = options;
+  const { execution, chain, providers, runsDir, journal, definition } = options;
+  const definitionName = definition.name;
   const { trace } = execution;
   const progress = options.progress ?? silentProgress;
-  await prepareTemplate({ name: trace.template, chain, progress });
-  const { instance, traceDepth, template } = checkTemplate(trace.template, chain, providers);
+  const templateInstance = circuitInstance(trace.template);
+  const binding = isDefinitionBound(templateInstance)
+    ? definitionBinding(templateInstance, definition)
+    : undefined;
+  await prepareTemplate({ name: trace.template, chain, progress, definitionHash: binding?.hash });
+  const { instance, traceDepth, template } = checkTemplate(trace.template, chain, providers, binding);
   const runId = execution.runId;
 
   const traceRoot = computeTraceRoot(trace, traceDepth);
@@ -192,6 +289,7 @@ export async function recordExecution(
     traceDepth,
     providers,
     executeMs: execution.executeMs,
+    definition: binding && { name: binding.name, hash: binding.hash, layout: binding.layout },
   });
   const bundleFile = writeBundle(runsDir, bundle);
   const bundlePath = path.relative(process.cwd(), bundleFile) || bundleFile;
@@ -219,7 +317,7 @@ export async function recordExecution(
         provers.set(instance.name, prover);
       }
       const proven = await prover.prove(
-        sagaWorkflowInput({ template: instance.template, trace, providers, submitter, traceDepth }),
+        circuitInputOf({ instance, binding, trace, providers, submitter, traceDepth }),
       );
       if (!(await prover.verify(proven)))
         throw new Error("the generated proof does not verify with the verification key");

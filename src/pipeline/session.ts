@@ -4,7 +4,7 @@ import { interruptedRuns, resumeWorkflow, type ExecutorEvent } from "../executor
 import { defaultJournalFile, Journal, ownerAlive, type JournalRun, type RunStatus } from "../journal";
 import type { Logger } from "../project";
 import { circuitInstance, releaseProverResources, type Prover, type ProgressReporter } from "../prover";
-import { scenario as findScenario, type RunningSystems, type Scenario } from "../scenarios";
+import { resolveScenario, type RunningSystems, type Scenario } from "../scenarios";
 import type { Fault } from "../systems";
 import type { SystemName } from "../trace";
 import { openChain, type ChainContext } from "./network";
@@ -55,7 +55,8 @@ export class ScenarioSession {
   }
 
   static async open(args: {
-    scenario: string;
+    /** A built-in scenario's name, a workflow file's path, or a loaded scenario. */
+    scenario: string | Scenario;
     network: string;
     dataDir: string;
     logger?: Logger;
@@ -67,7 +68,7 @@ export class ScenarioSession {
     provingConcurrency?: number;
   }): Promise<ScenarioSession> {
     const queues = createRunQueues({ provingConcurrency: args.provingConcurrency });
-    const scenario = findScenario(args.scenario);
+    const scenario = typeof args.scenario === "string" ? resolveScenario(args.scenario) : args.scenario;
     const definition = scenario.createDefinition();
     const [, providerSetDepth] = circuitInstance(definition.template).params;
     const journal = Journal.open(args.journalFile ?? defaultJournalFile(args.dataDir));
@@ -181,7 +182,7 @@ export class ScenarioSession {
         });
         outcome.summary = await recordExecution({
           execution,
-          definitionName: this.definition.name,
+          definition: this.definition,
           chain: this.chain,
           providers: this.systems.providers,
           runsDir: this.runsDir,

@@ -3,4 +3,5 @@ export * from "./instances";
 export * from "./progress";
 export * from "./setup";
 export * from "./sagaInput";
+export * from "./workflowTraceInput";
 export * from "./prove";

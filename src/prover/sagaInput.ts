@@ -3,7 +3,9 @@ import {
   Outcome,
   RECORD_FIELDS,
   SYSTEM_CODES,
+  type CallRecord,
   type ProviderSet,
+  type StepRecord,
   type SystemName,
   type Trace,
 } from "../trace";
@@ -31,6 +33,91 @@ export const SAGA_TEMPLATES: Readonly<Record<string, SagaTemplateShape>> = {
 
 /** BabyJubJub's identity point: what a disabled attestation slot carries (it must be on the curve). */
 const IDENTITY: [bigint, bigint] = [0n, 1n];
+
+/**
+ * The run's calls in callSeq order, checked to be numbered 1, 2, … and to fit the circuit's
+ * attestation slots (`circuit` names it in the message).
+ */
+export function sortedCalls(trace: Trace, maxCalls: number, circuit: string): CallRecord[] {
+  const calls = [...trace.calls].sort((a, b) => a.callSeq - b.callSeq);
+  if (calls.length > maxCalls) {
+    throw new WitnessInputError(`the run made ${calls.length} calls; ${circuit} proves at most ${maxCalls}`);
+  }
+  calls.forEach((call, c) => {
+    if (call.callSeq !== c + 1) {
+      throw new WitnessInputError(
+        `calls are not numbered 1, 2, …: found callSeq ${call.callSeq} at ${c + 1}`,
+      );
+    }
+  });
+  return calls;
+}
+
+/** Every slot's request and response fields; slots after the last record are zeros. */
+export function recordFieldsInput(
+  trace: Trace,
+  slots: number,
+): { request: bigint[][]; response: bigint[][] } {
+  const zeros = () => new Array<bigint>(RECORD_FIELDS).fill(0n);
+  return {
+    request: Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.request ?? zeros())]),
+    response: Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.response ?? zeros())]),
+  };
+}
+
+/** failedCallAttested: the failed step made a call and its system signed the refusal. */
+export function failedCallAttested(failed: StepRecord | undefined): bigint {
+  return failed?.evidence === "ATTESTED" && failed.callSeq > 0 ? 1n : 0n;
+}
+
+/**
+ * Per attestation slot c (the call with callSeq c + 1): the provider's key, signature and Merkle
+ * path in the provider set under the system code the circuit checks the call against
+ * (`systemCodeOf`); a call without a signature, or no call, takes the identity point and zeros.
+ */
+export function attestationInput(args: {
+  calls: readonly CallRecord[];
+  maxCalls: number;
+  providers: ProviderSet;
+  systemCodeOf: (call: CallRecord, slot: number) => number;
+}): {
+  providerKey: bigint[][];
+  signatureR8: bigint[][];
+  signatureS: bigint[];
+  providerPathElements: bigint[][];
+  providerPathIndices: bigint[][];
+} {
+  const { calls, providers } = args;
+  const providerKey: bigint[][] = [];
+  const signatureR8: bigint[][] = [];
+  const signatureS: bigint[] = [];
+  const pathElements: bigint[][] = [];
+  const pathIndices: bigint[][] = [];
+  for (let c = 0; c < args.maxCalls; c++) {
+    const attestation = calls[c]?.attestation;
+    if (attestation) {
+      const path = providers.pathOf(args.systemCodeOf(calls[c], c), attestation.publicKey);
+      providerKey.push([...attestation.publicKey]);
+      signatureR8.push([...attestation.signature.R8]);
+      signatureS.push(attestation.signature.S);
+      pathElements.push(path.pathElements);
+      pathIndices.push(path.pathIndices.map(BigInt));
+    } else {
+      providerKey.push([...IDENTITY]);
+      signatureR8.push([...IDENTITY]);
+      signatureS.push(0n);
+      pathElements.push(new Array<bigint>(providers.depth).fill(0n));
+      pathIndices.push(new Array<bigint>(providers.depth).fill(0n));
+    }
+  }
+  return {
+    providerKey,
+    signatureR8,
+    signatureS,
+    providerPathElements: pathElements,
+    providerPathIndices: pathIndices,
+  };
+}
 
 /**
  * The input of a SagaWorkflow-based circuit for a trace: every record's request and response
@@ -62,43 +149,14 @@ export function sagaWorkflowInput(args: {
   if ((trace.outcome === "ROLLED_BACK") !== Boolean(failed)) {
     throw new WitnessInputError(`a ${trace.outcome} run ${failed ? "has" : "lacks"} a failed step`);
   }
-  const calls = [...trace.calls].sort((a, b) => a.callSeq - b.callSeq);
-  if (calls.length > shape.maxCalls) {
-    throw new WitnessInputError(
-      `the run made ${calls.length} calls; ${args.template} proves at most ${shape.maxCalls}`,
-    );
-  }
-  const zeros = () => new Array<bigint>(RECORD_FIELDS).fill(0n);
-  const request = Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.request ?? zeros())]);
-  const response = Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.response ?? zeros())]);
-
-  const providerKey: bigint[][] = [];
-  const signatureR8: bigint[][] = [];
-  const signatureS: bigint[] = [];
-  const pathElements: bigint[][] = [];
-  const pathIndices: bigint[][] = [];
-  for (let c = 0; c < shape.maxCalls; c++) {
-    const attestation = calls[c]?.attestation;
-    if (calls[c] && calls[c].callSeq !== c + 1) {
-      throw new WitnessInputError(
-        `calls are not numbered 1, 2, …: found callSeq ${calls[c].callSeq} at ${c + 1}`,
-      );
-    }
-    if (attestation) {
-      const path = providers.pathOf(SYSTEM_CODES[calls[c].system as SystemName], attestation.publicKey);
-      providerKey.push([...attestation.publicKey]);
-      signatureR8.push([...attestation.signature.R8]);
-      signatureS.push(attestation.signature.S);
-      pathElements.push(path.pathElements);
-      pathIndices.push(path.pathIndices.map(BigInt));
-    } else {
-      providerKey.push([...IDENTITY]);
-      signatureR8.push([...IDENTITY]);
-      signatureS.push(0n);
-      pathElements.push(new Array<bigint>(providers.depth).fill(0n));
-      pathIndices.push(new Array<bigint>(providers.depth).fill(0n));
-    }
-  }
+  const calls = sortedCalls(trace, shape.maxCalls, args.template);
+  const records = recordFieldsInput(trace, slots);
+  const attestations = attestationInput({
+    calls,
+    maxCalls: shape.maxCalls,
+    providers,
+    systemCodeOf: (call) => SYSTEM_CODES[call.system as SystemName],
+  });
   return {
     workflowId: trace.workflowId,
     outcome: BigInt(Outcome[trace.outcome]),
@@ -106,14 +164,9 @@ export function sagaWorkflowInput(args: {
     providerSetRoot: providers.root,
     submitter,
     failedStep: BigInt(failed ? failed.index : shape.steps),
-    failedCallAttested: failed?.evidence === "ATTESTED" && failed.callSeq > 0 ? 1n : 0n,
-    request,
-    response,
-    providerKey,
-    signatureR8,
-    signatureS,
-    providerPathElements: pathElements,
-    providerPathIndices: pathIndices,
+    failedCallAttested: failedCallAttested(failed),
+    ...records,
+    ...attestations,
   };
 }
 

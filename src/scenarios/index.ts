@@ -6,6 +6,9 @@ import { DEMO_STOCK, Inventory } from "./order/inventory";
 import { ORDER_FORWARD_OPERATIONS, ORDER_OPERATIONS } from "./order/operations";
 import { loadOrderProviderSet, startOrderSystems } from "./order/systems";
 import { demoOrderInput, orderWorkflow } from "./order/workflow";
+import { isWorkflowFileArg, loadWorkflowFile } from "./workflowFile";
+
+export { isWorkflowFileArg, loadWorkflowFile, WorkflowFileError } from "./workflowFile";
 
 /** The external systems a scenario talks to, running as simulated HTTP servers on loopback. */
 export interface RunningSystems {
@@ -84,4 +87,12 @@ export function scenario(name: string): Scenario {
     );
   }
   return found;
+}
+
+/**
+ * A built-in scenario by name, or a user's workflow file by path (`./my.workflow.ts`), which runs
+ * against the same registered external systems as the built-in order scenario.
+ */
+export function resolveScenario(nameOrFile: string): Scenario {
+  return isWorkflowFileArg(nameOrFile) ? loadWorkflowFile(nameOrFile, SCENARIOS.order) : scenario(nameOrFile);
 }

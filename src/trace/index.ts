@@ -2,3 +2,4 @@ export * from "./types";
 export * from "./catalog";
 export * from "./commitment";
 export * from "./providerSet";
+export * from "./layout";

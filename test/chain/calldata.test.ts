@@ -3,7 +3,13 @@ import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import * as snarkjs from "snarkjs";
 
-import { BN254_BASE_FIELD, ProofFormatError, toPublicSignalValues, toSolidityProof } from "../../src/chain";
+import {
+  BN254_BASE_FIELD,
+  ProofFormatError,
+  splitPublicSignals,
+  toPublicSignalValues,
+  toSolidityProof,
+} from "../../src/chain";
 
 type Groth16Proof = Parameters<typeof snarkjs.groth16.exportSolidityCallData>[0];
 
@@ -102,6 +108,39 @@ describe("chain calldata", () => {
         /^malformed proof: 1:/,
       );
       expect(() => toPublicSignalValues(["1", "2", "3", "4", -5n])).to.throw(ProofFormatError, /4:/);
+    });
+  });
+
+  describe("splitPublicSignals", () => {
+    it("takes five signals as they are", () => {
+      expect(splitPublicSignals(["10", 20n, "30", 40n, "50"])).to.deep.equal({
+        signals: [10n, 20n, 30n, 40n, 50n],
+      });
+    });
+
+    it("sets a sixth signal, the definition hash, apart from the five the registry takes", () => {
+      expect(splitPublicSignals(["10", "20", "30", "40", "50", "60"])).to.deep.equal({
+        signals: [10n, 20n, 30n, 40n, 50n],
+        definitionHash: 60n,
+      });
+    });
+
+    it("rejects fewer than five or more than six signals, naming both shapes", () => {
+      for (const count of [0, 4, 7]) {
+        const signals = Array.from({ length: count }, (_, i) => String(i + 1));
+        expect(() => splitPublicSignals(signals)).to.throw(
+          ProofFormatError,
+          new RegExp(
+            `expected 5 public signals \\(workflowId, outcome, traceRoot, providerSetRoot, submitter\\), ` +
+              `or 6 for a proof of a user-defined workflow \\(then definitionHash\\); got ${count}`,
+          ),
+        );
+      }
+    });
+
+    it("rejects a sixth signal that is not a non-negative integer", () => {
+      expect(() => splitPublicSignals(["1", "2", "3", "4", "5", "0x6"])).to.throw(ProofFormatError, /5:/);
+      expect(() => splitPublicSignals(["1", "2", "3", "4", "5", -6n])).to.throw(ProofFormatError, /5:/);
     });
   });
 });

@@ -8,20 +8,29 @@ import { artifacts, ethers } from "hardhat";
 
 import {
   ChainArgumentError,
+  DefinitionMismatchError,
+  ProofFormatError,
   RegistryRevertError,
   RegistrySubmitError,
+  SNARK_SCALAR_FIELD,
   VerifierArtifactError,
   deployRegistry,
   deployVerifier,
   queryEntries,
+  readTemplate,
+  registerDefinitionTemplate,
   registerProviderSet,
   registerTemplate,
   submitRun,
   templateIdOf,
+  verifyRegisteredProof,
   type ConfirmedTransaction,
   type Groth16ProofJson,
 } from "../../src/chain";
-import { MockWorkflowVerifier__factory } from "../../typechain-types";
+import {
+  MockWorkflowDefinitionVerifier__factory,
+  MockWorkflowVerifier__factory,
+} from "../../typechain-types";
 
 const TEMPLATE_ID = templateIdOf("OrderWorkflow_4_3");
 const OTHER_TEMPLATE_ID = templateIdOf("RefundWorkflow_4_3");
@@ -241,6 +250,252 @@ describe("chain client", () => {
     expect(await registry.isRecorded(11n)).to.equal(false);
   });
 
+  describe("definition-bound templates", () => {
+    const INVOICE_TEMPLATE_ID = templateIdOf("user/InvoiceApproval");
+    const INVOICE_DEFINITION_HASH = 0x0abc_def0_1234_5678n;
+    const OTHER_DEFINITION_HASH = 0x0fed_cba9n;
+
+    async function definitionFixture() {
+      const base = await clientFixture();
+      const definitionVerifier = await new MockWorkflowDefinitionVerifier__factory(base.admin).deploy();
+      const definitionVerifierAddress = await definitionVerifier.getAddress();
+      // The mock stands for the generic verifier given a proof of the invoice definition.
+      await definitionVerifier.setRequiredDefinitionHash(INVOICE_DEFINITION_HASH);
+      await registerDefinitionTemplate({
+        registry: base.registry,
+        templateId: INVOICE_TEMPLATE_ID,
+        verifier: definitionVerifierAddress.toLowerCase(),
+        definitionHash: INVOICE_DEFINITION_HASH,
+      });
+      return { ...base, definitionVerifier, definitionVerifierAddress };
+    }
+
+    const run = (submitter: string, workflowId = 11n) => ({
+      workflowId,
+      outcome: 1n,
+      traceRoot: 111n,
+      submitter,
+    });
+
+    it("registers a template bound to a definition and reads both kinds of template back", async () => {
+      const { registry, verifierAddress, definitionVerifierAddress } = await loadFixture(definitionFixture);
+      expect(await readTemplate({ registry, templateId: INVOICE_TEMPLATE_ID })).to.deep.equal({
+        templateId: INVOICE_TEMPLATE_ID,
+        verifier: definitionVerifierAddress,
+        active: true,
+        metadataHash: ethers.toBeHex(INVOICE_DEFINITION_HASH, 32),
+        definitionHash: INVOICE_DEFINITION_HASH,
+      });
+      expect(await readTemplate({ registry, templateId: TEMPLATE_ID })).to.deep.equal({
+        templateId: TEMPLATE_ID,
+        verifier: verifierAddress,
+        active: true,
+        metadataHash: ethers.ZeroHash,
+        definitionHash: undefined,
+      });
+
+      const unknown = await expectRejection(
+        readTemplate({ registry, templateId: templateIdOf("absent") }),
+        RegistryRevertError,
+      );
+      expect(unknown.errorName).to.equal("Registry__UnknownTemplate");
+      expect(unknown.args).to.deep.equal([templateIdOf("absent")]);
+    });
+
+    it("throws the registry's Registry__InvalidDefinitionHash, and refuses non-uint256 hashes itself", async () => {
+      const { registry, definitionVerifierAddress } = await loadFixture(definitionFixture);
+      const templateId = templateIdOf("user/Broken");
+      for (const definitionHash of [0n, SNARK_SCALAR_FIELD]) {
+        const refused = await expectRejection(
+          registerDefinitionTemplate({
+            registry,
+            templateId,
+            verifier: definitionVerifierAddress,
+            definitionHash,
+          }),
+          RegistryRevertError,
+        );
+        expect(refused.errorName).to.equal("Registry__InvalidDefinitionHash");
+        expect(refused.args).to.deep.equal([templateId, definitionHash]);
+        expect(refused.operation).to.equal(`registerDefinitionTemplate(${templateId})`);
+        expect(refused.retryable).to.equal(false);
+      }
+      for (const definitionHash of [-1n, 1n << 256n]) {
+        await expectRejection(
+          registerDefinitionTemplate({
+            registry,
+            templateId,
+            verifier: definitionVerifierAddress,
+            definitionHash,
+          }),
+          ChainArgumentError,
+        );
+      }
+      await expectRejection(
+        registerDefinitionTemplate({ registry, templateId, verifier: "0x1234", definitionHash: 1n }),
+        ChainArgumentError,
+      );
+      const duplicate = await expectRejection(
+        registerDefinitionTemplate({
+          registry,
+          templateId: INVOICE_TEMPLATE_ID,
+          verifier: definitionVerifierAddress,
+          definitionHash: 1n,
+        }),
+        RegistryRevertError,
+      );
+      expect(duplicate.errorName).to.equal("Registry__TemplateAlreadyRegistered");
+    });
+
+    it("submits a six-signal proof's first five signals; the registry appends the registered hash", async () => {
+      const { registry, prover } = await loadFixture(definitionFixture);
+      const confirmed = await submitRun({
+        registry: registry.connect(prover),
+        templateId: INVOICE_TEMPLATE_ID,
+        proof: PROOF,
+        publicSignals: [...publicSignalsOf(run(prover.address)), INVOICE_DEFINITION_HASH.toString()],
+      });
+      const [recorded] = await queryEntries({ registry, workflowId: 11n });
+      expect(recorded.templateId).to.equal(INVOICE_TEMPLATE_ID);
+      expect(recorded.txHash).to.equal(confirmed.txHash);
+
+      // The transaction carried five signals: the registry's submit takes no more.
+      const tx = await ethers.provider.getTransaction(confirmed.txHash);
+      const decoded = registry.interface.decodeFunctionData("submit", tx!.data);
+      expect(decoded[4].toArray()).to.deep.equal([11n, 1n, 111n, PROVIDER_SET_ROOT, BigInt(prover.address)]);
+    });
+
+    it("submits five signals to a definition-bound template as they are", async () => {
+      const { registry, prover } = await loadFixture(definitionFixture);
+      await submitRun({
+        registry: registry.connect(prover),
+        templateId: INVOICE_TEMPLATE_ID,
+        proof: PROOF,
+        publicSignals: publicSignalsOf(run(prover.address)),
+      });
+      expect(await registry.isRecorded(11n)).to.equal(true);
+    });
+
+    it("refuses, before sending, a six-signal proof of another definition or for a five-signal template", async () => {
+      const { registry, prover } = await loadFixture(definitionFixture);
+      const signals = publicSignalsOf(run(prover.address));
+      const otherDefinition = await expectRejection(
+        submitRun({
+          registry: registry.connect(prover),
+          templateId: INVOICE_TEMPLATE_ID,
+          proof: PROOF,
+          publicSignals: [...signals, OTHER_DEFINITION_HASH],
+        }),
+        DefinitionMismatchError,
+      );
+      expect(otherDefinition.name).to.equal("DefinitionMismatchError");
+      expect(otherDefinition.retryable).to.equal(false);
+      expect(otherDefinition.workflowId).to.equal(11n);
+      expect(otherDefinition.provenDefinitionHash).to.equal(OTHER_DEFINITION_HASH);
+      expect(otherDefinition.registeredDefinitionHash).to.equal(INVOICE_DEFINITION_HASH);
+      expect(otherDefinition.message).to.match(/binds definition \d+$/);
+
+      const ownCircuit = await expectRejection(
+        submitRun({
+          registry: registry.connect(prover),
+          templateId: TEMPLATE_ID,
+          proof: PROOF,
+          publicSignals: [...signals, INVOICE_DEFINITION_HASH],
+        }),
+        DefinitionMismatchError,
+      );
+      expect(ownCircuit.registeredDefinitionHash).to.equal(undefined);
+      expect(ownCircuit.message).to.match(/does not bind a definition/);
+      expect(await registry.isRecorded(11n)).to.equal(false);
+    });
+
+    it("throws a RegistrySubmitError for a six-signal proof of an unknown template", async () => {
+      const { registry, prover } = await loadFixture(definitionFixture);
+      const templateId = templateIdOf("absent");
+      const unknown = await expectRejection(
+        submitRun({
+          registry: registry.connect(prover),
+          templateId,
+          proof: PROOF,
+          publicSignals: [...publicSignalsOf(run(prover.address)), INVOICE_DEFINITION_HASH],
+        }),
+        RegistrySubmitError,
+      );
+      expect(unknown.errorName).to.equal("Registry__UnknownTemplate");
+      expect(unknown.args).to.deep.equal([templateId]);
+      expect(unknown.workflowId).to.equal(11n);
+    });
+
+    it("throws a RegistrySubmitError when the registry refuses a definition-bound run", async () => {
+      const { registry, definitionVerifier, prover, outsider } = await loadFixture(definitionFixture);
+      const publicSignals = [...publicSignalsOf(run(prover.address)), INVOICE_DEFINITION_HASH];
+      const submission = { templateId: INVOICE_TEMPLATE_ID, proof: PROOF, publicSignals };
+      const stolen = await expectRejection(
+        submitRun({ registry: registry.connect(outsider), ...submission }),
+        RegistrySubmitError,
+      );
+      expect(stolen.errorName).to.equal("Registry__SubmitterMismatch");
+
+      await definitionVerifier.setResult(false);
+      const invalid = await expectRejection(
+        submitRun({ registry: registry.connect(prover), ...submission }),
+        RegistrySubmitError,
+      );
+      expect(invalid.errorName).to.equal("Registry__InvalidProof");
+      expect(invalid.args).to.deep.equal([INVOICE_TEMPLATE_ID]);
+    });
+
+    it("rejects public signals that are neither five nor six, before sending anything", async () => {
+      const { registry, prover } = await loadFixture(definitionFixture);
+      const signals = publicSignalsOf(run(prover.address));
+      for (const publicSignals of [signals.slice(0, 4), [...signals, "1", "2"]]) {
+        const malformed = await expectRejection(
+          submitRun({
+            registry: registry.connect(prover),
+            templateId: INVOICE_TEMPLATE_ID,
+            proof: PROOF,
+            publicSignals,
+          }),
+          ProofFormatError,
+        );
+        expect(malformed.message).to.match(
+          /expected 5 public signals .* or 6 for a proof of a user-defined workflow/,
+        );
+      }
+      expect(await registry.isRecorded(11n)).to.equal(false);
+    });
+
+    it("asks a template's registered verifier, as submit would, whether it accepts a proof", async () => {
+      const { registry, verifier, definitionVerifier, prover } = await loadFixture(definitionFixture);
+      const signals = publicSignalsOf(run(prover.address));
+      const ask = (templateId: string, publicSignals: readonly string[]) =>
+        verifyRegisteredProof({ registry, templateId, proof: PROOF, publicSignals });
+
+      // Definition-bound: the registered hash is appended, whatever the proof's sixth signal says.
+      expect(await ask(INVOICE_TEMPLATE_ID, signals)).to.equal(true);
+      expect(await ask(INVOICE_TEMPLATE_ID, [...signals, OTHER_DEFINITION_HASH.toString()])).to.equal(true);
+      await definitionVerifier.setRequiredDefinitionHash(OTHER_DEFINITION_HASH);
+      expect(await ask(INVOICE_TEMPLATE_ID, [...signals, OTHER_DEFINITION_HASH.toString()])).to.equal(false);
+
+      // A template of its own circuit: five signals to its five-signal verifier.
+      expect(await ask(TEMPLATE_ID, signals)).to.equal(true);
+      await verifier.setResult(false);
+      expect(await ask(TEMPLATE_ID, signals)).to.equal(false);
+
+      // A five-signal template whose verifier has no five-signal verifyProof: refused, not thrown.
+      const mislabelled = templateIdOf("mislabelled");
+      await registerTemplate({
+        registry,
+        templateId: mislabelled,
+        verifier: await definitionVerifier.getAddress(),
+      });
+      expect(await ask(mislabelled, signals)).to.equal(false);
+
+      const unknown = await expectRejection(ask(templateIdOf("absent"), signals), RegistryRevertError);
+      expect(unknown.errorName).to.equal("Registry__UnknownTemplate");
+    });
+  });
+
   describe("deployVerifier", () => {
     let artifactsDir: string;
 
@@ -281,6 +536,22 @@ describe("chain client", () => {
       expect((await registry.getEntry(77n)).traceRoot).to.equal(777n);
       const [recorded] = await queryEntries({ registry, workflowId: 77n });
       expect(recorded.templateId).to.equal(templateId);
+    });
+
+    it("deploys a six-signal verifier, usable for definition-bound templates", async () => {
+      const { registry, admin } = await loadFixture(clientFixture);
+      await placeArtifact(
+        "GenericWorkflowVerifier",
+        await artifacts.readArtifact("MockWorkflowDefinitionVerifier"),
+      );
+      const address = await deployVerifier({
+        signer: admin,
+        contractName: "GenericWorkflowVerifier",
+        artifactsDir,
+      });
+      const templateId = templateIdOf("user/Generic");
+      await registerDefinitionTemplate({ registry, templateId, verifier: address, definitionHash: 5n });
+      expect((await readTemplate({ registry, templateId })).definitionHash).to.equal(5n);
     });
 
     it("says when the artifact is missing, malformed or not a workflow verifier", async () => {

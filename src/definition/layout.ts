@@ -1,0 +1,74 @@
+import { SYSTEM_CODES, type SystemName, type WorkflowLayout } from "../trace";
+import type { AnyOperationSpec } from "../host";
+import { WorkflowDefinitionError } from "./define";
+import type { WorkflowDefinition } from "./types";
+
+function callOf(operation: AnyOperationSpec | undefined): { operation: number; system: number } {
+  if (!operation) return { operation: 0, system: 0 };
+  return { operation: operation.code, system: SYSTEM_CODES[operation.system as SystemName] };
+}
+
+/**
+ * The numbers a generic template's circuit knows of a workflow: per forward step its code, the
+ * operation and system it calls (0 for a local step) and its compensation's. Their hash
+ * (workflowDefinitionHash) is what the registry binds the workflow's template to.
+ */
+export function workflowLayoutOf<Input>(definition: WorkflowDefinition<Input>): WorkflowLayout {
+  return {
+    steps: definition.steps.map((step) => {
+      const forward = callOf(step.operation);
+      return {
+        code: step.code,
+        operation: forward.operation,
+        system: forward.system,
+        ...(step.compensation ? { compensation: callOf(step.compensation.operation) } : {}),
+      };
+    }),
+  };
+}
+
+/** What a template of these maxima can prove, as a definition's worst case. */
+export interface LayoutFit {
+  steps: number;
+  /** Most external calls on one path: committed, or failed at step k and compensated. */
+  calls: number;
+  /** Most trace records on one path. */
+  records: number;
+}
+
+/** The worst case of a workflow's runs: most calls and records over every outcome it can have. */
+export function layoutNeeds(layout: WorkflowLayout): LayoutFit {
+  const steps = layout.steps;
+  let calls = steps.filter((s) => s.operation !== 0).length;
+  let records = steps.length;
+  for (let k = 0; k < steps.length; k++) {
+    const done = steps.slice(0, k);
+    const compensated = done.filter((s) => s.compensation);
+    const pathCalls =
+      done.filter((s) => s.operation !== 0).length +
+      (steps[k].operation !== 0 ? 1 : 0) +
+      compensated.filter((s) => s.compensation!.operation !== 0).length;
+    calls = Math.max(calls, pathCalls);
+    records = Math.max(records, k + 1 + compensated.length);
+  }
+  return { steps: steps.length, calls, records };
+}
+
+/** Refuses, before anything runs, a workflow that the template could not prove on some path. */
+export function checkLayoutFits(
+  name: string,
+  layout: WorkflowLayout,
+  template: string,
+  max: LayoutFit,
+): void {
+  const needs = layoutNeeds(layout);
+  const over = (Object.keys(max) as (keyof LayoutFit)[]).filter((key) => needs[key] > max[key]);
+  if (over.length > 0) {
+    throw new WorkflowDefinitionError(
+      `workflow ${name} does not fit template ${template}: ` +
+        over
+          .map((key) => `${needs[key]} ${key} on its longest path, the template proves ${max[key]}`)
+          .join("; "),
+    );
+  }
+}
