@@ -31,8 +31,15 @@ const config: HardhatUserConfig = {
   mocha: {
     timeout: 300_000,
   },
+  // Gas per contract method over the test run: printed after `npm test` and written to
+  // build/gas-report.txt. Offline (no price lookups); REPORT_GAS=false turns it off.
   gasReporter: {
-    enabled: process.env.REPORT_GAS === "true",
+    enabled: process.env.REPORT_GAS !== "false",
+    offline: true,
+    noColors: true,
+    outputFile: "build/gas-report.txt",
+    forceTerminalOutput: true,
+    forceTerminalOutputFormat: "terminal",
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
 };

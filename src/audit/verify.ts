@@ -5,6 +5,7 @@ import { definitionTemplateName, templateIdOf, verifyRegisteredProof, type Recor
 import { toHex32 } from "../crypto";
 import {
   circuitInstance,
+  verificationKeyHash,
   genericTemplateParams,
   isGenericTemplate,
   PUBLIC_SIGNAL_NAMES,
@@ -349,8 +350,11 @@ async function checkProof(args: {
     verified = false; // points that do not parse are not a proof
   }
   let problem = `the Groth16 proof does not verify with the verification key of ${instance.name}`;
+  const localHash = verificationKeyHash(key);
   const setupAt = readSetupRecord(instance)?.createdAt;
-  if (!verified && setupAt && setupAt > bundle.createdAt) {
+  if (!verified && bundle.proof.vkeyHash && bundle.proof.vkeyHash !== localHash) {
+    problem += ` (the proof was made for verification key sha256 ${bundle.proof.vkeyHash.slice(0, 16)}…, this build's key is ${localHash.slice(0, 16)}…: another setup's keys)`;
+  } else if (!verified && !bundle.proof.vkeyHash && setupAt && setupAt > bundle.createdAt) {
     problem += ` (the key was made by a setup at ${setupAt}, after this run: a proof made with another setup's keys fails here)`;
   }
   return { verified, problem };

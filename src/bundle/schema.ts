@@ -66,6 +66,11 @@ const ProofSchema = z.object({
   /** Five signals; a definition-bound (generic) template's proof has the definition hash sixth. */
   publicSignals: z.array(decimal).min(5).max(6),
   proveMs: z.number().nonnegative(),
+  /** sha256 of the verification key (see verificationKeyHash); absent in bundles of older versions. */
+  vkeyHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "a sha256 hex digest")
+    .optional(),
 });
 
 const LayoutCallSchema = z.object({

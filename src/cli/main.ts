@@ -118,6 +118,42 @@ async function printRun(run: RunSummary, json: boolean | undefined): Promise<voi
   if (run.outcome === "ROLLED_BACK") (await trailLines(run.bundlePath)).forEach((line) => out(line));
 }
 
+/**
+ * Starts n runs at once in one session: they execute concurrently, wait in the proving queue, and
+ * are submitted one by one. Prints each run's summary (or why it was not recorded) when all ended.
+ */
+async function runConcurrently(
+  session: ScenarioSession,
+  n: number,
+  json: boolean | undefined,
+): Promise<void> {
+  const first = Date.now() % 1_000_000;
+  const started = performance.now();
+  let ended = 0;
+  const results = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      session.run(session.scenario.demoInput(first + i)).finally(() => {
+        ended += 1;
+        process.stderr.write(
+          `• ${ended}/${n} runs ended (${Math.round((performance.now() - started) / 1000)} s)\n`,
+        );
+      }),
+    ),
+  );
+  const summaries = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  if (json) {
+    out(JSON.stringify(summaries));
+  } else {
+    for (const run of summaries) {
+      await printRun(run, false);
+      out("");
+    }
+    failed.forEach((error) => out(`not recorded: ${describeError(error)}`));
+  }
+  if (failed.length > 0) throw new UsageError(`${failed.length} of ${n} runs were not recorded`);
+}
+
 /** A run whose process died mid-execution is finished before anything new starts ("the executor on start"). */
 async function finishInterruptedRuns(session: ScenarioSession): Promise<void> {
   if (session.interruptedRuns().length === 0) return;
@@ -287,7 +323,13 @@ export function buildProgram(): Command {
       collectFaultSpec,
     )
     .addOption(callTimeoutOption())
-    .option("--json", "print one JSON object on the last line of stdout")
+    .option(
+      "--concurrent <n>",
+      "start n runs at once (each with its own input); proofs go through a queue, one at a time",
+      positiveInt,
+      1,
+    )
+    .option("--json", "print one JSON object on the last line of stdout (with --concurrent: a JSON array)")
     .action(
       async (
         name: string,
@@ -298,10 +340,16 @@ export function buildProgram(): Command {
           input?: string;
           fail?: string[];
           callTimeout?: number;
+          concurrent: number;
           json?: boolean;
         },
       ) => {
         const input = opts.input ? readInputFile(opts.input) : undefined;
+        if (input !== undefined && opts.concurrent > 1) {
+          throw new UsageError(
+            "--concurrent starts runs with the scenario's example inputs: leave out --input",
+          );
+        }
         const scenario = resolveScenario(name);
         const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
         const { ScenarioSession, RunNotRecordedError } = await pipeline();
@@ -318,6 +366,10 @@ export function buildProgram(): Command {
           for (const { system, fault, text } of faults) {
             session.injectFault(system, fault);
             process.stderr.write(`• fault injected: ${text} (${system} ${fault.operation})\n`);
+          }
+          if (opts.concurrent > 1) {
+            await runConcurrently(session, opts.concurrent, opts.json);
+            return;
           }
           try {
             const run = await session.run(

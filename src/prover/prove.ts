@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import * as snarkjs from "snarkjs";
 import type { CircuitInstance } from "./instances";
@@ -46,13 +47,27 @@ export class Prover {
       proof: result.proof,
       publicSignals: result.publicSignals,
       proveMs: Math.round(performance.now() - started),
+      vkeyHash: verificationKeyHash(this.verificationKey()),
     };
   }
 
   async verify(proof: Pick<RunProof, "proof" | "publicSignals">): Promise<boolean> {
-    this.vkey ??= JSON.parse(fs.readFileSync(this.instance.paths.vkey, "utf8")) as object;
-    return snarkjs.groth16.verify(this.vkey, proof.publicSignals, proof.proof);
+    return snarkjs.groth16.verify(this.verificationKey(), proof.publicSignals, proof.proof);
   }
+
+  private verificationKey(): object {
+    this.vkey ??= JSON.parse(fs.readFileSync(this.instance.paths.vkey, "utf8")) as object;
+    return this.vkey;
+  }
+}
+
+/**
+ * Names a verification key: sha256 (hex) of its JSON as snarkjs exports it. A bundle keeps the hash
+ * of the key its proof was made for, so a verifier can tell "made with another setup's keys" from
+ * "not a valid proof".
+ */
+export function verificationKeyHash(vkey: object): string {
+  return createHash("sha256").update(JSON.stringify(vkey)).digest("hex");
 }
 
 /** snarkjs keeps worker threads alive until the curve is terminated; call once before exiting. */

@@ -83,7 +83,9 @@ export async function runSetup(options: SetupOptions = {}): Promise<SetupResult>
 export function circuitSourceHash(instance: CircuitInstance): string {
   const hash = createHash("sha256");
   const circuitsDir = path.join(PROJECT_ROOT, "circuits");
-  for (const file of listCircomSources(circuitsDir)) {
+  // Only the instance's own sources: its main file and what it includes, transitively (a new
+  // template elsewhere does not make this instance stale). circomlib is covered by its version.
+  for (const file of includedSources(path.join(circuitsDir, `${instance.file}.circom`))) {
     hash.update(path.relative(circuitsDir, file)).update("\0").update(fs.readFileSync(file)).update("\0");
   }
   const { name, file, template, params, pubs } = instance;
@@ -97,21 +99,32 @@ export function circuitSourceHash(instance: CircuitInstance): string {
   return hash.digest("hex");
 }
 
+/**
+ * A circom file and the project files it includes, transitively, sorted. Includes of packages
+ * (`circomlib/...`, resolved through node_modules) are left out: their version is hashed instead.
+ */
+export function includedSources(mainFile: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    if (!fs.existsSync(file)) throw new Error(`circuit source ${file} does not exist`);
+    seen.add(file);
+    const text = fs.readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, "");
+    for (const match of text.matchAll(/\binclude\s+"([^"]+)"\s*;/g)) {
+      const target = path.resolve(path.dirname(file), match[1]);
+      if (fs.existsSync(target)) visit(target);
+      else if (!fs.existsSync(packageFile(match[1]))) {
+        throw new Error(`${path.relative(PROJECT_ROOT, file)} includes "${match[1]}", which does not exist`);
+      }
+    }
+  };
+  visit(mainFile);
+  return [...seen].sort();
+}
+
 /** A file inside an installed package (some packages' `exports` hide files from require.resolve). */
 function packageFile(pkg: string, ...parts: string[]): string {
   return path.join(PROJECT_ROOT, "node_modules", pkg, ...parts);
-}
-
-function listCircomSources(dir: string): string[] {
-  return (
-    fs
-      .readdirSync(dir, { withFileTypes: true, recursive: true })
-      .filter((e) => e.isFile() && e.name.endsWith(".circom"))
-      .map((e) => path.join(e.parentPath, e.name))
-      // generated mains (circomkit writes them to circuits/main/ and circuits/test/) are not sources
-      .filter((f) => !["main", "test"].includes(path.relative(dir, f).split(path.sep)[0]))
-      .sort()
-  );
 }
 
 /** Whether an instance's build outputs exist and match its current circuit sources. */

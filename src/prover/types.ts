@@ -14,6 +14,8 @@ export interface RunProof {
   proof: Groth16Proof;
   publicSignals: PublicSignals;
   proveMs: number;
+  /** sha256 (hex) of the verification key the proof verifies with: which setup's keys made it. */
+  vkeyHash: string;
 }
 
 /** A circuit input as snarkjs and circomkit take it: signal name → value, array or nested array. */

@@ -1,8 +1,10 @@
 import { expect } from "chai";
+import fs from "node:fs";
 import { ethers } from "hardhat";
 import { readAuditTrail, verifyBundle, type RegistryView } from "../../src/audit";
 import { RunBundleSchema, type RunBundle } from "../../src/bundle";
 import { deployWesflow, type ScenarioSession } from "../../src/pipeline";
+import { circuitInstance, verificationKeyHash } from "../../src/prover";
 import { WorkflowRegistry__factory } from "../../typechain-types";
 import { recordBundles, type RecordedBundles } from "../fixtures/recordedBundles";
 
@@ -228,6 +230,22 @@ describe("verify: a run bundle against itself and the registry, without calling 
     const result = await verifyBundle({ bundle });
     expect(result.valid).to.equal(false);
     expect(result.reasons.join("\n")).to.match(/has no proof/);
+  });
+
+  it("a proof names the verification key it was made for: another setup's key is said so", async () => {
+    const vkey = JSON.parse(
+      fs.readFileSync(circuitInstance(committed.template).paths.vkey, "utf8"),
+    ) as object;
+    expect(committed.proof!.vkeyHash).to.equal(verificationKeyHash(vkey));
+    // A proof from a build whose setup made other keys (simulated: another key hash, another proof).
+    const bundle = copy(committed);
+    bundle.proof!.vkeyHash = "ab".repeat(32);
+    bundle.proof!.proof.pi_a[0] = bump(bundle.proof!.proof.pi_a[0]);
+    const result = await verifyBundle({ bundle });
+    expect(result.valid).to.equal(false);
+    expect(result.reasons.join("\n")).to.match(
+      /made for verification key sha256 abababab.*another setup's keys/,
+    );
   });
 
   it("a bundle recorded by another registry is reported as such; a run a registry never saw is not recorded there", async () => {
