@@ -251,6 +251,11 @@ export class Journal {
     if (this.db.open) this.db.close();
   }
 
+  /** The journal's SQLite connection, for stores that keep their tables in the same file (src/state). */
+  database(): Database {
+    return this.db;
+  }
+
   // ------------------------------------------------------------------ runs
 
   /** Journals a new run, owned by this process, status RUNNING. Returns its id (toHex32(workflowId)). */
