@@ -4,4 +4,5 @@ export * from "./progress";
 export * from "./setup";
 export * from "./sagaInput";
 export * from "./workflowTraceInput";
+export * from "./orderStateInput";
 export * from "./prove";

@@ -76,12 +76,17 @@ export function orderWorkflow(
         name: "create_order",
         code: ORDER_STEP_CODES.create_order,
         async run({ input }) {
-          const netCents = input.quantity * input.unitPriceCents;
-          const taxCents = Math.round((netCents * input.taxRateBps) / 10_000);
-          const grossCents = netCents + taxCents;
-          if (!Number.isSafeInteger(grossCents))
+          // Exact integers: tax = Math.round(net × rate / 10 000) for net ≥ 0, as the circuit proves it
+          // (circuits/lib/orderRules.circom: net × rate + 5000 = 10 000 × tax + r, 0 ≤ r < 10 000).
+          const net = BigInt(input.quantity) * BigInt(input.unitPriceCents);
+          const tax = (net * BigInt(input.taxRateBps) + 5_000n) / 10_000n;
+          if (net + tax > BigInt(Number.MAX_SAFE_INTEGER))
             throw new Error("order total exceeds the supported amount range");
-          const result: CreatedOrder = { netCents, taxCents, grossCents };
+          const result: CreatedOrder = {
+            netCents: Number(net),
+            taxCents: Number(tax),
+            grossCents: Number(net + tax),
+          };
           return {
             result,
             request: [
@@ -90,7 +95,9 @@ export function orderWorkflow(
               encodeString(input.sku),
               BigInt(input.quantity),
             ],
-            response: [BigInt(input.unitPriceCents), BigInt(netCents), BigInt(taxCents), BigInt(grossCents)],
+            // The order's figures and its tax rate; the total (net + tax) is what payment, invoice
+            // and accounting record.
+            response: [BigInt(input.unitPriceCents), net, tax, BigInt(input.taxRateBps)],
           };
         },
         compensation: {

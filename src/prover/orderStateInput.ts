@@ -1,0 +1,148 @@
+import { poseidon, rootFromPath } from "../crypto";
+import type { ProviderSet, Trace } from "../trace";
+import { sagaWorkflowInput, WitnessInputError } from "./sagaInput";
+import type { CircuitInput } from "./types";
+
+/**
+ * The order-with-state templates (circuits/orderState.circom) and the SagaWorkflow shape each
+ * shares with an order template of circuits/order.circom (same steps, calls, rollback).
+ */
+export const ORDER_STATE_TEMPLATES: Readonly<Record<string, "OrderWorkflow" | "OrderSaga">> = {
+  OrderStateWorkflow: "OrderWorkflow",
+  OrderStateSaga: "OrderSaga",
+};
+
+/** Largest value a state leaf holds: values are unsigned 64-bit integers. */
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+/**
+ * The order's stock leaf in the state tree (binary Poseidon tree, node = Poseidon(left, right),
+ * empty leaf 0, used leaf Poseidon(key, value)), as the recorded state holds it when the proof is
+ * made.
+ */
+export interface StateLeafTransition {
+  /** The state root the proof starts from (public stateRootBefore). */
+  rootBefore: bigint;
+  /** The leaf's key: the SKU as a field element, encodeString(sku) (create_order's request[2]). */
+  key: bigint;
+  /** The leaf's index in the tree: 0 … 2^depth − 1. */
+  slot: number;
+  /** The stock in the leaf under rootBefore. */
+  valueBefore: bigint;
+  /**
+   * The stock after the run: valueBefore − quantity when the run committed, valueBefore when it
+   * rolled back (the state is not touched).
+   */
+  valueAfter: bigint;
+  /** Siblings bottom-up (the tree's depth = their number). */
+  pathElements: readonly bigint[];
+  /** Per level, 1 when the node is a right child: the bits of `slot`, lowest first. */
+  pathIndices: readonly (number | bigint)[];
+}
+
+/** The order's quantity and SKU field as create_order (record 0) carries them. */
+function orderOf(trace: Trace): { sku: bigint; quantity: bigint } {
+  const create = trace.steps[0];
+  if (!create) throw new WitnessInputError("the trace has no create_order record");
+  return { sku: create.request[2], quantity: create.request[3] };
+}
+
+function checkUint64(value: bigint, what: string): void {
+  if (value < 0n || value > MAX_UINT64) {
+    throw new WitnessInputError(`${what} ${value} is not an unsigned 64-bit integer`);
+  }
+}
+
+/**
+ * The input of OrderStateWorkflow / OrderStateSaga (circuits/orderState.circom): sagaWorkflowInput's
+ * (the order template's trace, attestations and failedStep) plus the state transition: public
+ * stateRootBefore and stateRootAfter, and the stock leaf's values and path. A COMMITTED run moves
+ * the SKU's stock from valueBefore to valueBefore − quantity (quantity = create_order's), and
+ * stateRootAfter is the root with the new leaf; a ROLLED_BACK run leaves the state as it was
+ * (stateRootAfter = rootBefore; the path is not looked at). The leaf's values are the recorded
+ * state's, which need not equal the reserve record's stockBefore/stockAfter (the executor's view):
+ * the circuit applies the recorded quantity. Inconsistent transitions are refused here with a
+ * WitnessInputError rather than left to fail in the witness.
+ */
+export function orderStateInput(args: {
+  template: string;
+  trace: Trace;
+  providers: ProviderSet;
+  submitter: bigint;
+  traceDepth: number;
+  /** The circuit's STATE_DEPTH, when known: the path must have as many levels. */
+  stateDepth?: number;
+  state: StateLeafTransition;
+}): CircuitInput {
+  const { trace, state } = args;
+  const sagaTemplate = ORDER_STATE_TEMPLATES[args.template];
+  if (!sagaTemplate)
+    throw new WitnessInputError(`no order-state witness builder for template ${args.template}`);
+  const saga = sagaWorkflowInput({
+    template: sagaTemplate,
+    trace,
+    providers: args.providers,
+    submitter: args.submitter,
+    traceDepth: args.traceDepth,
+  });
+
+  const depth = state.pathElements.length;
+  if (args.stateDepth !== undefined && depth !== args.stateDepth) {
+    throw new WitnessInputError(
+      `the state path has ${depth} levels; ${args.template} takes ${args.stateDepth}`,
+    );
+  }
+  if (depth === 0 || state.pathIndices.length !== depth) {
+    throw new WitnessInputError(
+      `a state path has one sibling and one index per level: got ${depth} and ${state.pathIndices.length}`,
+    );
+  }
+  if (!Number.isInteger(state.slot) || state.slot < 0 || state.slot >= 2 ** depth) {
+    throw new WitnessInputError(`state slot ${state.slot} is outside a depth-${depth} tree`);
+  }
+  const pathIndices = state.pathIndices.map(Number);
+  pathIndices.forEach((bit, level) => {
+    if (bit !== Math.floor(state.slot / 2 ** level) % 2) {
+      throw new WitnessInputError(`state path index ${level} is not bit ${level} of slot ${state.slot}`);
+    }
+  });
+  checkUint64(state.valueBefore, "the stock before");
+  checkUint64(state.valueAfter, "the stock after");
+
+  let rootAfter: bigint;
+  if (trace.outcome === "COMMITTED") {
+    const order = orderOf(trace);
+    if (state.key !== order.sku) {
+      throw new WitnessInputError(`the state key ${state.key} is not the order's SKU field ${order.sku}`);
+    }
+    if (state.valueAfter !== state.valueBefore - order.quantity) {
+      throw new WitnessInputError(
+        `the stock after (${state.valueAfter}) is not the stock before (${state.valueBefore}) − the quantity (${order.quantity})`,
+      );
+    }
+    const path = { pathElements: [...state.pathElements], pathIndices };
+    if (rootFromPath(poseidon([state.key, state.valueBefore]), path) !== state.rootBefore) {
+      throw new WitnessInputError(
+        `the leaf (key ${state.key}, value ${state.valueBefore}) at slot ${state.slot} is not in the state with root ${state.rootBefore}`,
+      );
+    }
+    rootAfter = rootFromPath(poseidon([state.key, state.valueAfter]), path);
+  } else {
+    if (state.valueAfter !== state.valueBefore) {
+      throw new WitnessInputError(
+        `a ${trace.outcome} run leaves the state as it was: stock after ${state.valueAfter} ≠ before ${state.valueBefore}`,
+      );
+    }
+    rootAfter = state.rootBefore;
+  }
+
+  return {
+    ...saga,
+    stateRootBefore: state.rootBefore,
+    stateRootAfter: rootAfter,
+    stateValueBefore: state.valueBefore,
+    stateValueAfter: state.valueAfter,
+    statePathElements: [...state.pathElements],
+    statePathIndices: pathIndices.map(BigInt),
+  };
+}
