@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
+import {IWorkflowStateVerifier} from "./interfaces/IWorkflowStateVerifier.sol";
 import {IWorkflowDefinitionVerifier} from "./interfaces/IWorkflowDefinitionVerifier.sol";
 import {IWorkflowRegistry} from "./interfaces/IWorkflowRegistry.sol";
 import {IWorkflowVerifier} from "./interfaces/IWorkflowVerifier.sol";
@@ -33,6 +34,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     uint256 private constant SIGNAL_TRACE_ROOT = 2;
     uint256 private constant SIGNAL_PROVIDER_SET_ROOT = 3;
     uint256 private constant SIGNAL_SUBMITTER = 4;
+    uint256 private constant STATE_PUBLIC_SIGNAL_COUNT = 7;
+    uint256 private constant SIGNAL_STATE_ROOT_BEFORE = 5;
+    uint256 private constant SIGNAL_STATE_ROOT_AFTER = 6;
 
     /// @dev A recorded run's word keeps its outcome in the top two bits, above the 254-bit traceRoot.
     uint256 private constant OUTCOME_SHIFT = 254;
@@ -50,7 +54,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         address verifier;
         bool active;
         bool bindsDefinition;
+        bool stateful;
         bytes32 metadataHash;
+        bytes32 stateDomain;
     }
 
     mapping(bytes32 templateId => TemplateRecord) private _templates;
@@ -59,6 +65,8 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     ///      slot costs a submission 22.1k gas, so the templateId, submitter, providerSetRoot and block are
     ///      left to the WorkflowRecorded event.
     mapping(uint256 workflowId => uint256 packedEntry) private _entries;
+    /// @dev Each state domain's current root; zero means no such domain (a Poseidon root is never zero).
+    mapping(bytes32 domainId => uint256 root) private _stateRoots;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and REGISTRAR_ROLE.
     constructor(address admin) {
@@ -90,6 +98,32 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             revert Registry__InvalidDefinitionHash(templateId, definitionHash);
         }
         _registerTemplate(templateId, verifier, bytes32(definitionHash), true);
+    }
+
+    /// @inheritdoc IWorkflowRegistry
+    function registerStateTemplate(
+        bytes32 templateId,
+        address verifier,
+        bytes32 metadataHash,
+        bytes32 domainId
+    ) external onlyRole(REGISTRAR_ROLE) {
+        if (_stateRoots[domainId] == 0) revert Registry__UnknownStateDomain(domainId);
+        _registerTemplate(templateId, verifier, metadataHash, false);
+        TemplateRecord storage template_ = _templates[templateId];
+        template_.stateful = true;
+        template_.stateDomain = domainId;
+    }
+
+    // ---------------------------------------------------------------- state domains
+
+    /// @inheritdoc IWorkflowRegistry
+    function registerStateDomain(bytes32 domainId, uint256 initialRoot) external onlyRole(REGISTRAR_ROLE) {
+        if (_stateRoots[domainId] != 0) revert Registry__StateDomainExists(domainId);
+        if (initialRoot == 0 || initialRoot >= SNARK_SCALAR_FIELD) {
+            revert Registry__InvalidStateRoot(domainId, initialRoot);
+        }
+        _stateRoots[domainId] = initialRoot;
+        emit StateDomainRegistered(domainId, initialRoot);
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -166,36 +200,21 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             verifier = template_.verifier;
             bool active = template_.active;
             bindsDefinition = template_.bindsDefinition;
+            bool stateful = template_.stateful;
             if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
             if (!active) revert Registry__TemplateInactive(templateId);
+            // A state template's runs must move its domain's root: they go through submitWithState.
+            if (stateful) revert Registry__TemplateKindMismatch(templateId);
         }
 
         for (uint256 i = 0; i < PUBLIC_SIGNAL_COUNT; ++i) {
             if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert Registry__InputNotInField(i, pubSignals[i]);
         }
 
-        uint256 outcome = pubSignals[SIGNAL_OUTCOME];
-        if (outcome != OUTCOME_COMMITTED && outcome != OUTCOME_ROLLED_BACK) {
-            revert Registry__InvalidOutcome(outcome);
-        }
-
-        uint256 providerSetRoot = pubSignals[SIGNAL_PROVIDER_SET_ROOT];
-        ProviderSetStatus providerSetStatus = _providerSets[providerSetRoot];
-        if (providerSetStatus == ProviderSetStatus.Unknown)
-            revert Registry__UnknownProviderSet(providerSetRoot);
-        if (providerSetStatus == ProviderSetStatus.Revoked)
-            revert Registry__ProviderSetRevoked(providerSetRoot);
-
-        // Compare as uint256: truncating the signal to an address would accept 2^160 + sender.
-        uint256 boundSubmitter = pubSignals[SIGNAL_SUBMITTER];
-        if (boundSubmitter > type(uint160).max) revert Registry__SubmitterOutOfRange(boundSubmitter);
-        if (boundSubmitter != uint256(uint160(msg.sender))) {
-            revert Registry__SubmitterMismatch(address(uint160(boundSubmitter)), msg.sender);
-        }
-
-        // The workflow id is the nullifier: a re-randomised proof of the same run has the same id.
         uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
-        if (_entries[workflowId] != 0) revert Registry__AlreadyRecorded(workflowId);
+        uint256 outcome = pubSignals[SIGNAL_OUTCOME];
+        uint256 providerSetRoot = pubSignals[SIGNAL_PROVIDER_SET_ROOT];
+        _checkRun(workflowId, outcome, providerSetRoot, pubSignals[SIGNAL_SUBMITTER]);
 
         bool valid =
             bindsDefinition
@@ -209,7 +228,68 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         emit WorkflowRecorded(workflowId, templateId, msg.sender, uint8(outcome), traceRoot, providerSetRoot);
     }
 
+    /// @inheritdoc IWorkflowRegistry
+    function submitWithState(
+        bytes32 templateId,
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[7] calldata pubSignals
+    ) external whenNotPaused {
+        TemplateRecord storage template_ = _templates[templateId];
+        address verifier = template_.verifier;
+        if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        if (!template_.active) revert Registry__TemplateInactive(templateId);
+        if (!template_.stateful) revert Registry__TemplateKindMismatch(templateId);
+        for (uint256 i = 0; i < STATE_PUBLIC_SIGNAL_COUNT; ++i) {
+            if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert Registry__InputNotInField(i, pubSignals[i]);
+        }
+        _checkRun(
+            pubSignals[SIGNAL_WORKFLOW_ID],
+            pubSignals[SIGNAL_OUTCOME],
+            pubSignals[SIGNAL_PROVIDER_SET_ROOT],
+            pubSignals[SIGNAL_SUBMITTER]
+        );
+
+        // The proof must start from the domain's current root: a run proven against an older state is stale.
+        bytes32 domainId = template_.stateDomain;
+        uint256 rootBefore = pubSignals[SIGNAL_STATE_ROOT_BEFORE];
+        uint256 current = _stateRoots[domainId];
+        if (rootBefore != current) revert Registry__StaleStateRoot(current, rootBefore);
+        if (!IWorkflowStateVerifier(verifier).verifyProof(a, b, c, pubSignals)) {
+            revert Registry__InvalidProof(templateId);
+        }
+
+        uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
+        uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
+        _stateRoots[domainId] = rootAfter;
+        _entries[workflowId] = _packEntry(pubSignals[SIGNAL_TRACE_ROOT], pubSignals[SIGNAL_OUTCOME]);
+        emit StateRootAdvanced(domainId, workflowId, rootBefore, rootAfter);
+        emit WorkflowRecorded(
+            workflowId,
+            templateId,
+            msg.sender,
+            uint8(pubSignals[SIGNAL_OUTCOME]),
+            pubSignals[SIGNAL_TRACE_ROOT],
+            pubSignals[SIGNAL_PROVIDER_SET_ROOT]
+        );
+    }
+
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IWorkflowRegistry
+    function templateStateDomain(bytes32 templateId) external view returns (bytes32) {
+        TemplateRecord storage record = _templates[templateId];
+        if (record.verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        return record.stateDomain;
+    }
+
+    /// @inheritdoc IWorkflowRegistry
+    function currentStateRoot(bytes32 domainId) external view returns (uint256) {
+        uint256 root = _stateRoots[domainId];
+        if (root == 0) revert Registry__UnknownStateDomain(domainId);
+        return root;
+    }
 
     /// @inheritdoc IWorkflowRegistry
     function getEntry(uint256 workflowId) external view returns (Entry memory entry) {
@@ -243,6 +323,30 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     // ---------------------------------------------------------------- internals
 
+    /// @dev The checks of a run every kind of template shares: outcome, provider set, submitter, replay.
+    function _checkRun(
+        uint256 workflowId,
+        uint256 outcome,
+        uint256 providerSetRoot,
+        uint256 boundSubmitter
+    ) private view {
+        if (outcome != OUTCOME_COMMITTED && outcome != OUTCOME_ROLLED_BACK) {
+            revert Registry__InvalidOutcome(outcome);
+        }
+        ProviderSetStatus providerSetStatus = _providerSets[providerSetRoot];
+        if (providerSetStatus == ProviderSetStatus.Unknown)
+            revert Registry__UnknownProviderSet(providerSetRoot);
+        if (providerSetStatus == ProviderSetStatus.Revoked)
+            revert Registry__ProviderSetRevoked(providerSetRoot);
+        // Compare as uint256: truncating the signal to an address would accept 2^160 + sender.
+        if (boundSubmitter > type(uint160).max) revert Registry__SubmitterOutOfRange(boundSubmitter);
+        if (boundSubmitter != uint256(uint160(msg.sender))) {
+            revert Registry__SubmitterMismatch(address(uint160(boundSubmitter)), msg.sender);
+        }
+        // The workflow id is the nullifier: a re-randomised proof of the same run has the same id.
+        if (_entries[workflowId] != 0) revert Registry__AlreadyRecorded(workflowId);
+    }
+
     /// @dev Stores a new, active template; shared by both kinds of registration.
     function _registerTemplate(
         bytes32 templateId,
@@ -258,7 +362,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             verifier: verifier,
             active: true,
             bindsDefinition: bindsDefinition,
-            metadataHash: metadataHash
+            stateful: false,
+            metadataHash: metadataHash,
+            stateDomain: bytes32(0)
         });
         emit TemplateRegistered(templateId, verifier, metadataHash, bindsDefinition);
     }

@@ -78,6 +78,67 @@ interface IWorkflowRegistry {
     error Registry__AlreadyRecorded(uint256 workflowId);
     error Registry__InvalidProof(bytes32 templateId);
     error Registry__UnknownWorkflow(uint256 workflowId);
+    error Registry__StateDomainExists(bytes32 domainId);
+    error Registry__InvalidStateRoot(bytes32 domainId, uint256 root);
+    error Registry__UnknownStateDomain(bytes32 domainId);
+    error Registry__StaleStateRoot(uint256 expected, uint256 given);
+    error Registry__TemplateKindMismatch(bytes32 templateId);
+
+    /// @dev A state domain (e.g. keccak256("order/stock")) and the root its history starts from.
+    event StateDomainRegistered(bytes32 indexed domainId, uint256 initialRoot);
+    /// @dev A recorded run moved its template's state domain from rootBefore to rootAfter.
+    event StateRootAdvanced(
+        bytes32 indexed domainId,
+        uint256 indexed workflowId,
+        uint256 rootBefore,
+        uint256 rootAfter
+    );
+
+    /// @notice Registers a state domain with the root of its initial state. Registrar only.
+    /// @param domainId The domain's id (by convention keccak256 of its name).
+    /// @param initialRoot The Poseidon root of the initial state: non-zero and below SNARK_SCALAR_FIELD.
+    function registerStateDomain(bytes32 domainId, uint256 initialRoot) external;
+
+    /// @notice Registers a template whose runs move a state domain's root; their proofs have seven
+    ///         public signals (the five of `submit`, then stateRootBefore, stateRootAfter) and are
+    ///         recorded with `submitWithState` only. Registrar only.
+    /// @param templateId The template's id.
+    /// @param verifier The template's verifier, which must implement IWorkflowStateVerifier.
+    /// @param metadataHash A hash of the template's off-chain metadata.
+    /// @param domainId The registered state domain the template's runs move.
+    function registerStateTemplate(
+        bytes32 templateId,
+        address verifier,
+        bytes32 metadataHash,
+        bytes32 domainId
+    ) external;
+
+    /// @notice Records a proven run of a state template and advances its domain's root. Besides the
+    ///         checks of `submit`, the proof's stateRootBefore must be the domain's current root (else
+    ///         Registry__StaleStateRoot(expected, given)); the domain's root becomes stateRootAfter.
+    /// @param templateId The template the run belongs to.
+    /// @param a The proof's A point.
+    /// @param b The proof's B point, each coordinate pair in Solidity's order.
+    /// @param c The proof's C point.
+    /// @param pubSignals workflowId, outcome, traceRoot, providerSetRoot, submitter, stateRootBefore,
+    ///        stateRootAfter.
+    function submitWithState(
+        bytes32 templateId,
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[7] calldata pubSignals
+    ) external;
+
+    /// @notice Returns the state domain a template's runs move (zero for a template without state).
+    /// @param templateId The template's id; reverts with Registry__UnknownTemplate when absent.
+    /// @return The domain's id.
+    function templateStateDomain(bytes32 templateId) external view returns (bytes32);
+
+    /// @notice Returns a state domain's current root; reverts with Registry__UnknownStateDomain when absent.
+    /// @param domainId The domain's id.
+    /// @return The root of the domain's state after the last recorded run.
+    function currentStateRoot(bytes32 domainId) external view returns (uint256);
 
     /// @notice Registers a workflow template and the verifier of its circuit. Registrar only.
     /// @param templateId The template's id (by convention keccak256 of its name).
