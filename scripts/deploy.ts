@@ -7,7 +7,14 @@
 // Data dir: WESFLOW_DATA_DIR or .wesflow/ (provider dev keys are generated there if missing).
 import { ethers, network } from "hardhat";
 import { writeDeployment } from "../src/chain";
-import { deployWesflow, deploymentFile, IN_PROCESS_NETWORK } from "../src/pipeline";
+import { Journal, defaultJournalFile } from "../src/journal";
+import {
+  deployWesflow,
+  deploymentFile,
+  ensureDomain,
+  IN_PROCESS_NETWORK,
+  stateStoreOf,
+} from "../src/pipeline";
 import { createLogger, defaultDataDir } from "../src/project";
 import { circuitInstance } from "../src/prover";
 import { scenario } from "../src/scenarios";
@@ -22,8 +29,21 @@ async function main(): Promise<void> {
   const order = scenario("order");
   const [, providerSetDepth] = circuitInstance(order.createDefinition().template).params;
   const providers = await order.loadProviderSet({ dataDir, providerSetDepth, logger: createLogger() });
+  // The order's stock domain starts on the registry where the data dir's journal holds it.
+  const journal = Journal.open(process.env.WESFLOW_JOURNAL ?? defaultJournalFile(dataDir));
+  const stateRoots: Record<string, bigint> = {};
+  try {
+    const store = stateStoreOf(journal);
+    const effect = order.createDefinition({ state: store }).state;
+    if (effect) {
+      ensureDomain(store, effect);
+      stateRoots[effect.domain] = store.root(effect.domain);
+    }
+  } finally {
+    journal.close();
+  }
   const [signer] = await ethers.getSigners();
-  const record = await deployWesflow({ signer, providers });
+  const record = await deployWesflow({ signer, providers, stateRoots });
   const file = deploymentFile(dataDir, network.name);
   await writeDeployment(file, record);
   process.stdout.write(
@@ -31,6 +51,9 @@ async function main(): Promise<void> {
       `registry      ${record.registry} (chain ${record.chainId})`,
       ...Object.entries(record.templates).map(
         ([name, t]) => `template      ${name} ${t.templateId} → ${t.verifier}`,
+      ),
+      ...Object.entries(record.stateDomains ?? {}).map(
+        ([name, d]) => `state domain  ${name} ${d.domainId} from root ${d.initialRoot}`,
       ),
       `provider set  ${record.providerSetRoot}`,
       `written to    ${file}`,

@@ -63,8 +63,11 @@ const ProofSchema = z.object({
     protocol: z.literal("groth16"),
     curve: z.string(),
   }),
-  /** Five signals; a definition-bound (generic) template's proof has the definition hash sixth. */
-  publicSignals: z.array(decimal).min(5).max(6),
+  /**
+   * Five signals; a definition-bound (generic) template's proof has the definition hash sixth; a state
+   * template's proof has stateRootBefore and stateRootAfter sixth and seventh.
+   */
+  publicSignals: z.array(decimal).min(5).max(7),
   proveMs: z.number().nonnegative(),
   /** sha256 of the verification key (see verificationKeyHash); absent in bundles of older versions. */
   vkeyHash: z
@@ -99,6 +102,26 @@ const DefinitionSchema = z.object({
   }),
 });
 
+/**
+ * For a run proven by a state template: the state domain's transition the proof shows, and the one
+ * leaf it opens (the order's SKU) with its Merkle path, so that anyone can recompute both roots from
+ * the bundle. A rolled-back run leaves the state as it was (rootAfter = rootBefore, valueAfter =
+ * valueBefore).
+ */
+const StateSchema = z.object({
+  domain: z.string().min(1),
+  domainId: hex32,
+  rootBefore: decimal,
+  rootAfter: decimal,
+  key: z.string(),
+  keyField: decimal,
+  slot: z.number().int().nonnegative(),
+  valueBefore: decimal,
+  valueAfter: decimal,
+  pathElements: z.array(decimal).min(1),
+  pathIndices: z.array(z.number().int().min(0).max(1)).min(1),
+});
+
 const SubmissionSchema = z.object({
   network: z.string(),
   chainId: z.number().int().positive(),
@@ -127,6 +150,7 @@ export const RunBundleSchema = z.object({
   calls: z.array(CallSchema),
   providerSet: ProviderSetSchema,
   definition: DefinitionSchema.optional(),
+  state: StateSchema.optional(),
   proof: ProofSchema.optional(),
   submission: SubmissionSchema.optional(),
   timings: z.object({ executeMs: z.number().nonnegative() }),
@@ -136,6 +160,7 @@ export const RunBundleSchema = z.object({
 export type RunBundle = z.infer<typeof RunBundleSchema>;
 export type BundleProof = z.infer<typeof ProofSchema>;
 export type BundleDefinition = z.infer<typeof DefinitionSchema>;
+export type BundleState = z.infer<typeof StateSchema>;
 export type BundleSubmission = z.infer<typeof SubmissionSchema>;
 export type BundleStep = z.infer<typeof StepSchema>;
 export type BundleCall = z.infer<typeof CallSchema>;

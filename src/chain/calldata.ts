@@ -5,7 +5,9 @@ import {
   BN254_BASE_FIELD,
   DEFINITION_PUBLIC_SIGNAL_NAMES,
   PUBLIC_SIGNAL_NAMES,
+  STATE_PUBLIC_SIGNAL_NAMES,
   type Groth16ProofJson,
+  type StatePublicSignalValues,
   type PublicSignalValues,
   type SolidityProof,
   type SubmittedPublicSignals,
@@ -28,6 +30,13 @@ const publicSignal = z.union([decimalString.transform((value) => BigInt(value)),
 const publicSignalsSchema = z
   .array(publicSignal)
   .length(PUBLIC_SIGNAL_NAMES.length, `expected ${PUBLIC_SIGNAL_NAMES.length} public signals`);
+
+const stateSignalsSchema = z
+  .array(publicSignal)
+  .length(
+    STATE_PUBLIC_SIGNAL_NAMES.length,
+    `expected ${STATE_PUBLIC_SIGNAL_NAMES.length} public signals (${STATE_PUBLIC_SIGNAL_NAMES.join(", ")})`,
+  );
 
 const submittedSignalsSchema = z.array(publicSignal).refine(
   (signals) =>
@@ -81,4 +90,17 @@ export function splitPublicSignals(publicSignals: readonly (string | bigint)[]):
   const [workflowId, outcome, traceRoot, providerSetRoot, submitter, definitionHash] = parsed.data;
   const signals: PublicSignalValues = [workflowId, outcome, traceRoot, providerSetRoot, submitter];
   return definitionHash === undefined ? { signals } : { signals, definitionHash };
+}
+
+/**
+ * Parses the seven public signals of a state template's proof (the five, then stateRootBefore and
+ * stateRootAfter). Values at or above the field modulus are passed through: the registry rejects them.
+ */
+export function toStatePublicSignalValues(
+  publicSignals: readonly (string | bigint)[],
+): StatePublicSignalValues {
+  const parsed = stateSignalsSchema.safeParse(publicSignals);
+  if (!parsed.success) throw new ProofFormatError(formatZodIssues(parsed.error), { cause: parsed.error });
+  const [workflowId, outcome, traceRoot, providerSetRoot, submitter, rootBefore, rootAfter] = parsed.data;
+  return [workflowId, outcome, traceRoot, providerSetRoot, submitter, rootBefore, rootAfter];
 }

@@ -25,8 +25,23 @@ export const deploymentRecordSchema = z.object({
       templateId: bytes32,
       verifier: address,
       definitionHash: z.string().regex(/^\d+$/, "expected a decimal integer string").optional(),
+      /** For a state template: the name of the state domain its runs move (see `stateDomains`). */
+      stateDomain: z.string().min(1).optional(),
     }),
   ),
+  /**
+   * State domains registered on the registry by name: their id (keccak256 of the name) and the root
+   * they were registered with (decimal). Their current roots are the registry's (currentStateRoot).
+   */
+  stateDomains: z
+    .record(
+      z.string().min(1),
+      z.object({
+        domainId: bytes32,
+        initialRoot: z.string().regex(/^\d+$/, "expected a decimal integer string"),
+      }),
+    )
+    .optional(),
   /** Deployed generic verifiers by instance name (the verifier every definition template shares). */
   verifiers: z.record(z.string().min(1), address).optional(),
   providerSetRoot: z

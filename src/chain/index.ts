@@ -3,7 +3,12 @@
  * circuit, or bound to a user-defined workflow's definition) and provider sets, submits proven runs and
  * reads recorded runs back from the registry's events.
  */
-export { splitPublicSignals, toPublicSignalValues, toSolidityProof } from "./calldata";
+export {
+  splitPublicSignals,
+  toPublicSignalValues,
+  toSolidityProof,
+  toStatePublicSignalValues,
+} from "./calldata";
 export { deploymentRecordSchema, readDeployment, writeDeployment, type DeploymentRecord } from "./deployment";
 export {
   ChainArgumentError,
@@ -21,11 +26,16 @@ export {
   deployRegistry,
   deployVerifier,
   queryEntries,
+  queryStateAdvances,
+  readStateRoot,
   readTemplate,
   registerDefinitionTemplate,
   registerProviderSet,
+  registerStateDomain,
+  registerStateTemplate,
   registerTemplate,
   submitRun,
+  submitRunWithState,
   templateIdOf,
   verifyRegisteredProof,
 } from "./registry";

@@ -16,11 +16,12 @@ import { z } from "zod";
 
 import {
   IWorkflowDefinitionVerifier__factory,
+  IWorkflowStateVerifier__factory,
   IWorkflowVerifier__factory,
   WorkflowRegistry__factory,
   type WorkflowRegistry,
 } from "../../typechain-types";
-import { splitPublicSignals, toSolidityProof } from "./calldata";
+import { splitPublicSignals, toSolidityProof, toStatePublicSignalValues } from "./calldata";
 import {
   ChainArgumentError,
   DefinitionMismatchError,
@@ -41,8 +42,12 @@ import {
   type RegisterDefinitionTemplateOptions,
   type RegisteredTemplate,
   type RegisterProviderSetOptions,
+  type RegisterStateDomainOptions,
+  type RegisterStateTemplateOptions,
   type RegisterTemplateOptions,
+  type StateAdvance,
   type SubmitRunOptions,
+  type SubmitRunWithStateOptions,
   type VerifyRegisteredProofOptions,
 } from "./types";
 
@@ -55,6 +60,7 @@ const PROJECT_ARTIFACTS_DIR = path.resolve(__dirname, "..", "..", "artifacts");
 const VERIFY_PROOF_SIGNATURES = [
   "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5])",
   "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[6])",
+  "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[7])",
 ] as const;
 
 const UINT256_LIMIT = 1n << 256n;
@@ -175,8 +181,22 @@ export async function verifyRegisteredProof({
   publicSignals,
 }: VerifyRegisteredProofOptions): Promise<boolean> {
   const { a, b, c } = toSolidityProof(proof);
-  const { signals } = splitPublicSignals(publicSignals);
   const template = await readTemplate({ registry, templateId });
+  if (template.stateDomain !== undefined) {
+    const stateSignals = toStatePublicSignalValues(publicSignals);
+    try {
+      return await IWorkflowStateVerifier__factory.connect(template.verifier, registry.runner).verifyProof(
+        a,
+        b,
+        c,
+        stateSignals,
+      );
+    } catch (error) {
+      if (isRevert(error)) return false;
+      throw error;
+    }
+  }
+  const { signals } = splitPublicSignals(publicSignals);
   try {
     if (template.definitionHash === undefined) {
       return await IWorkflowVerifier__factory.connect(template.verifier, registry.runner).verifyProof(
@@ -254,6 +274,122 @@ export async function submitRun({
     send: () => registry.submit(templateId, a, b, c, signals),
     toRevertError,
   });
+}
+
+/**
+ * Registers a state domain (by id, `stateDomainId(name)`) and the root it starts from. Needs the
+ * registrar role; a domain registered before is refused (Registry__StateDomainExists).
+ */
+export async function registerStateDomain({
+  registry,
+  domainId,
+  root,
+}: RegisterStateDomainOptions): Promise<ConfirmedTransaction> {
+  checkBytes32("domainId", domainId);
+  if (typeof root !== "bigint" || root < 0n || root >= UINT256_LIMIT) {
+    throw new ChainArgumentError("root", `${String(root)} is not a uint256 bigint`);
+  }
+  return sendRegistryTransaction({
+    registry,
+    operation: `registerStateDomain(${domainId})`,
+    send: () => registry.registerStateDomain(domainId, root),
+  });
+}
+
+/**
+ * Registers a template whose runs move a state domain: its verifier takes seven public signals and its
+ * runs are submitted with {@link submitRunWithState}. The domain must be registered. Needs the
+ * registrar role.
+ */
+export async function registerStateTemplate({
+  registry,
+  templateId,
+  verifier,
+  metadataHash = ZeroHash,
+  domainId,
+}: RegisterStateTemplateOptions): Promise<ConfirmedTransaction> {
+  checkBytes32("templateId", templateId);
+  checkBytes32("metadataHash", metadataHash);
+  checkBytes32("domainId", domainId);
+  const verifierAddress = checkedAddress("verifier", verifier);
+  return sendRegistryTransaction({
+    registry,
+    operation: `registerStateTemplate(${templateId})`,
+    send: () => registry.registerStateTemplate(templateId, verifierAddress, metadataHash, domainId),
+  });
+}
+
+/** A state domain's current root on the registry; undefined when the domain is not registered. */
+export async function readStateRoot({
+  registry,
+  domainId,
+}: {
+  registry: WorkflowRegistry;
+  domainId: string;
+}): Promise<bigint | undefined> {
+  checkBytes32("domainId", domainId);
+  try {
+    return await callRegistry(registry, `currentStateRoot(${domainId})`, () =>
+      registry.currentStateRoot(domainId),
+    );
+  } catch (error) {
+    if (error instanceof RegistryRevertError && error.errorName === "Registry__UnknownStateDomain") {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Submits a proven run of a state template: all seven public signals are sent, and the registry
+ * refuses a proof whose stateRootBefore is not the domain's current root
+ * (Registry__StaleStateRoot(expected, given)), then moves the domain to stateRootAfter. Rejections
+ * are thrown as RegistrySubmitErrors.
+ */
+export async function submitRunWithState({
+  registry,
+  templateId,
+  proof,
+  publicSignals,
+}: SubmitRunWithStateOptions): Promise<ConfirmedTransaction> {
+  checkBytes32("templateId", templateId);
+  const { a, b, c } = toSolidityProof(proof);
+  const signals = toStatePublicSignalValues(publicSignals);
+  const workflowId = signals[0];
+  return sendRegistryTransaction({
+    registry,
+    operation: `submitWithState(${workflowId})`,
+    send: () => registry.submitWithState(templateId, a, b, c, signals),
+    toRevertError: (errorName, args, cause) =>
+      new RegistrySubmitError(templateId, workflowId, errorName, args, { cause }),
+  });
+}
+
+/** Reads the state roots recorded runs moved, from the registry's StateRootAdvanced events. */
+export async function queryStateAdvances({
+  registry,
+  domainId,
+  workflowId,
+  fromBlock = 0,
+  toBlock,
+}: {
+  registry: WorkflowRegistry;
+  domainId?: string;
+  workflowId?: bigint;
+  fromBlock?: number;
+  toBlock?: number;
+}): Promise<StateAdvance[]> {
+  if (domainId !== undefined) checkBytes32("domainId", domainId);
+  const filter = registry.filters.StateRootAdvanced(domainId, workflowId);
+  const logs = await registry.queryFilter(filter, fromBlock, toBlock ?? "latest");
+  return logs.map((log) => ({
+    domainId: log.args.domainId,
+    workflowId: log.args.workflowId,
+    rootBefore: log.args.rootBefore,
+    rootAfter: log.args.rootAfter,
+    blockNumber: log.blockNumber,
+    txHash: log.transactionHash,
+  }));
 }
 
 /** Reads recorded runs from the registry's WorkflowRecorded events, filtered by the indexed fields. */
@@ -344,12 +480,19 @@ async function fetchTemplate(
     () => registry.getTemplate(templateId),
     toRevertError,
   );
+  const stateDomain = await callRegistry(
+    registry,
+    `templateStateDomain(${templateId})`,
+    () => registry.templateStateDomain(templateId),
+    toRevertError,
+  );
   return {
     templateId,
     verifier: getAddress(template.verifier),
     active: template.active,
     metadataHash: template.metadataHash,
     definitionHash: template.bindsDefinition ? BigInt(template.metadataHash) : undefined,
+    ...(stateDomain === ZeroHash ? {} : { stateDomain }),
   };
 }
 

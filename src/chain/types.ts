@@ -31,6 +31,17 @@ export const PUBLIC_SIGNAL_NAMES = [
  */
 export const DEFINITION_PUBLIC_SIGNAL_NAMES = [...PUBLIC_SIGNAL_NAMES, "definitionHash"] as const;
 
+/**
+ * The public signals of a template that moves a state domain (e.g. the order's stock): the five
+ * above, then the domain's root before and after the run. Its verifier (IWorkflowStateVerifier) and
+ * the registry's `submitWithState` take all seven.
+ */
+export const STATE_PUBLIC_SIGNAL_NAMES = [
+  ...PUBLIC_SIGNAL_NAMES,
+  "stateRootBefore",
+  "stateRootAfter",
+] as const;
+
 /** A Groth16 proof as snarkjs produces it (`groth16.fullProve`, `proof.json`): decimal strings. */
 export interface Groth16ProofJson {
   readonly pi_a: readonly string[];
@@ -52,6 +63,9 @@ export type PublicSignalValues = [bigint, bigint, bigint, bigint, bigint];
 
 /** The generic circuit's six public signals: the five above, then definitionHash. */
 export type DefinitionPublicSignalValues = [...PublicSignalValues, bigint];
+
+/** The seven public signals of a state template: the five above, then stateRootBefore and stateRootAfter. */
+export type StatePublicSignalValues = [...PublicSignalValues, bigint, bigint];
 
 /**
  * Public signals as the registry takes them (always five), and the definition hash when the proof
@@ -83,6 +97,8 @@ export interface RegisteredTemplate {
    * undefined for a template of its own circuit (five public signals).
    */
   definitionHash: bigint | undefined;
+  /** For a state template (registerStateTemplate): the bytes32 id of the state domain its runs move. */
+  stateDomain?: string;
 }
 
 /** A mined transaction. */
@@ -167,6 +183,44 @@ export interface VerifyRegisteredProofOptions {
   proof: Groth16ProofJson;
   /** Five public signals, or six for a proof of a user-defined workflow (as for SubmitRunOptions). */
   publicSignals: readonly (string | bigint)[];
+}
+
+export interface RegisterStateDomainOptions {
+  registry: WorkflowRegistry;
+  /** bytes32 hex: keccak256 of the domain's name (`stateDomainId`). */
+  domainId: string;
+  /** The domain's root to start from: 0 < root < SNARK_SCALAR_FIELD. */
+  root: bigint;
+}
+
+export interface RegisterStateTemplateOptions {
+  registry: WorkflowRegistry;
+  templateId: string;
+  /** The template's verifier (seven public signals: the five, then stateRootBefore, stateRootAfter). */
+  verifier: string;
+  metadataHash?: string;
+  /** The state domain (registered before) whose root the template's runs move. */
+  domainId: string;
+}
+
+export interface SubmitRunWithStateOptions {
+  /** The registry, connected to the signer bound in the proof's submitter signal. */
+  registry: WorkflowRegistry;
+  templateId: string;
+  proof: Groth16ProofJson;
+  /** The seven public signals as snarkjs gives them (decimal strings) or as bigints. */
+  publicSignals: readonly (string | bigint)[];
+}
+
+/** A state domain's root moved by a recorded run, read from the registry's StateRootAdvanced event. */
+export interface StateAdvance {
+  /** bytes32 hex. */
+  domainId: string;
+  workflowId: bigint;
+  rootBefore: bigint;
+  rootAfter: bigint;
+  blockNumber: number;
+  txHash: string;
 }
 
 export interface QueryEntriesOptions {

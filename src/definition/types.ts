@@ -1,5 +1,7 @@
 import type { z } from "zod";
 import type { AnyOperationSpec, OperationSpec } from "../host";
+import type { StateChange } from "../state";
+import type { Trace } from "../trace";
 import type { RetryPolicy } from "./retry";
 
 /** What a step's code sees: the run's id and input, earlier steps' results, and the host interface. */
@@ -79,6 +81,27 @@ export interface WorkflowDefinition<Input> {
   /** Default retry policy of every step (fields not given: DEFAULT_RETRY_POLICY). */
   retry?: Partial<RetryPolicy>;
   steps: StepDefinition<Input>[];
+  /**
+   * The business state the workflow's runs move, for templates whose proofs carry a state
+   * transition (stateRootBefore, stateRootAfter: e.g. the order's stock). Built-in scenarios only:
+   * the generic template of user-defined workflows proves no state.
+   */
+  state?: WorkflowStateEffect;
+}
+
+/**
+ * What a run does to a state domain (src/state): the executor keeps the domain in the journal's
+ * database, and the run's proof shows the transition from the root it starts from to the root after.
+ */
+export interface WorkflowStateEffect {
+  /** The state domain, e.g. "order/stock"; on chain `stateDomainId(domain)`. */
+  domain: string;
+  /** The domain's initial values, used when the journal's state store does not hold it yet. */
+  genesis: Readonly<Record<string, bigint>>;
+  /** The run's changes, from its trace: a committed order takes its quantity; a rolled-back run none. */
+  changes(trace: Trace): StateChange[];
+  /** The key whose leaf the run's proof opens (the order's SKU). */
+  key(trace: Trace): string;
 }
 
 /** What defineWorkflow takes: a definition whose template may be left to the generic one. */

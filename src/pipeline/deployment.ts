@@ -5,31 +5,50 @@ import {
   readTemplate,
   registerDefinitionTemplate,
   deployVerifier,
+  readStateRoot,
   registerProviderSet,
+  registerStateDomain,
+  registerStateTemplate,
   registerTemplate,
   templateIdOf,
   type DeploymentRecord,
 } from "../chain";
 import type { WorkflowRegistry } from "../../typechain-types";
 import { isInstanceBuilt, loadCircuitInstances, readSetupRecord, type CircuitInstance } from "../prover";
+import { stateDomainId } from "../state";
 import type { ProviderSet } from "../trace";
 
 /**
  * Deploys the registry and, for each circuit instance that setup has built, its generated verifier,
  * registered as a template (metadata hash = the circuit build's source hash); registers the provider
- * set. Used by scripts/deploy.ts, by runs on the in-process network, and by the tests. An instance
- * built later is added with {@link addTemplate}.
+ * set; registers the state domains of `stateRoots` with the roots given (the state the executor holds:
+ * the registry's domain starts where the journal's state store is). A state instance (one that moves a
+ * domain) is registered bound to its domain, when that domain is among `stateRoots`. Used by
+ * scripts/deploy.ts, by runs on the in-process network, and by the tests. An instance built later is
+ * added with {@link addTemplate}.
  */
 export async function deployWesflow(args: {
   signer: Signer;
   providers: ProviderSet;
+  /** State domains to register, by name, with the root each starts from. */
+  stateRoots?: Readonly<Record<string, bigint>>;
 }): Promise<DeploymentRecord> {
   const { signer, providers } = args;
   const registry = await deployRegistry({ signer });
   const templates: DeploymentRecord["templates"] = {};
   const verifiers: Record<string, string> = {};
+  const stateDomains: NonNullable<DeploymentRecord["stateDomains"]> = {};
+  for (const [domain, root] of Object.entries(args.stateRoots ?? {})) {
+    const domainId = stateDomainId(domain);
+    await registerStateDomain({ registry, domainId, root });
+    stateDomains[domain] = { domainId, initialRoot: root.toString() };
+  }
   for (const instance of loadCircuitInstances().filter(isInstanceBuilt)) {
-    if (isDefinitionBound(instance)) {
+    if (instance.stateDomain !== undefined) {
+      if (stateDomains[instance.stateDomain]) {
+        templates[instance.name] = await addTemplate({ registry, signer, instance });
+      }
+    } else if (isDefinitionBound(instance)) {
       // A generic instance is no template by itself: each workflow definition is registered with
       // its hash when first run (registerDefinition).
       verifiers[instance.name] = await deployVerifier({ signer, contractName: instance.verifierContract });
@@ -52,6 +71,7 @@ export async function deployWesflow(args: {
     registry: await registry.getAddress(),
     templates,
     verifiers,
+    stateDomains,
     providerSetRoot: providers.root,
     deployedAt: new Date().toISOString(),
   };
@@ -94,7 +114,33 @@ export async function registerDefinition(args: {
   return { templateId, verifier, definitionHash: definitionHash.toString() };
 }
 
-/** Deploys an instance's generated verifier and registers it as a template of the registry. */
+/**
+ * Makes sure the registry has a state domain: registers it with `root` (the state the executor
+ * holds) when the registry does not know it, and notes it in the deployment record. Returns the
+ * registry's current root of the domain. Needs the registrar role when it registers.
+ */
+export async function ensureStateDomain(args: {
+  registry: WorkflowRegistry;
+  deployment: DeploymentRecord;
+  domain: string;
+  root: bigint;
+}): Promise<bigint> {
+  const { registry, deployment, domain, root } = args;
+  const domainId = stateDomainId(domain);
+  const current = await readStateRoot({ registry, domainId });
+  if (current !== undefined) return current;
+  await registerStateDomain({ registry, domainId, root });
+  deployment.stateDomains = {
+    ...deployment.stateDomains,
+    [domain]: { domainId, initialRoot: root.toString() },
+  };
+  return root;
+}
+
+/**
+ * Deploys an instance's generated verifier and registers it as a template of the registry: bound to
+ * its state domain (which must be registered) for a state instance.
+ */
 export async function addTemplate(args: {
   registry: WorkflowRegistry;
   signer: Signer;
@@ -104,11 +150,12 @@ export async function addTemplate(args: {
   const verifier = await deployVerifier({ signer, contractName: instance.verifierContract });
   const templateId = templateIdOf(instance.name);
   const sourceHash = readSetupRecord(instance)?.sourceHash;
-  await registerTemplate({
-    registry,
-    templateId,
-    verifier,
-    metadataHash: sourceHash ? `0x${sourceHash}` : undefined,
-  });
+  const metadataHash = sourceHash ? `0x${sourceHash}` : undefined;
+  if (instance.stateDomain !== undefined) {
+    const domainId = stateDomainId(instance.stateDomain);
+    await registerStateTemplate({ registry, templateId, verifier, metadataHash, domainId });
+    return { templateId: templateId as `0x${string}`, verifier, stateDomain: instance.stateDomain };
+  }
+  await registerTemplate({ registry, templateId, verifier, metadataHash });
   return { templateId: templateId as `0x${string}`, verifier };
 }

@@ -4,3 +4,4 @@ export * from "./runWorkflow";
 export * from "./session";
 export * from "./bench";
 export * from "./queues";
+export * from "./runState";

@@ -53,13 +53,18 @@ export async function openChain(args: {
   network: string;
   dataDir: string;
   providers: ProviderSet;
+  /**
+   * The in-process network's registry registers these state domains with these roots (the
+   * journal's state: a new chain starts from it). Elsewhere the deployment has them already.
+   */
+  stateRoots?: Readonly<Record<string, bigint>>;
 }): Promise<ChainContext> {
   const { network, dataDir, providers } = args;
   const hre = loadHardhat(network);
   const { signer, chainId } = await reach(hre, network);
   let deployment: DeploymentRecord;
   if (network === IN_PROCESS_NETWORK) {
-    deployment = await deployWesflow({ signer, providers });
+    deployment = await deployWesflow({ signer, providers, stateRoots: args.stateRoots });
   } else {
     deployment = await checkedDeployment({ hre, network, dataDir, chainId });
     if (deployment.providerSetRoot !== providers.root) {

@@ -1,8 +1,17 @@
 import path from "node:path";
 import { checkLayoutFits, workflowLayoutOf, type RetryPolicy, type WorkflowDefinition } from "../definition";
 import { executeWorkflow, type Execution, type ExecutorEvent } from "../executor";
-import { bundleFromTrace, writeBundle, type RunBundle } from "../bundle";
-import { definitionTemplateName, queryEntries, submitRun, writeDeployment } from "../chain";
+import { bundleFromTrace, writeBundle, type BundleState, type RunBundle } from "../bundle";
+import {
+  definitionTemplateName,
+  queryEntries,
+  readStateRoot,
+  RegistrySubmitError,
+  submitRun,
+  submitRunWithState,
+  writeDeployment,
+  type ConfirmedTransaction,
+} from "../chain";
 import { toHex32 } from "../crypto";
 import type { Journal } from "../journal";
 import type { Logger } from "../project";
@@ -11,7 +20,11 @@ import {
   genericTemplateParams,
   isInstanceBuilt,
   workflowTraceInput,
+  orderStateInput,
+  ORDER_STATE_TEMPLATES,
   type CircuitInstance,
+  type RunProof,
+  type StateLeafTransition,
   runSetup,
   sagaWorkflowInput,
   Prover,
@@ -27,9 +40,10 @@ import {
   type Trace,
   type WorkflowLayout,
 } from "../trace";
-import { addTemplate, isDefinitionBound, registerDefinition } from "./deployment";
+import { addTemplate, ensureStateDomain, isDefinitionBound, registerDefinition } from "./deployment";
 import { IN_PROCESS_NETWORK, type ChainContext } from "./network";
 import { onceInFlight, queuesOf, type RunQueues } from "./queues";
+import { runStateFor, stateLeafOf, type RunState } from "./runState";
 
 /** What `wesflow run --json` prints: one run, proven and recorded. */
 export interface RunSummary {
@@ -42,6 +56,8 @@ export interface RunSummary {
   gasUsed: number;
   bundlePath: string;
   timings: { executeMs: number; proveMs: number; submitMs: number };
+  /** State template runs: the state domain's root before and after the run (equal when rolled back). */
+  state?: { domain: string; rootBefore: string; rootAfter: string };
   /** Rolled-back runs only: the step that failed for good, and why. */
   failure?: { step: string; evidence: EvidenceName; reason: string };
 }
@@ -106,6 +122,15 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
     const { instance } = checkProviderDepth(name, providers);
     // A workflow the generic template could not prove on some path is refused before any call.
     if (isDefinitionBound(instance)) definitionBinding(instance, definition);
+    // A run whose proof moves a state domain needs the journal that keeps the state.
+    if (instance.stateDomain !== undefined) {
+      runStateFor({
+        definition: definition as WorkflowDefinition<unknown>,
+        domain: instance.stateDomain,
+        templateName: instance.name,
+        journal: options.journal,
+      });
+    }
   }
   progress.start(`${definition.name}: executing ${definition.steps.length} steps`);
   const execution = await executeWorkflow({
@@ -134,6 +159,8 @@ export function prepareTemplate(args: {
   progress?: ProgressReporter;
   /** For a generic instance: the workflow definition's hash, which its template binds. */
   definitionHash?: bigint;
+  /** For a state instance: the run's state (its domain is registered from the journal's root if new). */
+  runState?: RunState;
 }): Promise<void> {
   // Concurrent runs needing the same template share one build and one registration.
   let inFlight = preparing.get(args.chain);
@@ -150,6 +177,7 @@ async function prepareTemplateOnce(args: {
   chain: ChainContext;
   progress?: ProgressReporter;
   definitionHash?: bigint;
+  runState?: RunState;
 }): Promise<void> {
   const { name, chain, definitionHash } = args;
   const instance = circuitInstance(name);
@@ -177,6 +205,16 @@ async function prepareTemplateOnce(args: {
     throw new Error(
       `template ${name} is not registered on ${chain.network}: run setup, then npx hardhat run scripts/deploy.ts --network ${chain.network}`,
     );
+  }
+  if (instance.stateDomain !== undefined) {
+    if (!args.runState) throw new Error(`${name} proves a state transition: the run's state is needed`);
+    // The in-process chain is new in this process: its domain starts from the journal's state.
+    await ensureStateDomain({
+      registry: chain.registry,
+      deployment: chain.deployment,
+      domain: instance.stateDomain,
+      root: args.runState.store.root(instance.stateDomain),
+    });
   }
   chain.deployment.templates[name] = await addTemplate({
     registry: chain.registry,
@@ -245,8 +283,23 @@ function circuitInputOf(args: {
   providers: ProviderSet;
   submitter: bigint;
   traceDepth: number;
+  /** A state template's run: the leaf it opens. */
+  state?: StateLeafTransition;
 }) {
-  const { instance, binding, trace, providers, submitter, traceDepth } = args;
+  const { instance, binding, trace, providers, submitter, traceDepth, state } = args;
+  if (ORDER_STATE_TEMPLATES[instance.template]) {
+    if (!state) throw new Error(`${instance.name} proves a state transition: the run's state leaf is needed`);
+    const stateDepth = instance.params[2];
+    return orderStateInput({
+      template: instance.template,
+      trace,
+      providers,
+      submitter,
+      traceDepth,
+      stateDepth,
+      state,
+    });
+  }
   if (binding) {
     return workflowTraceInput({
       trace,
@@ -264,7 +317,10 @@ function circuitInputOf(args: {
 /**
  * Proves an executed run and records it on the chain (the second half of `runWorkflow`, also used
  * by a resume). Journal: PROVEN, then RECORDED. A run the registry already holds (a crash after the
- * transaction) is not submitted again.
+ * transaction) is not submitted again. A run of a state template (the order: its stock) proves the
+ * transition of its state domain and is submitted with `submitWithState`: under the domain's lock
+ * (src/state: one transition of a domain at a time, prepared against the current root when the
+ * run is proven), applied to the journal's state once the registry accepted it.
  */
 export async function recordExecution<Input>(
   options: RecordOptions & { execution: Execution; definition: WorkflowDefinition<Input> },
@@ -277,7 +333,16 @@ export async function recordExecution<Input>(
   const binding = isDefinitionBound(templateInstance)
     ? definitionBinding(templateInstance, definition)
     : undefined;
-  await prepareTemplate({ name: trace.template, chain, progress, definitionHash: binding?.hash });
+  const runState =
+    templateInstance.stateDomain === undefined
+      ? undefined
+      : runStateFor({
+          definition: definition as WorkflowDefinition<unknown>,
+          domain: templateInstance.stateDomain,
+          templateName: templateInstance.name,
+          journal,
+        });
+  await prepareTemplate({ name: trace.template, chain, progress, definitionHash: binding?.hash, runState });
   const { instance, traceDepth, template } = checkTemplate(trace.template, chain, providers, binding);
   const runId = execution.runId;
 
@@ -301,64 +366,103 @@ export async function recordExecution<Input>(
   progress.done(`workflow ${bundle.workflowId.slice(0, 18)}…, ${attested} attested calls${failed}`);
 
   const queues = options.queues ?? queuesOf(chain);
-  const { active, waiting } = queues.provingLoad();
-  if (active >= queues.provingConcurrency) {
-    progress.note(`${definitionName}: waiting for the prover (${active} proving, ${waiting} ahead)`);
-  }
   const provers = options.provers ?? new Map<string, Prover>();
   const submitter = BigInt(chain.submitter);
-  let proof;
-  try {
-    proof = await queues.prove(async () => {
-      progress.start(`${definitionName}: proving with Groth16 (${instance.name})`, "~2-4 s");
-      let prover = provers.get(instance.name);
-      if (!prover) {
-        prover = new Prover(instance);
-        provers.set(instance.name, prover);
-      }
-      const proven = await prover.prove(
-        circuitInputOf({ instance, binding, trace, providers, submitter, traceDepth }),
-      );
-      if (!(await prover.verify(proven)))
-        throw new Error("the generated proof does not verify with the verification key");
-      return proven;
-    });
-  } catch (cause) {
-    journal?.updateRun({ runId, lastError: `prove: ${(cause as Error).message}` });
-    throw new RunNotRecordedError(runId, trace.outcome, "prove", bundlePath, cause);
-  }
-  bundle = { ...bundle, proof: { ...proof, proof: { ...proof.proof, protocol: "groth16" } } };
-  writeBundle(runsDir, bundle);
-  journal?.updateRun({ runId, status: "PROVEN", lastError: null });
-  progress.done(`${proof.proveMs} ms`);
 
-  let started = performance.now();
-  let tx;
-  try {
-    tx = await queues.submit(async () => {
+  /** Proves the run (in the prover queue) and writes the proof into the bundle; journal: PROVEN. */
+  const prove = async (state?: StateLeafTransition): Promise<RunProof> => {
+    const { active, waiting } = queues.provingLoad();
+    if (active >= queues.provingConcurrency) {
+      progress.note(`${definitionName}: waiting for the prover (${active} proving, ${waiting} ahead)`);
+    }
+    let proof: RunProof;
+    try {
+      proof = await queues.prove(async () => {
+        progress.start(`${definitionName}: proving with Groth16 (${instance.name})`, "~2-4 s");
+        let prover = provers.get(instance.name);
+        if (!prover) {
+          prover = new Prover(instance);
+          provers.set(instance.name, prover);
+        }
+        const proven = await prover.prove(
+          circuitInputOf({ instance, binding, trace, providers, submitter, traceDepth, state }),
+        );
+        if (!(await prover.verify(proven)))
+          throw new Error("the generated proof does not verify with the verification key");
+        return proven;
+      });
+    } catch (cause) {
+      journal?.updateRun({ runId, lastError: `prove: ${(cause as Error).message}` });
+      throw new RunNotRecordedError(runId, trace.outcome, "prove", bundlePath, cause);
+    }
+    bundle = { ...bundle, proof: { ...proof, proof: { ...proof.proof, protocol: "groth16" } } };
+    writeBundle(runsDir, bundle);
+    journal?.updateRun({ runId, status: "PROVEN", lastError: null });
+    progress.done(`${proof.proveMs} ms`);
+    return proof;
+  };
+
+  /** The registry's entry for this run, when it holds one with this trace root (a crash after the tx). */
+  const alreadyRecorded = async (): Promise<ConfirmedTransaction | undefined> => {
+    const [already] = await queryEntries({ registry: chain.registry, workflowId: trace.workflowId });
+    if (!already || already.traceRoot !== traceRoot) return undefined;
+    const receipt = await chain.signer.provider!.getTransactionReceipt(already.txHash);
+    return {
+      txHash: already.txHash,
+      blockNumber: already.blockNumber,
+      gasUsed: Number(receipt?.gasUsed ?? 0),
+    };
+  };
+
+  /** Submits (in the submission queue) unless already recorded. */
+  const submit = async (proof: RunProof): Promise<ConfirmedTransaction> =>
+    queues.submit(async () => {
       progress.start(`${definitionName}: submitting to the registry on ${chain.network}`);
-      started = performance.now();
-      const [already] = await queryEntries({ registry: chain.registry, workflowId: trace.workflowId });
-      if (already && already.traceRoot === traceRoot) {
-        const receipt = await chain.signer.provider!.getTransactionReceipt(already.txHash);
-        return {
-          txHash: already.txHash,
-          blockNumber: already.blockNumber,
-          gasUsed: Number(receipt?.gasUsed ?? 0),
-        };
-      }
-      return submitRun({
+      const recorded = await alreadyRecorded();
+      if (recorded) return recorded;
+      const args = {
         registry: chain.registry,
         templateId: template.templateId,
         proof: proof.proof,
         publicSignals: proof.publicSignals,
-      });
+      };
+      return runState ? submitRunWithState(args) : submitRun(args);
     });
-  } catch (cause) {
-    journal?.updateRun({ runId, lastError: `submit: ${(cause as Error).message}` });
-    throw new RunNotRecordedError(runId, trace.outcome, "submit", bundlePath, cause);
+
+  let proof: RunProof;
+  let tx: ConfirmedTransaction;
+  let submitMs = 0;
+  const submitted = async (work: () => Promise<ConfirmedTransaction>) => {
+    const started = performance.now();
+    try {
+      return await work();
+    } catch (cause) {
+      journal?.updateRun({ runId, lastError: `submit: ${(cause as Error).message}` });
+      throw new RunNotRecordedError(runId, trace.outcome, "submit", bundlePath, cause);
+    } finally {
+      submitMs = Math.round(performance.now() - started);
+    }
+  };
+  if (runState) {
+    ({ proof, tx } = await recordWithState({
+      runState,
+      runId,
+      trace,
+      chain,
+      prove,
+      alreadyRecorded,
+      submit: (p) => submitted(() => submit(p)),
+      setBundleState: (state) => {
+        bundle = { ...bundle, state };
+        writeBundle(runsDir, bundle);
+      },
+      progress,
+    }));
+  } else {
+    proof = await prove();
+    tx = await submitted(() => submit(proof));
   }
-  const submitMs = Math.round(performance.now() - started);
+
   bundle = {
     ...bundle,
     submission: {
@@ -392,6 +496,15 @@ export async function recordExecution<Input>(
     gasUsed: tx.gasUsed,
     bundlePath,
     timings: { executeMs: execution.executeMs, proveMs: proof.proveMs, submitMs },
+    ...(bundle.state
+      ? {
+          state: {
+            domain: bundle.state.domain,
+            rootBefore: toHex32(BigInt(bundle.state.rootBefore)),
+            rootAfter: toHex32(BigInt(bundle.state.rootAfter)),
+          },
+        }
+      : {}),
     ...(execution.failure
       ? {
           failure: {
@@ -402,4 +515,86 @@ export async function recordExecution<Input>(
         }
       : {}),
   };
+}
+
+/**
+ * The state path of recordExecution, under the domain's lock: prepares the run's changes against
+ * the domain's current root, proves the transition, submits it with `submitWithState` and applies
+ * it to the journal's state once the registry took it. A proof that fails leaves the state as it
+ * was (the transition is discarded). A submission that fails is settled against the registry's root
+ * (`reconcile`: applied if the transaction landed after all, discarded if not); when the registry
+ * refused a stale root because the domain moved (another process), the run is rebased once:
+ * prepared, proven and submitted again against the new root. A run the registry already holds
+ * (a crash after the transaction; the session's reconcile applied its transition) is proven again
+ * from its applied transition and not submitted.
+ */
+async function recordWithState(args: {
+  runState: RunState;
+  runId: string;
+  trace: Trace;
+  chain: ChainContext;
+  prove: (state: StateLeafTransition) => Promise<RunProof>;
+  alreadyRecorded: () => Promise<ConfirmedTransaction | undefined>;
+  submit: (proof: RunProof) => Promise<ConfirmedTransaction>;
+  setBundleState: (state: BundleState) => void;
+  progress: ProgressReporter;
+}): Promise<{ proof: RunProof; tx: ConfirmedTransaction }> {
+  const { runState, runId, trace, chain } = args;
+  const { store, effect } = runState;
+  const domain = effect.domain;
+  return store.exclusive(domain, async () => {
+    const applied = store.appliedTransition(domain, runId);
+    if (applied) {
+      const recorded = await args.alreadyRecorded();
+      if (!recorded) {
+        throw new Error(
+          `run ${runId}'s transition of "${domain}" is applied in the journal but the registry on ${chain.network} has no entry for the run`,
+        );
+      }
+      const { leaf, bundle } = stateLeafOf({ runState, transition: applied, trace });
+      args.setBundleState(bundle);
+      return { proof: await args.prove(leaf), tx: recorded };
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      const transition = store.prepareTransition(domain, runId, effect.changes(trace), {
+        allowNewKeys: false,
+      });
+      const { leaf, bundle } = stateLeafOf({ runState, transition, trace });
+      args.setBundleState(bundle);
+      let proof: RunProof;
+      try {
+        proof = await args.prove(leaf);
+      } catch (error) {
+        store.discardTransition(transition.id);
+        throw error;
+      }
+      try {
+        const tx = await args.submit(proof);
+        store.applyTransition(transition.id);
+        return { proof, tx };
+      } catch (error) {
+        const chainRoot = await readStateRoot({
+          registry: chain.registry,
+          domainId: transition.domainId,
+        }).catch(() => undefined);
+        if (chainRoot === undefined) throw error;
+        const settled = store.reconcile(domain, chainRoot);
+        if (settled.applied.some((t) => t.id === transition.id)) {
+          const recorded = await args.alreadyRecorded();
+          if (recorded) return { proof, tx: recorded };
+        }
+        if (store.getTransition(transition.id)?.status === "PENDING") store.discardTransition(transition.id);
+        if (attempt === 1 && isStaleRoot(error) && settled.inSync) {
+          args.progress.note(`${domain}: the registry's root moved; proving the run again against it`);
+          continue;
+        }
+        throw error;
+      }
+    }
+  });
+}
+
+function isStaleRoot(error: unknown): boolean {
+  const cause = (error as { cause?: unknown })?.cause;
+  return cause instanceof RegistrySubmitError && cause.errorName === "Registry__StaleStateRoot";
 }

@@ -7,7 +7,11 @@ import { circuitInstance, releaseProverResources, type Prover, type ProgressRepo
 import { resolveScenario, type RunningSystems, type Scenario } from "../scenarios";
 import type { Fault } from "../systems";
 import type { SystemName } from "../trace";
-import { openChain, type ChainContext } from "./network";
+import { toHex32 } from "../crypto";
+import { readStateRoot } from "../chain";
+import { stateDomainId, type StateStore } from "../state";
+import { IN_PROCESS_NETWORK, NetworkError, openChain, type ChainContext } from "./network";
+import { ensureDomain, stateStoreOf } from "./runState";
 import { createRunQueues, type RunQueues } from "./queues";
 import { recordExecution, runWorkflow, type RunSummary } from "./runWorkflow";
 
@@ -39,10 +43,11 @@ const RESUMABLE: readonly RunStatus[] = [
  */
 export class ScenarioSession {
   private readonly provers = new Map<string, Prover>();
-  private readonly definition: WorkflowDefinition<unknown>;
 
   private constructor(
     readonly scenario: Scenario,
+    /** The scenario's definition for this session (its steps read the journal's committed state). */
+    readonly definition: WorkflowDefinition<unknown>,
     readonly systems: RunningSystems,
     readonly chain: ChainContext,
     readonly journal: Journal,
@@ -50,9 +55,7 @@ export class ScenarioSession {
     private readonly settings: { logger?: Logger; retry?: Partial<RetryPolicy> },
     /** The session's prover and submission queues: its runs may be started concurrently. */
     readonly queues: RunQueues,
-  ) {
-    this.definition = scenario.createDefinition();
-  }
+  ) {}
 
   static async open(args: {
     /** A built-in scenario's name, a workflow file's path, or a loaded scenario. */
@@ -66,14 +69,19 @@ export class ScenarioSession {
     retry?: Partial<RetryPolicy>;
     /** Proofs generated at once by concurrent runs (default 1); the other runs wait in order. */
     provingConcurrency?: number;
+    /** Where a reconciliation of the journal's state with the registry is reported. */
+    progress?: ProgressReporter;
   }): Promise<ScenarioSession> {
     const queues = createRunQueues({ provingConcurrency: args.provingConcurrency });
     const scenario = typeof args.scenario === "string" ? resolveScenario(args.scenario) : args.scenario;
-    const definition = scenario.createDefinition();
-    const [, providerSetDepth] = circuitInstance(definition.template).params;
     const journal = Journal.open(args.journalFile ?? defaultJournalFile(args.dataDir));
     let systems: RunningSystems | undefined;
     try {
+      const state = stateStoreOf(journal);
+      const definition = scenario.createDefinition({ state });
+      const [, providerSetDepth] = circuitInstance(definition.template).params;
+      const effect = definition.state;
+      if (effect) ensureDomain(state, effect);
       systems = await scenario.startSystems({
         dataDir: args.dataDir,
         providerSetDepth,
@@ -84,9 +92,13 @@ export class ScenarioSession {
         network: args.network,
         dataDir: args.dataDir,
         providers: systems.providers,
+        stateRoots: effect ? { [effect.domain]: state.root(effect.domain) } : {},
       });
+      if (effect)
+        await reconcileState({ chain, store: state, domain: effect.domain, progress: args.progress });
       return new ScenarioSession(
         scenario,
+        definition,
         systems,
         chain,
         journal,
@@ -203,5 +215,41 @@ export class ScenarioSession {
     await this.systems.stop();
     this.journal.close();
     await releaseProverResources();
+  }
+}
+
+/**
+ * Brings the journal's state of a domain in line with the registry's root for it, when a session
+ * opens on a network that persists: a transition that was submitted but not applied before a crash
+ * is applied if the registry took it, discarded if it cannot be taken any more (src/state
+ * `reconcile`). Refused when the two cannot be brought together (the registry's domain was moved
+ * by runs this journal does not hold, or the deployment has no such domain).
+ */
+export async function reconcileState(args: {
+  chain: ChainContext;
+  store: StateStore;
+  domain: string;
+  progress?: ProgressReporter;
+}): Promise<void> {
+  const { chain, store, domain } = args;
+  if (chain.network === IN_PROCESS_NETWORK) return;
+  const chainRoot = await readStateRoot({ registry: chain.registry, domainId: stateDomainId(domain) });
+  if (chainRoot === undefined) {
+    throw new NetworkError(
+      `the registry on ${chain.network} has no state domain "${domain}": redeploy (npx hardhat run scripts/deploy.ts --network ${chain.network})`,
+    );
+  }
+  if (chainRoot === store.root(domain) && store.pendingTransitions(domain).length === 0) return;
+  const result = store.reconcile(domain, chainRoot);
+  if (result.applied.length + result.discarded.length > 0) {
+    args.progress?.note(
+      `${domain}: reconciled with the registry (${result.applied.length} transitions applied, ${result.discarded.length} discarded)`,
+    );
+  }
+  if (!result.inSync) {
+    throw new NetworkError(
+      `the registry's root of state domain "${domain}" on ${chain.network} (${toHex32(chainRoot)}) is not the journal's (${toHex32(result.root)}): ` +
+        `runs this journal does not hold moved it; use the data directory whose journal recorded them, or redeploy`,
+    );
   }
 }

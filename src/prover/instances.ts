@@ -8,6 +8,11 @@ const InstanceSchema = z.object({
   template: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
   params: z.array(z.number().int().nonnegative()),
   pubs: z.array(z.string().min(1)).min(1),
+  /**
+   * The state domain whose root the instance's proofs move (public stateRootBefore/After): its
+   * template is registered bound to that domain (registerStateTemplate).
+   */
+  stateDomain: z.string().min(1).optional(),
 });
 const CircuitsFileSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), InstanceSchema);
 

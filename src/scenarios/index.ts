@@ -2,7 +2,8 @@ import type { WorkflowDefinition } from "../definition";
 import type { Logger } from "../project";
 import type { Fault, LedgerEntry } from "../systems";
 import type { ProviderSet, SystemName } from "../trace";
-import { DEMO_STOCK, Inventory } from "./order/inventory";
+import type { StateStore } from "../state";
+import { DEMO_STOCK, Inventory, storedStock } from "./order/inventory";
 import { ORDER_FORWARD_OPERATIONS, ORDER_OPERATIONS } from "./order/operations";
 import { loadOrderProviderSet, startOrderSystems } from "./order/systems";
 import { demoOrderInput, orderWorkflow } from "./order/workflow";
@@ -24,8 +25,11 @@ export interface RunningSystems {
 export interface Scenario {
   name: string;
   description: string;
-  /** A fresh definition (with its own business state, e.g. stock) for one process. */
-  createDefinition(): WorkflowDefinition<unknown>;
+  /**
+   * A fresh definition for one process. With `state` (the journal's state store), the steps read
+   * the committed business state (the order's stock) from it; without, a fixed demo table.
+   */
+  createDefinition(context?: { state?: StateStore }): WorkflowDefinition<unknown>;
   /** The demo's n-th input. */
   demoInput(n: number): unknown;
   /** The operation of each system that the scenario's forward steps call (what `--fail system:kind` targets). */
@@ -52,7 +56,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   order: {
     name: "order",
     description: "E-commerce order: create → reserve inventory → payment → logistics → invoice → accounting",
-    createDefinition: () => orderWorkflow(new Inventory(DEMO_STOCK)) as WorkflowDefinition<unknown>,
+    createDefinition: (context) =>
+      orderWorkflow(
+        new Inventory(context?.state ? storedStock(context.state) : DEMO_STOCK),
+      ) as WorkflowDefinition<unknown>,
     demoInput: demoOrderInput,
     forwardOperations: ORDER_FORWARD_OPERATIONS,
     operationSystems: Object.fromEntries(

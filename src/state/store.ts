@@ -516,6 +516,12 @@ export class StateStore {
       .map(transitionFromRow);
   }
 
+  /** The run's APPLIED transition of the domain, if it has one (a run has at most one). */
+  appliedTransition(domain: string, runId: string): StateTransition | undefined {
+    const id = this.appliedTransitionOf(domain, runId);
+    return id === undefined ? undefined : this.getTransition(id);
+  }
+
   /** The domain's PENDING transitions, oldest first (after a crash: see `reconcile`). */
   pendingTransitions(domain: string): StateTransition[] {
     return this.transitions(domain, ["PENDING"]);

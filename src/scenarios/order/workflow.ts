@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { encodeString } from "../../crypto";
+import { decodeString, encodeString, toHex32 } from "../../crypto";
 import { defineWorkflow, type WorkflowDefinition } from "../../definition";
-import { Inventory } from "./inventory";
+import type { Trace } from "../../trace";
+import { DEMO_STOCK, Inventory, ORDER_STOCK_DOMAIN } from "./inventory";
 import {
   invoiceIssue,
   invoiceVoid,
@@ -63,10 +64,10 @@ export function orderWorkflow(
 ): WorkflowDefinition<OrderInput> {
   return defineWorkflow<OrderInput>({
     name: "order",
-    template: "OrderWorkflow_4_3",
+    template: "OrderStateWorkflow_4_3_10",
     // Proves committed runs only, with three attestation slots; rolled-back runs (up to six calls:
     // three forward, three compensating) need the larger instance.
-    rollbackTemplate: "OrderSaga_4_3",
+    rollbackTemplate: "OrderStateSaga_4_3_10",
     description:
       "E-commerce order: create, reserve stock, charge payment, ship, invoice, book accounting entries",
     inputSchema: OrderInputSchema,
@@ -120,9 +121,10 @@ export function orderWorkflow(
       {
         name: "reserve_inventory",
         code: ORDER_STEP_CODES.reserve_inventory,
-        async run({ input }) {
+        async run({ input, workflowId }) {
           const { before, after } = inventory.reserve({
             orderId: input.orderId,
+            runId: toHex32(workflowId),
             sku: input.sku,
             quantity: input.quantity,
           });
@@ -255,8 +257,32 @@ export function orderWorkflow(
         },
       },
     ],
+    state: ORDER_STOCK_EFFECT,
   });
 }
+
+/** The order's SKU and quantity as create_order (the trace's first record) carries them. */
+function orderLineOf(trace: Trace): { sku: string; quantity: bigint } {
+  const create = trace.steps[0];
+  if (!create) throw new Error("the order's trace has no create_order record");
+  return { sku: decodeString(create.request[2]), quantity: create.request[3] };
+}
+
+/**
+ * The order's effect on the stock: a committed order takes its quantity of its SKU (the circuit
+ * proves leaf(sku) goes from v to v − qty ≥ 0); a rolled-back order leaves the stock as it was
+ * (its reservation was released: stateRootAfter = stateRootBefore).
+ */
+export const ORDER_STOCK_EFFECT = {
+  domain: ORDER_STOCK_DOMAIN,
+  genesis: Object.fromEntries(Object.entries(DEMO_STOCK).map(([sku, units]) => [sku, BigInt(units)])),
+  changes: (trace: Trace) => {
+    if (trace.outcome !== "COMMITTED") return [];
+    const { sku, quantity } = orderLineOf(trace);
+    return [{ key: sku, delta: -quantity }];
+  },
+  key: (trace: Trace) => orderLineOf(trace).sku,
+};
 
 /** The demo's order: one line, EUR, 19 % VAT. */
 export function demoOrderInput(orderNumber: number): OrderInput {
