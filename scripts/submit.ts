@@ -9,7 +9,7 @@
 import path from "node:path";
 import { ethers, network } from "hardhat";
 import { readBundle, writeBundleFile } from "../src/bundle";
-import { submitRun } from "../src/chain";
+import { STATE_PUBLIC_SIGNAL_NAMES, submitRun, submitRunWithState } from "../src/chain";
 import { toHex32 } from "../src/crypto";
 import { IN_PROCESS_NETWORK, openRegistryReader } from "../src/pipeline";
 import { defaultDataDir } from "../src/project";
@@ -41,7 +41,11 @@ async function main(): Promise<void> {
   }
 
   const started = performance.now();
-  const tx = await submitRun({
+  // A state template's proof (seven signals: the state roots last) goes through submitWithState,
+  // which refuses it when its stateRootBefore is not the domain's current root on this registry.
+  const submit =
+    bundle.proof.publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length ? submitRunWithState : submitRun;
+  const tx = await submit({
     registry: reader.registry.connect(signer),
     templateId: bundle.templateId,
     proof: bundle.proof.proof,

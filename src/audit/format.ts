@@ -1,4 +1,12 @@
-import type { AuditCall, AuditStep, AuditEntry } from "./trail";
+import type { AuditCall, AuditStep, AuditEntry, AuditState } from "./trail";
+
+/** A recorded run's state root move: `order/stock root 0x… → 0x…`, or `… unchanged` when it did not move. */
+export function formatStateMove(state: AuditState): string {
+  const domain = state.domain ?? `domain ${state.domainId}`;
+  return state.rootAfter === state.rootBefore
+    ? `${domain} root ${state.rootBefore} unchanged`
+    : `${domain} root ${state.rootBefore} → ${state.rootAfter}`;
+}
 
 /**
  * One line per trace record: position, name, phase, status, and its call with the evidence level
@@ -33,6 +41,7 @@ export function formatAuditTrail(entries: readonly AuditEntry[], network: string
     lines.push(`    trace root   ${entry.traceRoot}`);
     lines.push(`    provider set ${entry.providerSetRoot}`);
     lines.push(`    submitter    ${entry.submitter}`);
+    if (entry.state) lines.push(`    state        ${formatStateMove(entry.state)}`);
     lines.push(`    tx           ${entry.txHash} (block ${entry.blockNumber}, ${entry.gasUsed} gas)`);
     const trail = entry.trail;
     if (!trail) {

@@ -1,5 +1,5 @@
 import type { DisclosureVerification, StepDisclosure } from "./disclose";
-import { BUNDLE_CHECKS, type BundleCheck, type BundleVerification } from "./verify";
+import { BUNDLE_CHECKS, type BundleCheck, type BundleVerification, type VerifiedState } from "./verify";
 
 const CHECK_TITLES: Record<BundleCheck, string> = {
   proof: "Groth16 proof",
@@ -8,6 +8,7 @@ const CHECK_TITLES: Record<BundleCheck, string> = {
   providerSet: "provider set",
   calls: "calls",
   labels: "names and JSON",
+  state: "state transition",
   chain: "on-chain entry",
 };
 
@@ -38,6 +39,15 @@ export function formatBundleVerification(result: BundleVerification, source: str
       `    recorded on ${result.entry.network} (chain ${result.entry.chainId}) in block ${result.entry.blockNumber}, tx ${result.entry.txHash}`,
     );
   }
+  if (result.state) {
+    const unverified = result.checks.state === "failed" ? " (as the bundle states it: not verified)" : "";
+    lines.push("", `state     ${formatStateTransition(result.state, result.outcome)}${unverified}`);
+    if (result.state.advance) {
+      lines.push(
+        `          advanced on chain in block ${result.state.advance.blockNumber}, tx ${result.state.advance.txHash}`,
+      );
+    }
+  }
   if (result.calls.length > 0) {
     lines.push("", "calls (evidence is what was verified now, never more):");
     for (const call of result.calls) {
@@ -51,6 +61,42 @@ export function formatBundleVerification(result: BundleVerification, source: str
   }
   lines.push("", verdict(result, result.entry?.network));
   return lines.join("\n");
+}
+
+/** A 32-byte hex value shortened for a line of text: 0x1234abcd…9f8e. */
+export function shortHex(hex: string): string {
+  return /^0x[0-9a-fA-F]{64}$/.test(hex) ? `${hex.slice(0, 10)}…${hex.slice(-4)}` : hex;
+}
+
+/**
+ * A state run's transition on one line: `order/stock: stock of SKU-COFFEE-1KG 500 → 497, root 0x… →
+ * 0x…`, or, when the run left the state as it was, `…: stock of SKU 500, unchanged (rolled back), root 0x…`.
+ */
+export function formatStateTransition(state: VerifiedState, outcome?: BundleVerification["outcome"]): string {
+  const quantity = state.domain.split("/").pop() || "value";
+  const of = `${state.domain}: ${quantity} of ${state.key || "(no key)"}`;
+  if (state.unchanged && state.valueAfter === state.valueBefore) {
+    const why = outcome === "COMMITTED" ? "" : " (rolled back)";
+    return `${of} ${state.valueBefore}, unchanged${why}, root ${shortHex(state.rootBefore)}`;
+  }
+  return `${of} ${state.valueBefore} → ${state.valueAfter}, root ${shortHex(state.rootBefore)} → ${shortHex(state.rootAfter)}`;
+}
+
+/**
+ * `wesflow verify --json`'s object: `valid`, `onChain` and `reasons` first (the documented shape),
+ * then the details, the state transition of a state run included.
+ */
+export function bundleVerificationJson(result: BundleVerification): Record<string, unknown> {
+  return {
+    valid: result.valid,
+    onChain: result.onChain,
+    reasons: result.reasons,
+    workflowId: result.workflowId,
+    outcome: result.outcome,
+    checks: result.checks,
+    calls: result.calls,
+    ...(result.state ? { state: result.state } : {}),
+  };
 }
 
 /** `wesflow verify-disclosure` as a person reads it. */

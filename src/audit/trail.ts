@@ -1,6 +1,6 @@
 import type { Provider } from "ethers";
 import { findBundle, providerSetFromBundle, traceFromBundle, type RunBundle } from "../bundle";
-import { queryEntries, type RecordedRun } from "../chain";
+import { queryEntries, queryStateAdvances, type RecordedRun, type StateAdvance } from "../chain";
 import { toHex32, verifySignature } from "../crypto";
 import { attestationMessage, computeTraceRoot } from "../trace";
 import type { WorkflowRegistry } from "../../typechain-types";
@@ -48,6 +48,11 @@ export interface AuditEntry {
   blockNumber: number;
   txHash: string;
   gasUsed: number;
+  /**
+   * A run of a state template: the state domain's root it moved, from the registry's
+   * StateRootAdvanced event (0x-hex). `domain` is the domain's name, when the run's bundle is at hand.
+   */
+  state?: AuditState;
   /** Present when the bundle is at hand. `matchesChain` is false if it does not hash to the on-chain root. */
   trail?: {
     scenario: string;
@@ -56,6 +61,14 @@ export interface AuditEntry {
     steps: AuditStep[];
     calls: AuditCall[];
   };
+}
+
+/** The state root a recorded run moved (rootAfter = rootBefore: the run left the state as it was). */
+export interface AuditState {
+  domainId: string;
+  domain?: string;
+  rootBefore: string;
+  rootAfter: string;
 }
 
 export interface AuditQuery {
@@ -71,17 +84,39 @@ export interface AuditQuery {
   outcome?: "COMMITTED" | "ROLLED_BACK";
 }
 
-/** Reads the registry's WorkflowRecorded events and joins each with its bundle, checked against the chain. */
+/**
+ * Reads the registry's WorkflowRecorded events and joins each with its bundle, checked against the
+ * chain, and with the StateRootAdvanced event of a state run (read once for the block range).
+ */
 export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
   const { registry, provider, runsDir, outcome, ...filter } = query;
   const runs = (await queryEntries({ registry, ...filter })).filter(
     (run) => outcome === undefined || run.outcome === outcome,
   );
+  const advances = new Map<bigint, StateAdvance>();
+  if (runs.length > 0) {
+    const found = await queryStateAdvances({
+      registry,
+      workflowId: filter.workflowId,
+      fromBlock: filter.fromBlock,
+      toBlock: filter.toBlock,
+    });
+    for (const advance of found) advances.set(advance.workflowId, advance);
+  }
   const entries: AuditEntry[] = [];
   for (const run of runs) {
     const receipt = await provider.getTransactionReceipt(run.txHash);
     const workflowIdHex = toHex32(run.workflowId);
     const bundle = findBundle(runsDir, workflowIdHex);
+    const advance = advances.get(run.workflowId);
+    const state: AuditState | undefined = advance && {
+      domainId: advance.domainId,
+      ...(bundle?.state && bundle.state.domainId === advance.domainId.toLowerCase()
+        ? { domain: bundle.state.domain }
+        : {}),
+      rootBefore: toHex32(advance.rootBefore),
+      rootAfter: toHex32(advance.rootAfter),
+    };
     entries.push({
       workflowId: workflowIdHex,
       templateId: run.templateId,
@@ -93,13 +128,18 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
       blockNumber: run.blockNumber,
       txHash: run.txHash,
       gasUsed: receipt ? Number(receipt.gasUsed) : 0,
-      trail: bundle ? await checkTrail(bundle, run) : undefined,
+      ...(state ? { state } : {}),
+      trail: bundle ? await checkTrail(bundle, run, advance) : undefined,
     });
   }
   return entries;
 }
 
-async function checkTrail(bundle: RunBundle, run: RecordedRun): Promise<NonNullable<AuditEntry["trail"]>> {
+async function checkTrail(
+  bundle: RunBundle,
+  run: RecordedRun,
+  advance: StateAdvance | undefined,
+): Promise<NonNullable<AuditEntry["trail"]>> {
   const trace = traceFromBundle(bundle);
   const trail = await trailOfBundle(bundle);
   const problems: string[] = [];
@@ -111,6 +151,7 @@ async function checkTrail(bundle: RunBundle, run: RecordedRun): Promise<NonNulla
   }
   if (trace.outcome !== run.outcome)
     problems.push(`the bundle says ${trace.outcome}, the chain ${run.outcome}`);
+  problems.push(...stateProblems(bundle, advance));
   problems.push(...trail.problems);
   return {
     scenario: trail.scenario,
@@ -119,6 +160,23 @@ async function checkTrail(bundle: RunBundle, run: RecordedRun): Promise<NonNulla
     steps: trail.steps,
     calls: trail.calls,
   };
+}
+
+/** How the bundle's state differs from the run's StateRootAdvanced event (none when they agree). */
+function stateProblems(bundle: RunBundle, advance: StateAdvance | undefined): string[] {
+  const state = bundle.state;
+  if (!state && !advance) return [];
+  if (!state) return ["the chain moved a state root for this run, the bundle states no state"];
+  if (!advance)
+    return [`the bundle moves state domain "${state.domain}", the chain recorded no state root move`];
+  const problems: string[] = [];
+  if (state.domainId !== advance.domainId.toLowerCase()) {
+    problems.push(`the bundle's state domain is ${state.domainId}, the chain's ${advance.domainId}`);
+  }
+  if (BigInt(state.rootBefore) !== advance.rootBefore || BigInt(state.rootAfter) !== advance.rootAfter) {
+    problems.push("the bundle's state roots are not the ones the chain recorded");
+  }
+  return problems;
 }
 
 /**

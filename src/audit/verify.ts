@@ -1,8 +1,21 @@
 import fs from "node:fs";
 import * as snarkjs from "snarkjs";
-import { callRecordOf, providerSetFromBundle, stepRecordOf, type RunBundle } from "../bundle";
-import { definitionTemplateName, templateIdOf, verifyRegisteredProof, type RecordedRun } from "../chain";
-import { toHex32 } from "../crypto";
+import {
+  callRecordOf,
+  providerSetFromBundle,
+  stepRecordOf,
+  type BundleState,
+  type RunBundle,
+} from "../bundle";
+import {
+  definitionTemplateName,
+  queryStateAdvances,
+  templateIdOf,
+  verifyRegisteredProof,
+  type RecordedRun,
+  type StateAdvance,
+} from "../chain";
+import { decodeString, poseidon, rootFromPath, toHex32 } from "../crypto";
 import {
   circuitInstance,
   verificationKeyHash,
@@ -22,6 +35,7 @@ import {
   type ProviderSet,
   type StepRecord,
 } from "../trace";
+import { MAX_STATE_VALUE, STATE_DEPTH, stateDomainId, stateKeyField } from "../state";
 import { attestationProblem } from "./evidence";
 import { checkLabels } from "./labels";
 import {
@@ -41,6 +55,7 @@ export const BUNDLE_CHECKS = [
   "providerSet",
   "calls",
   "labels",
+  "state",
   "chain",
 ] as const;
 export type BundleCheck = (typeof BUNDLE_CHECKS)[number];
@@ -56,6 +71,27 @@ export interface VerifiedCall {
   signatureVerified: boolean;
 }
 
+/**
+ * The state transition a run of a state template states (its bundle's `state`), as `verify` read
+ * it: whether it holds is the `state` check (and, on chain, the `chain` check).
+ */
+export interface VerifiedState {
+  /** The state domain's name, e.g. "order/stock", and its on-chain id (bytes32 hex). */
+  domain: string;
+  domainId: string;
+  /** The key of the leaf the run's proof opens (the order's SKU) and its value before and after. */
+  key: string;
+  valueBefore: string;
+  valueAfter: string;
+  /** The domain's roots before and after the run, 0x-hex. */
+  rootBefore: string;
+  rootAfter: string;
+  /** rootAfter = rootBefore: the run left the state as it was (a rolled-back run). */
+  unchanged: boolean;
+  /** Against a network: the registry's StateRootAdvanced event of the run, when there is one. */
+  advance?: { blockNumber: number; txHash: string };
+}
+
 export interface BundleVerification {
   /** Every check passed (the on-chain ones included when a network was given). */
   valid: boolean;
@@ -69,6 +105,8 @@ export interface BundleVerification {
   outcome: "COMMITTED" | "ROLLED_BACK";
   checks: Record<BundleCheck, CheckStatus>;
   calls: VerifiedCall[];
+  /** A run of a state template: the transition its bundle states (checked unless `checks.state` failed). */
+  state?: VerifiedState;
   /**
    * Against a network: whether the registry has an entry for the workflow id at all (false with
    * an otherwise sound bundle means the id is unknown there, e.g. the node was restarted).
@@ -148,7 +186,8 @@ class Findings {
  * - proof: the Groth16 proof verifies with the template instance's verification key
  *   (build/circuits/<instance>/groth16_vkey.json), and the templateId is the template's;
  * - publicSignals: they are (workflowId, outcome code, recomputed trace root, recomputed provider
- *   set root, submitter of the submission);
+ *   set root, submitter of the submission), then the definition hash for a generic template, or the
+ *   state's rootBefore and rootAfter for a state template (seven signals);
  * - traceRoot: Poseidon(workflowId, outcome, stepCount, stepsRoot) recomputed from the step
  *   records equals the bundle's traceRoot;
  * - providerSet: the provider keys hash to the stated root;
@@ -158,9 +197,18 @@ class Findings {
  *   recomputed from the fields) and its attestation verifies under the key the provider set
  *   registers for its system. A call without a valid attestation is `declared`, never `attested`,
  *   and a step that claims ATTESTED evidence without one is a problem;
+ * - state: a run of a template that moves a state domain (circuits.json `stateDomain`) carries the
+ *   transition (`state`), and a run of any other template none. The domain is the template's and its
+ *   id keccak256 of its name; the leaf Poseidon(keyField, valueBefore) and its path (whose indices are
+ *   the bits of the slot) lead to rootBefore. COMMITTED: keyField is the key's encoding and
+ *   create_order's request[2] (the SKU), valueAfter = valueBefore − its request[3] (the quantity)
+ *   ≥ 0, and the same path with Poseidon(keyField, valueAfter) leads to rootAfter. ROLLED_BACK:
+ *   rootAfter = rootBefore and valueAfter = valueBefore (a key the domain does not hold is stated
+ *   as the empty opening: keyField, slot, values and path all 0);
  * - chain (with a network): the bundle was recorded by that network's registry, whose
  *   WorkflowRecorded event for the workflow id carries the same traceRoot, outcome, templateId,
- *   providerSetRoot, submitter and transaction.
+ *   providerSetRoot, submitter and transaction; for a state run, its StateRootAdvanced event (in the
+ *   same transaction) carries the same domain id, rootBefore and rootAfter.
  *
  * A network that cannot be reached or has no deployment file throws; anything wrong with the
  * bundle's content is reported in `reasons`.
@@ -190,9 +238,21 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
   const traceRoot = recomputeTraceRoot({ bundle, steps, workflowId, instance, findings });
   const providerSetRoot = checkProviderSet({ bundle, providers, instance, findings });
 
+  // The state transition the run states (for a state template).
+  const state = checkState({ bundle, instance, steps, findings });
+
   // The proof and what it states.
   const localProof = await checkProof({ bundle, instance, findings });
-  checkPublicSignals({ bundle, workflowId, traceRoot, providerSetRoot, definitionHash, findings });
+  checkPublicSignals({
+    bundle,
+    workflowId,
+    traceRoot,
+    providerSetRoot,
+    definitionHash,
+    stateful: instance ? instance.stateDomain !== undefined : bundle.state !== undefined,
+    stateRoots: state?.roots,
+    findings,
+  });
 
   // Each call and its evidence.
   const calls = await checkCalls({ bundle, steps, workflowId, providers, findings });
@@ -213,7 +273,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
   }
 
   // The registry's entry.
-  const { verifierAccepts, ...chain } = await checkChain({
+  const { verifierAccepts, advance, ...chain } = await checkChain({
     bundle,
     workflowId,
     traceRoot,
@@ -252,6 +312,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
       CheckStatus
     >,
     calls,
+    ...(state ? { state: { ...state.summary, ...(advance ? { advance } : {}) } } : {}),
     ...chain,
   };
 }
@@ -411,9 +472,14 @@ function checkPublicSignals(args: {
   traceRoot: bigint | undefined;
   providerSetRoot: bigint | undefined;
   definitionHash: bigint | undefined;
+  /** The template moves a state domain: its proofs have stateRootBefore and stateRootAfter last. */
+  stateful: boolean;
+  /** The roots the bundle's state gives, when it has a readable one. */
+  stateRoots: { rootBefore: bigint; rootAfter: bigint } | undefined;
   findings: Findings;
 }): void {
-  const { bundle, workflowId, traceRoot, providerSetRoot, definitionHash, findings } = args;
+  const { bundle, workflowId, traceRoot, providerSetRoot, definitionHash, stateful, stateRoots, findings } =
+    args;
   if (!bundle.proof) {
     findings.skipped.add("publicSignals");
     return;
@@ -430,7 +496,10 @@ function checkPublicSignals(args: {
     submitter,
   };
   const signals = bundle.proof.publicSignals;
-  const count = PUBLIC_SIGNAL_NAMES.length + (definitionHash === undefined ? 0 : 1);
+  const count =
+    PUBLIC_SIGNAL_NAMES.length +
+    (definitionHash === undefined ? 0 : 1) +
+    (stateful ? STATE_SIGNALS.length : 0);
   if (signals.length !== count) {
     findings.fail(
       "publicSignals",
@@ -441,6 +510,16 @@ function checkPublicSignals(args: {
       "publicSignals",
       `public signal definitionHash is ${signals[count - 1]}, the bundle's definition hashes to ${definitionHash}`,
     );
+  } else if (stateful && stateRoots) {
+    STATE_SIGNALS.forEach(([name, field], i) => {
+      const at = PUBLIC_SIGNAL_NAMES.length + i;
+      if (BigInt(signals[at]) !== stateRoots[field]) {
+        findings.fail(
+          "publicSignals",
+          `public signal ${name} is ${signals[at]}, the bundle's state gives ${field} ${stateRoots[field]}`,
+        );
+      }
+    });
   }
   PUBLIC_SIGNAL_NAMES.forEach((name, i) => {
     const stated = BigInt(bundle.proof!.publicSignals[i]);
@@ -452,6 +531,216 @@ function checkPublicSignals(args: {
       );
     }
   });
+}
+
+/** A state template's last two public signals and the bundle state's fields they are. */
+const STATE_SIGNALS = [
+  ["stateRootBefore", "rootBefore"],
+  ["stateRootAfter", "rootAfter"],
+] as const;
+
+/** A decimal value of the bundle as a bigint, or undefined (and a problem of `check`) when it is none. */
+function numberOf(findings: Findings, check: BundleCheck, what: string, text: string): bigint | undefined {
+  return findings.attempt(check, what, () => {
+    if (typeof text !== "string" || !/^\d+$/.test(text)) {
+      throw new TypeError(`${JSON.stringify(text)} is not a number`);
+    }
+    return BigInt(text);
+  });
+}
+
+/**
+ * The state check (see `verifyBundle`): the transition the bundle states is the one its template
+ * and trace allow, and its leaf opens both roots. Returns what the bundle states (for the report)
+ * and its roots when they are readable (for the public signals); undefined without a state.
+ */
+function checkState(args: {
+  bundle: RunBundle;
+  instance: CircuitInstance | undefined;
+  steps: StepRecord[];
+  findings: Findings;
+}): { summary: VerifiedState; roots?: { rootBefore: bigint; rootAfter: bigint } } | undefined {
+  const { bundle, instance, steps, findings } = args;
+  const fail = (problem: string) => findings.fail("state", problem);
+  const state = bundle.state;
+  const domain = instance?.stateDomain;
+  if (!state) {
+    if (domain !== undefined) {
+      fail(
+        `template ${bundle.template} proves a transition of state domain "${domain}": the bundle has no state`,
+      );
+    } else {
+      findings.skipped.add("state"); // a template that moves no state: nothing to check
+    }
+    return undefined;
+  }
+  const roots = stateRootsOf(state, findings);
+  const summary: VerifiedState = {
+    domain: state.domain,
+    domainId: state.domainId,
+    key: state.key,
+    valueBefore: state.valueBefore,
+    valueAfter: state.valueAfter,
+    rootBefore: roots ? toHex32(roots.rootBefore) : state.rootBefore,
+    rootAfter: roots ? toHex32(roots.rootAfter) : state.rootAfter,
+    unchanged: state.rootAfter === state.rootBefore,
+  };
+  if (instance && domain === undefined) {
+    fail(
+      `template ${bundle.template} moves no state, yet the bundle states a transition of state domain "${state.domain}"`,
+    );
+    return { summary, roots };
+  }
+  if (domain !== undefined && state.domain !== domain) {
+    fail(`the bundle's state is of domain "${state.domain}", template ${bundle.template} moves "${domain}"`);
+  }
+  const domainId = findings.attempt("state", "the state's domain id", () => stateDomainId(state.domain));
+  if (domainId !== undefined && state.domainId.toLowerCase() !== domainId.toLowerCase()) {
+    fail(`the state's domainId is ${state.domainId}, the id of domain "${state.domain}" is ${domainId}`);
+  }
+  checkStateLeaf({ bundle, state, roots, depth: instance?.params[2] ?? STATE_DEPTH, steps, findings });
+  return { summary, roots };
+}
+
+function stateRootsOf(
+  state: BundleState,
+  findings: Findings,
+): { rootBefore: bigint; rootAfter: bigint } | undefined {
+  const rootBefore = numberOf(findings, "state", "the state's rootBefore", state.rootBefore);
+  const rootAfter = numberOf(findings, "state", "the state's rootAfter", state.rootAfter);
+  return rootBefore === undefined || rootAfter === undefined ? undefined : { rootBefore, rootAfter };
+}
+
+/** The leaf the bundle's state opens: its key, values, slot and path against the roots and the trace. */
+function checkStateLeaf(args: {
+  bundle: RunBundle;
+  state: BundleState;
+  roots: { rootBefore: bigint; rootAfter: bigint } | undefined;
+  depth: number;
+  steps: StepRecord[];
+  findings: Findings;
+}): void {
+  const { bundle, state, roots, depth, steps, findings } = args;
+  const fail = (problem: string) => findings.fail("state", problem);
+  const keyField = numberOf(findings, "state", "the state's keyField", state.keyField);
+  const valueBefore = numberOf(findings, "state", "the state's valueBefore", state.valueBefore);
+  const valueAfter = numberOf(findings, "state", "the state's valueAfter", state.valueAfter);
+  for (const [what, value] of [
+    ["valueBefore", valueBefore],
+    ["valueAfter", valueAfter],
+  ] as const) {
+    if (value !== undefined && (value < 0n || value > MAX_STATE_VALUE)) {
+      fail(`the state's ${what} ${value} is not an unsigned 64-bit integer`);
+    }
+  }
+  const pathElements = state.pathElements.map((element, level) =>
+    numberOf(findings, "state", `the state's path element ${level}`, element),
+  );
+  const pathIndices = state.pathIndices;
+  let pathSound = pathElements.every((e) => e !== undefined);
+  if (pathElements.length !== depth || pathIndices.length !== depth) {
+    fail(
+      `the state's path has ${pathElements.length} elements and ${pathIndices.length} indices, the state tree has depth ${depth}`,
+    );
+    pathSound = false;
+  }
+  const slot = state.slot;
+  if (!Number.isInteger(slot) || slot < 0 || slot >= 2 ** depth) {
+    fail(`the state's slot ${slot} is not a slot of a depth-${depth} state tree`);
+    pathSound = false;
+  } else {
+    const bits = Array.from({ length: depth }, (_, level) => Math.floor(slot / 2 ** level) % 2);
+    if (pathIndices.length === depth && bits.some((bit, level) => pathIndices[level] !== bit)) {
+      fail(
+        `the state's path indices ${pathIndices.join("")} (bottom-up) are not the bits of slot ${slot} (${bits.join("")})`,
+      );
+    }
+  }
+
+  // The run's key and quantity as create_order (the trace's first record) carries them.
+  const create = steps.find((s) => s.index === 0) ?? steps[0];
+  const sku = create?.request[2];
+  const quantity = create?.request[3];
+  const skuName =
+    sku === undefined ? undefined : findings.attempt("state", "the order's SKU", () => decodeString(sku));
+  if (skuName !== undefined && state.key !== skuName) {
+    fail(`the state's key is "${state.key}", the run's create_order record names "${skuName}"`);
+  }
+  const committed = bundle.outcome === "COMMITTED";
+  const unopened = !committed && keyField === 0n;
+  if (!unopened && keyField !== undefined) {
+    const expectedKey = findings.attempt("state", `the state's key "${state.key}"`, () =>
+      stateKeyField(state.key),
+    );
+    if (expectedKey !== undefined && keyField !== expectedKey) {
+      fail(`the state's keyField is ${keyField}, key "${state.key}" encodes to ${expectedKey}`);
+    }
+    if (sku !== undefined && keyField !== sku) {
+      fail(
+        `the state's keyField is ${keyField}, the run's create_order record carries SKU ${sku} (request[2])`,
+      );
+    }
+  }
+
+  const path = { pathElements: pathElements as bigint[], pathIndices };
+  const open = (value: bigint) =>
+    findings.attempt("state", "the state's leaf", () => rootFromPath(poseidon([keyField!, value]), path));
+  const leafLabel = `the state's leaf of "${state.key}"`;
+  if (committed) {
+    if (valueBefore !== undefined && valueAfter !== undefined && quantity !== undefined) {
+      if (valueBefore < quantity) {
+        fail(
+          `the state's valueBefore is ${valueBefore}: taking the run's quantity ${quantity} would make it negative`,
+        );
+      } else if (valueAfter !== valueBefore - quantity) {
+        fail(
+          `the state's valueAfter is ${valueAfter}, valueBefore ${valueBefore} less the run's quantity ${quantity} is ${valueBefore - quantity}`,
+        );
+      }
+    }
+  } else {
+    if (roots && roots.rootAfter !== roots.rootBefore) {
+      fail(
+        `a rolled-back run leaves the state as it was, yet the state's rootAfter ${toHex32(roots.rootAfter)} is not its rootBefore ${toHex32(roots.rootBefore)}`,
+      );
+    }
+    if (valueBefore !== undefined && valueAfter !== undefined && valueAfter !== valueBefore) {
+      fail(
+        `a rolled-back run leaves the state as it was, yet the state's value goes from ${valueBefore} to ${valueAfter}`,
+      );
+    }
+  }
+  if (unopened) {
+    // A key the domain does not hold: the empty opening (nothing to recompute: the proof does not open it).
+    if (
+      valueBefore !== 0n ||
+      slot !== 0 ||
+      pathElements.some((e) => e !== 0n) ||
+      pathIndices.some((i) => i !== 0)
+    ) {
+      fail(
+        `the state's keyField is 0 (a key the domain does not hold), yet its value, slot or path is not 0`,
+      );
+    }
+    return;
+  }
+  if (!pathSound || keyField === undefined || !roots) return;
+  if (valueBefore !== undefined) {
+    const before = open(valueBefore);
+    if (before !== undefined && before !== roots.rootBefore) {
+      fail(
+        `${leafLabel} with valueBefore ${valueBefore} and its path lead to root ${toHex32(before)}, not the state's rootBefore ${toHex32(roots.rootBefore)}`,
+      );
+    }
+  }
+  if (committed && valueAfter !== undefined) {
+    const after = open(valueAfter);
+    if (after !== undefined && after !== roots.rootAfter) {
+      fail(
+        `${leafLabel} with valueAfter ${valueAfter} and the same path lead to root ${toHex32(after)}, not the state's rootAfter ${toHex32(roots.rootAfter)}`,
+      );
+    }
+  }
 }
 
 async function checkCalls(args: {
@@ -533,7 +822,12 @@ async function checkChain(args: {
   traceRoot: bigint | undefined;
   target: ChainTarget;
   findings: Findings;
-}): Promise<Pick<BundleVerification, "recorded" | "entry"> & { verifierAccepts?: boolean }> {
+}): Promise<
+  Pick<BundleVerification, "recorded" | "entry"> & {
+    verifierAccepts?: boolean;
+    advance?: VerifiedState["advance"];
+  }
+> {
   const { bundle, workflowId, findings } = args;
   const fail = (problem: string) => findings.fail("chain", problem);
   const opened = await openRegistryView(args.target);
@@ -557,9 +851,12 @@ async function checkChain(args: {
     return { recorded: false, verifierAccepts };
   }
   compareWithEntry({ bundle, run, traceRoot: args.traceRoot, fail });
+  const [advance] = await queryStateAdvances({ registry: view.registry, workflowId });
+  compareWithStateAdvance({ bundle, run, advance, fail });
   return {
     recorded: true,
     verifierAccepts,
+    ...(advance ? { advance: { blockNumber: advance.blockNumber, txHash: advance.txHash } } : {}),
     entry: {
       network: view.network,
       chainId: view.chainId,
@@ -632,5 +929,47 @@ function compareWithEntry(args: {
     if (run.blockNumber !== submission.blockNumber) {
       differs("the run in block", String(run.blockNumber), String(submission.blockNumber));
     }
+  }
+}
+
+/** A state run's StateRootAdvanced event: the same domain and roots as the bundle's state, in the run's transaction. */
+function compareWithStateAdvance(args: {
+  bundle: RunBundle;
+  run: RecordedRun;
+  advance: StateAdvance | undefined;
+  fail: (problem: string) => void;
+}): void {
+  const { bundle, run, advance, fail } = args;
+  const state = bundle.state;
+  if (!advance) {
+    if (state) {
+      fail(
+        `the registry has no StateRootAdvanced event for workflow ${toHex32(run.workflowId)}: the chain did not move state domain "${state.domain}" as the bundle's state says`,
+      );
+    }
+    return;
+  }
+  if (!state) {
+    fail(
+      `the chain moved state domain ${advance.domainId} from root ${toHex32(advance.rootBefore)} to ${toHex32(advance.rootAfter)} for this run, the bundle states no state`,
+    );
+    return;
+  }
+  const differs = (what: string, chain: string, own: string) =>
+    fail(`the chain's StateRootAdvanced event recorded ${what} ${chain}, the bundle's state has ${own}`);
+  if (advance.domainId.toLowerCase() !== state.domainId.toLowerCase()) {
+    differs("state domain", advance.domainId, `${state.domainId} ("${state.domain}")`);
+  }
+  const own = (decimal: string) => (/^\d+$/.test(decimal) ? toHex32(BigInt(decimal)) : decimal);
+  if (own(state.rootBefore) !== toHex32(advance.rootBefore)) {
+    differs("state root before", toHex32(advance.rootBefore), own(state.rootBefore));
+  }
+  if (own(state.rootAfter) !== toHex32(advance.rootAfter)) {
+    differs("state root after", toHex32(advance.rootAfter), own(state.rootAfter));
+  }
+  if (advance.txHash !== run.txHash) {
+    fail(
+      `the run's StateRootAdvanced event is in transaction ${advance.txHash}, its WorkflowRecorded event in ${run.txHash}`,
+    );
   }
 }

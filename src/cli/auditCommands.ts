@@ -86,24 +86,14 @@ export function registerAuditCommands(program: Command): void {
     .exitOverride(badInputExit)
     .action(
       exitingAction(async (file: string, opts: { network?: string; dataDir: string; json?: boolean }) => {
-        const { verifyBundle, formatBundleVerification } = await audit();
+        const { verifyBundle, formatBundleVerification, bundleVerificationJson } = await audit();
         const bundle = readBundle(userPath(file));
         const result = await verifyBundle({ bundle, network: opts.network, dataDir: opts.dataDir });
         if (result.recorded === false && onlyChainFailed(result.checks)) {
           throw new UsageError(result.reasons[0]);
         }
         if (opts.json) {
-          out(
-            JSON.stringify({
-              valid: result.valid,
-              onChain: result.onChain,
-              reasons: result.reasons,
-              workflowId: result.workflowId,
-              outcome: result.outcome,
-              checks: result.checks,
-              calls: result.calls,
-            }),
-          );
+          out(JSON.stringify(bundleVerificationJson(result)));
         } else {
           out(formatBundleVerification(result, file));
         }

@@ -581,8 +581,9 @@ export function buildProgram(): Command {
       );
       out(`  median execute + prove + submit: ${budget(figures.medianMs.total, 5000, "ms")}`);
       out(`  first run (cold: reads the proving key): ${figures.firstRunTotalMs} ms`);
+      // DESIGN.md's budget is 260k; issue 2 set 300k for the five-signal order statement.
       out(
-        `  gas per recorded run: ${budget(figures.gasUsed.max, 300_000, "gas")} (min ${figures.gasUsed.min})`,
+        `  gas per recorded run: ${budget(figures.gasUsed.max, 260_000, "gas")} (min ${figures.gasUsed.min}; ${((figures.gasUsed.max / 300_000) * 100).toFixed(0)} % of issue 2's 300k)`,
       );
       out(`  peak RSS: ${figures.peakRssMb} MB`);
     });

@@ -1,17 +1,157 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import { ethers } from "hardhat";
-import { readAuditTrail, verifyBundle, type RegistryView } from "../../src/audit";
+import {
+  bundleVerificationJson,
+  formatAuditTrail,
+  formatBundleVerification,
+  readAuditTrail,
+  verifyBundle,
+  type RegistryView,
+} from "../../src/audit";
 import { RunBundleSchema, type RunBundle } from "../../src/bundle";
+import { decodeString, toHex32 } from "../../src/crypto";
 import { deployWesflow, type ScenarioSession } from "../../src/pipeline";
 import { circuitInstance, verificationKeyHash } from "../../src/prover";
+import { stateDomainId, stateKeyField } from "../../src/state";
 import { WorkflowRegistry__factory } from "../../typechain-types";
 import { recordBundles, type RecordedBundles } from "../fixtures/recordedBundles";
 
 const bump = (decimal: string) => (BigInt(decimal) + 1n).toString();
 const flipHex = (hex: string) => hex.slice(0, -1) + (hex.endsWith("0") ? "1" : "0");
-const otherTemplate = (name: string) => (name === "OrderSaga_4_3" ? "OrderWorkflow_4_3" : "OrderSaga_4_3");
+const OTHER_TEMPLATE: Record<string, string> = {
+  OrderSaga_4_3: "OrderWorkflow_4_3",
+  OrderWorkflow_4_3: "OrderSaga_4_3",
+  OrderStateSaga_4_3_10: "OrderStateWorkflow_4_3_10",
+  OrderStateWorkflow_4_3_10: "OrderStateSaga_4_3_10",
+};
+const otherTemplate = (name: string) => OTHER_TEMPLATE[name] ?? "OrderSaga_4_3";
 const copy = (bundle: RunBundle): RunBundle => JSON.parse(JSON.stringify(bundle)) as RunBundle;
+
+interface StateTampering {
+  field: string;
+  tamper(bundle: RunBundle): void;
+  /** The state reason verify must give, per outcome of the tampered bundle. */
+  reason: Record<RunBundle["outcome"], RegExp>;
+}
+
+const both = (reason: RegExp) => ({ COMMITTED: reason, ROLLED_BACK: reason });
+
+/** Each field of a state run's `state`, changed in a way the schema still accepts. */
+function stateTamperings(bundle: RunBundle): StateTampering[] {
+  const flipBit = (bit: number) => (bit === 0 ? 1 : 0);
+  return [
+    {
+      field: "state.rootBefore",
+      tamper: (b) => (b.state!.rootBefore = bump(b.state!.rootBefore)),
+      reason: both(/path lead to root 0x[0-9a-f]{64}, not the state's rootBefore/),
+    },
+    {
+      field: "state.rootAfter",
+      tamper: (b) => (b.state!.rootAfter = bump(b.state!.rootAfter)),
+      reason: {
+        COMMITTED: /the same path lead to root 0x[0-9a-f]{64}, not the state's rootAfter/,
+        ROLLED_BACK:
+          /a rolled-back run leaves the state as it was, yet the state's rootAfter 0x[0-9a-f]{64} is not its rootBefore/,
+      },
+    },
+    {
+      field: "state.valueBefore",
+      tamper: (b) => (b.state!.valueBefore = bump(b.state!.valueBefore)),
+      reason: {
+        COMMITTED: /the state's valueAfter is \d+, valueBefore \d+ less the run's quantity 3 is \d+/,
+        ROLLED_BACK:
+          /a rolled-back run leaves the state as it was, yet the state's value goes from \d+ to \d+/,
+      },
+    },
+    {
+      field: "state.valueAfter",
+      tamper: (b) => (b.state!.valueAfter = bump(b.state!.valueAfter)),
+      reason: {
+        COMMITTED: /the state's valueAfter is \d+, valueBefore \d+ less the run's quantity 3/,
+        ROLLED_BACK: /the state's value goes from \d+ to \d+/,
+      },
+    },
+    {
+      field: "state.valueBefore and valueAfter (both + 1: the quantity still matches)",
+      tamper: (b) => {
+        b.state!.valueBefore = bump(b.state!.valueBefore);
+        b.state!.valueAfter = bump(b.state!.valueAfter);
+      },
+      reason: both(
+        /leaf of "SKU-COFFEE-1KG" with valueBefore \d+ and its path lead to root .*not the state's rootBefore/,
+      ),
+    },
+    {
+      field: "state.keyField",
+      tamper: (b) => (b.state!.keyField = bump(b.state!.keyField)),
+      reason: both(/the state's keyField is \d+, key "SKU-COFFEE-1KG" encodes to \d+/),
+    },
+    {
+      field: "state.key",
+      tamper: (b) => (b.state!.key = "SKU-TEA-250G"),
+      reason: both(/the state's key is "SKU-TEA-250G", the run's create_order record names "SKU-COFFEE-1KG"/),
+    },
+    {
+      field: "state.key and keyField (another SKU, consistently)",
+      tamper: (b) => {
+        b.state!.key = "SKU-TEA-250G";
+        b.state!.keyField = stateKeyField("SKU-TEA-250G").toString();
+      },
+      reason: both(
+        /the state's keyField is \d+, the run's create_order record carries SKU \d+ \(request\[2\]\)/,
+      ),
+    },
+    {
+      field: "state.pathElements[3]",
+      tamper: (b) => (b.state!.pathElements[3] = bump(b.state!.pathElements[3])),
+      reason: both(/and its path lead to root 0x[0-9a-f]{64}, not the state's rootBefore/),
+    },
+    {
+      field: "state.pathElements (one removed)",
+      tamper: (b) => b.state!.pathElements.pop(),
+      reason: both(/the state's path has 9 elements and 10 indices, the state tree has depth 10/),
+    },
+    {
+      field: "state.pathIndices[0]",
+      tamper: (b) => (b.state!.pathIndices[0] = flipBit(b.state!.pathIndices[0])),
+      reason: both(/the state's path indices [01]{10} \(bottom-up\) are not the bits of slot \d+/),
+    },
+    {
+      field: "state.slot",
+      tamper: (b) => (b.state!.slot = b.state!.slot ^ 1),
+      reason: both(/the state's path indices [01]{10} \(bottom-up\) are not the bits of slot \d+/),
+    },
+    {
+      field: "state.domain",
+      tamper: (b) => (b.state!.domain = "order/cash"),
+      reason: both(/the bundle's state is of domain "order\/cash", template \w+ moves "order\/stock"/),
+    },
+    {
+      field: "state.domainId",
+      tamper: (b) => (b.state!.domainId = flipHex(b.state!.domainId)),
+      reason: both(
+        /the state's domainId is 0x[0-9a-f]{64}, the id of domain "order\/stock" is 0x[0-9a-f]{64}/,
+      ),
+    },
+    {
+      field: "state (removed)",
+      tamper: (b) => delete b.state,
+      reason: both(
+        /template \w+ proves a transition of state domain "order\/stock": the bundle has no state/,
+      ),
+    },
+    ...(bundle.outcome === "COMMITTED"
+      ? [
+          {
+            field: "state.valueBefore below the quantity",
+            tamper: (b: RunBundle) => (b.state!.valueBefore = "1"),
+            reason: both(/the state's valueBefore is 1: taking the run's quantity 3 would make it negative/),
+          },
+        ]
+      : []),
+  ];
+}
 
 interface Tampering {
   field: string;
@@ -53,7 +193,7 @@ function tamperings(bundle: RunBundle): Tampering[] {
       tamper: (b) => (b.proof!.proof.pi_b[0][1] = bump(b.proof!.proof.pi_b[0][1])),
     },
     { field: "proof.proof.pi_c[1]", tamper: (b) => (b.proof!.proof.pi_c[1] = bump(b.proof!.proof.pi_c[1])) },
-    ...[0, 1, 2, 3, 4].map((i) => ({
+    ...bundle.proof!.publicSignals.map((_, i) => ({
       field: `proof.publicSignals[${i}]`,
       tamper: (b: RunBundle) => (b.proof!.publicSignals[i] = bump(b.proof!.publicSignals[i])),
     })),
@@ -166,6 +306,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
       providerSet: "passed",
       calls: "passed",
       labels: "passed",
+      state: "passed",
       chain: "skipped",
     });
     expect(result.calls.map((c) => [c.operation, c.evidence, c.signatureVerified])).to.deep.equal([
@@ -288,5 +429,163 @@ describe("verify: a run bundle against itself and the registry, without calling 
     const result = await verifyBundle({ bundle: committed, network: "hardhat", dataDir: recorded.dataDir });
     expect(result).to.include({ valid: true, onChain: false });
     expect(result.reasons[0]).to.match(/^not checked on chain: the in-process Hardhat network/);
+  });
+
+  describe("state runs: the order's stock transition", () => {
+    it("a committed order's bundle states the stock it took; the state check passes offline", async () => {
+      const state = committed.state!;
+      expect(state).to.include({ domain: "order/stock", domainId: stateDomainId("order/stock") });
+      expect(state.key).to.equal(decodeString(BigInt(committed.steps[0].request[2])));
+      expect(BigInt(state.valueBefore) - BigInt(state.valueAfter)).to.equal(
+        BigInt(committed.steps[0].request[3]),
+      );
+      expect(committed.proof!.publicSignals.slice(5)).to.deep.equal([state.rootBefore, state.rootAfter]);
+
+      const result = await verifyBundle({ bundle: committed });
+      expect(result.checks.state).to.equal("passed");
+      expect(result.checks.publicSignals).to.equal("passed");
+      expect(result.state).to.deep.equal({
+        domain: "order/stock",
+        domainId: stateDomainId("order/stock"),
+        key: "SKU-COFFEE-1KG",
+        valueBefore: state.valueBefore,
+        valueAfter: state.valueAfter,
+        rootBefore: toHex32(BigInt(state.rootBefore)),
+        rootAfter: toHex32(BigInt(state.rootAfter)),
+        unchanged: false,
+      });
+      const report = formatBundleVerification(result, "bundle.json");
+      expect(report).to.match(/^  ✓ state transition +passed$/m);
+      expect(report).to.include(
+        `state     order/stock: stock of SKU-COFFEE-1KG ${state.valueBefore} → ${state.valueAfter}, root ${toHex32(BigInt(state.rootBefore)).slice(0, 10)}…`,
+      );
+    });
+
+    it("on chain, the run's StateRootAdvanced event carries the bundle's domain and roots", async () => {
+      const result = await verifyBundle({ bundle: committed, registry: chain });
+      expect(result.reasons).to.deep.equal([]);
+      expect(result.checks).to.include({ state: "passed", chain: "passed" });
+      expect(result.state?.advance).to.deep.equal({
+        blockNumber: committed.submission!.blockNumber,
+        txHash: committed.submission!.txHash,
+      });
+      expect(formatBundleVerification(result, "bundle.json")).to.include(
+        `advanced on chain in block ${committed.submission!.blockNumber}, tx ${committed.submission!.txHash}`,
+      );
+      const json = bundleVerificationJson(result);
+      expect(Object.keys(json).slice(0, 3)).to.deep.equal(["valid", "onChain", "reasons"]);
+      expect(JSON.parse(JSON.stringify(json))).to.deep.include({
+        valid: true,
+        onChain: true,
+        state: result.state,
+      });
+    });
+
+    it("a rolled-back order leaves the stock as it was: same root, same value, on chain too", async () => {
+      const state = rolledBack.state!;
+      expect(state.rootAfter).to.equal(state.rootBefore);
+      expect(state.rootBefore).to.equal(committed.state!.rootAfter); // the committed run came first
+      const result = await verifyBundle({ bundle: rolledBack, registry: chain });
+      expect(result.reasons).to.deep.equal([]);
+      expect(result.checks).to.include({ state: "passed", chain: "passed" });
+      expect(result.state).to.include({ unchanged: true, valueBefore: state.valueAfter });
+      expect(formatBundleVerification(result, "bundle.json")).to.include(
+        `state     order/stock: stock of SKU-COFFEE-1KG ${state.valueBefore}, unchanged (rolled back), root 0x`,
+      );
+    });
+
+    it("tampering with any field of the state makes the bundle invalid, with a state reason", async () => {
+      for (const source of [committed, rolledBack]) {
+        for (const { field, tamper, reason } of stateTamperings(source)) {
+          const bundle = copy(source);
+          tamper(bundle);
+          expect(JSON.stringify(bundle), `${field} did not change`).not.to.equal(JSON.stringify(source));
+          RunBundleSchema.parse(bundle);
+          const result = await verifyBundle({ bundle });
+          const label = `${source.outcome} bundle with ${field} changed`;
+          expect(result.valid, label).to.equal(false);
+          expect(result.checks.state, label).to.equal("failed");
+          expect(result.reasons.join("\n"), label).to.match(reason[source.outcome]);
+        }
+      }
+    });
+
+    it("a changed state root is refused by the public signals and shows against the chain's event", async () => {
+      const bundle = copy(committed);
+      bundle.state!.rootAfter = bump(bundle.state!.rootAfter);
+      const result = await verifyBundle({ bundle, registry: chain });
+      expect(result).to.include({ valid: false, onChain: false });
+      expect(result.checks).to.include({ state: "failed", publicSignals: "failed", chain: "failed" });
+      expect(result.reasons.join("\n")).to.match(
+        /public signal stateRootAfter is \d+, the bundle's state gives rootAfter \d+/,
+      );
+      expect(result.reasons.join("\n")).to.match(
+        /the chain's StateRootAdvanced event recorded state root after 0x[0-9a-f]{64}, the bundle's state has 0x[0-9a-f]{64}/,
+      );
+    });
+
+    it("a state bundle stripped of its state is refused on chain too: the chain moved the domain", async () => {
+      const bundle = copy(committed);
+      delete bundle.state;
+      const result = await verifyBundle({ bundle, registry: chain });
+      expect(result.checks).to.include({ state: "failed", chain: "failed" });
+      expect(result.reasons.join("\n")).to.match(
+        /the chain moved state domain 0x[0-9a-f]{64} from root 0x[0-9a-f]{64} to 0x[0-9a-f]{64} for this run, the bundle states no state/,
+      );
+      expect(result.state).to.equal(undefined);
+    });
+
+    it("a state template's proof has seven public signals: five are refused", async () => {
+      const bundle = copy(committed);
+      bundle.proof!.publicSignals = bundle.proof!.publicSignals.slice(0, 5);
+      const result = await verifyBundle({ bundle });
+      expect(result.checks.publicSignals).to.equal("failed");
+      expect(result.reasons.join("\n")).to.include(
+        `the proof has 5 public signals, template ${committed.template} has 7`,
+      );
+    });
+
+    it("a template that moves no state takes no state and five public signals", async () => {
+      const bundle = copy(committed);
+      bundle.template = "OrderWorkflow_4_3";
+      bundle.proof!.instance = "OrderWorkflow_4_3";
+      const result = await verifyBundle({ bundle });
+      expect(result.checks.state).to.equal("failed");
+      expect(result.reasons.join("\n")).to.match(
+        /template OrderWorkflow_4_3 moves no state, yet the bundle states a transition of state domain "order\/stock"/,
+      );
+      expect(result.reasons.join("\n")).to.include(
+        "the proof has 7 public signals, template OrderWorkflow_4_3 has 5",
+      );
+    });
+
+    it("the audit trail shows each state run's root move, read from StateRootAdvanced events", async () => {
+      const entries = await readAuditTrail({
+        registry: chain.registry,
+        provider: ethers.provider,
+        runsDir: `${recorded.dataDir}/runs`,
+      });
+      const byId = new Map(entries.map((e) => [e.workflowId, e]));
+      const hex = (decimal: string) => toHex32(BigInt(decimal));
+      expect(byId.get(committed.workflowId)?.state).to.deep.equal({
+        domainId: stateDomainId("order/stock"),
+        domain: "order/stock",
+        rootBefore: hex(committed.state!.rootBefore),
+        rootAfter: hex(committed.state!.rootAfter),
+      });
+      expect(byId.get(rolledBack.workflowId)?.state).to.include({
+        rootBefore: hex(rolledBack.state!.rootBefore),
+        rootAfter: hex(rolledBack.state!.rootBefore),
+      });
+      expect(entries.every((e) => e.trail?.matchesChain)).to.equal(true);
+      const text = formatAuditTrail(entries, "hardhat");
+      expect(text).to.include(
+        `    state        order/stock root ${hex(committed.state!.rootBefore)} → ${hex(committed.state!.rootAfter)}`,
+      );
+      expect(text).to.include(
+        `    state        order/stock root ${hex(rolledBack.state!.rootBefore)} unchanged`,
+      );
+      expect(JSON.parse(JSON.stringify(entries))[0]).to.have.property("state");
+    });
   });
 });

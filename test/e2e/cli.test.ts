@@ -27,8 +27,14 @@ describe("wesflow command line", function () {
       "gasUsed",
       "bundlePath",
       "timings",
+      "state",
     ]);
     expect(summary.scenario).to.equal("order");
+    // The order moves its stock: the domain's root before and after the run.
+    expect(summary.state.domain).to.equal("order/stock");
+    expect(summary.state.rootBefore).to.match(/^0x[0-9a-f]{64}$/);
+    expect(summary.state.rootAfter).to.match(/^0x[0-9a-f]{64}$/);
+    expect(summary.state.rootAfter).to.not.equal(summary.state.rootBefore);
     expect(summary.outcome).to.equal("COMMITTED");
     expect(summary.workflowId).to.match(/^0x[0-9a-f]{64}$/);
     expect(summary.traceRoot).to.match(/^0x[0-9a-f]{64}$/);

@@ -63,7 +63,7 @@ describe("wesflow command line: rollback, status, resume", function () {
     expect(summary.failure).to.deep.include({ step: "payment", evidence: "ATTESTED" });
     expect(summary.txHash).to.match(/^0x[0-9a-f]{64}$/);
     const bundle = readBundle(path.resolve(ROOT, summary.bundlePath));
-    expect(bundle.template).to.equal("OrderSaga_4_3");
+    expect(bundle.template).to.equal("OrderStateSaga_4_3_10");
     expect(bundle.proof).to.not.equal(undefined);
     expect(bundle.steps.map((s) => `${s.stepName} ${s.phase} ${s.status}`)).to.deep.equal([
       "create_order FORWARD OK",
@@ -208,7 +208,7 @@ describe("wesflow command line: rollback, status, resume", function () {
     expect(rows).to.have.length(1);
     expect(rows[0]).to.include({ status: "RECORDED", outcome: "COMMITTED" });
     const bundle = readBundle(path.join(dataDir, "runs", runId!, "bundle.json"));
-    expect(bundle.proof?.instance).to.equal("OrderWorkflow_4_3");
+    expect(bundle.proof?.instance).to.equal("OrderStateWorkflow_4_3_10");
     expect(bundle.submission?.txHash).to.equal(rows[0].txHash);
   });
 });

@@ -196,11 +196,14 @@ describe("against a real JSON-RPC node (npx hardhat node): deploy → runs → a
     expect(entries).to.have.length(1);
     expect(entries[0]).to.include({
       workflowId: summary.workflowId,
-      template: "OrderSaga_4_3",
+      template: "OrderStateSaga_4_3_10",
       outcome: "ROLLED_BACK",
     });
 
-    const byTemplate = await hardhatScript("scripts/audit.ts", { ...env, TEMPLATE: "OrderWorkflow_4_3" });
+    const byTemplate = await hardhatScript("scripts/audit.ts", {
+      ...env,
+      TEMPLATE: "OrderStateWorkflow_4_3_10",
+    });
     expect(byTemplate.code, byTemplate.stderr).to.equal(0);
     expect(JSON.parse(byTemplate.stdout).map((e: { workflowId: string }) => e.workflowId)).to.deep.equal([
       committed.workflowId,

@@ -5,10 +5,10 @@ import path from "node:path";
 import { ethers } from "hardhat";
 import { readAuditTrail } from "../../src/audit";
 import { readBundle } from "../../src/bundle";
-import { queryEntries, RegistrySubmitError, submitRun } from "../../src/chain";
+import { queryEntries, RegistrySubmitError, submitRunWithState } from "../../src/chain";
 import { executeWorkflow } from "../../src/executor";
-import { ScenarioSession } from "../../src/pipeline";
-import { circuitInstance, orderWorkflowInput, Prover } from "../../src/prover";
+import { ScenarioSession, stateLeafOf, stateStoreOf } from "../../src/pipeline";
+import { circuitInstance, orderStateInput, Prover } from "../../src/prover";
 import { WorkflowRegistry__factory } from "../../typechain-types";
 
 /** The registry's error for a submission that must fail. */
@@ -21,8 +21,14 @@ async function submitError(attempt: Promise<unknown>): Promise<RegistrySubmitErr
   return error as RegistrySubmitError;
 }
 
-/** Budget of the issue: gas of one recorded run with the real generated verifier. */
-const SUBMIT_GAS_BUDGET = 300_000;
+/**
+ * Gas of one recorded order run with the real generated verifier. Issue 2's budget was 300k for the
+ * five-signal statement (~280k measured); the order's proof now also carries the stock transition
+ * (two more public inputs, ≈ 13.4k in the verifier, and the domain's root read and written, its
+ * event: ≈ 11k), measured ≈ 304k: over that budget by ~1.4 %, as the README says. This ceiling
+ * catches any further growth.
+ */
+const SUBMIT_GAS_BUDGET = 306_000;
 
 describe("order scenario end to end: real systems, real proof, real verifier, in-process chain", function () {
   this.timeout(600_000);
@@ -39,25 +45,49 @@ describe("order scenario end to end: real systems, real proof, real verifier, in
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /**
+   * A committed order executed and proven by hand (not recorded), with its stock transition
+   * prepared against the current root: apply it once the proof is recorded, discard it otherwise.
+   */
   async function provenRun(submitter: string) {
-    const definition = session.scenario.createDefinition();
+    const definition = session.definition;
     const execution = await executeWorkflow({
       definition,
-      input: session.scenario.demoInput(42),
+      input: {
+        ...(session.scenario.demoInput(42) as object),
+        orderId: `E2E-${Date.now()}-${Math.random()}`.slice(0, 31),
+      },
       endpoints: session.systems.endpoints,
       providers: session.systems.providers,
     });
     const instance = circuitInstance(definition.template);
+    const effect = definition.state!;
+    const store = stateStoreOf(session.journal);
+    const transition = store.prepareTransition(
+      effect.domain,
+      execution.runId,
+      effect.changes(execution.trace),
+    );
+    const { leaf } = stateLeafOf({ runState: { store, effect }, transition, trace: execution.trace });
     const prover = new Prover(instance);
     const proof = await prover.prove(
-      orderWorkflowInput({
+      orderStateInput({
+        template: instance.template,
         trace: execution.trace,
         providers: session.systems.providers,
         submitter: BigInt(submitter),
         traceDepth: instance.params[0],
+        stateDepth: instance.params[2],
+        state: leaf,
       }),
     );
-    return { execution, proof, templateId: session.chain.deployment.templates[instance.name].templateId };
+    return {
+      execution,
+      proof,
+      transition,
+      store,
+      templateId: session.chain.deployment.templates[instance.name].templateId,
+    };
   }
 
   it("records a committed order whose event, bundle and audit trail agree", async () => {
@@ -108,7 +138,7 @@ describe("order scenario end to end: real systems, real proof, real verifier, in
   it("rejects a replay of a recorded run", async () => {
     const run = await session.run(session.scenario.demoInput(2));
     const bundle = readBundle(path.join(dataDir, "runs", run.workflowId, "bundle.json"));
-    const replay = submitRun({
+    const replay = submitRunWithState({
       registry: session.chain.registry,
       templateId: bundle.templateId,
       proof: bundle.proof!.proof,
@@ -119,34 +149,36 @@ describe("order scenario end to end: real systems, real proof, real verifier, in
 
   it("rejects a proof submitted by an account other than the bound submitter, accepts it from that one", async () => {
     const [, other] = await ethers.getSigners();
-    const { proof, templateId } = await provenRun(session.chain.submitter);
-    const stolen = submitRun({
+    const { proof, templateId, transition, store } = await provenRun(session.chain.submitter);
+    const stolen = submitRunWithState({
       registry: WorkflowRegistry__factory.connect(await session.chain.registry.getAddress(), other),
       templateId,
       proof: proof.proof,
       publicSignals: proof.publicSignals,
     });
     expect((await submitError(stolen)).errorName).to.equal("Registry__SubmitterMismatch");
-    const own = await submitRun({
+    const own = await submitRunWithState({
       registry: session.chain.registry,
       templateId,
       proof: proof.proof,
       publicSignals: proof.publicSignals,
     });
     expect(own.gasUsed).to.be.at.most(SUBMIT_GAS_BUDGET);
+    store.applyTransition(transition.id);
   });
 
   it("rejects a proof whose public signals were altered (real verifier says invalid)", async () => {
-    const { proof, templateId } = await provenRun(session.chain.submitter);
+    const { proof, templateId, transition, store } = await provenRun(session.chain.submitter);
     const altered = [...proof.publicSignals];
     altered[2] = (BigInt(altered[2]) + 1n).toString(); // another trace root
-    const attempt = submitRun({
+    const attempt = submitRunWithState({
       registry: session.chain.registry,
       templateId,
       proof: proof.proof,
       publicSignals: altered,
     });
     expect((await submitError(attempt)).errorName).to.equal("Registry__InvalidProof");
+    store.discardTransition(transition.id);
   });
 
   it("shows a bundle edited after the fact as not matching the chain", async () => {

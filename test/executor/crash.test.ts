@@ -9,10 +9,12 @@ import pino from "pino";
 import { toHex32 } from "../../src/crypto";
 import { executeWorkflow, resumeWorkflow } from "../../src/executor";
 import { Journal } from "../../src/journal";
-import { circuitInstance, Prover, releaseProverResources, sagaWorkflowInput } from "../../src/prover";
+import { ensureDomain, stateLeafOf } from "../../src/pipeline";
+import { circuitInstance, orderStateInput, Prover, releaseProverResources } from "../../src/prover";
+import { StateStore } from "../../src/state";
 import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
-import { orderWorkflow } from "../../src/scenarios/order/workflow";
+import { ORDER_STOCK_EFFECT, orderWorkflow } from "../../src/scenarios/order/workflow";
 import type { Fault } from "../../src/systems";
 import type { Trace } from "../../src/trace";
 import type { CrashChildConfig } from "../fixtures/crashChild";
@@ -315,19 +317,37 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
 
   it("a crash-resumed committed run and a crash-resumed rolled-back run each prove and verify", async function () {
     expect(proven.map((p) => p.outcome)).to.deep.equal(["COMMITTED", "ROLLED_BACK"]);
-    for (const { trace } of proven) {
-      const instance = circuitInstance(trace.template);
-      const prover = new Prover(instance);
-      const proof = await prover.prove(
-        sagaWorkflowInput({
-          template: instance.template,
-          trace,
-          providers: systems.providers,
-          submitter: 0x1234n,
-          traceDepth: instance.params[0],
-        }),
-      );
-      expect(await prover.verify(proof), trace.outcome).to.equal(true);
+    // The runs' stock transitions, against a fresh stock domain (the children kept no state).
+    const journal = Journal.open(path.join(dataDir, "state-check.sqlite"));
+    const store = StateStore.open(journal);
+    ensureDomain(store, ORDER_STOCK_EFFECT);
+    try {
+      for (const { trace } of proven) {
+        const instance = circuitInstance(trace.template);
+        const runId = toHex32(trace.workflowId);
+        const transition = store.prepareTransition(
+          ORDER_STOCK_EFFECT.domain,
+          runId,
+          ORDER_STOCK_EFFECT.changes(trace),
+        );
+        const { leaf } = stateLeafOf({ runState: { store, effect: ORDER_STOCK_EFFECT }, transition, trace });
+        const prover = new Prover(instance);
+        const proof = await prover.prove(
+          orderStateInput({
+            template: instance.template,
+            trace,
+            providers: systems.providers,
+            submitter: 0x1234n,
+            traceDepth: instance.params[0],
+            stateDepth: instance.params[2],
+            state: leaf,
+          }),
+        );
+        expect(await prover.verify(proof), trace.outcome).to.equal(true);
+        store.applyTransition(transition.id);
+      }
+    } finally {
+      journal.close();
     }
     // For the report: how much the crash test covered.
     process.stdout.write(`      (kill points: ${killPoints}, effects checked: ${effectsChecked})\n`);
