@@ -15,6 +15,7 @@ import {
   type AuditFilterOptions,
 } from "./auditCommands";
 import { collectFaultSpec, parseFaultSpec } from "./faults";
+import { registerStateCommand } from "./stateCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
 import { describeError, UsageError } from "./errors";
@@ -92,6 +93,13 @@ function summaryLines(run: RunSummary): string[] {
       ? [`  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`]
       : []),
     `  trace root ${run.traceRoot}`,
+    ...(run.state
+      ? [
+          `  state ${run.state.domain}: root ${run.state.rootBefore} → ${
+            run.state.rootAfter === run.state.rootBefore ? "unchanged" : run.state.rootAfter
+          }`,
+        ]
+      : []),
     `  tx ${run.txHash} in block ${run.blockNumber}, ${run.gasUsed} gas`,
     `  execute ${run.timings.executeMs} ms, prove ${run.timings.proveMs} ms, submit ${run.timings.submitMs} ms`,
     `  bundle ${run.bundlePath}`,
@@ -614,6 +622,7 @@ export function buildProgram(): Command {
     });
 
   registerAuditCommands(program);
+  registerStateCommand(program, { dataDirOption, journalOption });
   return program;
 }
 

@@ -555,6 +555,11 @@ async function recordWithState(args: {
       args.setBundleState(bundle);
       return { proof: await args.prove(leaf), tx: recorded };
     }
+    // A transition of this run left PENDING by an earlier attempt (a crash before its transaction,
+    // which the session's reconcile kept as resubmittable) is replaced by a fresh one.
+    for (const stale of store.pendingTransitions(domain)) {
+      if (stale.runId === runId) store.discardTransition(stale.id);
+    }
     for (let attempt = 1; ; attempt += 1) {
       const transition = store.prepareTransition(domain, runId, effect.changes(trace), {
         allowNewKeys: false,

@@ -44,6 +44,25 @@ describe("wesflow command line", function () {
     expect(fs.existsSync(path.resolve(path.join(__dirname, "..", ".."), summary.bundlePath))).to.equal(true);
   });
 
+  it("state shows the stock the recorded run took, at the root its proof ended on", async () => {
+    // The run above (demo order: 3 × SKU-COFFEE-1KG) moved the stock domain from its genesis.
+    const result = await wesflow(["state", "--json", "--data-dir", dataDir]);
+    expect(result.code, result.stderr).to.equal(0);
+    const [domain] = JSON.parse(lastLine(result.stdout));
+    expect(domain.domain).to.equal("order/stock");
+    expect(domain.version).to.equal(1);
+    expect(domain.pending).to.deep.equal([]);
+    expect(domain.entries).to.deep.include({ key: "SKU-COFFEE-1KG", slot: 0, value: "497" });
+    expect(domain.entries).to.deep.include({ key: "SKU-MUG-CERAMIC", slot: 1, value: "120" });
+    expect(domain.root).to.not.equal(domain.genesisRoot);
+
+    const text = await wesflow(["state", "--data-dir", dataDir]);
+    expect(text.stdout).to.match(/SKU-COFFEE-1KG\s+497\s+slot 0/);
+    const unknown = await wesflow(["state", "--domain", "clearing/balances", "--data-dir", dataDir]);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr.trim()).to.match(/^wesflow: no state domain "clearing\/balances" in /);
+  });
+
   it("rejects an invalid --input order with a one-line error, before anything runs", async () => {
     const input = path.join(dataDir, "bad-order.json");
     fs.writeFileSync(input, JSON.stringify({ orderId: "ORD-1", quantity: -3 }));

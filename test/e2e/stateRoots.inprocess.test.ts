@@ -411,4 +411,51 @@ describe("state roots end to end: order runs move the stock domain through the r
     expect(store.pendingTransitions(DOMAIN)).to.have.length(0);
     expect(store.get(DOMAIN, COFFEE)).to.equal(stockBefore - 10n);
   });
+  it("a run whose transaction landed but whose transition was not applied (a crash) is reconciled, then resumed without a second submission", async () => {
+    // Executed with the session's journal, proven and submitted by hand, then "crashed" before the
+    // local apply: the registry moved, the journal's transition is still PENDING.
+    const order = uniqueOrder({ sku: MUG, quantity: 2 });
+    const execution = await executeWorkflow({
+      definition: session.definition,
+      input: order,
+      endpoints: session.systems.endpoints,
+      providers: session.systems.providers,
+      workflowId: newWorkflowId(),
+      journal: session.journal,
+    });
+    const stockBefore = store.get(DOMAIN, MUG)!;
+    const { transition, leaf } = prepare(execution);
+    const proof = await prover.prove(witnessOf(execution, leaf));
+    const tx = await submitRunWithState({
+      registry: session.chain.registry,
+      templateId: committedTemplateId(),
+      proof: proof.proof,
+      publicSignals: proof.publicSignals,
+    });
+    expect(await chainRoot()).to.equal(transition.rootAfter);
+    expect(store.root(DOMAIN)).to.equal(transition.rootBefore);
+
+    // What a session does on open against a persistent registry: the pending transition that led
+    // to the registry's root is applied.
+    const settled = store.reconcile(DOMAIN, await chainRoot());
+    expect(settled.applied.map((t) => t.id)).to.deep.equal([transition.id]);
+    expect(settled.inSync).to.equal(true);
+    expect(store.get(DOMAIN, MUG)).to.equal(stockBefore - 2n);
+
+    // The resume proves the run again from its applied transition and finds the registry's entry.
+    const [outcome] = await session.resume({ runId: execution.runId });
+    expect(outcome.error === undefined, String(outcome.error)).to.equal(true);
+    expect(outcome.summary?.txHash).to.equal(tx.txHash);
+    expect(outcome.summary?.state).to.deep.equal({
+      domain: DOMAIN,
+      rootBefore: toHex32(transition.rootBefore),
+      rootAfter: toHex32(transition.rootAfter),
+    });
+    expect(
+      await queryStateAdvances({ registry: session.chain.registry, workflowId: execution.trace.workflowId }),
+    ).to.have.length(1);
+    expect(store.get(DOMAIN, MUG)).to.equal(stockBefore - 2n);
+    expect(store.root(DOMAIN)).to.equal(await chainRoot());
+    expect(session.journal.getRun(execution.runId)?.status).to.equal("RECORDED");
+  });
 });
