@@ -7,7 +7,7 @@ import { defaultJournalFile, Journal, ownerAlive, type JournalRun } from "../jou
 import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
-import { resolveScenario, SCENARIOS } from "../scenarios";
+import { isWorkflowFileArg, resolveScenario, SCENARIOS } from "../scenarios";
 import {
   addAuditFilterOptions,
   auditFilters,
@@ -215,7 +215,14 @@ function statusLines(runs: JournalRun[], file: string): string[] {
     if (run.lastError) lines.push(`    last error: ${run.lastError}`);
     if (run.txHash) lines.push(`    recorded on ${run.network}: tx ${run.txHash}`);
     if (info.interrupted || run.status === "NEEDS_ATTENTION" || run.lastError) {
-      lines.push(`    → wesflow resume ${run.runId}`);
+      // A built-in scenario's runs resume by name; a workflow file's runs need the file again.
+      const scenarioArg =
+        run.scenario === "order"
+          ? ""
+          : SCENARIOS[run.scenario]
+            ? ` --scenario ${run.scenario}`
+            : ` --scenario <the workflow file of "${run.scenario}">`;
+      lines.push(`    → wesflow resume ${run.runId}${scenarioArg}`);
     }
   }
   return lines;
@@ -390,6 +397,17 @@ export function buildProgram(): Command {
             if (error instanceof RunNotRecordedError && !opts.json) {
               out(`workflow ${error.runId} (${name}): ${error.outcome}, not recorded`);
               (await trailLines(error.bundlePath)).forEach((line) => out(line));
+            }
+            // A workflow file's runs are resumed with that file: say so in the hint.
+            if (
+              isWorkflowFileArg(name) &&
+              error instanceof Error &&
+              /`wesflow resume [^`]+`/.test(error.message)
+            ) {
+              error.message = error.message.replace(
+                /`wesflow resume ([^`]+)`/,
+                (_m, id: string) => `\`wesflow resume ${id} --scenario ${name}\``,
+              );
             }
             throw error;
           }
