@@ -542,6 +542,12 @@ async function recordWithState(args: {
   const { runState, runId, trace, chain } = args;
   const { store, effect } = runState;
   const domain = effect.domain;
+  const { active, waiting } = store.lockLoad(domain);
+  if (active > 0) {
+    args.progress.note(
+      `${trace.scenario}: waiting for the ${domain} state (${active + waiting} runs ahead record their transitions first)`,
+    );
+  }
   return store.exclusive(domain, async () => {
     const applied = store.appliedTransition(domain, runId);
     if (applied) {

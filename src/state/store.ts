@@ -602,6 +602,12 @@ export class StateStore {
     return lock(async () => work());
   }
 
+  /** How many works hold (0 or 1) and wait for the domain's in-process lock. */
+  lockLoad(domain: string): { active: number; waiting: number } {
+    const lock = this.locks.get(domain);
+    return { active: lock?.activeCount ?? 0, waiting: lock?.pendingCount ?? 0 };
+  }
+
   /**
    * The rebasing policy in one call: under the domain's lock, prepares the run's changes against
    * the current root, awaits `record(transition)` (prove and submit it; omitted: nothing to wait
