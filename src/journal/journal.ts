@@ -703,16 +703,19 @@ export class Journal {
  * again: its old leaves had no salt.)
  */
 function migrate(db: Database): void {
-  const columns = db.prepare("PRAGMA table_info(steps)").all() as { name: string }[];
-  if (columns.some((column) => column.name === "salt")) return;
+  const hasSalt = () =>
+    (db.prepare("PRAGMA table_info(steps)").all() as { name: string }[]).some((c) => c.name === "salt");
+  if (hasSalt()) return;
+  // IMMEDIATE: another process opening the same journal migrates it first or waits for this one.
   db.transaction(() => {
+    if (hasSalt()) return;
     db.exec("ALTER TABLE steps ADD COLUMN salt TEXT");
     const rows = db
       .prepare("SELECT run_id, trace_index FROM steps WHERE record_status IS NOT NULL AND salt IS NULL")
       .all() as { run_id: string; trace_index: number }[];
     const update = db.prepare("UPDATE steps SET salt = ? WHERE run_id = ? AND trace_index = ?");
     for (const row of rows) update.run(newRecordSalt().toString(), row.run_id, row.trace_index);
-  })();
+  }).immediate();
 }
 
 const RUN_SELECT = `SELECT r.*,
