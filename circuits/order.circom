@@ -23,6 +23,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input failedCallAttested;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
+    signal input salt[1 << TRACE_DEPTH];
     signal input providerKey[3][2];
     signal input signatureR8[3][2];
     signal input signatureS[3];
@@ -41,6 +42,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.failedCallAttested <== failedCallAttested;
     saga.request <== request;
     saga.response <== response;
+    saga.salt <== salt;
     saga.providerKey <== providerKey;
     saga.signatureR8 <== signatureR8;
     saga.signatureS <== signatureS;
@@ -58,6 +60,7 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input failedCallAttested;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
+    signal input salt[1 << TRACE_DEPTH];
     signal input providerKey[6][2];
     signal input signatureR8[6][2];
     signal input signatureS[6];
@@ -76,6 +79,7 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.failedCallAttested <== failedCallAttested;
     saga.request <== request;
     saga.response <== response;
+    saga.salt <== salt;
     saga.providerKey <== providerKey;
     saga.signatureR8 <== signatureR8;
     saga.signatureS <== signatureS;

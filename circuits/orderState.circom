@@ -37,6 +37,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     signal input failedCallAttested;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
+    signal input salt[1 << TRACE_DEPTH];
     signal input providerKey[CALLS][2];
     signal input signatureR8[CALLS][2];
     signal input signatureS[CALLS];
@@ -59,6 +60,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     saga.failedCallAttested <== failedCallAttested;
     saga.request <== request;
     saga.response <== response;
+    saga.salt <== salt;
     saga.providerKey <== providerKey;
     saga.signatureR8 <== signatureR8;
     saga.signatureS <== signatureS;
@@ -103,6 +105,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input failedCallAttested;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
+    signal input salt[1 << TRACE_DEPTH];
     signal input providerKey[3][2];
     signal input signatureR8[3][2];
     signal input signatureS[3];
@@ -125,6 +128,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.failedCallAttested <== failedCallAttested;
     order.request <== request;
     order.response <== response;
+    order.salt <== salt;
     order.providerKey <== providerKey;
     order.signatureR8 <== signatureR8;
     order.signatureS <== signatureS;
@@ -148,6 +152,7 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input failedCallAttested;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
+    signal input salt[1 << TRACE_DEPTH];
     signal input providerKey[6][2];
     signal input signatureR8[6][2];
     signal input signatureS[6];
@@ -170,6 +175,7 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.failedCallAttested <== failedCallAttested;
     order.request <== request;
     order.response <== response;
+    order.salt <== salt;
     order.providerKey <== providerKey;
     order.signatureR8 <== signatureR8;
     order.signatureS <== signatureS;

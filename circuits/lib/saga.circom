@@ -134,6 +134,7 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     signal input failedCallAttested;
     signal input request[SLOTS][FIELDS];
     signal input response[SLOTS][FIELDS];
+    signal input salt[SLOTS]; // one random salt per record slot (ignored in unused slots)
     signal input providerKey[MAX_CALLS][2];
     signal input signatureR8[MAX_CALLS][2];
     signal input signatureS[MAX_CALLS];
@@ -199,6 +200,7 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
             steps[i].evidence <== EVIDENCE_ATTESTED * mustSucceed + EVIDENCE_DECLARED * failedCall + attestedFailure[i];
             steps[i].request <== request[i];
             steps[i].response <== response[i];
+            steps[i].salt <== salt[i];
             leaves[i] <== used * steps[i].leaf;
 
             if (SLOT_MAY_SUCCEED[i] == 1) {

@@ -7,7 +7,10 @@ include "./merkle.circom";
 // Hashes one step record of the trace:
 //   requestHash  = Poseidon(request[0..FIELDS))
 //   responseHash = Poseidon(response[0..FIELDS))
-//   leaf = Poseidon(index, stepCode, phase, status, callSeq, operation, requestHash, responseHash, evidence)
+//   leaf = Poseidon(index, stepCode, phase, status, callSeq, operation, requestHash, responseHash, evidence, salt)
+// salt is a private, uniformly random field element per record: a disclosed Merkle path reveals the
+// sibling leaves, and without it a low-entropy record (codes, an amount in a range) could be
+// recovered from its leaf by brute force.
 // Same encoding as src/trace/commitment.ts (`stepLeafInputs`); a test checks they agree.
 template StepLeaf(FIELDS) {
     assert(FIELDS > 0 && FIELDS <= 16);
@@ -18,6 +21,7 @@ template StepLeaf(FIELDS) {
     signal input callSeq;
     signal input operation;
     signal input evidence;
+    signal input salt;
     signal input request[FIELDS];
     signal input response[FIELDS];
     signal output requestHash;
@@ -33,7 +37,7 @@ template StepLeaf(FIELDS) {
     requestHash <== requestHasher.out;
     responseHash <== responseHasher.out;
 
-    component leafHasher = Poseidon(9);
+    component leafHasher = Poseidon(10);
     leafHasher.inputs[0] <== index;
     leafHasher.inputs[1] <== stepCode;
     leafHasher.inputs[2] <== phase;
@@ -43,6 +47,7 @@ template StepLeaf(FIELDS) {
     leafHasher.inputs[6] <== requestHash;
     leafHasher.inputs[7] <== responseHash;
     leafHasher.inputs[8] <== evidence;
+    leafHasher.inputs[9] <== salt;
     leaf <== leafHasher.out;
 }
 

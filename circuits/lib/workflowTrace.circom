@@ -116,6 +116,7 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     signal input failedCallAttested;
     signal input request[SLOTS][FIELDS];
     signal input response[SLOTS][FIELDS];
+    signal input salt[SLOTS]; // one random salt per record slot (ignored in unused slots)
     signal input providerKey[MAX_CALLS][2];
     signal input signatureR8[MAX_CALLS][2];
     signal input signatureS[MAX_CALLS];
@@ -339,6 +340,7 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
             steps[i].evidence <== EVIDENCE_ATTESTED * mustSucceed + EVIDENCE_DECLARED * failedCall[i] + attestedFailure[i];
             steps[i].request <== request[i];
             steps[i].response <== response[i];
+            steps[i].salt <== salt[i];
             leaves[i] <== used[i] * steps[i].leaf;
 
             mustSucceed * (response[i][0] - CALL_SUCCEEDED) === 0;

@@ -50,8 +50,9 @@ const MerklePathSchema = z
   );
 
 /**
- * One step of a recorded run, shown without the others: the step record, its call with the
- * evidence, and the Merkle path from its leaf to the run's trace root, which the registry holds.
+ * One step of a recorded run, shown without the others: the step record (with its leaf salt, the
+ * only salt disclosed: the other leaves on the path stay salted hashes that cannot be brute-forced
+ * back to their records), its call with the evidence, and the Merkle path from its leaf to the run's trace root, which the registry holds.
  * With an attested call, the key's Merkle path in the provider set, whose root the registry also
  * holds, so the signature can be checked against the registered key.
  */
@@ -221,7 +222,7 @@ export interface DisclosureVerification {
 }
 
 /**
- * Checks a step disclosure: recomputes the step's leaf from its record, the steps root from the
+ * Checks a step disclosure: recomputes the step's leaf from its record and salt, the steps root from the
  * Merkle path, and the trace root from (workflowId, outcome, stepCount, stepsRoot); checks that the
  * path leads to the step's own position; checks the call against the step's fields and its
  * attestation against the provider key, whose path must lead to the provider set root. With a

@@ -29,6 +29,7 @@ export function bundleFromTrace(args: {
       ...step,
       request: step.request.map(dec),
       response: step.response.map(dec),
+      salt: dec(step.salt),
     })),
     calls: trace.calls.map((call) => ({
       callSeq: call.callSeq,
@@ -76,7 +77,12 @@ export function bundleFromTrace(args: {
 
 /** A bundle's trace record with its fields back as bigints. */
 export function stepRecordOf(step: BundleStep): StepRecord {
-  return { ...step, request: step.request.map(BigInt), response: step.response.map(BigInt) };
+  return {
+    ...step,
+    request: step.request.map(BigInt),
+    response: step.response.map(BigInt),
+    salt: BigInt(step.salt),
+  };
 }
 
 /** A bundle's call record with its hashes, key and signature back as bigints. */

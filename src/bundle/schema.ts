@@ -18,6 +18,8 @@ export const StepSchema = z.object({
   request: fields,
   response: fields,
   evidence: z.enum(["NONE", "DECLARED", "ATTESTED"]),
+  /** The record's leaf salt (a random field element): required, the leaf cannot be recomputed without it. */
+  salt: decimal,
 });
 
 export const AttestationSchema = z.object({

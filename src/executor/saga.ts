@@ -24,6 +24,7 @@ import type { Logger } from "../project";
 import {
   CALL_SUCCEEDED,
   hashFields,
+  newRecordSalt,
   RECORD_FIELDS,
   type Attestation,
   type CallRecord,
@@ -390,6 +391,7 @@ export class Saga<Input> {
       request,
       response,
       evidence: plan.operation ? "ATTESTED" : "NONE",
+      salt: newRecordSalt(),
     };
     this.journaled((j) => j.stepFinished({ runId: this.options.runId, record, attempts, result }));
     this.emit({
@@ -441,6 +443,7 @@ export class Saga<Input> {
       request,
       response,
       evidence,
+      salt: newRecordSalt(),
     };
     this.journaled((j) => j.stepFinished({ runId, record, attempts, error: message }));
     this.emit({

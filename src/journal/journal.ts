@@ -2,8 +2,16 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { toHex32 } from "../crypto";
-import type { Attestation, EvidenceName, OutcomeName, PhaseName, StepRecord, StepStatusName } from "../trace";
+import { toField, toHex32 } from "../crypto";
+import {
+  newRecordSalt,
+  type Attestation,
+  type EvidenceName,
+  type OutcomeName,
+  type PhaseName,
+  type StepRecord,
+  type StepStatusName,
+} from "../trace";
 import { fieldsFromJson, fieldsToJson, fromJournalJson, toJournalJson } from "./json";
 import {
   RUN_STATUSES,
@@ -18,7 +26,8 @@ import {
 } from "./types";
 
 export const JOURNAL_FILE_NAME = "journal.sqlite";
-const SCHEMA_VERSION = 1;
+// 2: steps.salt (the record's leaf salt); journals of version 1 are migrated on open.
+const SCHEMA_VERSION = 2;
 
 /** `<dataDir>/journal.sqlite` unless WESFLOW_JOURNAL names another file. */
 export function defaultJournalFile(dataDir: string): string {
@@ -67,6 +76,7 @@ CREATE TABLE IF NOT EXISTS steps (
   request_fields  TEXT,
   response_fields TEXT,
   evidence        TEXT,
+  salt            TEXT,
   result_json     TEXT,
   error           TEXT,
   started_at      TEXT NOT NULL,
@@ -138,6 +148,7 @@ interface StepRow {
   request_fields: string | null;
   response_fields: string | null;
   evidence: EvidenceName | null;
+  salt: string | null;
   result_json: string | null;
   error: string | null;
   started_at: string;
@@ -238,6 +249,7 @@ export class Journal {
         );
       }
       db.exec(SCHEMA);
+      migrate(db);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } catch (error) {
       db.close();
@@ -519,7 +531,7 @@ export class Journal {
       this.db
         .prepare(
           `UPDATE steps SET status = ?, record_status = ?, attempts = ?, request_fields = ?, response_fields = ?,
-             evidence = ?, result_json = ?, error = ?, finished_at = ?
+             evidence = ?, salt = ?, result_json = ?, error = ?, finished_at = ?
            WHERE run_id = ? AND trace_index = ?`,
         )
         .run(
@@ -529,6 +541,7 @@ export class Journal {
           fieldsToJson(record.request),
           fieldsToJson(record.response),
           record.evidence,
+          toField(record.salt, "salt").toString(),
           args.result === undefined ? null : toJournalJson(args.result),
           args.error ?? null,
           now(),
@@ -683,6 +696,28 @@ export class Journal {
   }
 }
 
+/**
+ * Brings a journal of an older schema up to this one (idempotent). Version 1 had no steps.salt: the
+ * column is added, and each finished record without one gets a fresh salt, once, so that a resumed
+ * run rebuilds the same trace root every time. (A run proven before salted leaves cannot be proven
+ * again: its old leaves had no salt.)
+ */
+function migrate(db: Database): void {
+  const hasSalt = () =>
+    (db.prepare("PRAGMA table_info(steps)").all() as { name: string }[]).some((c) => c.name === "salt");
+  if (hasSalt()) return;
+  // IMMEDIATE: another process opening the same journal migrates it first or waits for this one.
+  db.transaction(() => {
+    if (hasSalt()) return;
+    db.exec("ALTER TABLE steps ADD COLUMN salt TEXT");
+    const rows = db
+      .prepare("SELECT run_id, trace_index FROM steps WHERE record_status IS NOT NULL AND salt IS NULL")
+      .all() as { run_id: string; trace_index: number }[];
+    const update = db.prepare("UPDATE steps SET salt = ? WHERE run_id = ? AND trace_index = ?");
+    for (const row of rows) update.run(newRecordSalt().toString(), row.run_id, row.trace_index);
+  }).immediate();
+}
+
 const RUN_SELECT = `SELECT r.*,
   (SELECT COUNT(*) FROM steps s WHERE s.run_id = r.run_id) AS step_count,
   (SELECT step_name FROM steps s WHERE s.run_id = r.run_id AND s.phase = 'FORWARD' AND s.status = 'FAILED') AS failed_step
@@ -714,7 +749,7 @@ function stepFromRow(row: StepRow): JournalStep {
   const request = fieldsFromJson(row.request_fields);
   const response = fieldsFromJson(row.response_fields);
   const record: StepRecord | undefined =
-    row.record_status && request && response && row.evidence
+    row.record_status && request && response && row.evidence && row.salt !== null
       ? {
           index: row.trace_index,
           stepCode: row.step_code,
@@ -726,6 +761,7 @@ function stepFromRow(row: StepRow): JournalStep {
           request,
           response,
           evidence: row.evidence,
+          salt: BigInt(row.salt),
         }
       : undefined;
   return {

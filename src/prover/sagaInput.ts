@@ -53,15 +53,16 @@ export function sortedCalls(trace: Trace, maxCalls: number, circuit: string): Ca
   return calls;
 }
 
-/** Every slot's request and response fields; slots after the last record are zeros. */
+/** Every slot's request and response fields and leaf salt; slots after the last record are zeros. */
 export function recordFieldsInput(
   trace: Trace,
   slots: number,
-): { request: bigint[][]; response: bigint[][] } {
+): { request: bigint[][]; response: bigint[][]; salt: bigint[] } {
   const zeros = () => new Array<bigint>(RECORD_FIELDS).fill(0n);
   return {
     request: Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.request ?? zeros())]),
     response: Array.from({ length: slots }, (_, i) => [...(trace.steps[i]?.response ?? zeros())]),
+    salt: Array.from({ length: slots }, (_, i) => trace.steps[i]?.salt ?? 0n),
   };
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { poseidon, PoseidonMerkleTree, toField } from "../crypto";
 import { Evidence, Outcome, Phase, RECORD_FIELDS, StepStatus, type StepRecord, type Trace } from "./types";
 
@@ -9,7 +10,7 @@ export function hashFields(fields: readonly bigint[]): bigint {
   return poseidon(fields);
 }
 
-/** The field elements of a step record, in the order the circuit's `StepLeaf` hashes them. */
+/** The field elements of a step record, in the order the circuit's `StepLeaf` hashes them (salt last). */
 export function stepLeafInputs(step: StepRecord): bigint[] {
   return [
     BigInt(step.index),
@@ -21,7 +22,16 @@ export function stepLeafInputs(step: StepRecord): bigint[] {
     hashFields(step.request),
     hashFields(step.response),
     BigInt(Evidence[step.evidence]),
+    toField(step.salt, "salt"),
   ];
+}
+
+/**
+ * A fresh salt for a step record: 31 random bytes (248 bits), uniform and below the BN254 scalar
+ * field modulus.
+ */
+export function newRecordSalt(): bigint {
+  return BigInt("0x" + randomBytes(31).toString("hex"));
 }
 
 export function stepLeaf(step: StepRecord): bigint {

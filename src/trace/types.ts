@@ -32,6 +32,12 @@ export interface StepRecord {
   request: bigint[];
   response: bigint[];
   evidence: EvidenceName;
+  /**
+   * A uniformly random field element hashed last into the record's leaf (newRecordSalt), so that a
+   * disclosed Merkle path's sibling leaves cannot be brute-forced back to their (low-entropy)
+   * records. Generated once per record and journaled with it.
+   */
+  salt: bigint;
 }
 
 /** A provider's signature over one call, as collected by the host interface. */

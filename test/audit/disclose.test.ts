@@ -8,7 +8,9 @@ import {
   type RegistryView,
   type StepDisclosure,
 } from "../../src/audit";
-import type { RunBundle } from "../../src/bundle";
+import { stepRecordOf, type RunBundle } from "../../src/bundle";
+import { SNARK_SCALAR_FIELD } from "../../src/crypto";
+import { stepLeaf } from "../../src/trace";
 import { deployWesflow } from "../../src/pipeline";
 import { WorkflowRegistry__factory } from "../../typechain-types";
 import { recordBundles, type RecordedBundles } from "../fixtures/recordedBundles";
@@ -69,6 +71,46 @@ describe("selective disclosure: one step with its Merkle path to the recorded tr
     }
   });
 
+  it("carries the disclosed step's salt and no other step's", () => {
+    for (const bundle of [committed, rolledBack]) {
+      const salts = new Set(bundle.steps.map((s) => s.salt));
+      expect(salts.size, "one salt per record").to.equal(bundle.steps.length);
+      for (const step of bundle.steps) {
+        const doc = discloseStep(bundle, step.index);
+        expect(doc.step.salt).to.equal(step.salt);
+        const text = JSON.stringify(doc);
+        const shown = bundle.steps.filter((other) => text.includes(JSON.stringify(other.salt)));
+        expect(shown.map((other) => other.index)).to.deep.equal([step.index]);
+      }
+    }
+  });
+
+  it("fails verification when the salt is altered, even with the leaf recomputed for it", async () => {
+    const paymentIndex = committed.steps.findIndex((s) => s.stepName === "payment");
+    const original = discloseStep(committed, paymentIndex);
+    expect((await verifyDisclosure(roundTrip(original))).valid).to.equal(true);
+
+    const altered = roundTrip(original);
+    altered.step.salt = bump(altered.step.salt);
+    const result = await verifyDisclosure(roundTrip(altered));
+    expect(result).to.include({ valid: false });
+    expect(result.reasons).to.include("the stated leaf is not the hash of the step record");
+
+    // A forger who also restates the leaf: the path from the new leaf misses the trace root.
+    altered.leaf = stepLeaf(stepRecordOf(altered.step)).toString();
+    const forged = await verifyDisclosure(roundTrip(altered), { registry: chain });
+    expect(forged.valid).to.equal(false);
+    expect(forged.reasons.join("\n")).to.match(/lead to trace root 0x[0-9a-f]+, the disclosure states/);
+
+    // A salt that is not a field element, and a disclosure without one.
+    const huge = roundTrip(original);
+    huge.step.salt = (BigInt(huge.step.salt) + SNARK_SCALAR_FIELD).toString();
+    expect((await verifyDisclosure(roundTrip(huge))).valid).to.equal(false);
+    const doc = JSON.parse(JSON.stringify(original));
+    delete doc.step.salt;
+    expect(() => parseDisclosure(doc)).to.throw(DisclosureError, /malformed at step\.salt/);
+  });
+
   it("an attested call comes with the key's path in the provider set; a declared one is shown declared", async () => {
     const payment = discloseStep(
       committed,
@@ -118,6 +160,7 @@ describe("selective disclosure: one step with its Merkle path to the recorded tr
       ["step.request[0]", (d) => (d.step.request[0] = bump(d.step.request[0]))],
       ["step.status", (d) => (d.step.status = "FAILED")],
       ["step.index", (d) => (d.step.index = 3)],
+      ["step.salt", (d) => (d.step.salt = bump(d.step.salt))],
       ["step.stepName", (d) => (d.step.stepName = "logistics")],
       ["call.responseHash", (d) => (d.call!.responseHash = bump(d.call!.responseHash))],
       ["call.response JSON", (d) => ((d.call!.response as { amountCents: number }).amountCents += 100)],

@@ -225,6 +225,7 @@ function tamperings(bundle: RunBundle): Tampering[] {
       { field: `${at}.callSeq`, tamper: (b) => (b.steps[index].callSeq += 7) },
       { field: `${at}.operation`, tamper: (b) => (b.steps[index].operation += 1) },
       { field: `${at}.evidence`, tamper: (b) => (b.steps[index].evidence = "DECLARED") },
+      { field: `${at}.salt`, tamper: (b) => (b.steps[index].salt = bump(b.steps[index].salt)) },
       ...[0, 1, 2, 3].flatMap((i) => [
         {
           field: `${at}.request[${i}]`,

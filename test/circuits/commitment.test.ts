@@ -33,12 +33,23 @@ describe("trace commitment: TypeScript and circuit agree", function () {
           callSeq: step.callSeq,
           operation: step.operation,
           evidence: step.evidence === "ATTESTED" ? 2 : step.evidence === "DECLARED" ? 1 : 0,
+          salt: step.salt,
           request: step.request,
           response: step.response,
         });
         const output = await circuit.readWitnessSignals(witness, ["leaf"]);
         expect(output.leaf).to.equal(stepLeaf(step));
       }
+    });
+
+    it("salts the leaf: records equal but for their salt have unrelated leaves", async () => {
+      const step = steps[2];
+      expect(step.salt > 0n).to.equal(true);
+      const other = { ...step, salt: step.salt + 1n };
+      expect(stepLeaf(other)).to.not.equal(stepLeaf(step));
+      expect(stepLeaf({ ...step })).to.equal(stepLeaf(step));
+      // every record of a run gets its own salt
+      expect(new Set(steps.map((s) => s.salt)).size).to.equal(steps.length);
     });
   });
 

@@ -100,6 +100,13 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       await circuit.expectFail(input(forged));
     });
 
+    it("a record's salt changed (the trace root unchanged)", async () => {
+      const valid = input(await signedOrderTrace({ providers, failAt: 3, failure: "declared" }));
+      const salt = [...(valid.salt as bigint[])];
+      salt[1] += 1n;
+      await circuit.expectFail({ ...valid, salt });
+    });
+
     it("COMMITTED claimed for a run with a failed step", async () => {
       const valid = input(await signedOrderTrace({ providers, failAt: 3, failure: "declared" }));
       await circuit.expectFail({ ...valid, outcome: 1n });

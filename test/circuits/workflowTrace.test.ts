@@ -392,6 +392,13 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
       await circuit.expectFail(rehash({ ...valid, hasComp }));
     });
 
+    it("a record's salt changed (the trace root unchanged)", async () => {
+      const valid = input(await run("subscription"), subscription);
+      const salt = [...(valid.salt as bigint[])];
+      salt[0] += 1n;
+      await circuit.expectFail({ ...valid, salt });
+    });
+
     it("a response field altered after signing", async () => {
       const valid = input(await run("subscription"), subscription);
       const tampered = clone(valid);

@@ -14,6 +14,8 @@ import {
 } from "../../src/executor";
 import { Journal, thisProcessOwner, UnknownRunError } from "../../src/journal";
 import { fromJournalJson, toJournalJson } from "../../src/journal/json";
+import { SNARK_SCALAR_FIELD } from "../../src/crypto";
+import { computeTraceRoot } from "../../src/trace";
 import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
 import { orderWorkflow } from "../../src/scenarios/order/workflow";
@@ -57,7 +59,7 @@ describe("durable journal (SQLite)", function () {
     const reader = new Database(file, { readonly: true });
     try {
       expect(reader.pragma("journal_mode", { simple: true })).to.equal("wal");
-      expect(reader.pragma("user_version", { simple: true })).to.equal(1);
+      expect(reader.pragma("user_version", { simple: true })).to.equal(2);
     } finally {
       reader.close();
     }
@@ -235,6 +237,101 @@ describe("durable journal (SQLite)", function () {
       expect(Object.values(effects).flat()).to.have.length(3);
     }
     expect(inventory.available("SKU-COFFEE-1KG")).to.equal(1_000 - 50 * 3);
+  });
+
+  it("a resumed run keeps the salts journaled with its records: the same trace root", async () => {
+    // The process "dies" after invoice was answered, before the answer is journaled: records 0..3
+    // are final (with their salts), invoice and accounting are not.
+    const original = journal.callAnswered.bind(journal);
+    journal.callAnswered = (args) => {
+      if (args.callSeq === 3) throw new Error("simulated crash before the answer reached the journal");
+      original(args);
+    };
+    try {
+      await execute();
+      expect.fail("the run should have stopped at the journal write");
+    } catch (error) {
+      expect(error).to.be.instanceOf(JournalWriteError);
+    } finally {
+      journal.callAnswered = original;
+    }
+    const [{ runId }] = journal.listRuns();
+    const journaled = journal.loadRun(runId).steps.flatMap((s) => (s.record ? [s.record] : []));
+    expect(journaled.map((r) => r.stepName)).to.deep.equal([
+      "create_order",
+      "reserve_inventory",
+      "payment",
+      "logistics",
+    ]);
+    for (const record of journaled) {
+      expect(record.salt > 0n && record.salt < SNARK_SCALAR_FIELD).to.equal(true);
+    }
+    const resume = () =>
+      resumeWorkflow({
+        definition: orderWorkflow(new Inventory(DEMO_STOCK)),
+        journal,
+        runId,
+        endpoints: systems.endpoints,
+        providers: systems.providers,
+        retry: FAST_RETRY,
+        logger: silent,
+      });
+    const resumed = await resume();
+    expect(resumed.trace.outcome).to.equal("COMMITTED");
+    expect(resumed.trace.steps.slice(0, 4)).to.deep.equal(journaled);
+    const salts = resumed.trace.steps.map((s) => s.salt);
+    expect(new Set(salts).size).to.equal(6);
+    // Resumed again (finished), and read back from a new connection: the same salts, the same root.
+    const root = computeTraceRoot(resumed.trace, 4);
+    const again = await resume();
+    expect(again.trace.steps.map((s) => s.salt)).to.deep.equal(salts);
+    expect(computeTraceRoot(again.trace, 4)).to.equal(root);
+    const reopened = Journal.open(file);
+    try {
+      expect(reopened.loadRun(runId).steps.map((s) => s.record!.salt)).to.deep.equal(salts);
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it("migrates a journal without salts (schema 1): the column added, finished records salted once", async () => {
+    const execution = await execute();
+    journal.close();
+    // Make it a version-1 journal: no salt column.
+    const db = new Database(file);
+    try {
+      db.exec("ALTER TABLE steps DROP COLUMN salt");
+      db.pragma("user_version = 1");
+    } finally {
+      db.close();
+    }
+    journal = Journal.open(file);
+    const salts = journal.loadRun(execution.runId).steps.map((s) => s.record!.salt);
+    expect(salts).to.have.length(6);
+    expect(new Set(salts).size).to.equal(6);
+    for (const salt of salts) expect(salt > 0n && salt < SNARK_SCALAR_FIELD).to.equal(true);
+    journal.close();
+    journal = Journal.open(file);
+    expect(journal.loadRun(execution.runId).steps.map((s) => s.record!.salt)).to.deep.equal(salts);
+    const reader = new Database(file, { readonly: true });
+    try {
+      expect(reader.pragma("user_version", { simple: true })).to.equal(2);
+    } finally {
+      reader.close();
+    }
+    // The resumed (finished) run is rebuilt with those salts, and its root is stable.
+    const resume = () =>
+      resumeWorkflow({
+        definition: orderWorkflow(new Inventory(DEMO_STOCK)),
+        journal,
+        runId: execution.runId,
+        endpoints: systems.endpoints,
+        providers: systems.providers,
+        logger: silent,
+      });
+    const first = await resume();
+    expect(first.trace.steps.map((s) => s.salt)).to.deep.equal(salts);
+    expect(computeTraceRoot((await resume()).trace, 4)).to.equal(computeTraceRoot(first.trace, 4));
   });
 
   it("a finished run resumed again is rebuilt from the journal without running anything", async () => {
