@@ -25,6 +25,7 @@ export {
   definitionTemplateName,
   deployRegistry,
   deployVerifier,
+  estimateVerifierGas,
   queryEntries,
   queryStateAdvances,
   readStateRoot,

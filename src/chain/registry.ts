@@ -169,55 +169,66 @@ export async function readTemplate({
 }
 
 /**
- * Asks the verifier the registry has registered for a template whether it accepts a proof, exactly
- * as `submit` would (a view call, no transaction): the first five public signals, then, for a
- * definition-bound template, its registered definition hash. The registry's other checks (replay,
- * submitter, provider set, ...) are not made. A proof the verifier cannot even take is refused.
+ * The call `submit` makes to a template's registered verifier for this proof: the first five public
+ * signals, then, for a definition-bound template, its registered definition hash; a state template's
+ * seven signals as they are.
  */
-export async function verifyRegisteredProof({
+async function registeredVerifierCall({
   registry,
   templateId,
   proof,
   publicSignals,
-}: VerifyRegisteredProofOptions): Promise<boolean> {
+}: VerifyRegisteredProofOptions) {
   const { a, b, c } = toSolidityProof(proof);
   const template = await readTemplate({ registry, templateId });
   if (template.stateDomain !== undefined) {
-    const stateSignals = toStatePublicSignalValues(publicSignals);
-    try {
-      return await IWorkflowStateVerifier__factory.connect(template.verifier, registry.runner).verifyProof(
-        a,
-        b,
-        c,
-        stateSignals,
-      );
-    } catch (error) {
-      if (isRevert(error)) return false;
-      throw error;
-    }
+    const verifier = IWorkflowStateVerifier__factory.connect(template.verifier, registry.runner);
+    const signals = toStatePublicSignalValues(publicSignals);
+    return {
+      verify: () => verifier.verifyProof(a, b, c, signals),
+      estimateGas: () => verifier.verifyProof.estimateGas(a, b, c, signals),
+    };
   }
   const { signals } = splitPublicSignals(publicSignals);
+  if (template.definitionHash === undefined) {
+    const verifier = IWorkflowVerifier__factory.connect(template.verifier, registry.runner);
+    return {
+      verify: () => verifier.verifyProof(a, b, c, signals),
+      estimateGas: () => verifier.verifyProof.estimateGas(a, b, c, signals),
+    };
+  }
+  const verifier = IWorkflowDefinitionVerifier__factory.connect(template.verifier, registry.runner);
+  const withDefinition = [...signals, template.definitionHash];
+  return {
+    verify: () => verifier.verifyProof(a, b, c, withDefinition),
+    estimateGas: () => verifier.verifyProof.estimateGas(a, b, c, withDefinition),
+  };
+}
+
+/**
+ * Asks the verifier the registry has registered for a template whether it accepts a proof, exactly
+ * as `submit` would (a view call, no transaction). The registry's other checks (replay, submitter,
+ * provider set, state root, ...) are not made. A proof the verifier cannot even take is refused.
+ */
+export async function verifyRegisteredProof(options: VerifyRegisteredProofOptions): Promise<boolean> {
+  const call = await registeredVerifierCall(options);
   try {
-    if (template.definitionHash === undefined) {
-      return await IWorkflowVerifier__factory.connect(template.verifier, registry.runner).verifyProof(
-        a,
-        b,
-        c,
-        signals,
-      );
-    }
-    return await IWorkflowDefinitionVerifier__factory.connect(template.verifier, registry.runner).verifyProof(
-      a,
-      b,
-      c,
-      [...signals, template.definitionHash],
-    );
+    return await call.verify();
   } catch (error) {
     // A generated verifier answers false rather than reverting: a revert means the proof cannot even be
     // taken (or the registered verifier is not of the template's kind). Other failures are rethrown.
     if (isRevert(error)) return false;
     throw error;
   }
+}
+
+/**
+ * The gas a transaction calling only the template's registered verifier with this proof would use
+ * (21k base and calldata included): what a recorded run costs beyond it is the registry's own work.
+ */
+export async function estimateVerifierGas(options: VerifyRegisteredProofOptions): Promise<number> {
+  const call = await registeredVerifierCall(options);
+  return Number(await call.estimateGas());
 }
 
 /**

@@ -611,6 +611,9 @@ export function buildProgram(): Command {
       out(
         `  gas per recorded run: ${budget(figures.gasUsed.max, 260_000, "gas")} (min ${figures.gasUsed.min}; ${((figures.gasUsed.max / 300_000) * 100).toFixed(0)} % of issue 2's 300k)`,
       );
+      out(
+        `  of which: the verifier alone ${figures.gasSplit.verifierOnly} gas (${figures.gasSplit.publicSignals} public signals, 21k base and calldata included), the registry ${figures.gasSplit.registry} gas`,
+      );
       out(`  peak RSS: ${figures.peakRssMb} MB`);
     });
 

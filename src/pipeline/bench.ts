@@ -1,5 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
+import { readBundle } from "../bundle";
+import { estimateVerifierGas } from "../chain";
 import { executeWorkflow } from "../executor";
 import { Journal } from "../journal";
 import type { Logger } from "../project";
@@ -16,6 +18,11 @@ export interface BenchFigures {
   medianMs: { execute: number; prove: number; submit: number; total: number };
   firstRunTotalMs: number;
   gasUsed: { min: number; max: number };
+  /**
+   * The last run's gas split: a transaction calling only its template's verifier with its proof (21k
+   * base and calldata included), and what the registry's submission adds to that.
+   */
+  gasSplit: { verifierOnly: number; registry: number; publicSignals: number };
   peakRssMb: number;
 }
 
@@ -52,6 +59,14 @@ export async function benchmarkScenario(args: {
       args.onRun?.(n, run, totalMs);
     }
     const warm = runs.slice(1);
+    const last = runs[runs.length - 1].run;
+    const lastProof = readBundle(last.bundlePath).proof!;
+    const verifierOnly = await estimateVerifierGas({
+      registry: session.chain.registry,
+      templateId: readBundle(last.bundlePath).templateId,
+      proof: lastProof.proof,
+      publicSignals: lastProof.publicSignals,
+    });
     return {
       scenario: args.scenario,
       runs: args.runs,
@@ -65,6 +80,11 @@ export async function benchmarkScenario(args: {
       gasUsed: {
         min: Math.min(...runs.map((r) => r.run.gasUsed)),
         max: Math.max(...runs.map((r) => r.run.gasUsed)),
+      },
+      gasSplit: {
+        verifierOnly,
+        registry: last.gasUsed - verifierOnly,
+        publicSignals: lastProof.publicSignals.length,
       },
       peakRssMb: Math.round(peakRss / 2 ** 20),
     };

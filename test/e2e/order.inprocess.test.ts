@@ -5,7 +5,7 @@ import path from "node:path";
 import { ethers } from "hardhat";
 import { readAuditTrail } from "../../src/audit";
 import { readBundle } from "../../src/bundle";
-import { queryEntries, RegistrySubmitError, submitRunWithState } from "../../src/chain";
+import { estimateVerifierGas, queryEntries, RegistrySubmitError, submitRunWithState } from "../../src/chain";
 import { executeWorkflow } from "../../src/executor";
 import { ScenarioSession, stateLeafOf, stateStoreOf } from "../../src/pipeline";
 import { circuitInstance, orderStateInput, Prover } from "../../src/prover";
@@ -115,6 +115,18 @@ describe("order scenario end to end: real systems, real proof, real verifier, in
     ]);
     const prover = new Prover(circuitInstance(bundle.template));
     expect(await prover.verify(bundle.proof!)).to.equal(true);
+
+    // The gas split `npm run bench` prints: the verifier alone (a transaction calling only it) costs
+    // at least the four pairings (45k + 4 × 34k, EIP-1108) and the 21k base; the registry's own work
+    // on top holds at least the run's new storage slot (22.1k).
+    const verifierOnly = await estimateVerifierGas({
+      registry: session.chain.registry,
+      templateId: bundle.templateId,
+      proof: bundle.proof!.proof,
+      publicSignals: bundle.proof!.publicSignals,
+    });
+    expect(verifierOnly).to.be.greaterThan(21_000 + 45_000 + 4 * 34_000);
+    expect(run.gasUsed - verifierOnly).to.be.greaterThan(22_100);
 
     const [entry] = await readAuditTrail({
       registry: session.chain.registry,
