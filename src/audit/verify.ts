@@ -251,6 +251,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
     definitionHash,
     stateful: instance ? instance.stateDomain !== undefined : bundle.state !== undefined,
     stateRoots: state?.roots,
+    signalCount: instance?.pubs.length,
     findings,
   });
 
@@ -476,6 +477,8 @@ function checkPublicSignals(args: {
   stateful: boolean;
   /** The roots the bundle's state gives, when it has a readable one. */
   stateRoots: { rootBefore: bigint; rootAfter: bigint } | undefined;
+  /** The template's number of public signals, when it is an instance of this project. */
+  signalCount: number | undefined;
   findings: Findings;
 }): void {
   const { bundle, workflowId, traceRoot, providerSetRoot, definitionHash, stateful, stateRoots, findings } =
@@ -497,9 +500,10 @@ function checkPublicSignals(args: {
   };
   const signals = bundle.proof.publicSignals;
   const count =
+    args.signalCount ??
     PUBLIC_SIGNAL_NAMES.length +
-    (definitionHash === undefined ? 0 : 1) +
-    (stateful ? STATE_SIGNALS.length : 0);
+      (definitionHash === undefined ? 0 : 1) +
+      (stateful ? STATE_SIGNALS.length : 0);
   if (signals.length !== count) {
     findings.fail(
       "publicSignals",

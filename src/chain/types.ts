@@ -130,7 +130,7 @@ export interface DeployRegistryOptions {
 
 export interface DeployVerifierOptions {
   signer: Signer;
-  /** The generated verifier's contract name, e.g. `OrderWorkflow_4_3Verifier`. */
+  /** The generated verifier's contract name, e.g. `OrderStateWorkflow_4_3_10Verifier`. */
   contractName: string;
   /** Hardhat's artifacts folder; the project's `artifacts/` by default. */
   artifactsDir?: string;

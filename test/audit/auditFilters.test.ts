@@ -17,7 +17,7 @@ describe("wesflow audit filters: template, submitter, outcome, block range", () 
     const submitter = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
     const options = parse([
       "--template",
-      "OrderSaga_4_3",
+      "OrderStateSaga_4_3_10",
       "--submitter",
       submitter,
       "--outcome",
@@ -28,13 +28,13 @@ describe("wesflow audit filters: template, submitter, outcome, block range", () 
       "9",
     ]);
     expect(await auditFilters(options)).to.deep.equal({
-      templateId: templateIdOf("OrderSaga_4_3"),
+      templateId: templateIdOf("OrderStateSaga_4_3_10"),
       submitter,
       outcome: "ROLLED_BACK",
       fromBlock: 3,
       toBlock: 9,
     });
-    const id = templateIdOf("OrderWorkflow_4_3");
+    const id = templateIdOf("OrderStateWorkflow_4_3_10");
     expect(await auditFilters(parse(["--template", id]))).to.deep.equal({ templateId: id });
     expect(await auditFilters(parse([]))).to.deep.equal({});
   });

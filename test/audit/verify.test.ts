@@ -20,12 +20,10 @@ import { recordBundles, type RecordedBundles } from "../fixtures/recordedBundles
 const bump = (decimal: string) => (BigInt(decimal) + 1n).toString();
 const flipHex = (hex: string) => hex.slice(0, -1) + (hex.endsWith("0") ? "1" : "0");
 const OTHER_TEMPLATE: Record<string, string> = {
-  OrderSaga_4_3: "OrderWorkflow_4_3",
-  OrderWorkflow_4_3: "OrderSaga_4_3",
   OrderStateSaga_4_3_10: "OrderStateWorkflow_4_3_10",
   OrderStateWorkflow_4_3_10: "OrderStateSaga_4_3_10",
 };
-const otherTemplate = (name: string) => OTHER_TEMPLATE[name] ?? "OrderSaga_4_3";
+const otherTemplate = (name: string) => OTHER_TEMPLATE[name] ?? "OrderStateSaga_4_3_10";
 const copy = (bundle: RunBundle): RunBundle => JSON.parse(JSON.stringify(bundle)) as RunBundle;
 
 interface StateTampering {
@@ -546,17 +544,18 @@ describe("verify: a run bundle against itself and the registry, without calling 
       );
     });
 
-    it("a template that moves no state takes no state and five public signals", async () => {
+    it("a template that moves no state takes no state and no state roots among its public signals", async () => {
       const bundle = copy(committed);
-      bundle.template = "OrderWorkflow_4_3";
-      bundle.proof!.instance = "OrderWorkflow_4_3";
+      bundle.template = "WorkflowTrace_8_4";
+      bundle.proof!.instance = "WorkflowTrace_8_4";
       const result = await verifyBundle({ bundle });
+      expect(result.valid).to.equal(false);
       expect(result.checks.state).to.equal("failed");
       expect(result.reasons.join("\n")).to.match(
-        /template OrderWorkflow_4_3 moves no state, yet the bundle states a transition of state domain "order\/stock"/,
+        /template WorkflowTrace_8_4 moves no state, yet the bundle states a transition of state domain "order\/stock"/,
       );
       expect(result.reasons.join("\n")).to.include(
-        "the proof has 7 public signals, template OrderWorkflow_4_3 has 5",
+        "the proof has 7 public signals, template WorkflowTrace_8_4 has 6",
       );
     });
 

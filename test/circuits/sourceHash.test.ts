@@ -45,8 +45,8 @@ describe("setup's staleness check: an instance's hash covers its own sources onl
   });
 
   it("differs between instances of the same file (template and parameters are hashed)", () => {
-    expect(circuitSourceHash(circuitInstance("OrderWorkflow_4_3"))).to.not.equal(
-      circuitSourceHash(circuitInstance("OrderSaga_4_3")),
+    expect(circuitSourceHash(circuitInstance("OrderStateWorkflow_4_3_10"))).to.not.equal(
+      circuitSourceHash(circuitInstance("OrderStateSaga_4_3_10")),
     );
   });
 });
