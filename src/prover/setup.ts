@@ -179,8 +179,8 @@ async function buildInstance(args: {
 
     progress.start(
       `${instance.name}: Groth16 setup and dev phase-2 contribution`,
-      // measured on 2 cores: about 4 ms per constraint (24k: ~1.5 min, 47k: ~3.5 min)
-      `about ${Math.max(1, Math.round(info.constraints / 13_000))} min on 2 cores`,
+      // measured on 2 cores: about 2.6 ms per constraint (30.6k: 75-81 s, 46.3k: 139 s, 53.9k: 133 s)
+      `about ${Math.max(10, Math.round((info.constraints * 0.0026) / 10) * 10)} s on 2 cores`,
     );
     await groth16Setup({ instance, ptauFile });
     progress.done();
