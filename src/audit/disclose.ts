@@ -4,6 +4,7 @@ import {
   AttestationSchema,
   CallSchema,
   callRecordOf,
+  formatVersionProblem,
   providerSetFromBundle,
   StepSchema,
   stepRecordOf,
@@ -31,7 +32,8 @@ import {
 } from "./onChain";
 import type { CheckStatus } from "./verify";
 
-export const DISCLOSURE_FORMAT = "wesflow.step-disclosure/1";
+/** Version 2: the disclosed step carries its leaf salt (version 1, unsalted, is refused by name). */
+export const DISCLOSURE_FORMAT = "wesflow.step-disclosure/2";
 
 const decimal = z.string().regex(/^\d+$/, "a decimal field element");
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "a 0x-prefixed 32-byte hex value");
@@ -174,6 +176,8 @@ export function discloseStep(bundle: RunBundle, stepIndex: number): StepDisclosu
 
 /** Parses a disclosure document; any problem is a DisclosureError with a one-line reason. */
 export function parseDisclosure(json: unknown, source = "the disclosure"): StepDisclosure {
+  const versionProblem = formatVersionProblem(json, DISCLOSURE_FORMAT);
+  if (versionProblem) throw new DisclosureError(`${source} ${versionProblem}`);
   const parsed = StepDisclosureSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

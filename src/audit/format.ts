@@ -44,7 +44,9 @@ export function formatAuditTrail(entries: readonly AuditEntry[], network: string
     if (entry.state) lines.push(`    state        ${formatStateMove(entry.state)}`);
     lines.push(`    tx           ${entry.txHash} (block ${entry.blockNumber}, ${entry.gasUsed} gas)`);
     const trail = entry.trail;
-    if (!trail) {
+    if (entry.bundleProblem) {
+      lines.push(`    trail        bundle unreadable: ${entry.bundleProblem}`);
+    } else if (!trail) {
       lines.push("    trail        bundle not on this machine: steps and calls are known only to its holder");
     } else {
       lines.push(

@@ -1,5 +1,5 @@
 import type { Provider } from "ethers";
-import { findBundle, providerSetFromBundle, traceFromBundle, type RunBundle } from "../bundle";
+import { BundleError, findBundle, providerSetFromBundle, traceFromBundle, type RunBundle } from "../bundle";
 import { queryEntries, queryStateAdvances, type RecordedRun, type StateAdvance } from "../chain";
 import { toHex32, verifySignature } from "../crypto";
 import { attestationMessage, computeTraceRoot } from "../trace";
@@ -61,6 +61,8 @@ export interface AuditEntry {
     steps: AuditStep[];
     calls: AuditCall[];
   };
+  /** The run's bundle is on this machine but cannot be read (e.g. an older format): why. */
+  bundleProblem?: string;
 }
 
 /** The state root a recorded run moved (rootAfter = rootBefore: the run left the state as it was). */
@@ -107,7 +109,16 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
   for (const run of runs) {
     const receipt = await provider.getTransactionReceipt(run.txHash);
     const workflowIdHex = toHex32(run.workflowId);
-    const bundle = findBundle(runsDir, workflowIdHex);
+    // A bundle that cannot be read (malformed, an older format) leaves this run without its trail,
+    // not the whole audit without its entries.
+    let bundle: RunBundle | undefined;
+    let bundleProblem: string | undefined;
+    try {
+      bundle = findBundle(runsDir, workflowIdHex);
+    } catch (error) {
+      if (!(error instanceof BundleError)) throw error;
+      bundleProblem = error.message;
+    }
     const advance = advances.get(run.workflowId);
     const state: AuditState | undefined = advance && {
       domainId: advance.domainId,
@@ -130,6 +141,7 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
       gasUsed: receipt ? Number(receipt.gasUsed) : 0,
       ...(state ? { state } : {}),
       trail: bundle ? await checkTrail(bundle, run, advance) : undefined,
+      ...(bundleProblem ? { bundleProblem } : {}),
     });
   }
   return entries;

@@ -1,6 +1,26 @@
 import { z } from "zod";
 
-export const BUNDLE_FORMAT = "wesflow.run-bundle/1";
+/**
+ * Version 2: trace leaves are salted (each step carries its salt). Version-1 bundles, made before, hold
+ * no salts, so their trace root cannot be recomputed by this version: they are refused by name.
+ */
+export const BUNDLE_FORMAT = "wesflow.run-bundle/2";
+
+/**
+ * Why a document of another format version than `expected` (e.g. "wesflow.run-bundle/2") is refused,
+ * or undefined when its format field is not an older or newer version of the same kind (the schema then
+ * says what is wrong).
+ */
+export function formatVersionProblem(json: unknown, expected: string): string | undefined {
+  const format = (json as { format?: unknown } | null)?.format;
+  const kind = expected.slice(0, expected.lastIndexOf("/") + 1);
+  if (typeof format !== "string" || format === expected || !format.startsWith(kind)) return undefined;
+  const version = Number(format.slice(kind.length));
+  const current = Number(expected.slice(kind.length));
+  return version < current
+    ? `is in format ${format}, made by an older wesflow before trace leaves were salted; this version reads ${expected} only`
+    : `is in format ${format}, made by a newer wesflow; this version reads ${expected} only`;
+}
 
 const decimal = z.string().regex(/^\d+$/, "a decimal field element");
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "a 0x-prefixed 32-byte hex value");

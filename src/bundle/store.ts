@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { RunBundleSchema, type RunBundle } from "./schema";
+import { BUNDLE_FORMAT, formatVersionProblem, RunBundleSchema, type RunBundle } from "./schema";
 
 export class BundleError extends Error {
   override name = "BundleError";
@@ -56,6 +56,8 @@ export function readBundle(file: string): RunBundle {
   } catch (cause) {
     throw new BundleError(`bundle ${file} is not valid JSON (truncated?)`, file, { cause });
   }
+  const versionProblem = formatVersionProblem(json, BUNDLE_FORMAT);
+  if (versionProblem) throw new BundleError(`bundle ${file} ${versionProblem}`, file);
   const parsed = RunBundleSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

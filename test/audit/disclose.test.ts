@@ -230,7 +230,15 @@ describe("selective disclosure: one step with its Merkle path to the recorded tr
 
   it("rejects a malformed disclosure document with a one-line reason", () => {
     const doc = JSON.parse(JSON.stringify(discloseStep(committed, 0)));
-    expect(() => parseDisclosure({ ...doc, format: "wesflow.step-disclosure/0" })).to.throw(
+    expect(() => parseDisclosure({ ...doc, format: "wesflow.step-disclosure/1" })).to.throw(
+      DisclosureError,
+      /is in format wesflow\.step-disclosure\/1, made by an older wesflow before trace leaves were salted/,
+    );
+    expect(() => parseDisclosure({ ...doc, format: "wesflow.step-disclosure/3" })).to.throw(
+      DisclosureError,
+      /made by a newer wesflow; this version reads wesflow\.step-disclosure\/2 only/,
+    );
+    expect(() => parseDisclosure({ ...doc, format: "a step" })).to.throw(
       DisclosureError,
       /malformed at format/,
     );

@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { ethers } from "hardhat";
 import {
   bundleVerificationJson,
@@ -422,6 +424,30 @@ describe("verify: a run bundle against itself and the registry, without calling 
     expect(rolled.map((e) => e.workflowId)).to.deep.equal([rolledBack.workflowId]);
     const done = await readAuditTrail({ ...query, outcome: "COMMITTED" });
     expect(done.map((e) => e.workflowId)).to.deep.equal([committed.workflowId]);
+  });
+
+  it("a bundle on this machine that cannot be read leaves its run without a trail, not the audit without entries", async () => {
+    const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-old-bundle-"));
+    try {
+      for (const bundle of [committed, rolledBack]) {
+        fs.mkdirSync(path.join(runsDir, bundle.workflowId));
+        const text = JSON.stringify(
+          bundle.workflowId === committed.workflowId ? { ...bundle, format: "wesflow.run-bundle/1" } : bundle,
+        );
+        fs.writeFileSync(path.join(runsDir, bundle.workflowId, "bundle.json"), text);
+      }
+      const entries = await readAuditTrail({ registry: chain.registry, provider: ethers.provider, runsDir });
+      const byId = new Map(entries.map((e) => [e.workflowId, e]));
+      const old = byId.get(committed.workflowId)!;
+      expect(old.trail).to.equal(undefined);
+      expect(old.bundleProblem).to.match(/is in format wesflow\.run-bundle\/1, made by an older wesflow/);
+      expect(formatAuditTrail(entries, "hardhat")).to.match(
+        /trail {8}bundle unreadable: bundle .* is in format wesflow\.run-bundle\/1/,
+      );
+      expect(byId.get(rolledBack.workflowId)?.trail?.matchesChain).to.equal(true);
+    } finally {
+      fs.rmSync(runsDir, { recursive: true, force: true });
+    }
   });
 
   it("the in-process network by name is not checked on chain (it lives only in one process)", async () => {

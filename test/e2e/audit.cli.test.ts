@@ -86,6 +86,11 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
     expectBadInput(await wesflow(["verify", truncated, "--json"]), /is not valid JSON \(truncated\?\)/);
     const malformed = writeCopy("malformed.json", JSON.stringify({ ...bundle, steps: "none" }));
     expectBadInput(await wesflow(["verify", malformed]), /is malformed at steps/);
+    const unsalted = { ...bundle, format: "wesflow.run-bundle/1" } as Record<string, unknown>;
+    expectBadInput(
+      await wesflow(["verify", writeCopy("v1.json", JSON.stringify(unsalted))]),
+      /is in format wesflow\.run-bundle\/1, made by an older wesflow before trace leaves were salted; this version reads wesflow\.run-bundle\/2 only/,
+    );
     expectBadInput(
       await wesflow(["verify", bundleFile, "--network", "mainnet-please"]),
       /cannot load network "mainnet-please"/,
@@ -107,7 +112,7 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
     const file = path.join(path.dirname(bundleFile), "step-2.disclosure.json");
     expect(disclose.stdout).to.include(`wrote ${file}`);
     const doc = JSON.parse(fs.readFileSync(file, "utf8"));
-    expect(doc).to.include({ format: "wesflow.step-disclosure/1", stepCount: 6 });
+    expect(doc).to.include({ format: "wesflow.step-disclosure/2", stepCount: 6 });
     expect(doc.step.stepName).to.equal("payment");
 
     const ok = await wesflow(["verify-disclosure", file, "--json"]);
