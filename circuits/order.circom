@@ -11,7 +11,16 @@ include "./lib/saga.circom";
 //   OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) proves COMMITTED runs only (3 attested calls);
 //   OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) proves COMMITTED or ROLLED_BACK runs (up to 6 calls: the
 //   three forward calls and the three compensating calls, when accounting fails).
-// Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter.
+// Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter. The run's id is bound
+// to its submitter and to the order (workflowId = Poseidon(submitter, orderWorkflowTag(), runNonce),
+// runNonce private): the tag is the same for every order template, so a run's signatures fit the
+// order's templates only, never a user-defined workflow's.
+
+// The order's workflow tag: encodeString("wesflow/order") (src/crypto/field.ts), the "workflowTag"
+// of the order's instances in circuits.json. Tests prove with the TypeScript value, so the two agree.
+function orderWorkflowTag() {
+    return 0x776573666c6f772f6f72646572;
+}
 
 template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input workflowId;
@@ -19,6 +28,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal input runNonce;
     signal input failedStep;
     signal input failedCallAttested;
     signal input request[1 << TRACE_DEPTH][4];
@@ -38,6 +48,8 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.traceRoot <== traceRoot;
     saga.providerSetRoot <== providerSetRoot;
     saga.submitter <== submitter;
+    saga.workflowTag <== orderWorkflowTag();
+    saga.runNonce <== runNonce;
     saga.failedStep <== failedStep;
     saga.failedCallAttested <== failedCallAttested;
     saga.request <== request;
@@ -56,6 +68,7 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal input runNonce;
     signal input failedStep;
     signal input failedCallAttested;
     signal input request[1 << TRACE_DEPTH][4];
@@ -75,6 +88,8 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.traceRoot <== traceRoot;
     saga.providerSetRoot <== providerSetRoot;
     saga.submitter <== submitter;
+    saga.workflowTag <== orderWorkflowTag();
+    saga.runNonce <== runNonce;
     saga.failedStep <== failedStep;
     saga.failedCallAttested <== failedCallAttested;
     saga.request <== request;

@@ -1,6 +1,7 @@
 pragma circom 2.1.9;
 
 include "./lib/saga.circom";
+include "./order.circom";
 include "./lib/orderRules.circom";
 include "./lib/state.circom";
 
@@ -31,6 +32,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
     signal input failedStep;
@@ -46,7 +48,6 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     signal input stateValueBefore;
     signal input stateValueAfter;
     signal input statePathElements[STATE_DEPTH];
-    signal input statePathIndices[STATE_DEPTH];
 
     component saga = SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, 6, CALLS, ROLLBACK,
         [1, 2, 3, 4, 5, 6], [0, 0, 101, 201, 301, 0], [0, 0, 1, 2, 3, 0],
@@ -56,6 +57,8 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     saga.traceRoot <== traceRoot;
     saga.providerSetRoot <== providerSetRoot;
     saga.submitter <== submitter;
+    saga.workflowTag <== orderWorkflowTag();
+    saga.runNonce <== runNonce;
     saga.failedStep <== failedStep;
     saga.failedCallAttested <== failedCallAttested;
     saga.request <== request;
@@ -82,14 +85,15 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     valueAfter64.in <== stateValueAfter;
     committed * (stateValueBefore - stateValueAfter - request[0][3]) === 0;
 
-    component stock = StateLeafUpdate(STATE_DEPTH);
+    // the SKU's leaf, at the one position its key fixes; an order never adds a SKU
+    component stock = StateLeafUpdate(STATE_DEPTH, 0);
     stock.rootBefore <== stateRootBefore;
     stock.key <== request[0][2];
     stock.valueBefore <== stateValueBefore;
     stock.valueAfter <== stateValueAfter;
     stock.pathElements <== statePathElements;
-    stock.pathIndices <== statePathIndices;
     stock.enabled <== committed;
+    stock.inserted <== 0;
     stock.rootAfter === stateRootAfter;
 }
 
@@ -99,6 +103,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
     signal input failedStep;
@@ -114,7 +119,6 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input stateValueBefore;
     signal input stateValueAfter;
     signal input statePathElements[STATE_DEPTH];
-    signal input statePathIndices[STATE_DEPTH];
 
     component order = OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, 3, 0);
     order.workflowId <== workflowId;
@@ -122,6 +126,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.traceRoot <== traceRoot;
     order.providerSetRoot <== providerSetRoot;
     order.submitter <== submitter;
+    order.runNonce <== runNonce;
     order.stateRootBefore <== stateRootBefore;
     order.stateRootAfter <== stateRootAfter;
     order.failedStep <== failedStep;
@@ -137,7 +142,6 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.stateValueBefore <== stateValueBefore;
     order.stateValueAfter <== stateValueAfter;
     order.statePathElements <== statePathElements;
-    order.statePathIndices <== statePathIndices;
 }
 
 template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
@@ -146,6 +150,7 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
     signal input failedStep;
@@ -161,7 +166,6 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input stateValueBefore;
     signal input stateValueAfter;
     signal input statePathElements[STATE_DEPTH];
-    signal input statePathIndices[STATE_DEPTH];
 
     component order = OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, 6, 1);
     order.workflowId <== workflowId;
@@ -169,6 +173,7 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.traceRoot <== traceRoot;
     order.providerSetRoot <== providerSetRoot;
     order.submitter <== submitter;
+    order.runNonce <== runNonce;
     order.stateRootBefore <== stateRootBefore;
     order.stateRootAfter <== stateRootAfter;
     order.failedStep <== failedStep;
@@ -184,5 +189,4 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.stateValueBefore <== stateValueBefore;
     order.stateValueAfter <== stateValueAfter;
     order.statePathElements <== statePathElements;
-    order.statePathIndices <== statePathIndices;
 }

@@ -14,8 +14,9 @@ include "./merkle.circom";
 // no signed answer, or no call) takes the identity point (0, 1) for both and S = 0.
 // The caller fixes systemCode to the system the template expects for the call, so one system
 // cannot sign for another, and drives enabled from the trace layout (never a free witness bit).
-// Assumptions: enabled is 0 or 1 (the caller's expression guarantees it); S < subgroup order is
-// checked by circomlib's verifier; pathIndices are constrained to bits by MerkleInclusionRoot.
+// enabled is constrained to a bit here (the caller's expression should already make it one); S <
+// subgroup order is checked by circomlib's verifier; pathIndices are constrained to bits by
+// MerkleInclusionRoot.
 template ProviderAttestation(PROVIDER_DEPTH) {
     signal input enabled;
     signal input workflowId;
@@ -30,6 +31,8 @@ template ProviderAttestation(PROVIDER_DEPTH) {
     signal input signatureS;
     signal input pathElements[PROVIDER_DEPTH];
     signal input pathIndices[PROVIDER_DEPTH];
+
+    enabled * (1 - enabled) === 0;
 
     component message = Poseidon(5);
     message.inputs[0] <== workflowId;

@@ -25,7 +25,8 @@ include "./state.circom";
 //                        response [debitsCents, creditsCents, entries, 0]
 //
 // Rules, with gross = net + tax:
-//   create_order (j = 0): quantity, unitPrice, net, tax, gross are 64-bit; taxRateBps <= 10000;
+//   create_order (j = 0): quantity, unitPrice, net, tax, gross are 64-bit; quantity >= 1;
+//     taxRateBps <= 10000;
 //     net = quantity * unitPrice; tax = floor((net * taxRateBps + 5000) / 10000), i.e. JavaScript's
 //     Math.round(net * rate / 10000) for net >= 0, proven as net * rate + 5000 = 10000 * tax + r
 //     with 0 <= r < 10000 (r is a linear combination of checked signals: no hint);
@@ -99,6 +100,11 @@ template OrderRules() {
     taxRateMax.in[0] <== taxRate;
     taxRateMax.in[1] <== 10001;
     taxRateMax.out === 1;
+
+    // quantity >= 1 once the order was created (an order of 0 would commit and move nothing)
+    component quantityZero = IsZero();
+    quantityZero.in <== quantity;
+    done[0] * quantityZero.out === 0;
 
     // net = quantity * unitPrice
     net === quantity * unitPrice;

@@ -26,8 +26,13 @@ include "./attestation.circom";
 //   - the failed step's call (if it has one) is either attested with response[0] != 1 (the system
 //     said no: evidence ATTESTED) or declared (no signature: evidence DECLARED, response all 0);
 //   - each record's evidence field says which (NONE for local records).
-// submitter is bound by a constraint. Public: workflowId, outcome, traceRoot, providerSetRoot,
-// submitter (declared by the wrapping template).
+//   - the run's id is bound (RunBinding, lib/trace.circom): workflowId = Poseidon(submitter,
+//     workflowTag, runNonce), workflowTag the template's constant (the wrapper fixes it), runNonce
+//     private;
+//   - failedCallAttested is 0 unless the failed step made a call; request and response fields of
+//     slots the selected layout does not use are 0 (nothing rides along outside the trace).
+// Public: workflowId, outcome, traceRoot, providerSetRoot, submitter (declared by the wrapping
+// template).
 // Assumptions: request/response values are field elements; business meaning is checked elsewhere.
 template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
                       STEP_CODE, STEP_OP, STEP_SYSTEM, HAS_COMP, COMP_OP, COMP_SYSTEM) {
@@ -129,6 +134,8 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal input workflowTag; // the wrapper's constant: which workflow this template proves
+    signal input runNonce;    // private: workflowId = Poseidon(submitter, workflowTag, runNonce)
 
     signal input failedStep;
     signal input failedCallAttested;
@@ -158,6 +165,13 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     }
     outcome === 2 - sel[N];
     failedCallAttested * (1 - failedCallAttested) === 0;
+    // failedCallAttested says something only about a failed call: 0 when the failed step is local
+    // or nothing failed
+    var anyFailedCall = 0;
+    for (var k = K_FROM; k < N; k++) {
+        if (STEP_OP[k] != 0) anyFailedCall += sel[k];
+    }
+    failedCallAttested * (1 - anyFailedCall) === 0;
 
     // ---- the records
     component steps[SLOTS];
@@ -168,6 +182,10 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
         if (SLOT_IN_USE[i] == 0) {
             leaves[i] <== 0;
             attestedFailure[i] <== 0;
+            for (var f = 0; f < FIELDS; f++) {
+                request[i][f] === 0;
+                response[i][f] === 0;
+            }
         } else {
             var used = 0;
             var code = 0;
@@ -202,6 +220,11 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
             steps[i].response <== response[i];
             steps[i].salt <== salt[i];
             leaves[i] <== used * steps[i].leaf;
+            // no data outside the trace: a slot this layout does not use carries zeros
+            for (var f = 0; f < FIELDS; f++) {
+                (1 - used) * request[i][f] === 0;
+                (1 - used) * response[i][f] === 0;
+            }
 
             if (SLOT_MAY_SUCCEED[i] == 1) {
                 mustSucceed * (response[i][0] - CALL_SUCCEEDED) === 0;
@@ -275,6 +298,10 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     commitment.leaves <== leaves;
     commitment.traceRoot === traceRoot;
 
-    // Bind the submitter: a public input in no constraint could be changed freely.
-    signal submitterSquare <== submitter * submitter;
+    // ---- the run's id: bound to its submitter and this template's workflow
+    component binding = RunBinding();
+    binding.workflowId <== workflowId;
+    binding.submitter <== submitter;
+    binding.workflowTag <== workflowTag;
+    binding.runNonce <== runNonce;
 }

@@ -72,3 +72,27 @@ template TraceCommitment(DEPTH) {
     root.inputs[3] <== steps.root;
     traceRoot <== root.out;
 }
+
+// RunBinding()
+// workflowId = Poseidon(submitter, workflowTag, runNonce): a run's id is a commitment to the address
+// that may record it, to the workflow it belongs to, and to a private random nonce (journaled with
+// the run). The id is the registry's nullifier and what every provider signs, so
+//   - no other address can prove anything for the id: a proof for submitter S' needs
+//     Poseidon(S', tag, nonce') = workflowId, a collision (this closes squatting a run's id with a
+//     fabricated rollback that needs no signature);
+//   - a run's signatures are useless to any other submitter and under any other workflow (a tag is
+//     the definition's hash for user-defined workflows, a constant per built-in scenario).
+// workflowTag is supplied by the template (a constant, or the registry's definitionHash), never
+// by the prover.
+template RunBinding() {
+    signal input workflowId;
+    signal input submitter;
+    signal input workflowTag;
+    signal input runNonce;
+
+    component id = Poseidon(3);
+    id.inputs[0] <== submitter;
+    id.inputs[1] <== workflowTag;
+    id.inputs[2] <== runNonce;
+    id.out === workflowId;
+}

@@ -65,8 +65,9 @@ template WorkflowDefinitionHash(MAX_STEPS) {
 //   - the failed step's call (if it has one) is either attested with response[0] != 1 (evidence
 //     ATTESTED, failedCallAttested = 1) or declared (no signature: evidence DECLARED, response all 0);
 //   - each record's evidence field says which (NONE for local records).
-// submitter is bound by a constraint. Public, in this order: workflowId, outcome, traceRoot,
-// providerSetRoot, submitter, definitionHash.
+// The run's id is bound (RunBinding, lib/trace.circom): workflowId = Poseidon(submitter,
+// definitionHash, runNonce), runNonce private. Public, in this order: workflowId, outcome,
+// traceRoot, providerSetRoot, submitter, definitionHash.
 //
 // How: the layout is computed from (n, k, hasComp) with one-hot selectors of n and k and equality
 // tests only (no range comparator is needed): forward record i is step i; the compensation of step
@@ -101,6 +102,9 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     signal input providerSetRoot;
     signal input submitter;
     signal input definitionHash;
+
+    // private: workflowId = Poseidon(submitter, definitionHash, runNonce)
+    signal input runNonce;
 
     // the definition
     signal input stepCount;
@@ -437,6 +441,11 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     commitment.leaves <== leaves;
     commitment.traceRoot === traceRoot;
 
-    // Bind the submitter: a public input in no constraint could be changed freely.
-    signal submitterSquare <== submitter * submitter;
+    // ---- the run's id: bound to its submitter and to this definition (its hash, which the
+    // registry supplies as the last public signal)
+    component binding = RunBinding();
+    binding.workflowId <== workflowId;
+    binding.submitter <== submitter;
+    binding.workflowTag <== definitionHash;
+    binding.runNonce <== runNonce;
 }

@@ -4,6 +4,7 @@ import { BUNDLE_CHECKS, type BundleCheck, type BundleVerification, type Verified
 const CHECK_TITLES: Record<BundleCheck, string> = {
   proof: "Groth16 proof",
   publicSignals: "public signals",
+  binding: "run binding (id, submitter, workflow)",
   traceRoot: "trace root",
   providerSet: "provider set",
   calls: "calls",

@@ -26,16 +26,18 @@ import {
   type CircuitInstance,
 } from "../prover";
 import {
+  fixedWorkflowTag,
   hashFields,
   Outcome,
   stepsTree,
   systemNameOf,
   traceRootOf,
   workflowDefinitionHash,
+  workflowIdOf,
   type ProviderSet,
   type StepRecord,
 } from "../trace";
-import { MAX_STATE_VALUE, STATE_DEPTH, stateDomainId, stateKeyField } from "../state";
+import { MAX_STATE_VALUE, STATE_DEPTH, stateDomainId, stateKeyField, stateSlotOf } from "../state";
 import { attestationProblem } from "./evidence";
 import { checkLabels } from "./labels";
 import {
@@ -51,6 +53,7 @@ import {
 export const BUNDLE_CHECKS = [
   "proof",
   "publicSignals",
+  "binding",
   "traceRoot",
   "providerSet",
   "calls",
@@ -234,6 +237,9 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
     findings.fail("proof", `templateId ${bundle.templateId} is not the id of template ${templateName}`);
   }
 
+  // The run's id: bound to its submitter and to the template's workflow.
+  checkBinding({ bundle, workflowId, instance, definitionHash, findings });
+
   // Commitments recomputed from the records.
   const traceRoot = recomputeTraceRoot({ bundle, steps, workflowId, instance, findings });
   const providerSetRoot = checkProviderSet({ bundle, providers, instance, findings });
@@ -316,6 +322,63 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
     ...(state ? { state: { ...state.summary, ...(advance ? { advance } : {}) } } : {}),
     ...chain,
   };
+}
+
+/**
+ * The run's id is Poseidon(submitter, workflowTag, runNonce) of the bundle's binding (the circuits'
+ * RunBinding), the tag is the template's workflow (its fixed tag, or the definition's hash for a
+ * generic template), and the bound submitter is the one the proof and the submission name. A run
+ * whose id is not bound so could have been squatted, or carries signatures made for another run.
+ */
+function checkBinding(args: {
+  bundle: RunBundle;
+  workflowId: bigint;
+  instance: CircuitInstance | undefined;
+  definitionHash: bigint | undefined;
+  findings: Findings;
+}): void {
+  const { bundle, workflowId, instance, definitionHash, findings } = args;
+  const binding = findings.attempt("binding", "the run's binding", () => ({
+    submitter: bundle.binding.submitter,
+    workflowTag: BigInt(bundle.binding.workflowTag),
+    runNonce: BigInt(bundle.binding.runNonce),
+  }));
+  if (!binding) return;
+  if (workflowIdOf(binding) !== workflowId) {
+    findings.fail(
+      "binding",
+      `workflowId ${bundle.workflowId} is not Poseidon(submitter, workflowTag, runNonce) of the bundle's binding`,
+    );
+  }
+  const expectedTag =
+    instance === undefined
+      ? undefined
+      : instance.workflowTag !== undefined
+        ? fixedWorkflowTag(instance.workflowTag)
+        : definitionHash;
+  if (expectedTag !== undefined && binding.workflowTag !== expectedTag) {
+    findings.fail(
+      "binding",
+      `the run is bound to workflow ${toHex32(binding.workflowTag)}, not to template ${bundle.template}'s ${toHex32(expectedTag)}`,
+    );
+  }
+  const submitter = BigInt(binding.submitter);
+  if (
+    bundle.proof &&
+    bundle.proof.publicSignals.length > 4 &&
+    BigInt(bundle.proof.publicSignals[4]) !== submitter
+  ) {
+    findings.fail(
+      "binding",
+      `the run is bound to submitter ${binding.submitter}; the proof's submitter signal is ${toHex32(BigInt(bundle.proof.publicSignals[4]))}`,
+    );
+  }
+  if (bundle.submission && BigInt(bundle.submission.submitter) !== submitter) {
+    findings.fail(
+      "binding",
+      `the run is bound to submitter ${binding.submitter}; it was submitted by ${bundle.submission.submitter}`,
+    );
+  }
 }
 
 function recomputeTraceRoot(args: {
@@ -682,6 +745,12 @@ function checkStateLeaf(args: {
     if (sku !== undefined && keyField !== sku) {
       fail(
         `the state's keyField is ${keyField}, the run's create_order record carries SKU ${sku} (request[2])`,
+      );
+    }
+    const ownSlot = findings.attempt("state", "the key's slot", () => stateSlotOf(keyField, depth));
+    if (ownSlot !== undefined && slot !== ownSlot) {
+      fail(
+        `the state opens slot ${slot}, but key "${state.key}" lives at slot ${ownSlot} (fixed by the key)`,
       );
     }
   }

@@ -19,6 +19,11 @@ export function bundleFromTrace(args: {
   return {
     format: BUNDLE_FORMAT,
     workflowId: toHex32(trace.workflowId),
+    binding: {
+      submitter: trace.binding.submitter,
+      workflowTag: dec(trace.binding.workflowTag),
+      runNonce: dec(trace.binding.runNonce),
+    },
     scenario: trace.scenario,
     template: trace.template,
     templateId: args.templateId,
@@ -114,6 +119,11 @@ export function callRecordOf(call: BundleCall): CallRecord {
 export function traceFromBundle(bundle: RunBundle): Trace {
   return {
     workflowId: BigInt(bundle.workflowId),
+    binding: {
+      submitter: bundle.binding.submitter,
+      workflowTag: BigInt(bundle.binding.workflowTag),
+      runNonce: BigInt(bundle.binding.runNonce),
+    },
     scenario: bundle.scenario,
     template: bundle.template,
     outcome: bundle.outcome,

@@ -1,10 +1,17 @@
 import { z } from "zod";
 
 /**
- * Version 2: trace leaves are salted (each step carries its salt). Version-1 bundles, made before, hold
- * no salts, so their trace root cannot be recomputed by this version: they are refused by name.
+ * Version 3: the run's id is bound (`binding`: submitter, workflow tag, nonce). Version 2 (salted
+ * leaves, random ids) and version 1 (no salts) were made by older versions whose proofs this version's
+ * templates do not make: they are refused by name.
  */
-export const BUNDLE_FORMAT = "wesflow.run-bundle/2";
+export const BUNDLE_FORMAT = "wesflow.run-bundle/3";
+
+/** What each older format version lacks, for the message that refuses it. */
+const OLDER_FORMATS: Readonly<Record<number, string>> = {
+  1: "before trace leaves were salted",
+  2: "before run ids were bound to their submitter and workflow",
+};
 
 /**
  * Why a document of another format version than `expected` (e.g. "wesflow.run-bundle/2") is refused,
@@ -18,7 +25,7 @@ export function formatVersionProblem(json: unknown, expected: string): string | 
   const version = Number(format.slice(kind.length));
   const current = Number(expected.slice(kind.length));
   return version < current
-    ? `is in format ${format}, made by an older wesflow before trace leaves were salted; this version reads ${expected} only`
+    ? `is in format ${format}, made by an older wesflow${OLDER_FORMATS[version] ? ` ${OLDER_FORMATS[version]}` : ""}; this version reads ${expected} only`
     : `is in format ${format}, made by a newer wesflow; this version reads ${expected} only`;
 }
 
@@ -159,9 +166,21 @@ const SubmissionSchema = z.object({
  * A run's bundle: the trace, its evidence, the proof and where it was recorded. Written after
  * proving (so a failed submission loses nothing) and completed after the submission.
  */
+/**
+ * What the run's id commits to: workflowId = Poseidon(submitter, workflowTag, runNonce). The nonce is
+ * part of the witness (like the salts): whoever holds the bundle can prove the run, but only for this
+ * submitter (the id and every signature over it are bound to it).
+ */
+const BindingSchema = z.object({
+  submitter: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  workflowTag: decimal,
+  runNonce: decimal,
+});
+
 export const RunBundleSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
   workflowId: hex32,
+  binding: BindingSchema,
   scenario: z.string(),
   template: z.string(),
   templateId: hex32,

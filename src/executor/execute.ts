@@ -1,10 +1,16 @@
-import { randomBytes } from "node:crypto";
 import type { RetryPolicy, WorkflowDefinition } from "../definition";
 import { HostInterface } from "../host";
 import { ownerAlive, type Journal, type JournalRun, type RunStatus } from "../journal";
 import { createLogger, type Logger } from "../project";
 import { toHex32 } from "../crypto";
-import type { ProviderSet, SystemName, Trace } from "../trace";
+import {
+  newRunNonce,
+  workflowIdOf,
+  type ProviderSet,
+  type RunBinding,
+  type SystemName,
+  type Trace,
+} from "../trace";
 import { ResumeError, WorkflowInputError } from "./errors";
 import { Saga } from "./saga";
 import type { ExecutionFailure, ExecutorEvent } from "./types";
@@ -14,8 +20,13 @@ export interface ExecuteOptions<Input> {
   input: unknown;
   endpoints: Partial<Record<SystemName, string>>;
   providers: ProviderSet;
-  /** Defaults to 248 random bits (below the field modulus, unique with overwhelming probability). */
-  workflowId?: bigint;
+  /**
+   * Who will record the run and which workflow it is (the template's tag, or the definition's hash
+   * for user workflows): the run's id is Poseidon(submitter, workflowTag, runNonce), so that no
+   * other address can prove anything for it. `runNonce` defaults to 31 random bytes (tests may fix
+   * it to know the id in advance).
+   */
+  binding: Omit<RunBinding, "runNonce"> & { runNonce?: bigint };
   /** Overrides the per-call timeout of every step's retry policy. */
   callTimeoutMs?: number;
   /** Overrides fields of every step's retry policy (e.g. short backoffs in tests). */
@@ -39,15 +50,10 @@ export interface Execution {
   failure?: ExecutionFailure;
 }
 
-export type ResumeOptions<Input> = Omit<ExecuteOptions<Input>, "input" | "workflowId" | "journal"> & {
+export type ResumeOptions<Input> = Omit<ExecuteOptions<Input>, "input" | "binding" | "journal"> & {
   journal: Journal;
   runId: string;
 };
-
-/** A fresh workflow id: 31 random bytes, so always a field element. */
-export function newWorkflowId(): bigint {
-  return BigInt("0x" + randomBytes(31).toString("hex"));
-}
 
 let defaultLogger: Logger | undefined;
 
@@ -63,8 +69,8 @@ function parseInput<Input>(definition: WorkflowDefinition<Input>, input: unknown
 }
 
 function sagaFor<Input>(
-  options: Omit<ExecuteOptions<Input>, "input" | "workflowId">,
-  run: { input: Input; workflowId: bigint; runId: string },
+  options: Omit<ExecuteOptions<Input>, "input" | "binding">,
+  run: { input: Input; workflowId: bigint; binding: RunBinding; runId: string },
 ): Saga<Input> {
   defaultLogger ??= createLogger();
   const logger = (options.logger ?? defaultLogger).child({
@@ -76,6 +82,7 @@ function sagaFor<Input>(
     definition: options.definition,
     input: run.input,
     workflowId: run.workflowId,
+    binding: run.binding,
     runId: run.runId,
     host: new HostInterface({
       workflowId: run.workflowId,
@@ -107,11 +114,18 @@ function sagaFor<Input>(
 export async function executeWorkflow<Input>(options: ExecuteOptions<Input>): Promise<Execution> {
   const { definition, journal } = options;
   const input = parseInput(definition, options.input);
-  const workflowId = options.workflowId ?? newWorkflowId();
+  const binding: RunBinding = { ...options.binding, runNonce: options.binding.runNonce ?? newRunNonce() };
+  const workflowId = workflowIdOf(binding);
   const runId = toHex32(workflowId);
-  const saga = sagaFor(options, { input, workflowId, runId });
+  const saga = sagaFor(options, { input, workflowId, binding, runId });
   const started = performance.now();
-  journal?.createRun({ workflowId, scenario: definition.name, template: definition.template, input });
+  journal?.createRun({
+    workflowId,
+    binding,
+    scenario: definition.name,
+    template: definition.template,
+    input,
+  });
   options.onEvent?.({ type: "run-started", runId });
   try {
     const done = await saga.drive();
@@ -154,7 +168,18 @@ export async function resumeWorkflow<Input>(options: ResumeOptions<Input>): Prom
     throw new ResumeError(`run ${run.runId} is a ${run.scenario} run, not ${definition.name}`);
   }
   const input = parseInput(definition, run.input);
-  const saga = sagaFor(options, { input, workflowId: run.workflowId, runId: run.runId });
+  if (!run.binding) {
+    throw new ResumeError(
+      `run ${run.runId} was started by an earlier wesflow whose run ids were not bound to a submitter: ` +
+        `this version's templates cannot prove it (its outcome stands in the journal)`,
+    );
+  }
+  const saga = sagaFor(options, {
+    input,
+    workflowId: run.workflowId,
+    binding: run.binding,
+    runId: run.runId,
+  });
   saga.restore(state.steps, state.calls);
   const started = performance.now();
   if (EXECUTED.includes(run.status)) {

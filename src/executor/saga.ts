@@ -31,6 +31,7 @@ import {
   type EvidenceName,
   type OutcomeName,
   type PhaseName,
+  type RunBinding,
   type StepRecord,
   type SystemName,
   type Trace,
@@ -98,6 +99,8 @@ export interface SagaOptions<Input> {
   definition: WorkflowDefinition<Input>;
   input: Input;
   workflowId: bigint;
+  /** What the workflow id commits to (carried into the trace for the proof). */
+  binding: RunBinding;
   runId: string;
   host: HostInterface;
   journal?: Journal;
@@ -630,6 +633,7 @@ export class Saga<Input> {
     calls.sort((a, b) => a.callSeq - b.callSeq);
     return {
       workflowId,
+      binding: this.options.binding,
       scenario: definition.name,
       template:
         outcome === "ROLLED_BACK"

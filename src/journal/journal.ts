@@ -10,7 +10,9 @@ import {
   type OutcomeName,
   type PhaseName,
   type StepRecord,
+  type RunBinding,
   type StepStatusName,
+  workflowIdOf,
 } from "../trace";
 import { fieldsFromJson, fieldsToJson, fromJournalJson, toJournalJson } from "./json";
 import {
@@ -26,8 +28,9 @@ import {
 } from "./types";
 
 export const JOURNAL_FILE_NAME = "journal.sqlite";
-// 2: steps.salt (the record's leaf salt); journals of version 1 are migrated on open.
-const SCHEMA_VERSION = 2;
+// 2: steps.salt (the record's leaf salt); 3: runs.submitter, workflow_tag, run_nonce (what the run's
+// id commits to). Older journals are migrated on open.
+const SCHEMA_VERSION = 3;
 
 /** `<dataDir>/journal.sqlite` unless WESFLOW_JOURNAL names another file. */
 export function defaultJournalFile(dataDir: string): string {
@@ -57,6 +60,9 @@ CREATE TABLE IF NOT EXISTS runs (
   bundle_path  TEXT,
   network      TEXT,
   tx_hash      TEXT,
+  submitter    TEXT,
+  workflow_tag TEXT,
+  run_nonce    TEXT,
   created_at   TEXT NOT NULL,
   updated_at   TEXT NOT NULL
 );
@@ -128,6 +134,9 @@ interface RunRow {
   bundle_path: string | null;
   network: string | null;
   tx_hash: string | null;
+  submitter: string | null;
+  workflow_tag: string | null;
+  run_nonce: string | null;
   created_at: string;
   updated_at: string;
   step_count: number;
@@ -270,9 +279,22 @@ export class Journal {
 
   // ------------------------------------------------------------------ runs
 
-  /** Journals a new run, owned by this process, status RUNNING. Returns its id (toHex32(workflowId)). */
-  createRun(args: { workflowId: bigint; scenario: string; template: string; input: unknown }): string {
+  /**
+   * Journals a new run, owned by this process, status RUNNING. Returns its id (toHex32(workflowId)).
+   * `binding` (what the id commits to) is kept with it: without it the run cannot be proven.
+   */
+  createRun(args: {
+    workflowId: bigint;
+    binding?: RunBinding;
+    scenario: string;
+    template: string;
+    input: unknown;
+  }): string {
     const runId = toHex32(args.workflowId);
+    const { binding } = args;
+    if (binding && workflowIdOf(binding) !== args.workflowId) {
+      throw new JournalError(`run ${runId}: the id is not the one its binding makes`);
+    }
     const at = now();
     this.db.transaction(() => {
       if (this.db.prepare("SELECT 1 FROM runs WHERE run_id = ?").get(runId)) {
@@ -280,10 +302,22 @@ export class Journal {
       }
       this.db
         .prepare(
-          `INSERT INTO runs (run_id, scenario, template, input_json, status, owner, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?)`,
+          `INSERT INTO runs (run_id, scenario, template, input_json, status, owner, submitter, workflow_tag,
+             run_nonce, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)`,
         )
-        .run(runId, args.scenario, args.template, toJournalJson(args.input), this.owner, at, at);
+        .run(
+          runId,
+          args.scenario,
+          args.template,
+          toJournalJson(args.input),
+          this.owner,
+          binding?.submitter ?? null,
+          binding ? binding.workflowTag.toString() : null,
+          binding ? binding.runNonce.toString() : null,
+          at,
+          at,
+        );
       this.event(runId, "run-started", { scenario: args.scenario });
     })();
     return runId;
@@ -703,6 +737,27 @@ export class Journal {
  * again: its old leaves had no salt.)
  */
 function migrate(db: Database): void {
+  migrateSalts(db);
+  migrateBindings(db);
+}
+
+/**
+ * Version 3 keeps what a run's id commits to (submitter, workflow tag, nonce). Runs journaled before
+ * have none: their ids were random, so this version's templates cannot prove them (resume says so).
+ */
+function migrateBindings(db: Database): void {
+  const hasBinding = () =>
+    (db.prepare("PRAGMA table_info(runs)").all() as { name: string }[]).some((c) => c.name === "run_nonce");
+  if (hasBinding()) return;
+  db.transaction(() => {
+    if (hasBinding()) return;
+    db.exec("ALTER TABLE runs ADD COLUMN submitter TEXT");
+    db.exec("ALTER TABLE runs ADD COLUMN workflow_tag TEXT");
+    db.exec("ALTER TABLE runs ADD COLUMN run_nonce TEXT");
+  }).immediate();
+}
+
+function migrateSalts(db: Database): void {
   const hasSalt = () =>
     (db.prepare("PRAGMA table_info(steps)").all() as { name: string }[]).some((c) => c.name === "salt");
   if (hasSalt()) return;
@@ -727,6 +782,15 @@ function runFromRow(row: RunRow): JournalRun {
   return {
     runId: row.run_id,
     workflowId: BigInt(row.run_id),
+    ...(row.submitter !== null && row.workflow_tag !== null && row.run_nonce !== null
+      ? {
+          binding: {
+            submitter: row.submitter,
+            workflowTag: BigInt(row.workflow_tag),
+            runNonce: BigInt(row.run_nonce),
+          },
+        }
+      : {}),
     scenario: row.scenario,
     template: row.template,
     input: fromJournalJson(row.input_json),

@@ -1,4 +1,4 @@
-import type { Attestation, OutcomeName, PhaseName, StepRecord } from "../trace";
+import type { Attestation, OutcomeName, PhaseName, RunBinding, StepRecord } from "../trace";
 
 /**
  * Where a run is:
@@ -31,6 +31,8 @@ export interface JournalRun {
   /** toHex32(workflowId). */
   runId: string;
   workflowId: bigint;
+  /** What the id commits to; absent for runs journaled before run ids were bound (schema < 3). */
+  binding?: RunBinding;
   scenario: string;
   template: string;
   /** The validated input, as the run used it. */

@@ -32,7 +32,9 @@ import {
   type ProgressReporter,
 } from "../prover";
 import {
+  checkRunBinding,
   computeTraceRoot,
+  fixedWorkflowTag,
   workflowDefinitionHash,
   type EvidenceName,
   type ProviderSet,
@@ -100,7 +102,8 @@ export interface RunWorkflowOptions<Input> extends RecordOptions {
   definition: WorkflowDefinition<Input>;
   input: unknown;
   endpoints: Partial<Record<SystemName, string>>;
-  workflowId?: bigint;
+  /** Fixes the run's nonce (tests that must know the id in advance); default random. */
+  runNonce?: bigint;
   retry?: Partial<RetryPolicy>;
   logger?: Logger;
   onEvent?: (event: ExecutorEvent) => void;
@@ -132,19 +135,46 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
       });
     }
   }
+  const workflowTag = workflowTagOf(definition);
   progress.start(`${definition.name}: executing ${definition.steps.length} steps`);
   const execution = await executeWorkflow({
     definition,
     input: options.input,
     endpoints: options.endpoints,
     providers,
-    workflowId: options.workflowId,
+    binding: { submitter: options.chain.submitter, workflowTag, runNonce: options.runNonce },
     retry: options.retry,
     journal: options.journal,
     logger,
     onEvent: options.onEvent,
   });
   return recordExecution({ ...options, execution, definition });
+}
+
+/**
+ * The tag that names a definition's workflow in its run ids (workflowId = Poseidon(submitter, tag,
+ * nonce)): the definition's hash for a definition-bound (generic) template, else the template's fixed
+ * `workflowTag` (circuits.json). The templates of committed and rolled-back runs must agree: a run's
+ * id is made before anyone knows which of them will prove it.
+ */
+export function workflowTagOf<Input>(definition: WorkflowDefinition<Input>): bigint {
+  const tags = new Set<bigint>();
+  for (const name of new Set([definition.template, definition.rollbackTemplate ?? definition.template])) {
+    const instance = circuitInstance(name);
+    if (isDefinitionBound(instance)) tags.add(definitionBinding(instance, definition).hash);
+    else if (instance.workflowTag !== undefined) tags.add(fixedWorkflowTag(instance.workflowTag));
+    else {
+      throw new Error(
+        `circuit instance ${name} names no workflowTag in circuits.json and binds no definition hash: its runs' ids cannot be bound`,
+      );
+    }
+  }
+  if (tags.size !== 1) {
+    throw new Error(
+      `${definition.name}: its templates ${definition.template} and ${definition.rollbackTemplate} name different workflows; run ids need one`,
+    );
+  }
+  return [...tags][0];
 }
 
 /**
@@ -368,6 +398,14 @@ export async function recordExecution<Input>(
   const queues = options.queues ?? queuesOf(chain);
   const provers = options.provers ?? new Map<string, Prover>();
   const submitter = BigInt(chain.submitter);
+  // A run started for another account or another workflow cannot be proven here: say so now.
+  checkRunBinding({
+    workflowId: trace.workflowId,
+    binding: trace.binding,
+    submitter: chain.submitter,
+    workflowTag: workflowTagOf(definition),
+    what: `run ${runId}`,
+  });
 
   /** Proves the run (in the prover queue) and writes the proof into the bundle; journal: PROVEN. */
   const prove = async (state?: StateLeafTransition): Promise<RunProof> => {

@@ -6,14 +6,14 @@ import type { Logger } from "../project";
 import { circuitInstance, releaseProverResources, type Prover, type ProgressReporter } from "../prover";
 import { resolveScenario, type RunningSystems, type Scenario } from "../scenarios";
 import type { Fault } from "../systems";
-import type { SystemName } from "../trace";
+import { workflowIdOf, type SystemName } from "../trace";
 import { toHex32 } from "../crypto";
 import { readStateRoot } from "../chain";
 import { stateDomainId, type StateStore } from "../state";
 import { IN_PROCESS_NETWORK, NetworkError, openChain, type ChainContext } from "./network";
 import { ensureDomain, stateStoreOf } from "./runState";
 import { createRunQueues, type RunQueues } from "./queues";
-import { recordExecution, runWorkflow, type RunSummary } from "./runWorkflow";
+import { recordExecution, runWorkflow, workflowTagOf, type RunSummary } from "./runWorkflow";
 
 /** What happened to one run that a resume picked up. */
 export interface ResumeOutcome {
@@ -124,7 +124,8 @@ export class ScenarioSession {
   run(
     input: unknown,
     progress?: ProgressReporter,
-    options: { workflowId?: bigint; onEvent?: (event: ExecutorEvent) => void } = {},
+    /** `runNonce` fixes the run's nonce, so its id (workflowIdFor) is known in advance (tests). */
+    options: { runNonce?: bigint; onEvent?: (event: ExecutorEvent) => void } = {},
   ): Promise<RunSummary> {
     return runWorkflow({
       definition: this.definition,
@@ -139,8 +140,17 @@ export class ScenarioSession {
       logger: this.settings.logger,
       retry: this.settings.retry,
       journal: this.journal,
-      workflowId: options.workflowId,
+      runNonce: options.runNonce,
       onEvent: options.onEvent,
+    });
+  }
+
+  /** The id a run of this session with `runNonce` gets: Poseidon(submitter, workflow tag, nonce). */
+  workflowIdFor(runNonce: bigint): bigint {
+    return workflowIdOf({
+      submitter: this.chain.submitter,
+      workflowTag: workflowTagOf(this.definition),
+      runNonce,
     });
   }
 

@@ -13,6 +13,13 @@ const InstanceSchema = z.object({
    * template is registered bound to that domain (registerStateTemplate).
    */
   stateDomain: z.string().min(1).optional(),
+  /**
+   * The constant by which the template's circuit names its workflow (a built-in scenario's, e.g.
+   * "wesflow/order"; the field element is `fixedWorkflowTag` of it): run ids are
+   * Poseidon(submitter, tag, nonce). A definition-bound (generic) template has none: its tag is the
+   * definition's hash, which the registry supplies.
+   */
+  workflowTag: z.string().min(1).optional(),
 });
 const CircuitsFileSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), InstanceSchema);
 

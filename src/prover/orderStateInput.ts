@@ -1,5 +1,6 @@
 import { poseidon, rootFromPath } from "../crypto";
 import type { ProviderSet, Trace } from "../trace";
+import { stateSlotOf } from "../state/tree";
 import { sagaWorkflowInput, WitnessInputError } from "./sagaInput";
 import type { CircuitInput } from "./types";
 
@@ -25,7 +26,7 @@ export interface StateLeafTransition {
   rootBefore: bigint;
   /** The leaf's key: the SKU as a field element, encodeString(sku) (create_order's request[2]). */
   key: bigint;
-  /** The leaf's index in the tree: 0 … 2^depth − 1. */
+  /** The leaf's index in the tree: the key's own slot, stateSlotOf(key, depth). */
   slot: number;
   /** The stock in the leaf under rootBefore. */
   valueBefore: bigint;
@@ -115,6 +116,11 @@ export function orderStateInput(args: {
     if (state.key !== order.sku) {
       throw new WitnessInputError(`the state key ${state.key} is not the order's SKU field ${order.sku}`);
     }
+    if (state.slot !== stateSlotOf(state.key, depth)) {
+      throw new WitnessInputError(
+        `the state key ${state.key} lives at slot ${stateSlotOf(state.key, depth)}, not ${state.slot}: a key's slot is fixed by the key`,
+      );
+    }
     if (state.valueAfter !== state.valueBefore - order.quantity) {
       throw new WitnessInputError(
         `the stock after (${state.valueAfter}) is not the stock before (${state.valueBefore}) − the quantity (${order.quantity})`,
@@ -143,6 +149,5 @@ export function orderStateInput(args: {
     stateValueBefore: state.valueBefore,
     stateValueAfter: state.valueAfter,
     statePathElements: [...state.pathElements],
-    statePathIndices: pathIndices.map(BigInt),
   };
 }

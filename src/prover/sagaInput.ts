@@ -1,5 +1,7 @@
 import {
+  checkRunBinding,
   computeTraceRoot,
+  fixedWorkflowTag,
   Outcome,
   RECORD_FIELDS,
   SYSTEM_CODES,
@@ -23,12 +25,17 @@ export interface SagaTemplateShape {
   maxCalls: number;
   /** Whether the template proves ROLLED_BACK runs. */
   rollback: boolean;
+  /** The workflow tag the template's circuit fixes (its run ids are bound to it). */
+  workflowTag: bigint;
 }
+
+/** The order templates' workflow tag: circuits/order.circom's `orderWorkflowTag()`. */
+export const ORDER_WORKFLOW_TAG = fixedWorkflowTag("wesflow/order");
 
 /** The circom templates built on SagaWorkflow, by template name (circuits/order.circom). */
 export const SAGA_TEMPLATES: Readonly<Record<string, SagaTemplateShape>> = {
-  OrderWorkflow: { steps: 6, maxCalls: 3, rollback: false },
-  OrderSaga: { steps: 6, maxCalls: 6, rollback: true },
+  OrderWorkflow: { steps: 6, maxCalls: 3, rollback: false, workflowTag: ORDER_WORKFLOW_TAG },
+  OrderSaga: { steps: 6, maxCalls: 6, rollback: true, workflowTag: ORDER_WORKFLOW_TAG },
 };
 
 /** BabyJubJub's identity point: what a disabled attestation slot carries (it must be on the curve). */
@@ -121,6 +128,29 @@ export function attestationInput(args: {
 }
 
 /**
+ * The private `runNonce` of a trace, after checking that its id is the one its binding makes for this
+ * submitter (and this workflow tag, when the template's is known): a run bound to another address or
+ * workflow cannot be proven, and saying so here beats a failed witness.
+ */
+export function runNonceInput(trace: Trace, submitter: bigint, workflowTag?: bigint): { runNonce: bigint } {
+  try {
+    checkRunBinding({
+      workflowId: trace.workflowId,
+      binding: trace.binding,
+      submitter: toHex20(submitter),
+      workflowTag,
+    });
+  } catch (cause) {
+    throw new WitnessInputError((cause as Error).message, { cause });
+  }
+  return { runNonce: trace.binding.runNonce };
+}
+
+function toHex20(value: bigint): string {
+  return "0x" + value.toString(16).padStart(40, "0");
+}
+
+/**
  * The input of a SagaWorkflow-based circuit for a trace: every record's request and response
  * fields (slots after the last record are zeros), which forward step failed (N = none), whether
  * the failed call's refusal was signed, and per call (callSeq 1..) the provider's key, signature
@@ -164,6 +194,7 @@ export function sagaWorkflowInput(args: {
     traceRoot: computeTraceRoot(trace, traceDepth),
     providerSetRoot: providers.root,
     submitter,
+    ...runNonceInput(trace, submitter, shape.workflowTag),
     failedStep: BigInt(failed ? failed.index : shape.steps),
     failedCallAttested: failedCallAttested(failed),
     ...records,

@@ -15,6 +15,7 @@ import {
   attestationInput,
   failedCallAttested,
   recordFieldsInput,
+  runNonceInput,
   sortedCalls,
   WitnessInputError,
 } from "./sagaInput";
@@ -131,13 +132,15 @@ export function workflowTraceInput(args: {
     throw cause;
   }
   const column = (f: number) => rows.map((row) => BigInt(row[f]));
+  const definitionHash = layoutRowsHash(n, rows);
   return {
     workflowId: trace.workflowId,
     outcome: BigInt(Outcome[trace.outcome]),
     traceRoot: computeTraceRoot(trace, traceDepth),
     providerSetRoot: providers.root,
     submitter,
-    definitionHash: layoutRowsHash(n, rows),
+    definitionHash,
+    ...runNonceInput(trace, submitter, definitionHash),
     stepCount: BigInt(n),
     stepCode: column(0),
     stepOp: column(1),

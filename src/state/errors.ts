@@ -17,16 +17,21 @@ export class StateValueError extends StateError {
   }
 }
 
-/** The domain's 1,024 slots are all taken: a new key cannot be added. */
-export class StateFullError extends StateError {
-  override name = "StateFullError";
+/**
+ * A key cannot be added: the one slot its key fixes (stateSlotOf) holds another key of the domain. A
+ * key's position is fixed so that the circuits can open no other leaf for it; two keys that collide
+ * cannot live in one domain of this depth (choose another key).
+ */
+export class StateSlotTakenError extends StateError {
+  override name = "StateSlotTakenError";
   constructor(
     readonly domain: string,
     readonly key: string,
-    readonly capacity: number,
+    readonly slot: number,
+    readonly holder: string,
   ) {
     super(
-      `state domain "${domain}" is full: all ${capacity} slots are taken, so key "${key}" cannot be added`,
+      `state domain "${domain}" cannot hold key "${key}": its slot ${slot} (fixed by the key) holds "${holder}"; use another key`,
     );
   }
 }

@@ -7,20 +7,20 @@ import {
   StaleStateError,
   StateDomainExistsError,
   StateError,
-  StateFullError,
   StateIntegrityError,
+  StateSlotTakenError,
   StateValueError,
   UnknownStateDomainError,
   UnknownStateTransitionError,
 } from "./errors";
-import { MAX_STATE_VALUE, SparseMerkleTree, STATE_DEPTH } from "./tree";
+import { MAX_STATE_VALUE, SparseMerkleTree, STATE_DEPTH, stateSlotOf } from "./tree";
 
 export type StateTransitionStatus = "PENDING" | "APPLIED" | "DISCARDED";
 
 /**
  * One change of a run to a state domain: `value` sets the key's value, `delta` adds to it (negative
- * to take away, e.g. stock −qty). A key the domain does not hold yet counts as 0 and gets the next
- * free slot.
+ * to take away, e.g. stock −qty). A key the domain does not hold yet counts as 0 and takes the slot
+ * its key fixes (stateSlotOf), refused when another key holds it.
  */
 export type StateChange = { key: string; value: bigint } | { key: string; delta: bigint };
 
@@ -267,16 +267,15 @@ export class StateStore {
           ? [...initial]
           : Object.entries(initial as Record<string, bigint>);
     const entries = new Map<string, StateEntry>();
-    const capacity = 2 ** STATE_DEPTH;
+    const holders = new Map<number, string>();
     for (const [key, value] of pairs) {
       if (entries.has(key)) throw new StateError(`key "${key}" appears twice in the genesis of "${name}"`);
-      if (entries.size >= capacity) throw new StateFullError(name, key, capacity);
-      entries.set(key, {
-        key,
-        keyField: stateKeyField(key),
-        slot: entries.size,
-        value: checkStateValue(value, key),
-      });
+      const keyField = stateKeyField(key);
+      const slot = stateSlotOf(keyField, STATE_DEPTH);
+      const holder = holders.get(slot);
+      if (holder !== undefined) throw new StateSlotTakenError(name, key, slot, holder);
+      holders.set(slot, key);
+      entries.set(key, { key, keyField, slot, value: checkStateValue(value, key) });
     }
     const tree = SparseMerkleTree.fromLeaves(
       [...entries.values()].map((e) => [e.slot, stateLeaf(e.keyField, e.value)] as const),
@@ -369,8 +368,8 @@ export class StateStore {
    * Turns a run's changes into a transition against the domain's CURRENT root and stores it as
    * PENDING (nothing is applied). Writes are taken in order, each in the tree as the previous ones
    * left it (several changes of one key are several writes). Refused: a result below 0 or at or
-   * above 2^64 (StateValueError: e.g. stock would go negative), a new key when all 1,024 slots are
-   * taken (StateFullError) or when `options.allowNewKeys` is false, a run whose transition of this
+   * above 2^64 (StateValueError: e.g. stock would go negative), a new key whose slot (fixed by the
+   * key) another key holds (StateSlotTakenError) or when `options.allowNewKeys` is false, a run whose transition of this
    * domain is already applied.
    */
   prepareTransition(
@@ -387,7 +386,7 @@ export class StateStore {
         this.refuseAppliedRun(domain, runId);
         const view = base.tree.fork();
         const current = new Map<string, { slot: number; keyField: bigint; value: bigint }>();
-        let nextSlot = base.entries.size;
+        const holders = new Map<number, string>([...base.entries.values()].map((e) => [e.slot, e.key]));
         const writes: StateWrite[] = [];
         for (const change of changes) {
           const { key } = change as { key: unknown };
@@ -402,8 +401,11 @@ export class StateStore {
               );
             }
             const keyField = stateKeyField(key);
-            if (nextSlot >= view.capacity) throw new StateFullError(domain, key, view.capacity);
-            entry = { slot: nextSlot++, keyField, value: 0n };
+            const slot = stateSlotOf(keyField, view.depth);
+            const holder = holders.get(slot);
+            if (holder !== undefined) throw new StateSlotTakenError(domain, key, slot, holder);
+            holders.set(slot, key);
+            entry = { slot, keyField, value: 0n };
           }
           const valueBefore = entry.value;
           const valueAfter = resultOf(domain, change, valueBefore);
@@ -661,7 +663,15 @@ export class StateStore {
         "SELECT key, key_field, slot, value FROM state_entries WHERE domain = ? ORDER BY slot",
       )
       .all(name)) {
-      entries.set(r.key, { key: r.key, keyField: BigInt(r.key_field), slot: r.slot, value: BigInt(r.value) });
+      const keyField = BigInt(r.key_field);
+      if (r.slot !== stateSlotOf(keyField, STATE_DEPTH)) {
+        throw new StateIntegrityError(
+          `state domain "${name}" holds key "${r.key}" at slot ${r.slot}, but a key's slot is fixed by the key ` +
+            `(${stateSlotOf(keyField, STATE_DEPTH)}): this state was laid out by an earlier wesflow, whose proofs this ` +
+            `version cannot continue; start from a new data directory (or WESFLOW_JOURNAL) and redeploy`,
+        );
+      }
+      entries.set(r.key, { key: r.key, keyField, slot: r.slot, value: BigInt(r.value) });
     }
     const tree = SparseMerkleTree.fromLeaves(
       [...entries.values()].map((e) => [e.slot, stateLeaf(e.keyField, e.value)] as const),
@@ -713,9 +723,9 @@ export class StateStore {
       throw new StaleStateError(transition.domain, transition.id, transition.rootBefore, currentRoot);
     }
     this.refuseAppliedRun(transition.domain, transition.runId);
-    // Same root, same tree: the slots recorded must be those the entries hold or the next free ones.
+    // Same root, same tree: each write's slot must be its key's own.
     for (const write of transition.writes) {
-      const slot = entries.get(write.key)?.slot ?? entries.size;
+      const slot = stateSlotOf(write.keyField, STATE_DEPTH);
       if (slot !== write.slot) {
         throw new StateIntegrityError(
           `transition #${transition.id} writes "${write.key}" at slot ${write.slot}, but its slot is ${slot}`,

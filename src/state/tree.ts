@@ -6,6 +6,17 @@ export const STATE_DEPTH = 10;
 /** Largest value a state slot holds: values are unsigned 64-bit integers. */
 export const MAX_STATE_VALUE = (1n << 64n) - 1n;
 
+/**
+ * The one slot a key may occupy in a state tree of `depth` levels: the low `depth` bits of
+ * Poseidon(keyField), as the circuits compute it (circuits/lib/state.circom `StateSlot`). A key's
+ * position is fixed by the key, so no second (shadow) leaf of it can exist, and two keys of one
+ * domain whose slots collide cannot both be held (the second is refused when it is added).
+ */
+export function stateSlotOf(keyField: bigint, depth: number = STATE_DEPTH): number {
+  checkDepth(depth);
+  return Number(poseidon([keyField]) & ((1n << BigInt(depth)) - 1n));
+}
+
 const zeroCache: bigint[] = [0n];
 
 /**

@@ -3,3 +3,4 @@ export * from "./catalog";
 export * from "./commitment";
 export * from "./providerSet";
 export * from "./layout";
+export * from "./binding";

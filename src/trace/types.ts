@@ -1,4 +1,5 @@
 import type { PublicKey, Signature } from "../crypto";
+import type { RunBinding } from "./binding";
 
 /** Number of field elements that encode one step's request and one step's response. */
 export const RECORD_FIELDS = 4;
@@ -69,7 +70,10 @@ export interface CallRecord {
 
 /** A finished run: everything the prover needs and everything an auditor may later check. */
 export interface Trace {
+  /** workflowIdOf(binding): bound to the run's submitter and workflow. */
   workflowId: bigint;
+  /** What the id commits to: the submitter, the workflow's tag, the run's private nonce. */
+  binding: RunBinding;
   scenario: string;
   template: string;
   outcome: OutcomeName;

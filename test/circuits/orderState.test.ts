@@ -15,7 +15,13 @@ import {
   type CircuitInput,
   type StateLeafTransition,
 } from "../../src/prover";
-import { SparseMerkleTree, STATE_DEPTH as STORE_DEPTH, stateKeyField, stateLeaf } from "../../src/state";
+import {
+  SparseMerkleTree,
+  STATE_DEPTH as STORE_DEPTH,
+  stateKeyField,
+  stateLeaf,
+  stateSlotOf,
+} from "../../src/state";
 import type { ProviderSet, Trace } from "../../src/trace";
 import { circomkit } from "../fixtures/circomkit";
 import {
@@ -195,11 +201,12 @@ interface StockEntry {
   slot: number;
   stock: bigint;
 }
+/** Each SKU's leaf sits at the slot its key fixes (stateSlotOf: low 10 bits of Poseidon(key)). */
 const STOCK: StockEntry[] = [
-  { sku: "SKU-1", slot: 777, stock: 500n },
-  { sku: "SKU-2", slot: 9, stock: 120n },
-  { sku: "SKU-3", slot: 1023, stock: 7n },
-];
+  { sku: "SKU-1", stock: 500n },
+  { sku: "SKU-2", stock: 120n },
+  { sku: "SKU-3", stock: 7n },
+].map((e) => ({ ...e, slot: stateSlotOf(s(e.sku)) }));
 
 /** The depth-10 state tree over 1,024 leaves: Poseidon(encodeString(sku), stock) at each entry's slot. */
 function stateTree(entries: readonly StockEntry[]): PoseidonMerkleTree {
@@ -403,7 +410,7 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
       expect(valid.stateRootAfter).to.equal(stateTree([{ ...sku1, stock: 297n }, ...STOCK.slice(1)]).root);
     });
 
-    it("an order taking the last units (stock 7 → 0, leaf at slot 1023) and another tax rate (7 %, 0 %)", async () => {
+    it("an order taking the last units (stock 7 → 0, its own leaf) and another tax rate (7 %, 0 %)", async () => {
       const entry = STOCK[2];
       for (const taxRate of [700n, 0n]) {
         const f = figures({ sku: entry.sku, quantity: 7n, unitPrice: 1234n, taxRate, stockBefore: 40n });
@@ -590,6 +597,14 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
             await expectFailAt(circuits[template], input(template, trace), c.at);
           });
         }
+        it("an order of quantity 0 (records consistent, the stock leaf unchanged): a COMMITTED order must move stock", async () => {
+          const trace = await orderTrace({ f: figures({ quantity: 0n }) });
+          await expectFailAt(
+            circuits[template],
+            input(template, trace, transition(trace, sku1, tree, 0n)),
+            rule("done[0] * quantityZero.out === 0;"),
+          );
+        });
       });
     }
 
@@ -641,15 +656,36 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
         );
       });
 
-      it("a wrong path index (the leaf claimed at slot 776, the siblings of 777; the new root computed on it)", async () => {
-        const forged = {
-          pathElements: path().pathElements,
-          pathIndices: path().pathIndices.map((b, i) => (i === 0 ? 0 : b)),
-        };
+      it("a shadow leaf: a second leaf of SKU-1 (stock 1,000) at another slot cannot be opened (the path bits are the key's)", async () => {
+        const shadowSlot = (sku1.slot + 1) % (1 << STATE_DEPTH);
+        const leaves = new Array<bigint>(1 << STATE_DEPTH).fill(0n);
+        for (const e of STOCK) leaves[e.slot] = poseidon([s(e.sku), e.stock]);
+        leaves[shadowSlot] = poseidon([s(sku1.sku), 1000n]);
+        const shadowed = new PoseidonMerkleTree(STATE_DEPTH, leaves);
+        const shadowPath = shadowed.path(shadowSlot);
         const witness = {
           ...valid,
-          statePathIndices: forged.pathIndices.map(BigInt),
-          stateRootAfter: rootFromPath(poseidon([s(sku1.sku), sku1.stock - 3n]), forged),
+          stateRootBefore: shadowed.root,
+          stateValueBefore: 1000n,
+          stateValueAfter: 997n,
+          statePathElements: shadowPath.pathElements,
+          stateRootAfter: rootFromPath(poseidon([s(sku1.sku), 997n]), shadowPath),
+        };
+        await expectFailAt(
+          circuits.OrderStateSaga,
+          witness,
+          leafUpdate("enabled * (before[DEPTH] - rootBefore) === 0;"),
+        );
+      });
+
+      it("an empty slot opened as an existing key: SKU-1's own slot is empty, the proof claims stock 500 there", async () => {
+        const without = stateTree(STOCK.slice(1));
+        const emptyPath = without.path(sku1.slot);
+        const witness = {
+          ...valid,
+          stateRootBefore: without.root,
+          statePathElements: emptyPath.pathElements,
+          stateRootAfter: rootFromPath(poseidon([s(sku1.sku), sku1.stock - 3n]), emptyPath),
         };
         await expectFailAt(
           circuits.OrderStateSaga,
@@ -676,7 +712,6 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
           stateValueBefore: other.stock,
           stateValueAfter: other.stock - 3n,
           statePathElements: otherPath.pathElements,
-          statePathIndices: otherPath.pathIndices.map(BigInt),
           stateRootAfter: rootFromPath(poseidon([s(sku1.sku), other.stock - 3n]), otherPath),
         };
         await expectFailAt(
@@ -760,7 +795,11 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
     it("a stock after that is not before − quantity", () => refuses({ valueAfter: 498n }, /stock after/));
     it("a leaf that is not in rootBefore", () =>
       refuses({ valueBefore: 501n, valueAfter: 498n }, /is not in the state/));
-    it("path indices that are not the slot's bits", () => refuses({ slot: 776 }, /not bit 0 of slot 776/));
+    it("a slot that is not the key's own", () =>
+      refuses(
+        { slot: (sku1.slot + 1) % 1024, ...tree.path((sku1.slot + 1) % 1024) },
+        /lives at slot \d+, not \d+: a key's slot is fixed by the key/,
+      ));
     it("a negative stock after", () =>
       refuses({ valueBefore: 2n, valueAfter: -1n }, /not an unsigned 64-bit/));
     it("a path of another depth", () => {

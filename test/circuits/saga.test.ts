@@ -1,12 +1,25 @@
 import type { WitnessTester } from "circomkit";
-import { sagaWorkflowInput, type CircuitInput } from "../../src/prover";
-import type { ProviderSet, StepRecord, Trace } from "../../src/trace";
+import { expect } from "chai";
+import {
+  ORDER_WORKFLOW_TAG,
+  sagaWorkflowInput,
+  WitnessInputError,
+  type CircuitInput,
+} from "../../src/prover";
+import {
+  computeTraceRoot,
+  workflowIdOf,
+  type ProviderSet,
+  type StepRecord,
+  type Trace,
+} from "../../src/trace";
 import { circomkit } from "../fixtures/circomkit";
 import {
   PROVIDER_DEPTH,
   providerFixtures,
   providerSetOf,
   signedOrderTrace,
+  TEST_SUBMITTER,
   TRACE_DEPTH,
   type ProviderFixture,
 } from "../fixtures/orderTrace";
@@ -128,6 +141,32 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       await circuit.expectFail(input({ ...trace, steps }));
     });
 
+    it("failedCallAttested = 1 on a committed run (no call failed: the bit says nothing, so it is pinned to 0)", async () => {
+      const valid = input(await signedOrderTrace({ providers }));
+      await circuit.expectFail({ ...valid, failedCallAttested: 1n });
+    });
+
+    it("failedCallAttested = 1 when the failed step is local (create_order, reserve_inventory)", async () => {
+      for (const failAt of [0, 1]) {
+        const valid = input(await signedOrderTrace({ providers, failAt }));
+        await circuit.expectPass(valid);
+        await circuit.expectFail({ ...valid, failedCallAttested: 1n });
+      }
+    });
+
+    it("data in a slot the run does not use (after the last record, and in a slot another layout uses)", async () => {
+      const valid = input(await signedOrderTrace({ providers, failAt: 2, failure: "declared" }));
+      // failed at payment: 5 records in slots 0..4 (create, reserve, payment failed, 2 compensations);
+      // slot 6 is used by other layouts (a later failure), slot 12 by none
+      for (const slot of [6, 12]) {
+        const request = (valid.request as bigint[][]).map((r) => [...r]);
+        request[slot][1] = 42n;
+        await circuit.expectFail({ ...valid, request });
+        const response = (valid.response as bigint[][]).map((r) => [...r]);
+        response[slot][0] = 1n;
+        await circuit.expectFail({ ...valid, response });
+      }
+    });
     it("a signed success presented as the failure (payment captured, run rolled back)", async () => {
       const committed = await signedOrderTrace({ providers });
       const rolledBack = await signedOrderTrace({ providers, failAt: 2, failure: "signed-refusal" });
@@ -139,6 +178,81 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
         c.callSeq === 1 ? { ...committed.calls[0], stepIndex: 2 } : c,
       );
       await circuit.expectFail(input({ ...rolledBack, steps, calls }));
+    });
+  });
+
+  describe("run binding: workflowId = Poseidon(submitter, order tag, runNonce)", () => {
+    it("accepts the id its binding makes; refuses another runNonce or another tag", async () => {
+      const valid = input(await signedOrderTrace({ providers }));
+      await circuit.expectPass(valid);
+      await circuit.expectFail({ ...valid, runNonce: (valid.runNonce as bigint) + 1n });
+      // a run whose id was made for another workflow (its signatures cover that id): the template's tag is fixed
+      const foreign = await signedOrderTrace({ providers, runNonce: 77n });
+      const other = { ...foreign.binding, workflowTag: ORDER_WORKFLOW_TAG + 1n };
+      const retagged = { ...foreign, workflowId: workflowIdOf(other), binding: other };
+      expect(() => input(retagged)).to.throw(WitnessInputError, /belongs to workflow/);
+    });
+
+    it("squatting: an attacker's fabricated step-0 rollback (no signature needed) for the victim's workflow id cannot be proven", async () => {
+      const VICTIM = TEST_SUBMITTER;
+      const ATTACKER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+      const victim = await signedOrderTrace({ providers, submitter: VICTIM, runNonce: 1001n });
+      // The attacker's own run: create_order failed (a local step, nothing signed), rolled back.
+      const own = await signedOrderTrace({ providers, submitter: ATTACKER, runNonce: 2002n, failAt: 0 });
+      const ownInput = sagaWorkflowInput({
+        template: "OrderSaga",
+        trace: own,
+        providers: providerSet,
+        submitter: BigInt(ATTACKER),
+        traceDepth: TRACE_DEPTH,
+      });
+      await circuit.expectPass(ownInput); // its own id: fine, and recorded under that id only
+      // The same rollback under the victim's id (trace root recomputed for it), for the attacker's
+      // address: no nonce opens the victim's id for another submitter.
+      const squat = { ...own, workflowId: victim.workflowId };
+      const squatInput = {
+        ...ownInput,
+        workflowId: victim.workflowId,
+        traceRoot: computeTraceRoot(squat, TRACE_DEPTH),
+      };
+      await circuit.expectFail(squatInput);
+      await circuit.expectFail({ ...squatInput, runNonce: victim.binding.runNonce });
+      // and the builder says why before any witness is computed
+      expect(() =>
+        sagaWorkflowInput({
+          template: "OrderSaga",
+          trace: squat,
+          providers: providerSet,
+          submitter: BigInt(ATTACKER),
+          traceDepth: TRACE_DEPTH,
+        }),
+      ).to.throw(WitnessInputError, /not Poseidon\(submitter, workflowTag, runNonce\)/);
+      // the victim's own proof (its address) still passes
+      await circuit.expectPass(
+        sagaWorkflowInput({
+          template: "OrderSaga",
+          trace: victim,
+          providers: providerSet,
+          submitter: BigInt(VICTIM),
+          traceDepth: TRACE_DEPTH,
+        }),
+      );
+    });
+
+    it("a leaked trace cannot be proven for another submitter (its signatures cover the victim's id)", async () => {
+      const victim = await signedOrderTrace({ providers, runNonce: 3003n });
+      const valid = input(victim);
+      const THIEF = 0x3c44cdddb6a900fa2b585dd299e03d12fa4293bcn;
+      await circuit.expectFail({ ...valid, submitter: THIEF });
+      expect(() =>
+        sagaWorkflowInput({
+          template: "OrderSaga",
+          trace: victim,
+          providers: providerSet,
+          submitter: THIEF,
+          traceDepth: TRACE_DEPTH,
+        }),
+      ).to.throw(WitnessInputError, /was started to be recorded by/);
     });
   });
 });

@@ -18,6 +18,7 @@ import {
   ProviderSet,
   SYSTEM_CODES,
   workflowDefinitionHash,
+  workflowIdOf,
   WorkflowLayoutError,
   type CallRecord,
   type StepRecord,
@@ -354,9 +355,59 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
       await circuit.expectFail({ ...valid, definitionHash: workflowDefinitionHash(order, MAX_STEPS) });
     });
 
-    it("definition B's rows and hash with a run of definition A", async () => {
+    it("definition B's rows and hash with a run of definition A (the run bound to B's hash, so only the records differ)", async () => {
+      const voiding = layoutOf(VOIDING_SUBSCRIPTION_STEPS);
+      const trace = await signedTrace({
+        steps: WORKFLOWS.subscription.steps,
+        scenario: "subscription",
+        templates: { committed: "WorkflowTrace_8_4", rolledBack: "WorkflowTrace_8_4" },
+        providers,
+        workflowTag: workflowDefinitionHash(voiding, MAX_STEPS),
+      });
+      await circuit.expectFail(input(trace, voiding));
+    });
+
+    it("a run bound to definition A presented as definition B: the builder refuses, and the circuit too (id not bound to B)", async () => {
       const trace = await run("subscription");
-      await circuit.expectFail(input(trace, layoutOf(VOIDING_SUBSCRIPTION_STEPS)));
+      const voiding = layoutOf(VOIDING_SUBSCRIPTION_STEPS);
+      expect(() => input(trace, voiding)).to.throw(WitnessInputError, /belongs to workflow/);
+      const valid = input(trace, subscription);
+      const rows = layoutRows(voiding, MAX_STEPS);
+      const column = (f: number) => rows.map((row) => BigInt(row[f]));
+      await circuit.expectFail({
+        ...valid,
+        stepCode: column(0),
+        stepOp: column(1),
+        stepSystem: column(2),
+        hasComp: column(3),
+        compOp: column(4),
+        compSystem: column(5),
+        definitionHash: layoutRowsHash(voiding.steps.length, rows),
+      });
+    });
+
+    it("template swap: an order run (bound to the order's tag, genuinely signed) proven through a matching generic definition", async () => {
+      const order = await signedTrace({
+        steps: ORDER_STEPS,
+        scenario: "order",
+        templates: { committed: "OrderStateWorkflow_4_3_10", rolledBack: "OrderStateSaga_4_3_10" },
+        providers,
+      });
+      const orderLayout = layoutOf(ORDER_STEPS);
+      expect(() => input(order, orderLayout, 3)).to.throw(WitnessInputError, /belongs to workflow/);
+      // by hand, past the builder: the same run with the definition's hash as its tag claimed
+      const claimed = {
+        ...order,
+        binding: { ...order.binding, workflowTag: workflowDefinitionHash(orderLayout, MAX_STEPS) },
+      };
+      const forged = input({ ...claimed, workflowId: workflowIdOf(claimed.binding) }, orderLayout);
+      await circuit.expectFail({
+        ...forged,
+        workflowId: order.workflowId,
+        traceRoot: computeTraceRoot(order, TRACE_DEPTH),
+      });
+      // re-binding the id to the definition makes the order's signatures (over the old id) worthless
+      await circuit.expectFail(forged);
     });
 
     it("a trace using another operation than the definition says (invoice.void for invoice.issue)", async () => {
@@ -365,6 +416,7 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
         scenario: "subscription",
         templates: { committed: "WorkflowTrace_8_4", rolledBack: "WorkflowTrace_8_4" },
         providers,
+        workflowTag: workflowDefinitionHash(subscription, MAX_STEPS),
       });
       await circuit.expectFail(input(trace, subscription));
     });

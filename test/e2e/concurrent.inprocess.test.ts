@@ -6,7 +6,7 @@ import pino from "pino";
 import { readBundle } from "../../src/bundle";
 import { queryEntries, readStateRoot } from "../../src/chain";
 import { toHex32 } from "../../src/crypto";
-import { newWorkflowId } from "../../src/executor";
+import { newRunNonce } from "../../src/trace";
 import { createRunQueues, ScenarioSession, stateStoreOf, type RunSummary } from "../../src/pipeline";
 import { stateDomainId } from "../../src/state";
 import type { LedgerEntry } from "../../src/systems";
@@ -70,7 +70,8 @@ describe("concurrency: 50 order runs at once, proven through a bounded queue and
   });
 
   it(`${RUNS} concurrent runs: each executed, proven, recorded once; every effect once; nothing lost in the journal`, async () => {
-    const ids = Array.from({ length: RUNS }, () => newWorkflowId());
+    const nonces = Array.from({ length: RUNS }, () => newRunNonce());
+    const ids = nonces.map((nonce) => session.workflowIdFor(nonce));
     const store = stateStoreOf(session.journal);
     const orders = ids.map(() => uniqueOrder());
     const stockBefore = store.get("order/stock", orders[0].sku)!;
@@ -84,7 +85,7 @@ describe("concurrency: 50 order runs at once, proven through a bounded queue and
     const notes: string[] = [];
     const progress = { start() {}, done() {}, note: (message: string) => notes.push(message) };
     const summaries: RunSummary[] = await Promise.all(
-      ids.map((workflowId, i) => session.run(orders[i], progress, { workflowId })),
+      nonces.map((runNonce, i) => session.run(orders[i], progress, { runNonce })),
     );
 
     // Each run's outcome, and runs really waited for the prover instead of proving all at once.

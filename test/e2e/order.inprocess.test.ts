@@ -7,7 +7,7 @@ import { readAuditTrail } from "../../src/audit";
 import { readBundle } from "../../src/bundle";
 import { estimateVerifierGas, queryEntries, RegistrySubmitError, submitRunWithState } from "../../src/chain";
 import { executeWorkflow } from "../../src/executor";
-import { ScenarioSession, stateLeafOf, stateStoreOf } from "../../src/pipeline";
+import { ScenarioSession, stateLeafOf, stateStoreOf, workflowTagOf } from "../../src/pipeline";
 import { circuitInstance, orderStateInput, Prover } from "../../src/prover";
 import { WorkflowRegistry__factory } from "../../typechain-types";
 
@@ -59,6 +59,7 @@ describe("order scenario end to end: real systems, real proof, real verifier, in
       },
       endpoints: session.systems.endpoints,
       providers: session.systems.providers,
+      binding: { submitter, workflowTag: workflowTagOf(definition) },
     });
     const instance = circuitInstance(definition.template);
     const effect = definition.state!;

@@ -15,8 +15,9 @@ import {
 } from "../../src/chain";
 import { poseidon, rootFromPath, toHex32 } from "../../src/crypto";
 import type { WorkflowStateEffect } from "../../src/definition";
-import { executeWorkflow, newWorkflowId, type Execution } from "../../src/executor";
-import { ScenarioSession, type RunSummary } from "../../src/pipeline";
+import { executeWorkflow, type Execution } from "../../src/executor";
+import { newRunNonce } from "../../src/trace";
+import { ScenarioSession, workflowTagOf, type RunSummary } from "../../src/pipeline";
 import { stateLeafOf, stateStoreOf, type RunState } from "../../src/pipeline/runState";
 import {
   circuitInstance,
@@ -104,7 +105,7 @@ describe("state roots end to end: order runs move the stock domain through the r
       input,
       endpoints: session.systems.endpoints,
       providers: session.systems.providers,
-      workflowId: newWorkflowId(),
+      binding: { submitter: session.chain.submitter, workflowTag: workflowTagOf(session.definition) },
     });
   }
 
@@ -139,12 +140,13 @@ describe("state roots end to end: order runs move the stock domain through the r
     const orders = [uniqueOrder({ sku: COFFEE, quantity: 3 }), uniqueOrder({ sku: COFFEE, quantity: 7 })];
     const summaries: RunSummary[] = [];
     for (const order of orders) {
-      const workflowId = newWorkflowId();
+      const runNonce = newRunNonce();
+      const workflowId = session.workflowIdFor(runNonce);
       const rootBefore = await chainRoot();
       expect(store.root(DOMAIN)).to.equal(rootBefore);
       const stockBefore = store.get(DOMAIN, COFFEE)!;
 
-      const run = await session.run(order, undefined, { workflowId });
+      const run = await session.run(order, undefined, { runNonce });
       summaries.push(run);
       expect(run.outcome).to.equal("COMMITTED");
       expect(run.workflowId).to.equal(toHex32(workflowId));
@@ -172,7 +174,8 @@ describe("state roots end to end: order runs move the stock domain through the r
   });
 
   it("a rolled-back run (payment declined) leaves the root and the stock as they were", async () => {
-    const workflowId = newWorkflowId();
+    const runNonce = newRunNonce();
+    const workflowId = session.workflowIdFor(runNonce);
     session.injectFault("payment", {
       operation: "payment.charge",
       kind: "decline",
@@ -182,7 +185,7 @@ describe("state roots end to end: order runs move the stock domain through the r
     const coffeeBefore = store.get(DOMAIN, COFFEE);
     const mugBefore = store.get(DOMAIN, MUG);
 
-    const run = await session.run(uniqueOrder({ sku: COFFEE, quantity: 5 }), undefined, { workflowId });
+    const run = await session.run(uniqueOrder({ sku: COFFEE, quantity: 5 }), undefined, { runNonce });
     expect(run.outcome).to.equal("ROLLED_BACK");
     expect(run.failure?.step).to.equal("payment");
     expect(run.state).to.deep.equal({
@@ -374,10 +377,11 @@ describe("state roots end to end: order runs move the stock domain through the r
     expect(store.root(DOMAIN)).to.equal(startRoot);
     const stockBefore = store.get(DOMAIN, COFFEE)!;
     const quantities = [1, 2, 3, 4];
-    const ids = quantities.map(() => newWorkflowId());
+    const nonces = quantities.map(() => newRunNonce());
+    const ids = nonces.map((nonce) => session.workflowIdFor(nonce));
     const summaries = await Promise.all(
       quantities.map((quantity, i) =>
-        session.run(uniqueOrder({ sku: COFFEE, quantity }), undefined, { workflowId: ids[i] }),
+        session.run(uniqueOrder({ sku: COFFEE, quantity }), undefined, { runNonce: nonces[i] }),
       ),
     );
     summaries.forEach((summary, i) => {
@@ -420,7 +424,7 @@ describe("state roots end to end: order runs move the stock domain through the r
       input: order,
       endpoints: session.systems.endpoints,
       providers: session.systems.providers,
-      workflowId: newWorkflowId(),
+      binding: { submitter: session.chain.submitter, workflowTag: workflowTagOf(session.definition) },
       journal: session.journal,
     });
     const stockBefore = store.get(DOMAIN, MUG)!;

@@ -13,10 +13,9 @@ import {
   workflowLayoutOf,
   WorkflowDefinitionError,
 } from "../../src/definition";
-import { newWorkflowId } from "../../src/executor";
 import { ScenarioSession } from "../../src/pipeline";
 import { loadWorkflowFile, SCENARIOS, WorkflowFileError } from "../../src/scenarios";
-import { workflowDefinitionHash } from "../../src/trace";
+import { newRunNonce, workflowDefinitionHash } from "../../src/trace";
 import { lastLine, ROOT, wesflow } from "../fixtures/cli";
 import { effectsOf } from "../fixtures/orderRuns";
 
@@ -80,13 +79,14 @@ describe("user-defined workflows: a TypeScript file, proven by the generic templ
   });
 
   it("an invoice the system rejects (signed) rolls back: the charge is refunded, proven and recorded ROLLED_BACK", async () => {
-    const workflowId = newWorkflowId();
+    const runNonce = newRunNonce();
+    const workflowId = session.workflowIdFor(runNonce);
     session.injectFault("invoicing", {
       operation: "invoice.issue",
       kind: "decline",
       workflowId: toHex32(workflowId),
     });
-    const run = await session.run(session.scenario.demoInput(2), undefined, { workflowId });
+    const run = await session.run(session.scenario.demoInput(2), undefined, { runNonce });
     expect(run.outcome).to.equal("ROLLED_BACK");
     const bundle = readBundle(run.bundlePath);
     expect(bundle.steps.map((s) => `${s.phase}:${s.stepName}:${s.status}:${s.evidence}`)).to.deep.equal([

@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,9 +15,10 @@ import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
 import { ORDER_STOCK_EFFECT, orderWorkflow } from "../../src/scenarios/order/workflow";
 import type { Fault } from "../../src/systems";
-import type { Trace } from "../../src/trace";
+import { newRunNonce, workflowIdOf, type Trace } from "../../src/trace";
 import type { CrashChildConfig } from "../fixtures/crashChild";
 import { ROOT } from "../fixtures/cli";
+import { TEST_BINDING } from "../fixtures/orderTrace";
 import { effectsOf, effectSummary, liveLedgers, uniqueOrder } from "../fixtures/orderRuns";
 
 const silent = pino({ level: "silent" });
@@ -129,12 +129,14 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
 
   /** A fresh run: its id, its own journal file, and faults scoped to it. */
   function newRun(faults: { system: "payment" | "logistics" | "invoicing"; fault: Fault }[] = []) {
-    const workflowId = BigInt("0x" + randomBytes(31).toString("hex"));
+    const runNonce = newRunNonce();
+    const workflowId = workflowIdOf({ ...TEST_BINDING, runNonce });
     const runId = toHex32(workflowId);
     for (const { system, fault } of faults)
       systems.systems[system].injectFault({ ...fault, workflowId: runId });
     return {
       workflowId,
+      runNonce,
       runId,
       journalFile: path.join(dataDir, `journal-${runId.slice(2, 14)}.sqlite`),
       input: uniqueOrder(),
@@ -148,6 +150,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
       dataDir,
       endpoints: systems.endpoints,
       workflowId: run.runId,
+      runNonce: toHex32(run.runNonce),
       input: run.input,
       ...extra,
     };
@@ -200,7 +203,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
     const execution = await executeWorkflow({
       definition: orderWorkflow(new Inventory(DEMO_STOCK)),
       input: run.input,
-      workflowId: run.workflowId,
+      binding: { ...TEST_BINDING, runNonce: run.runNonce },
       endpoints: systems.endpoints,
       providers: systems.providers,
       logger: silent,
@@ -337,7 +340,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
             template: instance.template,
             trace,
             providers: systems.providers,
-            submitter: 0x1234n,
+            submitter: BigInt(TEST_BINDING.submitter),
             traceDepth: instance.params[0],
             stateDepth: instance.params[2],
             state: leaf,

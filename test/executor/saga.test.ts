@@ -15,6 +15,7 @@ import { orderWorkflow } from "../../src/scenarios/order/workflow";
 import type { FaultKind } from "../../src/systems";
 import { hashFields, type SystemName, type Trace } from "../../src/trace";
 import { effectsOf, effectSummary, FAST_RETRY, liveLedgers, uniqueOrder } from "../fixtures/orderRuns";
+import { TEST_BINDING } from "../fixtures/orderTrace";
 
 const silent = pino({ level: "silent" });
 const SKU = "SKU-COFFEE-1KG";
@@ -75,6 +76,7 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
       input: args.input ?? uniqueOrder(),
       endpoints: systems.endpoints,
       providers: systems.providers,
+      binding: TEST_BINDING,
       retry: FAST_RETRY,
       journal,
       logger: silent,
@@ -319,6 +321,7 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
         input: { n: 1 },
         endpoints: systems.endpoints,
         providers: systems.providers,
+        binding: TEST_BINDING,
         retry: FAST_RETRY,
         logger: silent,
       });

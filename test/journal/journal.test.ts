@@ -20,6 +20,7 @@ import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
 import { orderWorkflow } from "../../src/scenarios/order/workflow";
 import { effectsOf, effectSummary, FAST_RETRY, liveLedgers, uniqueOrder } from "../fixtures/orderRuns";
+import { TEST_BINDING } from "../fixtures/orderTrace";
 
 const silent = pino({ level: "silent" });
 
@@ -50,6 +51,7 @@ describe("durable journal (SQLite)", function () {
       input: options.input ?? uniqueOrder(),
       endpoints: systems.endpoints,
       providers: systems.providers,
+      binding: TEST_BINDING,
       retry: FAST_RETRY,
       journal,
       logger: silent,
@@ -217,6 +219,7 @@ describe("durable journal (SQLite)", function () {
           input: uniqueOrder(),
           endpoints: systems.endpoints,
           providers: systems.providers,
+          binding: TEST_BINDING,
           // Each system performs and signs one effect at a time: 150 calls queue up.
           retry: { ...FAST_RETRY, callTimeoutMs: 30_000 },
           journal,

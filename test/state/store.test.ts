@@ -14,7 +14,9 @@ import {
   StaleStateError,
   StateDomainExistsError,
   StateError,
-  StateFullError,
+  StateSlotTakenError,
+  stateSlotOf,
+  StateIntegrityError,
   StateStore,
   StateValueError,
   UnknownStateDomainError,
@@ -25,6 +27,9 @@ const STOCK = "order/stock";
 const GENESIS = { "SKU-COFFEE-1KG": 500n, "SKU-MUG-CERAMIC": 120n, "SKU-TEA-250G": 80n };
 
 /** The reference: the complete 1,024-leaf tree over (slot → Poseidon(encodeString(key), value)). */
+/** A key's own slot (fixed by the key): the low 10 bits of Poseidon(its field). */
+const slotOf = (key: string) => stateSlotOf(encodeString(key));
+
 function referenceRoot(entries: readonly { key: string; slot: number; value: bigint }[]): bigint {
   const leaves = new Array<bigint>(2 ** STATE_DEPTH).fill(0n);
   for (const e of entries) leaves[e.slot] = poseidon([encodeString(e.key), e.value]);
@@ -71,15 +76,16 @@ describe("state: StateStore (SQLite, the journal's database)", function () {
   afterEach(() => journal.close());
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("creates a domain at genesis: root as the reference tree, slots in insertion order, keccak id", () => {
+  it("creates a domain at genesis: root as the reference tree, each key at its own slot, keccak id", () => {
     const info = store.createDomain(STOCK, GENESIS);
     expect(info).to.include({ name: STOCK, domainId: id(STOCK), depth: 10, version: 0, size: 3 });
+    // entries in slot order; a key's slot is fixed by the key (19, 938, 961 for these three)
     expect(store.entries(STOCK).map((e) => [e.key, e.slot, e.value])).to.deep.equal([
-      ["SKU-COFFEE-1KG", 0, 500n],
-      ["SKU-MUG-CERAMIC", 1, 120n],
-      ["SKU-TEA-250G", 2, 80n],
+      ["SKU-TEA-250G", 19, 80n],
+      ["SKU-COFFEE-1KG", 938, 500n],
+      ["SKU-MUG-CERAMIC", 961, 120n],
     ]);
-    expect(store.entries(STOCK)[0].keyField).to.equal(encodeString("SKU-COFFEE-1KG"));
+    expect(store.entries(STOCK)[1].keyField).to.equal(encodeString("SKU-COFFEE-1KG"));
     expect(info.root).to.equal(referenceRoot(store.entries(STOCK)));
     expect(info.genesisRoot).to.equal(info.root);
     expect(store.root(STOCK)).to.equal(info.root);
@@ -115,19 +121,19 @@ describe("state: StateStore (SQLite, the journal's database)", function () {
     });
     expect(t.rootBefore).to.equal(genesis.root);
     expect(t.writes.map((w) => [w.key, w.slot, w.inserted, w.valueBefore, w.valueAfter])).to.deep.equal([
-      ["SKU-MUG-CERAMIC", 1, false, 120n, 118n],
-      ["SKU-NEW", 3, true, 0n, 7n],
-      ["SKU-MUG-CERAMIC", 1, false, 118n, 115n],
-      ["SKU-COFFEE-1KG", 0, false, 500n, 0n],
+      ["SKU-MUG-CERAMIC", slotOf("SKU-MUG-CERAMIC"), false, 120n, 118n],
+      ["SKU-NEW", slotOf("SKU-NEW"), true, 0n, 7n],
+      ["SKU-MUG-CERAMIC", slotOf("SKU-MUG-CERAMIC"), false, 118n, 115n],
+      ["SKU-COFFEE-1KG", slotOf("SKU-COFFEE-1KG"), false, 500n, 0n],
     ]);
     expect(t.writes[1].leafBefore).to.equal(0n);
     expectPathsVerify(t);
     const after = [
-      { key: "SKU-COFFEE-1KG", slot: 0, value: 0n },
-      { key: "SKU-MUG-CERAMIC", slot: 1, value: 115n },
-      { key: "SKU-TEA-250G", slot: 2, value: 80n },
-      { key: "SKU-NEW", slot: 3, value: 7n },
-    ];
+      { key: "SKU-COFFEE-1KG", slot: slotOf("SKU-COFFEE-1KG"), value: 0n },
+      { key: "SKU-MUG-CERAMIC", slot: slotOf("SKU-MUG-CERAMIC"), value: 115n },
+      { key: "SKU-TEA-250G", slot: slotOf("SKU-TEA-250G"), value: 80n },
+      { key: "SKU-NEW", slot: slotOf("SKU-NEW"), value: 7n },
+    ].sort((a, b) => a.slot - b.slot);
     expect(t.rootAfter).to.equal(referenceRoot(after));
 
     // Not applied yet.
@@ -152,7 +158,7 @@ describe("state: StateStore (SQLite, the journal's database)", function () {
 
     // The current leaf and path of a key; a transition may be kept from adding keys.
     const inclusion = store.inclusion(STOCK, "SKU-NEW")!;
-    expect(inclusion).to.include({ slot: 3, value: 7n, root: t.rootAfter });
+    expect(inclusion).to.include({ slot: slotOf("SKU-NEW"), value: 7n, root: t.rootAfter });
     expect(rootFromPath(inclusion.leaf, inclusion)).to.equal(t.rootAfter);
     expect(store.inclusion(STOCK, "SKU-NONE")).to.equal(undefined);
     expect(() =>
@@ -322,7 +328,9 @@ describe("state: StateStore (SQLite, the journal's database)", function () {
     const applied = store.transitions(STOCK, ["APPLIED"]);
     expect(applied).to.have.length(50);
     applied.slice(1).forEach((t, i) => expect(t.rootBefore).to.equal(applied[i].rootAfter));
-    expect(store.root(STOCK)).to.equal(referenceRoot([{ key: "SKU-COFFEE-1KG", slot: 0, value: expected }]));
+    expect(store.root(STOCK)).to.equal(
+      referenceRoot([{ key: "SKU-COFFEE-1KG", slot: slotOf("SKU-COFFEE-1KG"), value: expected }]),
+    );
 
     // Without the lock, transitions prepared against the same root: all but the first go stale.
     const racing = [1, 2, 3].map((i) =>
@@ -426,42 +434,61 @@ describe("state: StateStore (SQLite, the journal's database)", function () {
     });
   });
 
-  it("holds 1,024 keys; the 1,025th is refused with a clear error", () => {
-    const genesis = new Map<string, bigint>();
-    for (let i = 0; i < 1023; i++) genesis.set(`SKU-${i}`, BigInt(i));
-    store.createDomain(STOCK, genesis);
-    const last = store.prepareTransition(STOCK, "run-fill", [{ key: "SKU-1023", value: 1023n }]);
-    expect(last.writes[0]).to.include({ slot: 1023, inserted: true });
-    expectPathsVerify(last);
-    store.applyTransition(last.id);
-    expect(store.domain(STOCK).size).to.equal(1024);
-    expect(store.root(STOCK)).to.equal(referenceRoot(store.entries(STOCK)));
-
-    expect(() => store.prepareTransition(STOCK, "run-over", [{ key: "SKU-1024", value: 1n }])).to.throw(
-      StateFullError,
-      /state domain "order\/stock" is full: all 1024 slots are taken, so key "SKU-1024" cannot be added/,
+  it("a key lives at the slot its key fixes; a key whose slot another key holds is refused, in a transition and a genesis", () => {
+    // Two keys whose slots collide, and a third that collides with neither.
+    const bySlot = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const key = `SKU-${i}`;
+      const holder = bySlot.get(slotOf(key));
+      if (holder) pair = [holder, key];
+      else bySlot.set(slotOf(key), key);
+    }
+    const [first, second] = pair;
+    store.createDomain(STOCK, { [first]: 5n });
+    expect(store.entries(STOCK)[0]).to.include({ key: first, slot: slotOf(first) });
+    expect(() => store.prepareTransition(STOCK, "run-clash", [{ key: second, value: 1n }])).to.throw(
+      StateSlotTakenError,
+      new RegExp(
+        `cannot hold key "${second}": its slot ${slotOf(first)} \\(fixed by the key\\) holds "${first}"`,
+      ),
     );
-    // Existing keys still change.
-    store.applyTransition(store.prepareTransition(STOCK, "run-ok", [{ key: "SKU-0", value: 9n }]).id);
-    const tooMany = new Map(genesis);
-    tooMany.set("SKU-1023", 0n);
-    tooMany.set("SKU-1024", 0n);
-    expect(() => store.createDomain("too-big", tooMany)).to.throw(StateFullError, /all 1024 slots are taken/);
+    expect(store.pendingTransitions(STOCK)).to.deep.equal([]);
+    expect(() => store.createDomain("clash", { [first]: 1n, [second]: 2n })).to.throw(StateSlotTakenError);
+    expect(store.hasDomain("clash")).to.equal(false);
+    // Other keys still go in, each at its own slot.
+    const other = [...bySlot.values()].find((k) => k !== first)!;
+    const t = store.prepareTransition(STOCK, "run-ok", [{ key: other, value: 3n }]);
+    expect(t.writes[0]).to.include({ slot: slotOf(other), inserted: true });
+    expectPathsVerify(t);
+    store.applyTransition(t.id);
+    expect(store.root(STOCK)).to.equal(referenceRoot(store.entries(STOCK)));
+  });
 
-    // A reopened store rebuilds the full tree from the entries.
+  it("refuses to load a domain whose keys are not at their own slots (a state laid out by an earlier wesflow)", () => {
+    store.createDomain(STOCK, { "SKU-COFFEE-1KG": 5n });
+    const db = journal.database();
+    const wrong = (slotOf("SKU-COFFEE-1KG") + 1) % 1024;
+    db.prepare("UPDATE state_entries SET slot = ? WHERE domain = ?").run(wrong, STOCK);
     journal.close();
     journal = Journal.open(file);
     store = StateStore.open(journal);
-    const started = performance.now();
-    expect(store.get(STOCK, "SKU-0")).to.equal(9n);
-    process.stdout.write(
-      `      (rebuilding a 1,024-key domain from SQLite: ${(performance.now() - started).toFixed(0)} ms)\n`,
+    expect(() => store.get(STOCK, "SKU-COFFEE-1KG")).to.throw(
+      StateIntegrityError,
+      new RegExp(`holds key "SKU-COFFEE-1KG" at slot ${wrong}, but a key's slot is fixed by the key`),
     );
   });
 
   it("measures prepareTransition (printed, not asserted)", () => {
+    // 200 keys with distinct slots (a key's slot is fixed by the key: colliding ones are skipped)
     const genesis = new Map<string, bigint>();
-    for (let i = 0; i < 200; i++) genesis.set(`SKU-${i}`, 1_000_000n);
+    const taken = new Set<number>();
+    for (let i = 0; genesis.size < 200; i++) {
+      if (taken.has(slotOf(`SKU-${i}`))) continue;
+      taken.add(slotOf(`SKU-${i}`));
+      genesis.set(`SKU-${i}`, 1_000_000n);
+    }
+    const keys = [...genesis.keys()];
     store.createDomain(STOCK, genesis);
     let run = 0;
     const measure = (writes: number, rounds: number) => {
@@ -469,7 +496,7 @@ describe("state: StateStore (SQLite, the journal's database)", function () {
       let applyMs = 0;
       for (let r = 0; r < rounds; r++) {
         const changes = Array.from({ length: writes }, (_, w) => ({
-          key: `SKU-${(r * 7 + w * 13) % 200}`,
+          key: keys[(r * 7 + w * 13) % 200],
           delta: -1n,
         }));
         let started = performance.now();
