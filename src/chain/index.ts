@@ -24,6 +24,7 @@ export {
 export {
   definitionTemplateName,
   deployRegistry,
+  deploymentBlockOf,
   deployVerifier,
   estimateVerifierGas,
   queryEntries,

@@ -35,8 +35,10 @@ import {
   type ConfirmedTransaction,
   type DeployRegistryOptions,
   type DeployVerifierOptions,
+  type EventRangeOptions,
   type Outcome,
   type QueryEntriesOptions,
+  type QueryStateAdvancesOptions,
   type ReadTemplateOptions,
   type RecordedRun,
   type RegisterDefinitionTemplateOptions,
@@ -90,6 +92,24 @@ export async function deployRegistry({ signer, admin }: DeployRegistryOptions): 
   const registry = await new WorkflowRegistry__factory(signer).deploy(adminAddress);
   await registry.waitForDeployment();
   return registry;
+}
+
+/**
+ * The block a registry deployed by {@link deployRegistry} in this process was mined in (its
+ * deployment transaction's receipt): the first block with its events, recorded in the deployment
+ * file so that event queries start there.
+ */
+export async function deploymentBlockOf(registry: WorkflowRegistry): Promise<number> {
+  const deployment = registry.deploymentTransaction();
+  if (deployment === null) {
+    throw new ChainArgumentError(
+      "registry",
+      "not deployed by this process: its deployment transaction is unknown",
+    );
+  }
+  const receipt = await deployment.wait();
+  if (receipt === null) throw new TransactionNotMinedError("deploy WorkflowRegistry", deployment.hash);
+  return receipt.blockNumber;
 }
 
 /**
@@ -376,23 +396,21 @@ export async function submitRunWithState({
   });
 }
 
-/** Reads the state roots recorded runs moved, from the registry's StateRootAdvanced events. */
+/**
+ * Reads the state roots recorded runs moved, from the registry's StateRootAdvanced events (from the
+ * registry's deployment block on).
+ */
 export async function queryStateAdvances({
   registry,
   domainId,
   workflowId,
-  fromBlock = 0,
-  toBlock,
-}: {
-  registry: WorkflowRegistry;
-  domainId?: string;
-  workflowId?: bigint;
-  fromBlock?: number;
-  toBlock?: number;
-}): Promise<StateAdvance[]> {
+  ...range
+}: QueryStateAdvancesOptions): Promise<StateAdvance[]> {
   if (domainId !== undefined) checkBytes32("domainId", domainId);
+  const blocks = eventRange(range);
+  if (blocks === undefined) return [];
   const filter = registry.filters.StateRootAdvanced(domainId, workflowId);
-  const logs = await registry.queryFilter(filter, fromBlock, toBlock ?? "latest");
+  const logs = await registry.queryFilter(filter, blocks.fromBlock, blocks.toBlock);
   return logs.map((log) => ({
     domainId: log.args.domainId,
     workflowId: log.args.workflowId,
@@ -403,19 +421,23 @@ export async function queryStateAdvances({
   }));
 }
 
-/** Reads recorded runs from the registry's WorkflowRecorded events, filtered by the indexed fields. */
+/**
+ * Reads recorded runs from the registry's WorkflowRecorded events (from the registry's deployment
+ * block on), filtered by the indexed fields.
+ */
 export async function queryEntries({
   registry,
   workflowId,
   templateId,
   submitter,
-  fromBlock = 0,
-  toBlock,
+  ...range
 }: QueryEntriesOptions): Promise<RecordedRun[]> {
   if (templateId !== undefined) checkBytes32("templateId", templateId);
   const submitterAddress = submitter === undefined ? undefined : checkedAddress("submitter", submitter);
+  const blocks = eventRange(range);
+  if (blocks === undefined) return [];
   const filter = registry.filters.WorkflowRecorded(workflowId, templateId, submitterAddress);
-  const logs = await registry.queryFilter(filter, fromBlock, toBlock ?? "latest");
+  const logs = await registry.queryFilter(filter, blocks.fromBlock, blocks.toBlock);
   return logs.map((log) => ({
     workflowId: log.args.workflowId,
     templateId: log.args.templateId,
@@ -477,6 +499,26 @@ async function callRegistry<T>(
     if (description === null) throw error;
     throw toRevertError(description.name, description.args.toArray(), error);
   }
+}
+
+/**
+ * The blocks a query of the registry's events reads: from `fromBlock`, but never before the
+ * registry's deployment block, to `toBlock` (the latest by default). Undefined when the range ends
+ * before it starts (no event can be in it).
+ */
+function eventRange({
+  deploymentBlock = 0,
+  fromBlock,
+  toBlock,
+}: EventRangeOptions): { fromBlock: number; toBlock: number | "latest" } | undefined {
+  for (const [argument, value] of Object.entries({ deploymentBlock, fromBlock, toBlock })) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new ChainArgumentError(argument, `${String(value)} is not a block number`);
+    }
+  }
+  const from = Math.max(fromBlock ?? 0, deploymentBlock);
+  if (toBlock !== undefined && toBlock < from) return undefined;
+  return { fromBlock: from, toBlock: toBlock ?? "latest" };
 }
 
 /** Reads a template (getTemplate) into a RegisteredTemplate; the definition hash only when bound. */

@@ -223,11 +223,29 @@ export interface StateAdvance {
   txHash: string;
 }
 
-export interface QueryEntriesOptions {
+/** The block range of a query of the registry's events. */
+export interface EventRangeOptions {
+  /**
+   * The block the registry was deployed in (DeploymentRecord.deploymentBlock): it has no older
+   * events, so a query never starts before it, whatever `fromBlock` says. 0 when unknown.
+   */
+  deploymentBlock?: number;
+  /** The first block to read; the deployment block by default. */
+  fromBlock?: number;
+  /** The last block to read; the latest by default. */
+  toBlock?: number;
+}
+
+export interface QueryEntriesOptions extends EventRangeOptions {
   registry: WorkflowRegistry;
   workflowId?: bigint;
   templateId?: string;
   submitter?: string;
-  fromBlock?: number;
-  toBlock?: number;
+}
+
+export interface QueryStateAdvancesOptions extends EventRangeOptions {
+  registry: WorkflowRegistry;
+  /** bytes32 hex. */
+  domainId?: string;
+  workflowId?: bigint;
 }

@@ -310,6 +310,7 @@ export function buildProgram(): Command {
           registry: session.chain.registry,
           provider: session.chain.signer.provider!,
           runsDir: session.runsDir,
+          deploymentBlock: session.chain.deployment.deploymentBlock,
         });
         out(formatAuditTrail(entries, `${IN_PROCESS_NETWORK} (chain ${session.chain.chainId})`));
       } finally {
@@ -545,6 +546,7 @@ export function buildProgram(): Command {
           provider: reader.provider,
           runsDir: path.join(opts.dataDir, "runs"),
           workflowId: opts.workflow,
+          deploymentBlock: reader.deployment.deploymentBlock,
           ...(await auditFilters(opts)),
         });
         if (opts.workflow !== undefined && entries.length === 0) {

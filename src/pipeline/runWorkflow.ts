@@ -404,7 +404,11 @@ export async function recordExecution<Input>(
 
   /** The registry's entry for this run, when it holds one with this trace root (a crash after the tx). */
   const alreadyRecorded = async (): Promise<ConfirmedTransaction | undefined> => {
-    const [already] = await queryEntries({ registry: chain.registry, workflowId: trace.workflowId });
+    const [already] = await queryEntries({
+      registry: chain.registry,
+      workflowId: trace.workflowId,
+      deploymentBlock: chain.deployment.deploymentBlock,
+    });
     if (!already || already.traceRoot !== traceRoot) return undefined;
     const receipt = await chain.signer.provider!.getTransactionReceipt(already.txHash);
     return {
