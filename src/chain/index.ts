@@ -19,7 +19,9 @@ export {
   RegistryRevertError,
   RegistrySubmitError,
   TransactionNotMinedError,
+  TransactionTimeoutError,
   VerifierArtifactError,
+  type RevertErrorOptions,
 } from "./errors";
 export {
   definitionTemplateName,
@@ -39,6 +41,8 @@ export {
   submitRun,
   submitRunWithState,
   templateIdOf,
+  transactionWaitOf,
   verifyRegisteredProof,
+  waitForTransaction,
 } from "./registry";
 export * from "./types";
