@@ -83,7 +83,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         address verifier,
         bytes32 metadataHash
     ) external onlyRole(REGISTRAR_ROLE) {
-        _registerTemplate(templateId, verifier, metadataHash, false);
+        _registerTemplate(templateId, verifier, metadataHash, false, false, bytes32(0));
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -97,7 +97,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         if (definitionHash == 0 || definitionHash >= SNARK_SCALAR_FIELD) {
             revert Registry__InvalidDefinitionHash(templateId, definitionHash);
         }
-        _registerTemplate(templateId, verifier, bytes32(definitionHash), true);
+        _registerTemplate(templateId, verifier, bytes32(definitionHash), true, false, bytes32(0));
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -108,10 +108,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bytes32 domainId
     ) external onlyRole(REGISTRAR_ROLE) {
         if (_stateRoots[domainId] == 0) revert Registry__UnknownStateDomain(domainId);
-        _registerTemplate(templateId, verifier, metadataHash, false);
-        TemplateRecord storage template_ = _templates[templateId];
-        template_.stateful = true;
-        template_.stateDomain = domainId;
+        _registerTemplate(templateId, verifier, metadataHash, false, true, domainId);
     }
 
     // ---------------------------------------------------------------- state domains
@@ -256,12 +253,15 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256 rootBefore = pubSignals[SIGNAL_STATE_ROOT_BEFORE];
         uint256 current = _stateRoots[domainId];
         if (rootBefore != current) revert Registry__StaleStateRoot(current, rootBefore);
+        // Zero is an unregistered domain's root: storing it would unregister the domain (and let anyone
+        // with the registrar role register it again from another root). Below the modulus: checked above.
+        uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
+        if (rootAfter == 0) revert Registry__InvalidStateRoot(domainId, rootAfter);
         if (!IWorkflowStateVerifier(verifier).verifyProof(a, b, c, pubSignals)) {
             revert Registry__InvalidProof(templateId);
         }
 
         uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
-        uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
         _stateRoots[domainId] = rootAfter;
         _entries[workflowId] = _packEntry(pubSignals[SIGNAL_TRACE_ROOT], pubSignals[SIGNAL_OUTCOME]);
         emit StateRootAdvanced(domainId, workflowId, rootBefore, rootAfter);
@@ -347,12 +347,15 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         if (_entries[workflowId] != 0) revert Registry__AlreadyRecorded(workflowId);
     }
 
-    /// @dev Stores a new, active template; shared by both kinds of registration.
+    /// @dev Stores a new, active template; shared by the three kinds of registration. The event carries
+    ///      the whole record and the verifier's code hash, so the templates can be rebuilt from events.
     function _registerTemplate(
         bytes32 templateId,
         address verifier,
         bytes32 metadataHash,
-        bool bindsDefinition
+        bool bindsDefinition,
+        bool stateful,
+        bytes32 stateDomain
     ) private {
         if (verifier == address(0)) revert Registry__ZeroVerifier(templateId);
         if (_templates[templateId].verifier != address(0)) {
@@ -362,11 +365,19 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             verifier: verifier,
             active: true,
             bindsDefinition: bindsDefinition,
-            stateful: false,
+            stateful: stateful,
             metadataHash: metadataHash,
-            stateDomain: bytes32(0)
+            stateDomain: stateDomain
         });
-        emit TemplateRegistered(templateId, verifier, metadataHash, bindsDefinition);
+        emit TemplateRegistered(
+            templateId,
+            verifier,
+            metadataHash,
+            bindsDefinition,
+            stateful,
+            stateDomain,
+            verifier.codehash
+        );
     }
 
     /// @dev Checks a definition-bound template's proof: the submitted five signals, then the template's

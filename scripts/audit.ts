@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     workflowId: filters.WORKFLOW,
     templateId: filters.TEMPLATE,
     submitter: filters.SUBMITTER,
+    deploymentBlock: reader.deployment.deploymentBlock,
     fromBlock: filters.FROM_BLOCK,
     toBlock: filters.TO_BLOCK,
   });

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   await writeDeployment(file, record);
   process.stdout.write(
     [
-      `registry      ${record.registry} (chain ${record.chainId})`,
+      `registry      ${record.registry} (chain ${record.chainId}, deployed in block ${record.deploymentBlock})`,
       ...Object.entries(record.templates).map(
         ([name, t]) => `template      ${name} ${t.templateId} → ${t.verifier}`,
       ),

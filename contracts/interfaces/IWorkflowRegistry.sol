@@ -36,13 +36,21 @@ interface IWorkflowRegistry {
         uint256 traceRoot;
     }
 
-    /// @dev `bindsDefinition` tells a definition-bound template (registerDefinitionTemplate, whose
-    ///      metadataHash is the definition's hash) from a template of its own circuit (registerTemplate).
+    /// @dev Everything a template is registered with, so that the audit trail can be rebuilt from the
+    ///      events alone. `bindsDefinition` tells a definition-bound template (registerDefinitionTemplate,
+    ///      whose metadataHash is the definition's hash) from a template of its own circuit
+    ///      (registerTemplate); `stateful` a state template (registerStateTemplate), whose runs move
+    ///      `stateDomain` (bytes32(0) for the other kinds). `verifierCodeHash` is the verifier's
+    ///      extcodehash at registration: what an auditor compares with the hash of the verifier compiled
+    ///      from the circuit's verification key.
     event TemplateRegistered(
         bytes32 indexed templateId,
         address indexed verifier,
         bytes32 metadataHash,
-        bool bindsDefinition
+        bool bindsDefinition,
+        bool stateful,
+        bytes32 stateDomain,
+        bytes32 verifierCodeHash
     );
     event TemplateActiveSet(bytes32 indexed templateId, bool active);
     /// @dev Carries the full provider list so that anyone can rebuild the Poseidon root off-chain.
@@ -79,6 +87,8 @@ interface IWorkflowRegistry {
     error Registry__InvalidProof(bytes32 templateId);
     error Registry__UnknownWorkflow(uint256 workflowId);
     error Registry__StateDomainExists(bytes32 domainId);
+    /// @dev A state root that cannot be a domain's: zero (what an unregistered domain's root looks like)
+    ///      or not below SNARK_SCALAR_FIELD. Raised for a domain's initial root and a run's stateRootAfter.
     error Registry__InvalidStateRoot(bytes32 domainId, uint256 root);
     error Registry__UnknownStateDomain(bytes32 domainId);
     error Registry__StaleStateRoot(uint256 expected, uint256 given);
@@ -115,7 +125,9 @@ interface IWorkflowRegistry {
 
     /// @notice Records a proven run of a state template and advances its domain's root. Besides the
     ///         checks of `submit`, the proof's stateRootBefore must be the domain's current root (else
-    ///         Registry__StaleStateRoot(expected, given)); the domain's root becomes stateRootAfter.
+    ///         Registry__StaleStateRoot(expected, given)) and its stateRootAfter non-zero (else
+    ///         Registry__InvalidStateRoot(domainId, 0): a zero root would unregister the domain); the
+    ///         domain's root becomes stateRootAfter.
     /// @param templateId The template the run belongs to.
     /// @param a The proof's A point.
     /// @param b The proof's B point, each coordinate pair in Solidity's order.

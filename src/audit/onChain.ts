@@ -79,12 +79,19 @@ export function otherChainProblem(
   );
 }
 
-/** The run's WorkflowRecorded event on the view's registry, or undefined when it is not recorded. */
+/**
+ * The run's WorkflowRecorded event on the view's registry, or undefined when it is not recorded. The
+ * query starts at the registry's deployment block (0 for a deployment file that does not record it).
+ */
 export async function recordedRunOf(
   view: RegistryView,
   workflowId: bigint,
 ): Promise<RecordedRun | undefined> {
-  const [run] = await queryEntries({ registry: view.registry, workflowId });
+  const [run] = await queryEntries({
+    registry: view.registry,
+    workflowId,
+    deploymentBlock: view.deployment.deploymentBlock,
+  });
   return run;
 }
 

@@ -82,6 +82,11 @@ export interface AuditQuery {
   submitter?: string;
   fromBlock?: number;
   toBlock?: number;
+  /**
+   * The registry's deployment block (DeploymentRecord.deploymentBlock): the queries never start
+   * before it. 0 when unknown.
+   */
+  deploymentBlock?: number;
   /** Not an indexed event field: filtered here, after the query. */
   outcome?: "COMMITTED" | "ROLLED_BACK";
 }
@@ -100,6 +105,7 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
     const found = await queryStateAdvances({
       registry,
       workflowId: filter.workflowId,
+      deploymentBlock: filter.deploymentBlock,
       fromBlock: filter.fromBlock,
       toBlock: filter.toBlock,
     });

@@ -924,7 +924,11 @@ async function checkChain(args: {
     return { recorded: false, verifierAccepts };
   }
   compareWithEntry({ bundle, run, traceRoot: args.traceRoot, fail });
-  const [advance] = await queryStateAdvances({ registry: view.registry, workflowId });
+  const [advance] = await queryStateAdvances({
+    registry: view.registry,
+    workflowId,
+    deploymentBlock: view.deployment.deploymentBlock,
+  });
   compareWithStateAdvance({ bundle, run, advance, fail });
   return {
     recorded: true,

@@ -16,6 +16,11 @@ export const deploymentRecordSchema = z.object({
   chainId: z.number().int().positive(),
   registry: address,
   /**
+   * The block the registry was deployed in (its deployment receipt's): the registry's event queries
+   * start there. A file written before it was recorded has none and is read as 0 (from genesis).
+   */
+  deploymentBlock: z.number().int().nonnegative().default(0),
+  /**
    * Registered templates by name: a circuit instance's name, or `<instance>/<definition hash>` for a
    * user-defined workflow bound to a generic instance (with its definition hash, decimal).
    */

@@ -21,20 +21,37 @@ export class ChainArgumentError extends ChainError {
   }
 }
 
+/** Where a registry revert happened: on chain, the transaction that was mined with status 0. */
+export interface RevertErrorOptions {
+  cause?: unknown;
+  /**
+   * The mined transaction that reverted (status 0), when the revert happened on chain rather than in
+   * the estimate or a call: its error was decoded by re-running it as a call at its block.
+   */
+  txHash?: string;
+}
+
 /** The registry reverted with one of its errors (or an inherited OpenZeppelin error). */
 export class RegistryRevertError extends ChainError {
   override name = "RegistryRevertError";
   /** Only a paused registry may accept the same call later. */
   readonly retryable: boolean;
+  /** The mined transaction that reverted; undefined when nothing was mined (the estimate reverted). */
+  readonly txHash?: string;
 
   constructor(
     readonly operation: string,
     readonly errorName: string,
     readonly args: readonly unknown[],
-    options?: { cause?: unknown },
+    options?: RevertErrorOptions,
   ) {
-    super(`${operation} reverted: ${errorName}(${args.map(formatArgument).join(", ")})`, options);
+    super(
+      `${operation} reverted${options?.txHash === undefined ? "" : ` in transaction ${options.txHash}`}: ` +
+        `${errorName}(${args.map(formatArgument).join(", ")})`,
+      options,
+    );
     this.retryable = errorName === "EnforcedPause";
+    if (options?.txHash !== undefined) this.txHash = options.txHash;
   }
 }
 
@@ -47,7 +64,7 @@ export class RegistrySubmitError extends RegistryRevertError {
     readonly workflowId: bigint,
     errorName: string,
     args: readonly unknown[],
-    options?: { cause?: unknown },
+    options?: RevertErrorOptions,
   ) {
     super(`submit of workflow ${workflowId} (template ${templateId})`, errorName, args, options);
   }
@@ -147,6 +164,30 @@ export class TransactionNotMinedError extends ChainError {
     options?: { cause?: unknown },
   ) {
     super(`${operation}: transaction ${txHash} has no receipt`, options);
+  }
+}
+
+/**
+ * A transaction was sent but had no receipt with the confirmations asked for when the wait timed
+ * out. It may still be mined: look it up by its hash before sending the same call again.
+ */
+export class TransactionTimeoutError extends ChainError {
+  override name = "TransactionTimeoutError";
+  readonly retryable = true;
+
+  constructor(
+    readonly operation: string,
+    readonly txHash: string,
+    readonly confirmations: number,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${operation}: transaction ${txHash} has no receipt with ${confirmations} confirmation` +
+        `${confirmations === 1 ? "" : "s"} after ${timeoutMs} ms; it may still be mined ` +
+        `(look it up by its hash before sending it again)`,
+      options,
+    );
   }
 }
 

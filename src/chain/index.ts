@@ -19,11 +19,14 @@ export {
   RegistryRevertError,
   RegistrySubmitError,
   TransactionNotMinedError,
+  TransactionTimeoutError,
   VerifierArtifactError,
+  type RevertErrorOptions,
 } from "./errors";
 export {
   definitionTemplateName,
   deployRegistry,
+  deploymentBlockOf,
   deployVerifier,
   estimateVerifierGas,
   queryEntries,
@@ -38,6 +41,8 @@ export {
   submitRun,
   submitRunWithState,
   templateIdOf,
+  transactionWaitOf,
   verifyRegisteredProof,
+  waitForTransaction,
 } from "./registry";
 export * from "./types";

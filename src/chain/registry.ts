@@ -11,7 +11,12 @@ import {
   isError,
   isHexString,
 } from "ethers";
-import type { ContractTransactionResponse } from "ethers";
+import type {
+  ContractTransactionReceipt,
+  ContractTransactionResponse,
+  Provider,
+  TransactionReceipt,
+} from "ethers";
 import { z } from "zod";
 
 import {
@@ -28,15 +33,21 @@ import {
   RegistryRevertError,
   RegistrySubmitError,
   TransactionNotMinedError,
+  TransactionTimeoutError,
   VerifierArtifactError,
+  type RevertErrorOptions,
 } from "./errors";
 import {
+  DEFAULT_CONFIRMATIONS,
+  DEFAULT_TX_TIMEOUT_MS,
   OUTCOME_CODES,
   type ConfirmedTransaction,
   type DeployRegistryOptions,
   type DeployVerifierOptions,
+  type EventRangeOptions,
   type Outcome,
   type QueryEntriesOptions,
+  type QueryStateAdvancesOptions,
   type ReadTemplateOptions,
   type RecordedRun,
   type RegisterDefinitionTemplateOptions,
@@ -48,6 +59,7 @@ import {
   type StateAdvance,
   type SubmitRunOptions,
   type SubmitRunWithStateOptions,
+  type TransactionWaitOptions,
   type VerifyRegisteredProofOptions,
 } from "./types";
 
@@ -90,6 +102,45 @@ export async function deployRegistry({ signer, admin }: DeployRegistryOptions): 
   const registry = await new WorkflowRegistry__factory(signer).deploy(adminAddress);
   await registry.waitForDeployment();
   return registry;
+}
+
+/**
+ * The block a registry deployed by {@link deployRegistry} in this process was mined in (its
+ * deployment transaction's receipt): the first block with its events, recorded in the deployment
+ * file so that event queries start there.
+ */
+export async function deploymentBlockOf(registry: WorkflowRegistry): Promise<number> {
+  const deployment = registry.deploymentTransaction();
+  if (deployment === null) {
+    throw new ChainArgumentError(
+      "registry",
+      "not deployed by this process: its deployment transaction is unknown",
+    );
+  }
+  const receipt = await deployment.wait();
+  if (receipt === null) throw new TransactionNotMinedError("deploy WorkflowRegistry", deployment.hash);
+  return receipt.blockNumber;
+}
+
+/**
+ * Checks how a transaction is to be waited for (confirmations: an integer ≥ 1; timeout: an integer
+ * number of milliseconds ≥ 1) and fills in the defaults. A ChainArgumentError names what is wrong.
+ */
+export function transactionWaitOf(options: TransactionWaitOptions = {}): Required<TransactionWaitOptions> {
+  const { confirmations = DEFAULT_CONFIRMATIONS, timeoutMs = DEFAULT_TX_TIMEOUT_MS } = options;
+  if (!Number.isSafeInteger(confirmations) || confirmations < 1) {
+    throw new ChainArgumentError(
+      "confirmations",
+      `${String(confirmations)} is not a number of blocks (an integer ≥ 1)`,
+    );
+  }
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+    throw new ChainArgumentError(
+      "timeoutMs",
+      `${String(timeoutMs)} is not a number of milliseconds (an integer ≥ 1)`,
+    );
+  }
+  return { confirmations, timeoutMs };
 }
 
 /**
@@ -266,13 +317,17 @@ export async function submitRun({
   templateId,
   proof,
   publicSignals,
+  gasLimit,
+  ...waitOptions
 }: SubmitRunOptions): Promise<ConfirmedTransaction> {
   checkBytes32("templateId", templateId);
+  const wait = transactionWaitOf(waitOptions);
+  const overrides = gasOverrides(gasLimit);
   const { a, b, c } = toSolidityProof(proof);
   const { signals, definitionHash } = splitPublicSignals(publicSignals);
   const workflowId = signals[0];
-  const toRevertError = (errorName: string, args: readonly unknown[], cause: unknown) =>
-    new RegistrySubmitError(templateId, workflowId, errorName, args, { cause });
+  const toRevertError: ToRevertError = (errorName, args, options) =>
+    new RegistrySubmitError(templateId, workflowId, errorName, args, options);
   if (definitionHash !== undefined) {
     const template = await fetchTemplate(registry, templateId, toRevertError);
     if (template.definitionHash !== definitionHash) {
@@ -282,8 +337,9 @@ export async function submitRun({
   return sendRegistryTransaction({
     registry,
     operation: `submit(${workflowId})`,
-    send: () => registry.submit(templateId, a, b, c, signals),
+    send: () => registry.submit(templateId, a, b, c, signals, overrides),
     toRevertError,
+    wait,
   });
 }
 
@@ -355,44 +411,83 @@ export async function readStateRoot({
  * Submits a proven run of a state template: all seven public signals are sent, and the registry
  * refuses a proof whose stateRootBefore is not the domain's current root
  * (Registry__StaleStateRoot(expected, given)), then moves the domain to stateRootAfter. Rejections
- * are thrown as RegistrySubmitErrors.
+ * are thrown as RegistrySubmitErrors, also when the root moved between the estimate and the
+ * transaction's block (the transaction reverted on chain).
  */
 export async function submitRunWithState({
   registry,
   templateId,
   proof,
   publicSignals,
+  gasLimit,
+  ...waitOptions
 }: SubmitRunWithStateOptions): Promise<ConfirmedTransaction> {
   checkBytes32("templateId", templateId);
+  const wait = transactionWaitOf(waitOptions);
+  const overrides = gasOverrides(gasLimit);
   const { a, b, c } = toSolidityProof(proof);
   const signals = toStatePublicSignalValues(publicSignals);
   const workflowId = signals[0];
   return sendRegistryTransaction({
     registry,
     operation: `submitWithState(${workflowId})`,
-    send: () => registry.submitWithState(templateId, a, b, c, signals),
-    toRevertError: (errorName, args, cause) =>
-      new RegistrySubmitError(templateId, workflowId, errorName, args, { cause }),
+    send: () => registry.submitWithState(templateId, a, b, c, signals, overrides),
+    toRevertError: (errorName, args, options) =>
+      new RegistrySubmitError(templateId, workflowId, errorName, args, options),
+    wait,
   });
 }
 
-/** Reads the state roots recorded runs moved, from the registry's StateRootAdvanced events. */
+/**
+ * Waits until a transaction sent before (e.g. by a process that crashed after sending it) has a
+ * receipt with the confirmations asked for. Undefined when the node does not know the transaction;
+ * a TransactionTimeoutError when the confirmations do not come in time.
+ */
+export async function waitForTransaction({
+  provider,
+  txHash,
+  operation = `wait for ${txHash}`,
+  ...waitOptions
+}: TransactionWaitOptions & {
+  provider: Provider;
+  txHash: string;
+  /** Names the wait in errors. */
+  operation?: string;
+}): Promise<ConfirmedTransaction | undefined> {
+  if (!isHexString(txHash, 32)) throw new ChainArgumentError("txHash", `${txHash} is not a transaction hash`);
+  const wait = transactionWaitOf(waitOptions);
+  const response = await provider.getTransaction(txHash);
+  if (response === null) return undefined;
+  let receipt: TransactionReceipt | null;
+  try {
+    receipt = await response.wait(wait.confirmations, wait.timeoutMs);
+  } catch (error) {
+    if (isError(error, "TIMEOUT")) {
+      throw new TransactionTimeoutError(operation, txHash, wait.confirmations, wait.timeoutMs, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (receipt === null) throw new TransactionNotMinedError(operation, txHash);
+  return { txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: Number(receipt.gasUsed) };
+}
+
+/**
+ * Reads the state roots recorded runs moved, from the registry's StateRootAdvanced events (from the
+ * registry's deployment block on).
+ */
 export async function queryStateAdvances({
   registry,
   domainId,
   workflowId,
-  fromBlock = 0,
-  toBlock,
-}: {
-  registry: WorkflowRegistry;
-  domainId?: string;
-  workflowId?: bigint;
-  fromBlock?: number;
-  toBlock?: number;
-}): Promise<StateAdvance[]> {
+  ...range
+}: QueryStateAdvancesOptions): Promise<StateAdvance[]> {
   if (domainId !== undefined) checkBytes32("domainId", domainId);
+  const blocks = eventRange(range);
+  if (blocks === undefined) return [];
   const filter = registry.filters.StateRootAdvanced(domainId, workflowId);
-  const logs = await registry.queryFilter(filter, fromBlock, toBlock ?? "latest");
+  const logs = await registry.queryFilter(filter, blocks.fromBlock, blocks.toBlock);
   return logs.map((log) => ({
     domainId: log.args.domainId,
     workflowId: log.args.workflowId,
@@ -403,19 +498,23 @@ export async function queryStateAdvances({
   }));
 }
 
-/** Reads recorded runs from the registry's WorkflowRecorded events, filtered by the indexed fields. */
+/**
+ * Reads recorded runs from the registry's WorkflowRecorded events (from the registry's deployment
+ * block on), filtered by the indexed fields.
+ */
 export async function queryEntries({
   registry,
   workflowId,
   templateId,
   submitter,
-  fromBlock = 0,
-  toBlock,
+  ...range
 }: QueryEntriesOptions): Promise<RecordedRun[]> {
   if (templateId !== undefined) checkBytes32("templateId", templateId);
   const submitterAddress = submitter === undefined ? undefined : checkedAddress("submitter", submitter);
+  const blocks = eventRange(range);
+  if (blocks === undefined) return [];
   const filter = registry.filters.WorkflowRecorded(workflowId, templateId, submitterAddress);
-  const logs = await registry.queryFilter(filter, fromBlock, toBlock ?? "latest");
+  const logs = await registry.queryFilter(filter, blocks.fromBlock, blocks.toBlock);
   return logs.map((log) => ({
     workflowId: log.args.workflowId,
     templateId: log.args.templateId,
@@ -428,7 +527,11 @@ export async function queryEntries({
   }));
 }
 
-type ToRevertError = (errorName: string, args: readonly unknown[], cause: unknown) => RegistryRevertError;
+type ToRevertError = (
+  errorName: string,
+  args: readonly unknown[],
+  options: RevertErrorOptions & { cause: unknown },
+) => RegistryRevertError;
 
 interface RegistryTransaction {
   registry: WorkflowRegistry;
@@ -436,21 +539,66 @@ interface RegistryTransaction {
   operation: string;
   send: () => Promise<ContractTransactionResponse>;
   toRevertError?: ToRevertError;
+  /** How the receipt is waited for; the defaults of {@link transactionWaitOf} when absent. */
+  wait?: Required<TransactionWaitOptions>;
 }
 
-/** Sends a registry transaction, waits for its receipt and turns the registry's reverts into errors. */
+/** The gas limit override of a transaction: none (estimated) unless a positive integer is given. */
+function gasOverrides(gasLimit: bigint | undefined): { gasLimit?: bigint } {
+  if (gasLimit === undefined) return {};
+  if (typeof gasLimit !== "bigint" || gasLimit < 1n) {
+    throw new ChainArgumentError("gasLimit", `${String(gasLimit)} is not a gas amount (a bigint ≥ 1)`);
+  }
+  return { gasLimit };
+}
+
+/**
+ * A transaction that was mined with status 0: its receipt carries no revert data, so it was re-run
+ * as a call at its block (`replay` is what that call threw, or undefined if it did not revert).
+ */
+class MinedRevert extends Error {
+  constructor(
+    readonly txHash: string,
+    readonly replay: unknown,
+    /** The error the wait threw (ethers' CALL_EXCEPTION with the receipt). */
+    readonly failure: unknown,
+  ) {
+    super(`transaction ${txHash} reverted`, { cause: failure });
+  }
+}
+
+/**
+ * Sends a registry transaction, waits for its receipt (with the confirmations asked for, for at most
+ * the timeout) and turns the registry's reverts into errors: those of the estimate, and those of a
+ * transaction mined with status 0 (the state moved between the estimate and its block), which is
+ * re-run as a call at its block to read its error.
+ */
 async function sendRegistryTransaction({
   registry,
   operation,
   send,
   toRevertError,
+  wait = transactionWaitOf(),
 }: RegistryTransaction): Promise<ConfirmedTransaction> {
   return callRegistry(
     registry,
     operation,
     async () => {
       const response = await send();
-      const receipt = await response.wait();
+      let receipt: ContractTransactionReceipt | null;
+      try {
+        receipt = await response.wait(wait.confirmations, wait.timeoutMs);
+      } catch (error) {
+        if (isError(error, "TIMEOUT")) {
+          throw new TransactionTimeoutError(operation, response.hash, wait.confirmations, wait.timeoutMs, {
+            cause: error,
+          });
+        }
+        if (isError(error, "CALL_EXCEPTION") && error.receipt) {
+          throw new MinedRevert(response.hash, await replayAt(response, error.receipt.blockNumber), error);
+        }
+        throw error;
+      }
       if (receipt === null) throw new TransactionNotMinedError(operation, response.hash);
       return { txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: Number(receipt.gasUsed) };
     },
@@ -459,24 +607,72 @@ async function sendRegistryTransaction({
 }
 
 /**
+ * Re-runs a mined transaction as a call (eth_call) on the state of its block, and returns the error
+ * it reverts with there: the error the transaction reverted with, unless the state changed within
+ * the block after it. Undefined when the call does not revert (e.g. the transaction ran out of gas).
+ */
+async function replayAt(response: ContractTransactionResponse, blockNumber: number): Promise<unknown> {
+  try {
+    await response.provider.call({
+      from: response.from,
+      to: response.to,
+      data: response.data,
+      value: response.value,
+      gasLimit: response.gasLimit,
+      blockTag: blockNumber,
+    });
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+/**
  * Runs a registry call and turns the registry's reverts (its custom errors, parsed with its ABI, or
- * OpenZeppelin's it inherits) into RegistryRevertErrors, or what `toRevertError` makes of them.
+ * OpenZeppelin's it inherits) into RegistryRevertErrors, or what `toRevertError` makes of them. A
+ * transaction mined with status 0 is decoded from its replay; if that tells nothing, the wait's
+ * error is rethrown.
  */
 async function callRegistry<T>(
   registry: WorkflowRegistry,
   operation: string,
   call: () => Promise<T>,
-  toRevertError: ToRevertError = (errorName, args, cause) =>
-    new RegistryRevertError(operation, errorName, args, { cause }),
+  toRevertError: ToRevertError = (errorName, args, options) =>
+    new RegistryRevertError(operation, errorName, args, options),
 ): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const revertData = findRevertData(error);
+    const mined = error instanceof MinedRevert ? error : undefined;
+    const revertData = findRevertData(mined ? mined.replay : error);
     const description = revertData === undefined ? null : registry.interface.parseError(revertData);
-    if (description === null) throw error;
-    throw toRevertError(description.name, description.args.toArray(), error);
+    if (description === null) throw mined ? mined.failure : error;
+    throw toRevertError(
+      description.name,
+      description.args.toArray(),
+      mined ? { cause: mined.failure, txHash: mined.txHash } : { cause: error },
+    );
   }
+}
+
+/**
+ * The blocks a query of the registry's events reads: from `fromBlock`, but never before the
+ * registry's deployment block, to `toBlock` (the latest by default). Undefined when the range ends
+ * before it starts (no event can be in it).
+ */
+function eventRange({
+  deploymentBlock = 0,
+  fromBlock,
+  toBlock,
+}: EventRangeOptions): { fromBlock: number; toBlock: number | "latest" } | undefined {
+  for (const [argument, value] of Object.entries({ deploymentBlock, fromBlock, toBlock })) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new ChainArgumentError(argument, `${String(value)} is not a block number`);
+    }
+  }
+  const from = Math.max(fromBlock ?? 0, deploymentBlock);
+  if (toBlock !== undefined && toBlock < from) return undefined;
+  return { fromBlock: from, toBlock: toBlock ?? "latest" };
 }
 
 /** Reads a template (getTemplate) into a RegisteredTemplate; the definition hash only when bound. */

@@ -101,6 +101,26 @@ export interface RegisteredTemplate {
   stateDomain?: string;
 }
 
+/** How long a transaction is waited for by default: its receipt, with the confirmations asked for. */
+export const DEFAULT_TX_TIMEOUT_MS = 120_000;
+
+/** The confirmations a receipt needs by default: the block that includes the transaction. */
+export const DEFAULT_CONFIRMATIONS = 1;
+
+/** How a sent transaction is waited for. */
+export interface TransactionWaitOptions {
+  /**
+   * The blocks, counting the one that includes the transaction, its receipt must have before the
+   * call returns: an integer ≥ 1, {@link DEFAULT_CONFIRMATIONS} by default.
+   */
+  confirmations?: number;
+  /**
+   * How long to wait for that, in milliseconds (an integer ≥ 1, {@link DEFAULT_TX_TIMEOUT_MS} by
+   * default); then a TransactionTimeoutError is thrown (the transaction may still be mined).
+   */
+  timeoutMs?: number;
+}
+
 /** A mined transaction. */
 export interface ConfirmedTransaction {
   txHash: string;
@@ -164,7 +184,7 @@ export interface RegisterProviderSetOptions {
   providers: readonly ProviderRecord[];
 }
 
-export interface SubmitRunOptions {
+export interface SubmitRunOptions extends TransactionWaitOptions {
   /** The registry, connected to the signer bound in the proof's submitter signal. */
   registry: WorkflowRegistry;
   templateId: string;
@@ -175,6 +195,11 @@ export interface SubmitRunOptions {
    * registered for the template, and submitRun checks beforehand that it is the proof's.
    */
   publicSignals: readonly (string | bigint)[];
+  /**
+   * The transaction's gas limit; estimated by default. With one, the transaction is sent without an
+   * estimate (which would run the registry's checks first): a revert happens on chain.
+   */
+  gasLimit?: bigint;
 }
 
 export interface VerifyRegisteredProofOptions {
@@ -203,13 +228,15 @@ export interface RegisterStateTemplateOptions {
   domainId: string;
 }
 
-export interface SubmitRunWithStateOptions {
+export interface SubmitRunWithStateOptions extends TransactionWaitOptions {
   /** The registry, connected to the signer bound in the proof's submitter signal. */
   registry: WorkflowRegistry;
   templateId: string;
   proof: Groth16ProofJson;
   /** The seven public signals as snarkjs gives them (decimal strings) or as bigints. */
   publicSignals: readonly (string | bigint)[];
+  /** The transaction's gas limit; estimated by default (as for SubmitRunOptions). */
+  gasLimit?: bigint;
 }
 
 /** A state domain's root moved by a recorded run, read from the registry's StateRootAdvanced event. */
@@ -223,11 +250,29 @@ export interface StateAdvance {
   txHash: string;
 }
 
-export interface QueryEntriesOptions {
+/** The block range of a query of the registry's events. */
+export interface EventRangeOptions {
+  /**
+   * The block the registry was deployed in (DeploymentRecord.deploymentBlock): it has no older
+   * events, so a query never starts before it, whatever `fromBlock` says. 0 when unknown.
+   */
+  deploymentBlock?: number;
+  /** The first block to read; the deployment block by default. */
+  fromBlock?: number;
+  /** The last block to read; the latest by default. */
+  toBlock?: number;
+}
+
+export interface QueryEntriesOptions extends EventRangeOptions {
   registry: WorkflowRegistry;
   workflowId?: bigint;
   templateId?: string;
   submitter?: string;
-  fromBlock?: number;
-  toBlock?: number;
+}
+
+export interface QueryStateAdvancesOptions extends EventRangeOptions {
+  registry: WorkflowRegistry;
+  /** bytes32 hex. */
+  domainId?: string;
+  workflowId?: bigint;
 }

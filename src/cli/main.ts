@@ -50,6 +50,15 @@ function milliseconds(value: string): number {
   return n;
 }
 
+/** A number of confirmations: the blocks a run's transaction must be in (counting its own), ≥ 1. */
+function confirmationsArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError("expected a number of blocks, an integer ≥ 1");
+  }
+  return n;
+}
+
 function workflowIdArg(value: string): bigint {
   try {
     return parseField(value, "workflow id");
@@ -77,6 +86,29 @@ const callTimeoutOption = () =>
   new Option("--call-timeout <ms>", "timeout of each external call attempt (default 10000)").argParser(
     milliseconds,
   );
+
+const confirmationsOption = () =>
+  new Option(
+    "--confirmations <n>",
+    "blocks a run's transaction must be in (its own included) before the run counts as recorded and its state change is applied; " +
+      "the in-process network gives only 1",
+  )
+    .argParser(confirmationsArg)
+    .default(1);
+const txTimeoutOption = () =>
+  new Option(
+    "--tx-timeout <ms>",
+    "how long a run's transaction is waited for, with its confirmations (default 120000)",
+  ).argParser(milliseconds);
+
+/** What `wesflow demo` takes. */
+interface DemoOptions {
+  orders: number;
+  rollback: boolean;
+  dataDir: string;
+  confirmations: number;
+  txTimeout?: number;
+}
 
 function readInputFile(file: string): unknown {
   try {
@@ -273,7 +305,15 @@ export function buildProgram(): Command {
     .option("--orders <n>", "how many committed orders to run", positiveInt, 2)
     .option("--no-rollback", "skip the order whose payment is declined (rolled back and proven)")
     .addOption(dataDirOption())
-    .action(async (opts: { orders: number; rollback: boolean; dataDir: string }) => {
+    .addOption(confirmationsOption())
+    .addOption(txTimeoutOption())
+    .action(async (opts: DemoOptions) => {
+      // Refused before anything is built: the in-process network would never give more.
+      if (opts.confirmations > 1) {
+        throw new UsageError(
+          "demo runs on the in-process network, which mines a block only when a transaction is sent: --confirmations must be 1",
+        );
+      }
       await ensureBuilt("order");
       const { ScenarioSession } = await pipeline();
       const { readAuditTrail, formatAuditTrail } = await audit();
@@ -282,6 +322,8 @@ export function buildProgram(): Command {
         network: IN_PROCESS_NETWORK,
         dataDir: opts.dataDir,
         logger: createLogger(),
+        confirmations: opts.confirmations,
+        txTimeoutMs: opts.txTimeout,
       });
       try {
         out(`wesflow demo: ${opts.orders} e-commerce order(s) on the in-process Hardhat network`);
@@ -310,6 +352,7 @@ export function buildProgram(): Command {
           registry: session.chain.registry,
           provider: session.chain.signer.provider!,
           runsDir: session.runsDir,
+          deploymentBlock: session.chain.deployment.deploymentBlock,
         });
         out(formatAuditTrail(entries, `${IN_PROCESS_NETWORK} (chain ${session.chain.chainId})`));
       } finally {
@@ -338,6 +381,8 @@ export function buildProgram(): Command {
       collectFaultSpec,
     )
     .addOption(callTimeoutOption())
+    .addOption(confirmationsOption())
+    .addOption(txTimeoutOption())
     .option(
       "--concurrent <n>",
       "start n runs at once (each with its own input); proofs go through a queue, one at a time",
@@ -355,6 +400,8 @@ export function buildProgram(): Command {
           input?: string;
           fail?: string[];
           callTimeout?: number;
+          confirmations: number;
+          txTimeout?: number;
           concurrent: number;
           json?: boolean;
         },
@@ -375,6 +422,8 @@ export function buildProgram(): Command {
           journalFile: opts.journal,
           retry: opts.callTimeout ? { callTimeoutMs: opts.callTimeout } : undefined,
           logger: createLogger(),
+          confirmations: opts.confirmations,
+          txTimeoutMs: opts.txTimeout,
         });
         try {
           await finishInterruptedRuns(session);
@@ -454,6 +503,8 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .addOption(journalOption())
     .addOption(callTimeoutOption())
+    .addOption(confirmationsOption())
+    .addOption(txTimeoutOption())
     .option("--json", "print a JSON array of outcomes on the last line")
     .action(
       async (
@@ -464,6 +515,8 @@ export function buildProgram(): Command {
           dataDir: string;
           journal?: string;
           callTimeout?: number;
+          confirmations: number;
+          txTimeout?: number;
           json?: boolean;
         },
       ) => {
@@ -496,6 +549,8 @@ export function buildProgram(): Command {
           journalFile: file,
           retry: opts.callTimeout ? { callTimeoutMs: opts.callTimeout } : undefined,
           logger: createLogger(),
+          confirmations: opts.confirmations,
+          txTimeoutMs: opts.txTimeout,
         });
         let outcomes: ResumeOutcome[];
         try {
@@ -545,6 +600,7 @@ export function buildProgram(): Command {
           provider: reader.provider,
           runsDir: path.join(opts.dataDir, "runs"),
           workflowId: opts.workflow,
+          deploymentBlock: reader.deployment.deploymentBlock,
           ...(await auditFilters(opts)),
         });
         if (opts.workflow !== undefined && entries.length === 0) {

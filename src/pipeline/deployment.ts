@@ -2,6 +2,7 @@ import type { Signer } from "ethers";
 import {
   definitionTemplateName,
   deployRegistry,
+  deploymentBlockOf,
   readTemplate,
   registerDefinitionTemplate,
   deployVerifier,
@@ -23,7 +24,8 @@ import type { ProviderSet } from "../trace";
  * registered as a template (metadata hash = the circuit build's source hash); registers the provider
  * set; registers the state domains of `stateRoots` with the roots given (the state the executor holds:
  * the registry's domain starts where the journal's state store is). A state instance (one that moves a
- * domain) is registered bound to its domain, when that domain is among `stateRoots`. Used by
+ * domain) is registered bound to its domain, when that domain is among `stateRoots`. The record
+ * keeps the registry's deployment block, where queries of its events start. Used by
  * scripts/deploy.ts, by runs on the in-process network, and by the tests. An instance built later is
  * added with {@link addTemplate}.
  */
@@ -35,6 +37,7 @@ export async function deployWesflow(args: {
 }): Promise<DeploymentRecord> {
   const { signer, providers } = args;
   const registry = await deployRegistry({ signer });
+  const deploymentBlock = await deploymentBlockOf(registry);
   const templates: DeploymentRecord["templates"] = {};
   const verifiers: Record<string, string> = {};
   const stateDomains: NonNullable<DeploymentRecord["stateDomains"]> = {};
@@ -69,6 +72,7 @@ export async function deployWesflow(args: {
   return {
     chainId: Number(network.chainId),
     registry: await registry.getAddress(),
+    deploymentBlock,
     templates,
     verifiers,
     stateDomains,

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { readDeployment, type DeploymentRecord } from "../chain";
+import { readDeployment, transactionWaitOf, type DeploymentRecord } from "../chain";
 import { WorkflowRegistry__factory, type WorkflowRegistry } from "../../typechain-types";
 import type { ProviderSet } from "../trace";
 import { deployWesflow } from "./deployment";
@@ -21,6 +21,13 @@ export interface ChainContext {
   deployment: DeploymentRecord;
   /** Where the deployment record lives (not for the in-process network, whose chain dies with it). */
   deploymentPath?: string;
+  /**
+   * The confirmations a submission's receipt must have before the run counts as recorded (and its
+   * state transition is applied to the journal); 1 = the block that includes it.
+   */
+  confirmations: number;
+  /** How long a submission's receipt (with those confirmations) is waited for, in milliseconds. */
+  txTimeoutMs: number;
 }
 
 export function deploymentFile(dataDir: string, network: string): string {
@@ -48,6 +55,9 @@ export function loadHardhat(network: string): HardhatRuntimeEnvironment {
  * Connects to a network and its wesflow registry. On the in-process Hardhat network the chain is
  * new in every process, so the registry is deployed here; elsewhere it is read from the deployment
  * file that scripts/deploy.ts wrote, and checked against the chain and the provider set.
+ * `confirmations` (default 1, an integer ≥ 1) and `txTimeoutMs` (default 120 s) say how the
+ * submissions' receipts are waited for: a ChainArgumentError when malformed. The in-process network
+ * mines a block only for a transaction, so it refuses more than 1 confirmation (they would never come).
  */
 export async function openChain(args: {
   network: string;
@@ -58,8 +68,19 @@ export async function openChain(args: {
    * journal's state: a new chain starts from it). Elsewhere the deployment has them already.
    */
   stateRoots?: Readonly<Record<string, bigint>>;
+  /** Confirmations a submission's receipt must have before the run counts as recorded (default 1). */
+  confirmations?: number;
+  /** How long a submission's receipt is waited for, in milliseconds (default 120 000). */
+  txTimeoutMs?: number;
 }): Promise<ChainContext> {
   const { network, dataDir, providers } = args;
+  const wait = transactionWaitOf({ confirmations: args.confirmations, timeoutMs: args.txTimeoutMs });
+  if (network === IN_PROCESS_NETWORK && wait.confirmations > 1) {
+    throw new NetworkError(
+      `the in-process network mines a block only when a transaction is sent: a receipt would never get ${wait.confirmations} confirmations ` +
+        "(use 1, or a network whose node keeps mining blocks)",
+    );
+  }
   const hre = loadHardhat(network);
   const { signer, chainId } = await reach(hre, network);
   let deployment: DeploymentRecord;
@@ -81,6 +102,8 @@ export async function openChain(args: {
     registry: WorkflowRegistry__factory.connect(deployment.registry, signer),
     deployment,
     deploymentPath: network === IN_PROCESS_NETWORK ? undefined : deploymentFile(dataDir, network),
+    confirmations: wait.confirmations,
+    txTimeoutMs: wait.timeoutMs,
   };
 }
 

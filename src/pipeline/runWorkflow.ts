@@ -9,6 +9,9 @@ import {
   RegistrySubmitError,
   submitRun,
   submitRunWithState,
+  TransactionNotMinedError,
+  TransactionTimeoutError,
+  waitForTransaction,
   writeDeployment,
   type ConfirmedTransaction,
 } from "../chain";
@@ -440,15 +443,28 @@ export async function recordExecution<Input>(
     return proof;
   };
 
-  /** The registry's entry for this run, when it holds one with this trace root (a crash after the tx). */
+  /**
+   * The registry's entry for this run, when it holds one with this trace root (a crash after the tx),
+   * once its transaction has the chain connection's confirmations.
+   */
   const alreadyRecorded = async (): Promise<ConfirmedTransaction | undefined> => {
-    const [already] = await queryEntries({ registry: chain.registry, workflowId: trace.workflowId });
+    const [already] = await queryEntries({
+      registry: chain.registry,
+      workflowId: trace.workflowId,
+      deploymentBlock: chain.deployment.deploymentBlock,
+    });
     if (!already || already.traceRoot !== traceRoot) return undefined;
-    const receipt = await chain.signer.provider!.getTransactionReceipt(already.txHash);
+    const confirmed = await waitForTransaction({
+      provider: chain.signer.provider!,
+      txHash: already.txHash,
+      operation: `submit(${trace.workflowId})`,
+      confirmations: chain.confirmations,
+      timeoutMs: chain.txTimeoutMs,
+    });
     return {
       txHash: already.txHash,
       blockNumber: already.blockNumber,
-      gasUsed: Number(receipt?.gasUsed ?? 0),
+      gasUsed: confirmed?.gasUsed ?? 0,
     };
   };
 
@@ -463,6 +479,10 @@ export async function recordExecution<Input>(
         templateId: template.templateId,
         proof: proof.proof,
         publicSignals: proof.publicSignals,
+        // The run counts as recorded (and its state transition is applied) only once its receipt
+        // has the chain connection's confirmations.
+        confirmations: chain.confirmations,
+        timeoutMs: chain.txTimeoutMs,
       };
       return runState ? submitRunWithState(args) : submitRun(args);
     });
@@ -558,15 +578,18 @@ export async function recordExecution<Input>(
 /**
  * The state path of recordExecution, under the domain's lock: prepares the run's changes against
  * the domain's current root, proves the transition, submits it with `submitWithState` and applies
- * it to the journal's state once the registry took it. A proof that fails leaves the state as it
- * was (the transition is discarded). A submission that fails is settled against the registry's root
- * (`reconcile`: applied if the transaction landed after all, discarded if not); when the registry
- * refused a stale root because the domain moved (another process), the run is rebased once:
- * prepared, proven and submitted again against the new root. A run the registry already holds
- * (a crash after the transaction; the session's reconcile applied its transition) is proven again
- * from its applied transition and not submitted.
+ * it to the journal's state once the registry took it (with the chain connection's confirmations).
+ * A proof that fails leaves the state as it was (the transition is discarded). A submission that
+ * fails is settled against the registry's root (`reconcile`: applied if the transaction landed after
+ * all, discarded if not); when the registry refused a stale root because the domain moved (another
+ * process), the run is rebased once: prepared, proven and submitted again against the new root. A
+ * submission whose transaction may still be mined (its wait timed out, or it had no receipt) keeps
+ * its transition PENDING: a later reconcile (the next session's, or a stale root's) applies it if the
+ * transaction lands, discards it if not. A run the registry already holds (a crash after the
+ * transaction; the session's reconcile applied its transition) is proven again from its applied
+ * transition and not submitted. Exported for tests.
  */
-async function recordWithState(args: {
+export async function recordWithState(args: {
   runState: RunState;
   runId: string;
   trace: Trace;
@@ -622,6 +645,8 @@ async function recordWithState(args: {
         store.applyTransition(transition.id);
         return { proof, tx };
       } catch (error) {
+        // Not known to have failed: settling it now would discard a transition that may yet land.
+        if (mayStillBeMined(error)) throw error;
         const chainRoot = await readStateRoot({
           registry: chain.registry,
           domainId: transition.domainId,
@@ -641,6 +666,12 @@ async function recordWithState(args: {
       }
     }
   });
+}
+
+/** A submission whose transaction was sent but whose fate is unknown (RunNotRecordedError's cause). */
+function mayStillBeMined(error: unknown): boolean {
+  const cause = (error as { cause?: unknown })?.cause;
+  return cause instanceof TransactionTimeoutError || cause instanceof TransactionNotMinedError;
 }
 
 function isStaleRoot(error: unknown): boolean {

@@ -71,6 +71,13 @@ export class ScenarioSession {
     provingConcurrency?: number;
     /** Where a reconciliation of the journal's state with the registry is reported. */
     progress?: ProgressReporter;
+    /**
+     * Confirmations a run's transaction must have before the run counts as recorded and its state
+     * transition is applied to the journal (default 1: its block).
+     */
+    confirmations?: number;
+    /** How long a run's transaction is waited for, in milliseconds (default 120 000). */
+    txTimeoutMs?: number;
   }): Promise<ScenarioSession> {
     const queues = createRunQueues({ provingConcurrency: args.provingConcurrency });
     const scenario = typeof args.scenario === "string" ? resolveScenario(args.scenario) : args.scenario;
@@ -93,6 +100,8 @@ export class ScenarioSession {
         dataDir: args.dataDir,
         providers: systems.providers,
         stateRoots: effect ? { [effect.domain]: state.root(effect.domain) } : {},
+        confirmations: args.confirmations,
+        txTimeoutMs: args.txTimeoutMs,
       });
       if (effect)
         await reconcileState({ chain, store: state, domain: effect.domain, progress: args.progress });

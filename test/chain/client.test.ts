@@ -17,6 +17,7 @@ import {
   deployRegistry,
   deployVerifier,
   queryEntries,
+  queryStateAdvances,
   readTemplate,
   registerDefinitionTemplate,
   registerProviderSet,
@@ -27,6 +28,7 @@ import {
   type ConfirmedTransaction,
   type Groth16ProofJson,
 } from "../../src/chain";
+import { recordedRunOf, type RegistryView } from "../../src/audit/onChain";
 import {
   MockWorkflowDefinitionVerifier__factory,
   MockWorkflowVerifier__factory,
@@ -181,6 +183,74 @@ describe("chain client", () => {
       ),
     ).to.deep.equal([22n]);
     expect(await queryEntries({ registry, workflowId: 44n })).to.deep.equal([]);
+  });
+
+  it("starts event queries at the registry's deployment block, whatever fromBlock says", async () => {
+    const { registry, prover } = await loadFixture(clientFixture);
+    const blocks: number[] = [];
+    for (const workflowId of [11n, 22n]) {
+      const run = { workflowId, outcome: 1n, traceRoot: workflowId, submitter: prover.address };
+      const { blockNumber } = await submitRun({
+        registry: registry.connect(prover),
+        templateId: TEMPLATE_ID,
+        proof: PROOF,
+        publicSignals: publicSignalsOf(run),
+      });
+      blocks.push(blockNumber);
+    }
+    const ids = async (range: { deploymentBlock?: number; fromBlock?: number; toBlock?: number }) =>
+      (await queryEntries({ registry, ...range })).map((entry) => entry.workflowId);
+    // Without a deployment block (an older deployment file): from block 0.
+    expect(await ids({})).to.deep.equal([11n, 22n]);
+    // Standing in for a registry deployed in the second run's block: the first run is older.
+    expect(await ids({ deploymentBlock: blocks[1] })).to.deep.equal([22n]);
+    expect(await ids({ deploymentBlock: blocks[1], fromBlock: 0 })).to.deep.equal([22n]);
+    expect(await ids({ deploymentBlock: blocks[0], fromBlock: blocks[1] })).to.deep.equal([22n]);
+    expect(await ids({ deploymentBlock: blocks[1], toBlock: blocks[0] })).to.deep.equal([]);
+
+    // The queries hand the deployment block to the node as the first block to read.
+    const asked: unknown[] = [];
+    const queryFilter = registry.queryFilter.bind(registry);
+    Object.assign(registry, {
+      queryFilter: (...args: Parameters<typeof queryFilter>) => {
+        asked.push(args[1]);
+        return queryFilter(...args);
+      },
+    });
+    await queryEntries({ registry, deploymentBlock: blocks[1] });
+    await queryStateAdvances({ registry, deploymentBlock: blocks[1], fromBlock: 1 });
+    expect(asked).to.deep.equal([blocks[1], blocks[1]]);
+
+    for (const range of [{ deploymentBlock: -1 }, { deploymentBlock: 1.5 }, { fromBlock: -2 }]) {
+      await expectRejection(queryEntries({ registry, ...range }), ChainArgumentError);
+    }
+  });
+
+  it("the audit's look-up of a run reads from the deployment file's deployment block", async () => {
+    const { registry, prover } = await loadFixture(clientFixture);
+    const run = { workflowId: 11n, outcome: 1n, traceRoot: 111n, submitter: prover.address };
+    const { blockNumber } = await submitRun({
+      registry: registry.connect(prover),
+      templateId: TEMPLATE_ID,
+      proof: PROOF,
+      publicSignals: publicSignalsOf(run),
+    });
+    const viewFrom = (deploymentBlock: number): RegistryView => ({
+      network: "localhost",
+      chainId: 31337,
+      registry,
+      deployment: {
+        chainId: 31337,
+        registry: registry.target as string,
+        deploymentBlock,
+        templates: {},
+        providerSetRoot: PROVIDER_SET_ROOT,
+        deployedAt: new Date().toISOString(),
+      },
+    });
+    expect((await recordedRunOf(viewFrom(blockNumber), 11n))?.blockNumber).to.equal(blockNumber);
+    // A deployment block after the run's: the query starts there and finds nothing.
+    expect(await recordedRunOf(viewFrom(blockNumber + 1), 11n)).to.equal(undefined);
   });
 
   it("throws a RegistrySubmitError naming the registry's error and its arguments", async () => {

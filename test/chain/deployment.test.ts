@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
+import { ethers } from "hardhat";
 
 import {
   ChainArgumentError,
@@ -12,10 +13,13 @@ import {
   writeDeployment,
   type DeploymentRecord,
 } from "../../src/chain";
+import { deployWesflow } from "../../src/pipeline";
+import { providerFixtures, providerSetOf } from "../fixtures/orderTrace";
 
 const RECORD: DeploymentRecord = {
   chainId: 31337,
   registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+  deploymentBlock: 7,
   templates: {
     OrderWorkflow_4_3: {
       templateId: templateIdOf("OrderWorkflow_4_3"),
@@ -59,6 +63,27 @@ describe("chain deployment record", () => {
     expect(onDisk.providerSetRoot).to.equal(RECORD.providerSetRoot.toString());
   });
 
+  it("reads a record written before the deployment block was recorded as deployed in block 0", async () => {
+    const filePath = path.join(folder, "older.json");
+    const { deploymentBlock, ...older } = { ...RECORD, providerSetRoot: RECORD.providerSetRoot.toString() };
+    expect(deploymentBlock).to.equal(7);
+    await writeFile(filePath, JSON.stringify(older));
+    expect(await readDeployment(filePath)).to.deep.equal({ ...RECORD, deploymentBlock: 0 });
+  });
+
+  it("records the block the registry was deployed in", async () => {
+    const [signer] = await ethers.getSigners();
+    const providers = providerSetOf(await providerFixtures());
+    const record = await deployWesflow({ signer, providers });
+    // The registry's code appears in that very block: no event of it can be older.
+    expect(await ethers.provider.getCode(record.registry, record.deploymentBlock - 1)).to.equal("0x");
+    expect(await ethers.provider.getCode(record.registry, record.deploymentBlock)).to.not.equal("0x");
+    const filePath = path.join(folder, "deployments", "hardhat.json");
+    await writeDeployment(filePath, record);
+    expect(JSON.parse(await readFile(filePath, "utf8")).deploymentBlock).to.equal(record.deploymentBlock);
+    expect((await readDeployment(filePath)).deploymentBlock).to.equal(record.deploymentBlock);
+  });
+
   it("refuses to write an invalid record", async () => {
     const filePath = path.join(folder, "bad.json");
     try {
@@ -85,6 +110,7 @@ describe("chain deployment record", () => {
     const wrong = {
       ...RECORD,
       chainId: "31337",
+      deploymentBlock: -1,
       templates: { OrderWorkflow_4_3: { templateId: "0x12", verifier: RECORD.registry } },
       providerSetRoot: "0x12",
     };
@@ -92,6 +118,7 @@ describe("chain deployment record", () => {
     const notFound = await expectNotFound(filePath, "malformed");
     expect(notFound.issues.map((issue) => issue.split(":")[0])).to.have.members([
       "chainId",
+      "deploymentBlock",
       "templates.OrderWorkflow_4_3.templateId",
       "providerSetRoot",
     ]);

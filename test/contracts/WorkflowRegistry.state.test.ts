@@ -85,6 +85,24 @@ describe("WorkflowRegistry: state domains and their current roots", () => {
     );
   });
 
+  it("emits TemplateRegistered with the template's state domain and its verifier's code hash", async () => {
+    const { registry, verifier } = await loadFixture(stateFixture);
+    const verifierAddress = await verifier.getAddress();
+    const codeHash = ethers.keccak256(await ethers.provider.getCode(verifierAddress));
+    const templateId = templateIdOf("OrderStateSaga_4_3_10");
+    const metadataHash = ethers.id("saga metadata");
+    await expect(registry.registerStateTemplate(templateId, verifierAddress, metadataHash, STOCK))
+      .to.emit(registry, "TemplateRegistered")
+      .withArgs(templateId, verifierAddress, metadataHash, false, true, STOCK, codeHash);
+    // The fixture's registration, read back from the events alone.
+    const [log] = await registry.queryFilter(registry.filters.TemplateRegistered(STATE_TEMPLATE));
+    expect(log.args.stateful).to.equal(true);
+    expect(log.args.stateDomain).to.equal(STOCK);
+    expect(log.args.verifierCodeHash).to.equal(codeHash);
+    const [plain] = await registry.queryFilter(registry.filters.TemplateRegistered(PLAIN_TEMPLATE));
+    expect([plain.args.stateful, plain.args.stateDomain]).to.deep.equal([false, ethers.ZeroHash]);
+  });
+
   it("a state template needs a registered domain", async () => {
     const { registry, verifier } = await loadFixture(stateFixture);
     const unknown = ethers.id("unknown/domain");
@@ -112,6 +130,19 @@ describe("WorkflowRegistry: state domains and their current roots", () => {
     // A rolled-back run keeps the root (its proof says after == before).
     await submitWithState(registry, prover, signals(3n, 0x52n, 0x52n, 2n));
     expect(await registry.currentStateRoot(STOCK)).to.equal(0x52n);
+  });
+
+  it("refuses a zero stateRootAfter, which would unregister the domain", async () => {
+    const { registry, prover, signals } = await loadFixture(stateFixture);
+    await expect(submitWithState(registry, prover, signals(1n, GENESIS, 0n)))
+      .to.be.revertedWithCustomError(registry, "Registry__InvalidStateRoot")
+      .withArgs(STOCK, 0n);
+    expect(await registry.currentStateRoot(STOCK)).to.equal(GENESIS);
+    expect(await registry.isRecorded(1n)).to.equal(false);
+    // The domain is still registered: it cannot be registered again from another root.
+    await expect(registry.registerStateDomain(STOCK, 5n))
+      .to.be.revertedWithCustomError(registry, "Registry__StateDomainExists")
+      .withArgs(STOCK);
   });
 
   it("applies every check of submit: replay, submitter, provider set, outcome, field, proof, pause", async () => {

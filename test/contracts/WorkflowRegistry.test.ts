@@ -86,6 +86,11 @@ async function definitionFixture() {
   return { ...base, definitionVerifier };
 }
 
+/** An account's extcodehash: keccak256 of its deployed code. */
+async function codeHashOf(address: string): Promise<string> {
+  return ethers.keccak256(await ethers.provider.getCode(address));
+}
+
 /** A definition hash as the registry stores it, in the template's metadataHash. */
 function asBytes32(value: bigint): string {
   return ethers.toBeHex(value, 32);
@@ -126,9 +131,18 @@ describe("WorkflowRegistry", () => {
     it("stores a registered template and emits TemplateRegistered", async () => {
       const { registry, verifier } = await loadFixture(registryFixture);
       const verifierAddress = await verifier.getAddress();
+      // Not stateful, no domain, and the verifier's code hash: the template is rebuilt from the event.
       await expect(registry.registerTemplate(OTHER_TEMPLATE_ID, verifierAddress, ethers.ZeroHash))
         .to.emit(registry, "TemplateRegistered")
-        .withArgs(OTHER_TEMPLATE_ID, verifierAddress, ethers.ZeroHash, false);
+        .withArgs(
+          OTHER_TEMPLATE_ID,
+          verifierAddress,
+          ethers.ZeroHash,
+          false,
+          false,
+          ethers.ZeroHash,
+          await codeHashOf(verifierAddress),
+        );
 
       const template = await registry.getTemplate(TEMPLATE_ID);
       expect(template.verifier).to.equal(verifierAddress);
@@ -435,7 +449,15 @@ describe("WorkflowRegistry", () => {
         const definitionHash = SNARK_SCALAR_FIELD - 1n;
         await expect(registry.registerDefinitionTemplate(templateId, verifierAddress, definitionHash))
           .to.emit(registry, "TemplateRegistered")
-          .withArgs(templateId, verifierAddress, asBytes32(definitionHash), true);
+          .withArgs(
+            templateId,
+            verifierAddress,
+            asBytes32(definitionHash),
+            true,
+            false,
+            ethers.ZeroHash,
+            await codeHashOf(verifierAddress),
+          );
 
         const template = await registry.getTemplate(templateId);
         expect(template.verifier).to.equal(verifierAddress);
