@@ -166,6 +166,12 @@ function tamperings(bundle: RunBundle): Tampering[] {
   const localStep = bundle.steps.findIndex((s) => s.callSeq === 0);
   const list: Tampering[] = [
     { field: "workflowId", tamper: (b) => (b.workflowId = flipHex(b.workflowId)) },
+    { field: "binding.runNonce", tamper: (b) => (b.binding.runNonce = bump(b.binding.runNonce)) },
+    { field: "binding.workflowTag", tamper: (b) => (b.binding.workflowTag = bump(b.binding.workflowTag)) },
+    {
+      field: "binding.submitter",
+      tamper: (b) => (b.binding.submitter = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"),
+    },
     { field: "scenario", tamper: (b) => (b.scenario = "supply") },
     { field: "template", tamper: (b) => (b.template = otherTemplate(b.template)) },
     { field: "templateId", tamper: (b) => (b.templateId = flipHex(b.templateId)) },
@@ -303,6 +309,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
     expect(result.checks).to.deep.equal({
       proof: "passed",
       publicSignals: "passed",
+      binding: "passed",
       traceRoot: "passed",
       providerSet: "passed",
       calls: "passed",
@@ -354,6 +361,34 @@ describe("verify: a run bundle against itself and the registry, without calling 
         process.stderr.write(`${source.outcome} ${field}: ${failures.join(" | ")}\n`);
         expect(failures, `reasons for ${field}`).to.have.length.greaterThan(0);
       }
+    }
+  });
+
+  it("a bundle whose run id is not bound as it says (nonce, tag, submitter) fails the binding check, naming why", async () => {
+    const cases: [string, (b: RunBundle) => void, RegExp][] = [
+      [
+        "nonce",
+        (b) => (b.binding.runNonce = bump(b.binding.runNonce)),
+        /is not Poseidon\(submitter, workflowTag, runNonce\)/,
+      ],
+      [
+        "tag",
+        (b) => (b.binding.workflowTag = bump(b.binding.workflowTag)),
+        /bound to workflow 0x[0-9a-f]{64}, not to template \S+'s/,
+      ],
+      [
+        "submitter",
+        (b) => (b.binding.submitter = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"),
+        /bound to submitter 0x70997970c51812dc3a010c7d01b50e0d17dc79c8; the proof's submitter signal/,
+      ],
+    ];
+    for (const [what, tamper, reason] of cases) {
+      const bundle = copy(committed);
+      tamper(bundle);
+      const result = await verifyBundle({ bundle });
+      expect(result.valid, what).to.equal(false);
+      expect(result.checks.binding, what).to.equal("failed");
+      expect(result.reasons.join(" | "), what).to.match(reason);
     }
   });
 

@@ -89,7 +89,12 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
     const unsalted = { ...bundle, format: "wesflow.run-bundle/1" } as Record<string, unknown>;
     expectBadInput(
       await wesflow(["verify", writeCopy("v1.json", JSON.stringify(unsalted))]),
-      /is in format wesflow\.run-bundle\/1, made by an older wesflow before trace leaves were salted; this version reads wesflow\.run-bundle\/2 only/,
+      /is in format wesflow\.run-bundle\/1, made by an older wesflow before trace leaves were salted; this version reads wesflow\.run-bundle\/3 only/,
+    );
+    const unbound = { ...bundle, format: "wesflow.run-bundle/2" } as Record<string, unknown>;
+    expectBadInput(
+      await wesflow(["verify", writeCopy("v2.json", JSON.stringify(unbound))]),
+      /is in format wesflow\.run-bundle\/2, made by an older wesflow before run ids were bound to their submitter and workflow; this version reads wesflow\.run-bundle\/3 only/,
     );
     expectBadInput(
       await wesflow(["verify", bundleFile, "--network", "mainnet-please"]),

@@ -3,6 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { lastLine, wesflow } from "../fixtures/cli";
+import { encodeString } from "../../src/crypto";
+import { stateSlotOf } from "../../src/state";
 
 describe("wesflow command line", function () {
   this.timeout(300_000);
@@ -52,12 +54,22 @@ describe("wesflow command line", function () {
     expect(domain.domain).to.equal("order/stock");
     expect(domain.version).to.equal(1);
     expect(domain.pending).to.deep.equal([]);
-    expect(domain.entries).to.deep.include({ key: "SKU-COFFEE-1KG", slot: 0, value: "497" });
-    expect(domain.entries).to.deep.include({ key: "SKU-MUG-CERAMIC", slot: 1, value: "120" });
+    // each key at the slot its key fixes (the low 10 bits of Poseidon(key))
+    const slot = (key: string) => stateSlotOf(encodeString(key));
+    expect(domain.entries).to.deep.include({
+      key: "SKU-COFFEE-1KG",
+      slot: slot("SKU-COFFEE-1KG"),
+      value: "497",
+    });
+    expect(domain.entries).to.deep.include({
+      key: "SKU-MUG-CERAMIC",
+      slot: slot("SKU-MUG-CERAMIC"),
+      value: "120",
+    });
     expect(domain.root).to.not.equal(domain.genesisRoot);
 
     const text = await wesflow(["state", "--data-dir", dataDir]);
-    expect(text.stdout).to.match(/SKU-COFFEE-1KG\s+497\s+slot 0/);
+    expect(text.stdout).to.match(new RegExp(`SKU-COFFEE-1KG\\s+497\\s+slot ${slot("SKU-COFFEE-1KG")}`));
     const unknown = await wesflow(["state", "--domain", "clearing/balances", "--data-dir", dataDir]);
     expect(unknown.code).to.equal(1);
     expect(unknown.stderr.trim()).to.match(/^wesflow: no state domain "clearing\/balances" in /);

@@ -7,8 +7,25 @@ import { readAuditTrail } from "../../src/audit";
 import { readBundle } from "../../src/bundle";
 import { estimateVerifierGas, queryEntries, RegistrySubmitError, submitRunWithState } from "../../src/chain";
 import { executeWorkflow } from "../../src/executor";
-import { ScenarioSession, stateLeafOf, stateStoreOf, workflowTagOf } from "../../src/pipeline";
-import { circuitInstance, orderStateInput, Prover } from "../../src/prover";
+import {
+  prepareTemplate,
+  ScenarioSession,
+  stateLeafOf,
+  stateStoreOf,
+  workflowTagOf,
+} from "../../src/pipeline";
+import { workflowLayoutOf } from "../../src/definition";
+import {
+  circuitInstance,
+  orderStateInput,
+  Prover,
+  WitnessInputError,
+  workflowTraceInput,
+  type CircuitInput,
+} from "../../src/prover";
+import { STATE_DEPTH } from "../../src/state";
+import { computeTraceRoot, newRunNonce, workflowDefinitionHash, workflowIdOf } from "../../src/trace";
+import { providerFixtures, signedOrderTrace } from "../fixtures/orderTrace";
 import { WorkflowRegistry__factory } from "../../typechain-types";
 
 /** The registry's error for a submission that must fail. */
@@ -19,6 +36,16 @@ async function submitError(attempt: Promise<unknown>): Promise<RegistrySubmitErr
   );
   expect(error, "the submission was accepted").to.be.instanceOf(RegistrySubmitError);
   return error as RegistrySubmitError;
+}
+
+/** The error a proof attempt fails with (the witness has no solution), or a failure of the test. */
+async function proofRefused(prover: Prover, input: CircuitInput): Promise<Error> {
+  const error = await prover.prove(input).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(error, "a proof was produced").to.be.instanceOf(Error);
+  return error!;
 }
 
 /**
@@ -178,6 +205,136 @@ describe("order scenario end to end: real systems, real proof, real verifier, in
     });
     expect(own.gasUsed).to.be.at.most(SUBMIT_GAS_BUDGET);
     store.applyTransition(transition.id);
+  });
+
+  it("squatting: no proof exists for an attacker's fabricated step-0 rollback under the victim's id; the victim's run still records", async () => {
+    const [, attacker] = await ethers.getSigners();
+    // The victim's run: executed and proven, its transaction not sent yet (in the mempool, say).
+    const victim = await provenRun(session.chain.submitter);
+    const victimId = victim.execution.trace.workflowId;
+
+    // The attacker's fabricated run: create_order "failed" (a local step: nothing to sign), rolled
+    // back, state untouched, proven by the saga template for the attacker's own address.
+    const sagaName = session.definition.rollbackTemplate!;
+    const saga = circuitInstance(sagaName);
+    await prepareTemplate({
+      name: sagaName,
+      chain: session.chain,
+      runState: { store: victim.store, effect: session.definition.state! },
+    });
+    const fabricated = {
+      ...(await signedOrderTrace({
+        providers: await providerFixtures(),
+        failAt: 0,
+        submitter: attacker.address,
+        runNonce: newRunNonce(),
+      })),
+      template: sagaName,
+    };
+    const zeros = new Array<bigint>(STATE_DEPTH).fill(0n);
+    const own = orderStateInput({
+      template: saga.template,
+      trace: fabricated,
+      providers: session.systems.providers,
+      submitter: BigInt(attacker.address),
+      traceDepth: saga.params[0],
+      stateDepth: saga.params[2],
+      state: {
+        rootBefore: victim.store.root(session.definition.state!.domain),
+        key: 0n,
+        slot: 0,
+        valueBefore: 0n,
+        valueAfter: 0n,
+        pathElements: zeros,
+        pathIndices: zeros.map(Number),
+      },
+    });
+    const prover = new Prover(saga);
+    // Under the victim's id (trace root recomputed for it), from the attacker's address: the id opens
+    // to no (attacker, order tag, nonce), whatever nonce the attacker tries.
+    const squat = {
+      ...own,
+      workflowId: victimId,
+      traceRoot: computeTraceRoot({ ...fabricated, workflowId: victimId }, saga.params[0]),
+    };
+    await proofRefused(prover, squat);
+    await proofRefused(prover, { ...squat, runNonce: victim.execution.trace.binding.runNonce });
+
+    // Its own id proves and records, and says nothing about the victim's run.
+    const sagaTemplateId = session.chain.deployment.templates[sagaName].templateId;
+    const attackerRegistry = WorkflowRegistry__factory.connect(
+      await session.chain.registry.getAddress(),
+      attacker,
+    );
+    const ownProof = await prover.prove(own);
+    await submitRunWithState({
+      registry: attackerRegistry,
+      templateId: sagaTemplateId,
+      proof: ownProof.proof,
+      publicSignals: ownProof.publicSignals,
+    });
+    // The victim's proof, taken from the mempool and sent by the attacker first: refused.
+    const stolen = submitRunWithState({
+      registry: attackerRegistry,
+      templateId: victim.templateId,
+      proof: victim.proof.proof,
+      publicSignals: victim.proof.publicSignals,
+    });
+    expect((await submitError(stolen)).errorName).to.equal("Registry__SubmitterMismatch");
+
+    // The victim's run records COMMITTED under its own id, from its own address.
+    await submitRunWithState({
+      registry: session.chain.registry,
+      templateId: victim.templateId,
+      proof: victim.proof.proof,
+      publicSignals: victim.proof.publicSignals,
+    });
+    victim.store.applyTransition(victim.transition.id);
+    const [entry] = await queryEntries({ registry: session.chain.registry, workflowId: victimId });
+    expect(entry.outcome).to.equal("COMMITTED");
+    expect(entry.submitter.toLowerCase()).to.equal(session.chain.submitter.toLowerCase());
+    const [squatted] = await queryEntries({
+      registry: session.chain.registry,
+      workflowId: fabricated.workflowId,
+    });
+    expect(squatted.outcome).to.equal("ROLLED_BACK");
+    expect(squatted.submitter.toLowerCase()).to.equal(attacker.address.toLowerCase());
+    expect(fabricated.workflowId).to.not.equal(victimId);
+  });
+
+  it("template swap: an order run's genuine signatures cannot be proven through the generic template with a definition matching the order's calls", async () => {
+    const { execution, transition, store } = await provenRun(session.chain.submitter);
+    store.discardTransition(transition.id);
+    const generic = circuitInstance("WorkflowTrace_8_4");
+    const [traceDepth, , maxSteps, maxCalls] = generic.params;
+    const layout = workflowLayoutOf(session.definition);
+    const args = {
+      layout,
+      providers: session.systems.providers,
+      submitter: BigInt(session.chain.submitter),
+      traceDepth,
+      maxSteps,
+      maxCalls,
+    };
+    // The builder refuses: the run is bound to the order's tag, not to that definition's hash.
+    expect(() => workflowTraceInput({ ...args, trace: execution.trace })).to.throw(
+      WitnessInputError,
+      /belongs to workflow/,
+    );
+    // By hand, past the builder: the id re-bound to the definition's hash (the order's signatures
+    // cover the old id), or the old id kept with the definition's hash claimed: no witness either way.
+    const binding = { ...execution.trace.binding, workflowTag: workflowDefinitionHash(layout, maxSteps) };
+    const rebound = workflowTraceInput({
+      ...args,
+      trace: { ...execution.trace, binding, workflowId: workflowIdOf(binding) },
+    });
+    const prover = new Prover(generic);
+    await proofRefused(prover, rebound);
+    await proofRefused(prover, {
+      ...rebound,
+      workflowId: execution.trace.workflowId,
+      traceRoot: computeTraceRoot(execution.trace, traceDepth),
+    });
   });
 
   it("rejects a proof whose public signals were altered (real verifier says invalid)", async () => {

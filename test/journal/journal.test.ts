@@ -11,6 +11,7 @@ import {
   JournalWriteError,
   resumeInterruptedRuns,
   resumeWorkflow,
+  ResumeError,
 } from "../../src/executor";
 import { Journal, thisProcessOwner, UnknownRunError } from "../../src/journal";
 import { fromJournalJson, toJournalJson } from "../../src/journal/json";
@@ -61,7 +62,7 @@ describe("durable journal (SQLite)", function () {
     const reader = new Database(file, { readonly: true });
     try {
       expect(reader.pragma("journal_mode", { simple: true })).to.equal("wal");
-      expect(reader.pragma("user_version", { simple: true })).to.equal(2);
+      expect(reader.pragma("user_version", { simple: true })).to.equal(3);
     } finally {
       reader.close();
     }
@@ -318,7 +319,7 @@ describe("durable journal (SQLite)", function () {
     expect(journal.loadRun(execution.runId).steps.map((s) => s.record!.salt)).to.deep.equal(salts);
     const reader = new Database(file, { readonly: true });
     try {
-      expect(reader.pragma("user_version", { simple: true })).to.equal(2);
+      expect(reader.pragma("user_version", { simple: true })).to.equal(3);
     } finally {
       reader.close();
     }
@@ -335,6 +336,46 @@ describe("durable journal (SQLite)", function () {
     const first = await resume();
     expect(first.trace.steps.map((s) => s.salt)).to.deep.equal(salts);
     expect(computeTraceRoot((await resume()).trace, 4)).to.equal(computeTraceRoot(first.trace, 4));
+  });
+
+  it("migrates a journal of schema 2 (run ids not bound): the columns added; such a run is refused by resume with the reason", async () => {
+    const execution = await execute();
+    expect(journal.getRun(execution.runId)?.binding).to.deep.equal(execution.trace.binding);
+    journal.close();
+    // Make it a version-2 journal: no binding columns.
+    const db = new Database(file);
+    try {
+      for (const column of ["submitter", "workflow_tag", "run_nonce"])
+        db.exec(`ALTER TABLE runs DROP COLUMN ${column}`);
+      db.pragma("user_version = 2");
+    } finally {
+      db.close();
+    }
+    journal = Journal.open(file);
+    expect(journal.getRun(execution.runId)).to.not.have.property("binding");
+    const reader = new Database(file, { readonly: true });
+    try {
+      expect(reader.pragma("user_version", { simple: true })).to.equal(3);
+    } finally {
+      reader.close();
+    }
+    let error: unknown;
+    try {
+      await resumeWorkflow({
+        definition: orderWorkflow(new Inventory(DEMO_STOCK)),
+        journal,
+        runId: execution.runId,
+        endpoints: systems.endpoints,
+        providers: systems.providers,
+        logger: silent,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ResumeError);
+    expect((error as Error).message).to.match(
+      /started by an earlier wesflow whose run ids were not bound to a submitter/,
+    );
   });
 
   it("a finished run resumed again is rebuilt from the journal without running anything", async () => {
