@@ -56,6 +56,7 @@ const DefinitionShape = z.object({
       }),
     )
     .min(1, "a workflow has at least one step"),
+  witness: z.function().optional(),
 });
 
 /** Definitions that defineWorkflow validated. */

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { AnyOperationSpec, OperationSpec } from "../host";
-import type { StateChange } from "../state";
-import type { Trace } from "../trace";
+import type { StateChange, StateLeafTransition } from "../state";
+import type { ProviderSet, Trace } from "../trace";
 import type { RetryPolicy } from "./retry";
 
 /** What a step's code sees: the run's id and input, earlier steps' results, and the host interface. */
@@ -87,7 +87,31 @@ export interface WorkflowDefinition<Input> {
    * the generic template of user-defined workflows proves no state.
    */
   state?: WorkflowStateEffect;
+  /**
+   * Builds the circuit input of the definition's own templates (not the generic one, whose input the
+   * prover builds from the definition's layout): a built-in scenario's witness builder. Required
+   * when `template` or `rollbackTemplate` is not a generic (definition-bound) instance.
+   */
+  witness?: WitnessBuilder;
 }
+
+/** A circuit input: signal name → value, array or nested array (as snarkjs takes it). */
+export type WitnessValues = Record<string, bigint | bigint[] | bigint[][]>;
+
+/** What a definition's witness builder is given for one run's proof. */
+export interface WitnessRequest {
+  /** The circuit instance's template (circuits.json `template`) and parameters. */
+  template: string;
+  params: readonly number[];
+  trace: Trace;
+  providers: ProviderSet;
+  /** The submitter address as a field element (the public `submitter`). */
+  submitter: bigint;
+  /** A state instance's run: the leaf its proof opens, as the recorded state holds it. */
+  state?: StateLeafTransition;
+}
+
+export type WitnessBuilder = (request: WitnessRequest) => WitnessValues;
 
 /**
  * What a run does to a state domain (src/state): the executor keeps the domain in the journal's

@@ -83,7 +83,7 @@ export async function deployWesflow(args: {
 
 /** Whether an instance is generic: its proofs take a workflow definition's hash as sixth public signal. */
 export function isDefinitionBound(instance: CircuitInstance): boolean {
-  return instance.pubs.includes("definitionHash");
+  return instance.kind === "definition";
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { WorkflowDefinition, WorkflowStateEffect } from "../definition";
 import type { BundleState } from "../bundle";
 import type { Journal } from "../journal";
-import type { StateLeafTransition } from "../prover";
+import type { StateLeafTransition } from "../state";
 import { STATE_DEPTH, StateStore, stateDomainId, type StateTransition } from "../state";
 import type { Trace } from "../trace";
 

@@ -23,13 +23,9 @@ import {
   genericTemplateParams,
   isInstanceBuilt,
   workflowTraceInput,
-  orderStateInput,
-  ORDER_STATE_TEMPLATES,
   type CircuitInstance,
   type RunProof,
-  type StateLeafTransition,
   runSetup,
-  sagaWorkflowInput,
   Prover,
   silentProgress,
   type ProgressReporter,
@@ -45,6 +41,7 @@ import {
   type Trace,
   type WorkflowLayout,
 } from "../trace";
+import type { StateLeafTransition } from "../state";
 import { addTemplate, ensureStateDomain, isDefinitionBound, registerDefinition } from "./deployment";
 import { IN_PROCESS_NETWORK, type ChainContext } from "./network";
 import { onceInFlight, queuesOf, type RunQueues } from "./queues";
@@ -126,8 +123,10 @@ export async function runWorkflow<Input>(options: RunWorkflowOptions<Input>): Pr
   // built and registered when first needed (prepareTemplate).
   for (const name of new Set([definition.template, definition.rollbackTemplate ?? definition.template])) {
     const { instance } = checkProviderDepth(name, providers);
-    // A workflow the generic template could not prove on some path is refused before any call.
+    // A workflow the generic template could not prove on some path is refused before any call,
+    // and so is one whose own template has no witness builder.
     if (isDefinitionBound(instance)) definitionBinding(instance, definition);
+    else witnessBuilderOf(definition, instance);
     // A run whose proof moves a state domain needs the journal that keeps the state.
     if (instance.stateDomain !== undefined) {
       runStateFor({
@@ -309,9 +308,14 @@ function definitionBinding<Input>(
   };
 }
 
-function circuitInputOf(args: {
+/**
+ * The circuit input of a run: a generic instance's from the definition's layout (the prover's
+ * builder), any other instance's from the definition's own witness builder (a built-in scenario's).
+ */
+function circuitInputOf<Input>(args: {
   instance: CircuitInstance;
   binding: DefinitionBinding | undefined;
+  definition: WorkflowDefinition<Input>;
   trace: Trace;
   providers: ProviderSet;
   submitter: bigint;
@@ -319,20 +323,7 @@ function circuitInputOf(args: {
   /** A state template's run: the leaf it opens. */
   state?: StateLeafTransition;
 }) {
-  const { instance, binding, trace, providers, submitter, traceDepth, state } = args;
-  if (ORDER_STATE_TEMPLATES[instance.template]) {
-    if (!state) throw new Error(`${instance.name} proves a state transition: the run's state leaf is needed`);
-    const stateDepth = instance.params[2];
-    return orderStateInput({
-      template: instance.template,
-      trace,
-      providers,
-      submitter,
-      traceDepth,
-      stateDepth,
-      state,
-    });
-  }
+  const { instance, binding, definition, trace, providers, submitter, traceDepth, state } = args;
   if (binding) {
     return workflowTraceInput({
       trace,
@@ -344,7 +335,27 @@ function circuitInputOf(args: {
       maxCalls: binding.maxCalls,
     });
   }
-  return sagaWorkflowInput({ template: instance.template, trace, providers, submitter, traceDepth });
+  return witnessBuilderOf(
+    definition,
+    instance,
+  )({
+    template: instance.template,
+    params: instance.params,
+    trace,
+    providers,
+    submitter,
+    ...(state ? { state } : {}),
+  });
+}
+
+/** The definition's witness builder for one of its own (non-generic) instances. */
+function witnessBuilderOf<Input>(definition: WorkflowDefinition<Input>, instance: CircuitInstance) {
+  if (!definition.witness) {
+    throw new Error(
+      `${definition.name}: its template ${instance.name} is not a generic instance, and the definition has no witness builder for it`,
+    );
+  }
+  return definition.witness;
 }
 
 /**
@@ -426,7 +437,7 @@ export async function recordExecution<Input>(
           provers.set(instance.name, prover);
         }
         const proven = await prover.prove(
-          circuitInputOf({ instance, binding, trace, providers, submitter, traceDepth, state }),
+          circuitInputOf({ instance, binding, definition, trace, providers, submitter, traceDepth, state }),
         );
         if (!(await prover.verify(proven)))
           throw new Error("the generated proof does not verify with the verification key");

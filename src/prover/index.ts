@@ -4,5 +4,4 @@ export * from "./progress";
 export * from "./setup";
 export * from "./sagaInput";
 export * from "./workflowTraceInput";
-export * from "./orderStateInput";
 export * from "./prove";

@@ -3,24 +3,58 @@ import path from "node:path";
 import { z } from "zod";
 import { PROJECT_ROOT } from "../project";
 
-const InstanceSchema = z.object({
-  file: z.string().min(1),
-  template: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
-  params: z.array(z.number().int().nonnegative()),
-  pubs: z.array(z.string().min(1)).min(1),
-  /**
-   * The state domain whose root the instance's proofs move (public stateRootBefore/After): its
-   * template is registered bound to that domain (registerStateTemplate).
-   */
-  stateDomain: z.string().min(1).optional(),
-  /**
-   * The constant by which the template's circuit names its workflow (a built-in scenario's, e.g.
-   * "wesflow/order"; the field element is `fixedWorkflowTag` of it): run ids are
-   * Poseidon(submitter, tag, nonce). A definition-bound (generic) template has none: its tag is the
-   * definition's hash, which the registry supplies.
-   */
-  workflowTag: z.string().min(1).optional(),
-});
+/**
+ * What an instance's proofs state, declared in circuits.json (never inferred): `saga`, a workflow's
+ * statement (public workflowId, outcome, traceRoot, providerSetRoot, submitter); `state`, the same
+ * plus stateRootBefore, stateRootAfter of its `stateDomain`; `definition`, the generic statement of
+ * any user-defined workflow, bound to a definition's hash that the registry supplies as the last
+ * public signal.
+ */
+export const INSTANCE_KINDS = ["saga", "state", "definition"] as const;
+export type InstanceKind = (typeof INSTANCE_KINDS)[number];
+
+const BASE_PUBS = ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"];
+const KIND_PUBS: Record<InstanceKind, string[]> = {
+  saga: BASE_PUBS,
+  state: [...BASE_PUBS, "stateRootBefore", "stateRootAfter"],
+  definition: [...BASE_PUBS, "definitionHash"],
+};
+
+const InstanceSchema = z
+  .object({
+    file: z.string().min(1),
+    template: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+    kind: z.enum(INSTANCE_KINDS),
+    params: z.array(z.number().int().nonnegative()),
+    pubs: z.array(z.string().min(1)).min(1),
+    /**
+     * The state domain whose root the instance's proofs move (public stateRootBefore/After): its
+     * template is registered bound to that domain (registerStateTemplate).
+     */
+    stateDomain: z.string().min(1).optional(),
+    /**
+     * The constant by which the template's circuit names its workflow (a built-in scenario's, e.g.
+     * "wesflow/order"; the field element is `fixedWorkflowTag` of it): run ids are
+     * Poseidon(submitter, tag, nonce). A definition-bound (generic) template has none: its tag is the
+     * definition's hash, which the registry supplies.
+     */
+    workflowTag: z.string().min(1).optional(),
+  })
+  .superRefine((instance, ctx) => {
+    const problem = (message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+    const pubs = KIND_PUBS[instance.kind];
+    if (JSON.stringify(instance.pubs) !== JSON.stringify(pubs)) {
+      problem(`a ${instance.kind} instance's pubs are ${pubs.join(", ")}`);
+    }
+    if ((instance.kind === "state") !== (instance.stateDomain !== undefined)) {
+      problem(`a stateDomain is named by state instances, and only by them`);
+    }
+    if ((instance.kind === "definition") === (instance.workflowTag !== undefined)) {
+      problem(
+        `saga and state instances name their workflowTag; a definition instance's tag is the definition's hash`,
+      );
+    }
+  });
 const CircuitsFileSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), InstanceSchema);
 
 export type CircuitInstanceConfig = z.infer<typeof InstanceSchema>;
@@ -51,7 +85,10 @@ export function loadCircuitInstances(file = path.join(PROJECT_ROOT, "circuits.js
     throw new Error(`cannot read circuit instances from ${file}: ${(cause as Error).message}`, { cause });
   }
   const parsed = CircuitsFileSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid ${file}: ${parsed.error.issues[0].message}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid ${file}: ${issue.path.join(".")}: ${issue.message}`);
+  }
   return Object.entries(parsed.data).map(([name, config]) => describeInstance(name, config));
 }
 

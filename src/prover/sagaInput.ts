@@ -1,14 +1,11 @@
 import {
   checkRunBinding,
   computeTraceRoot,
-  fixedWorkflowTag,
   Outcome,
   RECORD_FIELDS,
-  SYSTEM_CODES,
   type CallRecord,
   type ProviderSet,
   type StepRecord,
-  type SystemName,
   type Trace,
 } from "../trace";
 import type { CircuitInput } from "./types";
@@ -19,6 +16,8 @@ export class WitnessInputError extends Error {
 
 /** What the witness builder needs to know of a template built on circuits/lib/saga.circom. */
 export interface SagaTemplateShape {
+  /** The circom template's name (for messages). */
+  template: string;
   /** Forward steps of the template (N). */
   steps: number;
   /** Attestation slots (MAX_CALLS). */
@@ -27,16 +26,9 @@ export interface SagaTemplateShape {
   rollback: boolean;
   /** The workflow tag the template's circuit fixes (its run ids are bound to it). */
   workflowTag: bigint;
+  /** The system code the template expects for each call, by the call's system name. */
+  systemCodeOf(system: string): number;
 }
-
-/** The order templates' workflow tag: circuits/order.circom's `orderWorkflowTag()`. */
-export const ORDER_WORKFLOW_TAG = fixedWorkflowTag("wesflow/order");
-
-/** The circom templates built on SagaWorkflow, by template name (circuits/order.circom). */
-export const SAGA_TEMPLATES: Readonly<Record<string, SagaTemplateShape>> = {
-  OrderWorkflow: { steps: 6, maxCalls: 3, rollback: false, workflowTag: ORDER_WORKFLOW_TAG },
-  OrderSaga: { steps: 6, maxCalls: 6, rollback: true, workflowTag: ORDER_WORKFLOW_TAG },
-};
 
 /** BabyJubJub's identity point: what a disabled attestation slot carries (it must be on the curve). */
 const IDENTITY: [bigint, bigint] = [0n, 1n];
@@ -158,35 +150,34 @@ function toHex20(value: bigint): string {
  * does not have the template's layout simply fails to prove.
  */
 export function sagaWorkflowInput(args: {
-  template: string;
+  shape: SagaTemplateShape;
   trace: Trace;
   providers: ProviderSet;
   submitter: bigint;
   traceDepth: number;
 }): CircuitInput {
-  const { trace, providers, submitter, traceDepth } = args;
-  const shape = SAGA_TEMPLATES[args.template];
-  if (!shape) throw new WitnessInputError(`no witness builder for circuit template ${args.template}`);
+  const { trace, providers, submitter, traceDepth, shape } = args;
+  const template = shape.template;
   const slots = 1 << traceDepth;
   if (trace.steps.length > slots) {
     throw new WitnessInputError(
-      `the trace has ${trace.steps.length} records; ${args.template} holds ${slots}`,
+      `the trace has ${trace.steps.length} records; ${template} holds ${slots}`,
     );
   }
   if (trace.outcome === "ROLLED_BACK" && !shape.rollback) {
-    throw new WitnessInputError(`${args.template} proves committed runs; this run is ROLLED_BACK`);
+    throw new WitnessInputError(`${template} proves committed runs; this run is ROLLED_BACK`);
   }
   const failed = trace.steps.find((s) => s.status === "FAILED");
   if ((trace.outcome === "ROLLED_BACK") !== Boolean(failed)) {
     throw new WitnessInputError(`a ${trace.outcome} run ${failed ? "has" : "lacks"} a failed step`);
   }
-  const calls = sortedCalls(trace, shape.maxCalls, args.template);
+  const calls = sortedCalls(trace, shape.maxCalls, template);
   const records = recordFieldsInput(trace, slots);
   const attestations = attestationInput({
     calls,
     maxCalls: shape.maxCalls,
     providers,
-    systemCodeOf: (call) => SYSTEM_CODES[call.system as SystemName],
+    systemCodeOf: (call) => shape.systemCodeOf(call.system),
   });
   return {
     workflowId: trace.workflowId,
@@ -200,14 +191,4 @@ export function sagaWorkflowInput(args: {
     ...records,
     ...attestations,
   };
-}
-
-/** The committed-order template's input (kept for callers of the first version). */
-export function orderWorkflowInput(args: {
-  trace: Trace;
-  providers: ProviderSet;
-  submitter: bigint;
-  traceDepth: number;
-}): CircuitInput {
-  return sagaWorkflowInput({ template: "OrderWorkflow", ...args });
 }

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { isDefinedWorkflow, type WorkflowDefinition } from "../definition";
 import type { SystemName } from "../trace";
-import type { Scenario } from "./index";
+import type { Scenario } from "./types";
 
 export class WorkflowFileError extends Error {
   override name = "WorkflowFileError";

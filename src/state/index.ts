@@ -48,3 +48,4 @@ export * from "./errors";
 export * from "./encoding";
 export * from "./tree";
 export * from "./store";
+export * from "./leaf";

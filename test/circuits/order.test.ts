@@ -1,6 +1,10 @@
 import type { WitnessTester } from "circomkit";
 import { derivePublicKey, signMessage } from "../../src/crypto";
-import { orderWorkflowInput, type CircuitInput } from "../../src/prover";
+import type { CircuitInput } from "../../src/prover";
+import { orderTemplateInput } from "../../src/scenarios/order/witness";
+
+const orderWorkflowInput = (args: Omit<Parameters<typeof orderTemplateInput>[0], "template">) =>
+  orderTemplateInput({ template: "OrderWorkflow", ...args });
 import {
   attestationMessage,
   hashFields,
@@ -33,7 +37,7 @@ describe("OrderWorkflow(4, 3) circuit", function () {
 
   before(async () => {
     circuit = await circomkit.WitnessTester("OrderWorkflow_4_3", {
-      file: "order",
+      file: "order/order",
       template: "OrderWorkflow",
       params: [TRACE_DEPTH, PROVIDER_DEPTH],
       pubs: ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"],

@@ -9,12 +9,8 @@ import {
   rootFromPath,
   SNARK_SCALAR_FIELD,
 } from "../../src/crypto";
-import {
-  orderStateInput,
-  WitnessInputError,
-  type CircuitInput,
-  type StateLeafTransition,
-} from "../../src/prover";
+import { WitnessInputError, type CircuitInput } from "../../src/prover";
+import { orderStateInput, type StateLeafTransition } from "../../src/scenarios/order/witness";
 import {
   SparseMerkleTree,
   STATE_DEPTH as STORE_DEPTH,
@@ -246,12 +242,12 @@ function lineOf(c: Constraint): number {
 
 const rule = (snippet: string): Constraint => ({
   template: "OrderRules",
-  file: "lib/orderRules.circom",
+  file: "order/rules.circom",
   snippet,
 });
 const order = (snippet: string): Constraint => ({
   template: "OrderState",
-  file: "orderState.circom",
+  file: "order/orderState.circom",
   snippet,
 });
 const leafUpdate = (snippet: string): Constraint => ({
@@ -304,7 +300,7 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
   before(async () => {
     for (const template of ["OrderStateWorkflow", "OrderStateSaga"] as const) {
       circuits[template] = await circomkit.WitnessTester(`${template}_4_3_10`, {
-        file: "orderState",
+        file: "order/orderState",
         template,
         params: [TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH],
         pubs: PUBS,

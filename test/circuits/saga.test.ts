@@ -1,11 +1,7 @@
 import type { WitnessTester } from "circomkit";
 import { expect } from "chai";
-import {
-  ORDER_WORKFLOW_TAG,
-  sagaWorkflowInput,
-  WitnessInputError,
-  type CircuitInput,
-} from "../../src/prover";
+import { WitnessInputError, type CircuitInput } from "../../src/prover";
+import { ORDER_WORKFLOW_TAG, orderTemplateInput } from "../../src/scenarios/order/witness";
 import {
   computeTraceRoot,
   workflowIdOf,
@@ -39,7 +35,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
   let providers: ProviderFixture[];
   let providerSet: ProviderSet;
   const input = (trace: Trace): CircuitInput =>
-    sagaWorkflowInput({
+    orderTemplateInput({
       template: "OrderSaga",
       trace,
       providers: providerSet,
@@ -49,7 +45,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
 
   before(async () => {
     circuit = await circomkit.WitnessTester("OrderSaga_4_3", {
-      file: "order",
+      file: "order/order",
       template: "OrderSaga",
       params: [TRACE_DEPTH, PROVIDER_DEPTH],
       pubs: ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"],
@@ -199,7 +195,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       const victim = await signedOrderTrace({ providers, submitter: VICTIM, runNonce: 1001n });
       // The attacker's own run: create_order failed (a local step, nothing signed), rolled back.
       const own = await signedOrderTrace({ providers, submitter: ATTACKER, runNonce: 2002n, failAt: 0 });
-      const ownInput = sagaWorkflowInput({
+      const ownInput = orderTemplateInput({
         template: "OrderSaga",
         trace: own,
         providers: providerSet,
@@ -219,7 +215,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       await circuit.expectFail({ ...squatInput, runNonce: victim.binding.runNonce });
       // and the builder says why before any witness is computed
       expect(() =>
-        sagaWorkflowInput({
+        orderTemplateInput({
           template: "OrderSaga",
           trace: squat,
           providers: providerSet,
@@ -229,7 +225,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       ).to.throw(WitnessInputError, /not Poseidon\(submitter, workflowTag, runNonce\)/);
       // the victim's own proof (its address) still passes
       await circuit.expectPass(
-        sagaWorkflowInput({
+        orderTemplateInput({
           template: "OrderSaga",
           trace: victim,
           providers: providerSet,
@@ -245,7 +241,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       const THIEF = 0x3c44cdddb6a900fa2b585dd299e03d12fa4293bcn;
       await circuit.expectFail({ ...valid, submitter: THIEF });
       expect(() =>
-        sagaWorkflowInput({
+        orderTemplateInput({
           template: "OrderSaga",
           trace: victim,
           providers: providerSet,

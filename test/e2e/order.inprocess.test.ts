@@ -17,12 +17,12 @@ import {
 import { workflowLayoutOf } from "../../src/definition";
 import {
   circuitInstance,
-  orderStateInput,
   Prover,
   WitnessInputError,
   workflowTraceInput,
   type CircuitInput,
 } from "../../src/prover";
+import { orderStateInput } from "../../src/scenarios/order/witness";
 import { STATE_DEPTH } from "../../src/state";
 import { computeTraceRoot, newRunNonce, workflowDefinitionHash, workflowIdOf } from "../../src/trace";
 import { providerFixtures, signedOrderTrace } from "../fixtures/orderTrace";

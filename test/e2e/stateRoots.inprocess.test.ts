@@ -21,14 +21,13 @@ import { ScenarioSession, workflowTagOf, type RunSummary } from "../../src/pipel
 import { stateLeafOf, stateStoreOf, type RunState } from "../../src/pipeline/runState";
 import {
   circuitInstance,
-  orderStateInput,
   ProofGenerationError,
   Prover,
   WitnessInputError,
   type CircuitInstance,
   type RunProof,
-  type StateLeafTransition,
 } from "../../src/prover";
+import { orderStateInput, type StateLeafTransition } from "../../src/scenarios/order/witness";
 import { stateDomainId, type StateStore, type StateTransition } from "../../src/state";
 import { uniqueOrder } from "../fixtures/orderRuns";
 

@@ -14,6 +14,7 @@ import {
   type LogisticsShipResponse,
   type PaymentChargeResponse,
 } from "./operations";
+import { orderWitness } from "./witness";
 
 const shortText = (what: string) =>
   z
@@ -78,7 +79,7 @@ export function orderWorkflow(
         code: ORDER_STEP_CODES.create_order,
         async run({ input }) {
           // Exact integers: tax = Math.round(net × rate / 10 000) for net ≥ 0, as the circuit proves it
-          // (circuits/lib/orderRules.circom: net × rate + 5000 = 10 000 × tax + r, 0 ≤ r < 10 000).
+          // (circuits/order/rules.circom: net × rate + 5000 = 10 000 × tax + r, 0 ≤ r < 10 000).
           const net = BigInt(input.quantity) * BigInt(input.unitPriceCents);
           const tax = (net * BigInt(input.taxRateBps) + 5_000n) / 10_000n;
           if (net + tax > BigInt(Number.MAX_SAFE_INTEGER))
@@ -258,6 +259,7 @@ export function orderWorkflow(
       },
     ],
     state: ORDER_STOCK_EFFECT,
+    witness: orderWitness,
   });
 }
 

@@ -1,6 +1,6 @@
 pragma circom 2.1.9;
 
-include "./lib/saga.circom";
+include "../lib/saga.circom";
 
 // The e-commerce order template: create order (1) → reserve inventory (2) → payment (3, calls
 // payment.charge) → logistics (4, logistics.ship) → invoice (5, invoice.issue) → accounting (6).

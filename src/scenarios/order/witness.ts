@@ -1,45 +1,82 @@
-import { poseidon, rootFromPath } from "../crypto";
-import type { ProviderSet, Trace } from "../trace";
-import { stateSlotOf } from "../state/tree";
-import { sagaWorkflowInput, WitnessInputError } from "./sagaInput";
-import type { CircuitInput } from "./types";
+import { poseidon, rootFromPath } from "../../crypto";
+import type { WitnessBuilder, WitnessRequest } from "../../definition";
+import {
+  sagaWorkflowInput,
+  WitnessInputError,
+  type CircuitInput,
+  type SagaTemplateShape,
+} from "../../prover";
+import { stateSlotOf, type StateLeafTransition } from "../../state";
+import { fixedWorkflowTag, SYSTEM_CODES, type ProviderSet, type SystemName, type Trace } from "../../trace";
+
+/** The order templates' workflow tag: circuits/order/order.circom's `orderWorkflowTag()`. */
+export const ORDER_WORKFLOW_TAG = fixedWorkflowTag("wesflow/order");
+
+const orderShape = (template: string, maxCalls: number, rollback: boolean): SagaTemplateShape => ({
+  template,
+  steps: 6,
+  maxCalls,
+  rollback,
+  workflowTag: ORDER_WORKFLOW_TAG,
+  systemCodeOf: (system) => SYSTEM_CODES[system as SystemName],
+});
+
+/** The order's SagaWorkflow templates (circuits/order/order.circom), by template name. */
+export const ORDER_SAGA_SHAPES: Readonly<Record<string, SagaTemplateShape>> = {
+  OrderWorkflow: orderShape("OrderWorkflow", 3, false),
+  OrderSaga: orderShape("OrderSaga", 6, true),
+};
 
 /**
- * The order-with-state templates (circuits/orderState.circom) and the SagaWorkflow shape each
- * shares with an order template of circuits/order.circom (same steps, calls, rollback).
+ * The order-with-state templates (circuits/order/orderState.circom) and the SagaWorkflow shape each
+ * shares with an order template of circuits/order/order.circom (same steps, calls, rollback).
  */
 export const ORDER_STATE_TEMPLATES: Readonly<Record<string, "OrderWorkflow" | "OrderSaga">> = {
   OrderStateWorkflow: "OrderWorkflow",
   OrderStateSaga: "OrderSaga",
 };
 
+/** The input of an order template without state (OrderWorkflow, OrderSaga). */
+export function orderTemplateInput(args: {
+  template: string;
+  trace: Trace;
+  providers: ProviderSet;
+  submitter: bigint;
+  traceDepth: number;
+}): CircuitInput {
+  const shape = ORDER_SAGA_SHAPES[args.template];
+  if (!shape) throw new WitnessInputError(`no order witness builder for circuit template ${args.template}`);
+  return sagaWorkflowInput({ ...args, shape });
+}
+
+/**
+ * The order's witness builder (the definition's `witness`): the input of whichever order template
+ * proves the run, from its trace and, for the state templates, the stock leaf the proof opens.
+ */
+export const orderWitness: WitnessBuilder = (request: WitnessRequest) => {
+  const [traceDepth, , stateDepth] = request.params;
+  const common = {
+    template: request.template,
+    trace: request.trace,
+    providers: request.providers,
+    submitter: request.submitter,
+    traceDepth,
+  };
+  if (ORDER_STATE_TEMPLATES[request.template]) {
+    if (!request.state) {
+      throw new WitnessInputError(
+        `${request.template} proves a state transition: the run's state leaf is needed`,
+      );
+    }
+    return orderStateInput({ ...common, stateDepth, state: request.state });
+  }
+  return orderTemplateInput(common);
+};
+
 /** Largest value a state leaf holds: values are unsigned 64-bit integers. */
 const MAX_UINT64 = (1n << 64n) - 1n;
 
-/**
- * The order's stock leaf in the state tree (binary Poseidon tree, node = Poseidon(left, right),
- * empty leaf 0, used leaf Poseidon(key, value)), as the recorded state holds it when the proof is
- * made.
- */
-export interface StateLeafTransition {
-  /** The state root the proof starts from (public stateRootBefore). */
-  rootBefore: bigint;
-  /** The leaf's key: the SKU as a field element, encodeString(sku) (create_order's request[2]). */
-  key: bigint;
-  /** The leaf's index in the tree: the key's own slot, stateSlotOf(key, depth). */
-  slot: number;
-  /** The stock in the leaf under rootBefore. */
-  valueBefore: bigint;
-  /**
-   * The stock after the run: valueBefore − quantity when the run committed, valueBefore when it
-   * rolled back (the state is not touched).
-   */
-  valueAfter: bigint;
-  /** Siblings bottom-up (the tree's depth = their number). */
-  pathElements: readonly bigint[];
-  /** Per level, 1 when the node is a right child: the bits of `slot`, lowest first. */
-  pathIndices: readonly (number | bigint)[];
-}
+export type { StateLeafTransition };
 
 /** The order's quantity and SKU field as create_order (record 0) carries them. */
 function orderOf(trace: Trace): { sku: bigint; quantity: bigint } {
@@ -55,7 +92,7 @@ function checkUint64(value: bigint, what: string): void {
 }
 
 /**
- * The input of OrderStateWorkflow / OrderStateSaga (circuits/orderState.circom): sagaWorkflowInput's
+ * The input of OrderStateWorkflow / OrderStateSaga (circuits/order/orderState.circom): sagaWorkflowInput's
  * (the order template's trace, attestations and failedStep) plus the state transition: public
  * stateRootBefore and stateRootAfter, and the stock leaf's values and path. A COMMITTED run moves
  * the SKU's stock from valueBefore to valueBefore − quantity (quantity = create_order's), and
@@ -80,7 +117,7 @@ export function orderStateInput(args: {
   if (!sagaTemplate)
     throw new WitnessInputError(`no order-state witness builder for template ${args.template}`);
   const saga = sagaWorkflowInput({
-    template: sagaTemplate,
+    shape: ORDER_SAGA_SHAPES[sagaTemplate],
     trace,
     providers: args.providers,
     submitter: args.submitter,

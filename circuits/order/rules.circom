@@ -2,10 +2,10 @@ pragma circom 2.1.9;
 
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/bitify.circom";
-include "./state.circom";
+include "../lib/state.circom";
 
 // OrderRules()
-// The business rules of the e-commerce order (circuits/order.circom's template) over the records of
+// The business rules of the e-commerce order (circuits/order/order.circom's template) over the records of
 // its six forward steps, which SagaWorkflow always puts in slots 0..5 (forward step j in slot j), so
 // the caller passes request[0..5] and response[0..5] of the trace. Step j's rules apply when step j
 // completed OK, i.e. j < failedStep (failedStep = 6: none failed, the run committed); records of a

@@ -1,11 +1,11 @@
 pragma circom 2.1.9;
 
-include "./lib/saga.circom";
+include "../lib/saga.circom";
 include "./order.circom";
-include "./lib/orderRules.circom";
-include "./lib/state.circom";
+include "./rules.circom";
+include "../lib/state.circom";
 
-// The e-commerce order (circuits/order.circom's template: the same steps, operations, systems and
+// The e-commerce order (circuits/order/order.circom's template: the same steps, operations, systems and
 // compensations) with its business rules and the state transition it makes: reserving stock.
 //
 //   OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH): COMMITTED runs only (3 attested calls);
@@ -14,7 +14,7 @@ include "./lib/state.circom";
 // Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter, stateRootBefore,
 // stateRootAfter.
 //
-// Statement: SagaWorkflow's (lib/saga.circom) for the order template, OrderRules (lib/orderRules.circom)
+// Statement: SagaWorkflow's (lib/saga.circom) for the order template, OrderRules (./rules.circom)
 // over the forward records in slots 0..5, and the state tree (STATE_DEPTH, lib/state.circom: leaf =
 // Poseidon(key, value), key = the SKU as create_order's request[2] carries it, value = the stock):
 //   COMMITTED:   the leaf of key = sku holds stateValueBefore under stateRootBefore, and

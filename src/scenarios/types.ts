@@ -1,0 +1,43 @@
+import type { WorkflowDefinition } from "../definition";
+import type { Logger } from "../project";
+import type { StateStore } from "../state";
+import type { Fault, LedgerEntry } from "../systems";
+import type { ProviderSet, SystemName } from "../trace";
+
+/** The external systems a scenario talks to, running as simulated HTTP servers on loopback. */
+export interface RunningSystems {
+  endpoints: Partial<Record<SystemName, string>>;
+  providers: ProviderSet;
+  /** Tells one system to fail (see Fault); throws for a system the scenario does not run. */
+  injectFault(system: SystemName, fault: Fault): void;
+  /** The effects a system performed. */
+  ledger(system: SystemName): LedgerEntry[];
+  stop(): Promise<void>;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /**
+   * A fresh definition for one process. With `state` (the journal's state store), the steps read
+   * the committed business state (the order's stock) from it; without, a fixed demo table.
+   */
+  createDefinition(context?: { state?: StateStore }): WorkflowDefinition<unknown>;
+  /** The demo's n-th input. */
+  demoInput(n: number): unknown;
+  /** The operation of each system that the scenario's forward steps call (what `--fail system:kind` targets). */
+  forwardOperations: Partial<Record<SystemName, string>>;
+  /** Every operation the scenario's systems serve, and which system serves it. */
+  operationSystems: Record<string, SystemName>;
+  startSystems(args: {
+    dataDir: string;
+    providerSetDepth: number;
+    logger?: Logger;
+    /** Where the systems keep their effects across restarts; default: in memory. */
+    storeDir?: string;
+    timeoutHoldMs?: number;
+  }): Promise<RunningSystems>;
+  /** The provider set of the scenario's systems, from their keys alone (for deployment). */
+  loadProviderSet(args: { dataDir: string; providerSetDepth: number; logger?: Logger }): Promise<ProviderSet>;
+}
+
