@@ -160,9 +160,7 @@ export function sagaWorkflowInput(args: {
   const template = shape.template;
   const slots = 1 << traceDepth;
   if (trace.steps.length > slots) {
-    throw new WitnessInputError(
-      `the trace has ${trace.steps.length} records; ${template} holds ${slots}`,
-    );
+    throw new WitnessInputError(`the trace has ${trace.steps.length} records; ${template} holds ${slots}`);
   }
   if (trace.outcome === "ROLLED_BACK" && !shape.rollback) {
     throw new WitnessInputError(`${template} proves committed runs; this run is ROLLED_BACK`);

@@ -40,4 +40,3 @@ export interface Scenario {
   /** The provider set of the scenario's systems, from their keys alone (for deployment). */
   loadProviderSet(args: { dataDir: string; providerSetDepth: number; logger?: Logger }): Promise<ProviderSet>;
 }
-
