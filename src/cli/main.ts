@@ -7,7 +7,7 @@ import { defaultJournalFile, Journal, ownerAlive, type JournalRun } from "../jou
 import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
-import { isWorkflowFileArg, resolveScenario, SCENARIOS } from "../scenarios";
+import { isWorkflowFileArg, resolveScenario, scenario, SCENARIOS, type Scenario } from "../scenarios";
 import {
   addAuditFilterOptions,
   auditFilters,
@@ -34,7 +34,9 @@ const pipeline = loadPipeline;
 const audit = loadAudit;
 /** The in-process Hardhat network's name (kept here so `setup` loads nothing that needs compiled contracts). */
 const IN_PROCESS_NETWORK = "hardhat";
-const SCENARIO_NAMES = ["order"];
+/** The built-in scenarios, in the registry's order; the first is the default of `resume` and `bench`. */
+const SCENARIO_NAMES = Object.keys(SCENARIOS);
+const DEFAULT_SCENARIO = SCENARIO_NAMES[0];
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -102,8 +104,23 @@ const txTimeoutOption = () =>
   ).argParser(milliseconds);
 
 /** What `wesflow demo` takes. */
+/** A built-in scenario as `wesflow scenarios` shows it. */
+function describeScenario(found: Scenario) {
+  const definition = found.createDefinition();
+  return {
+    name: found.name,
+    description: found.description,
+    systems: [...new Set(Object.values(found.operationSystems))].sort(),
+    instances: {
+      committed: definition.template,
+      rolledBack: definition.rollbackTemplate ?? definition.template,
+    },
+    stateDomains: definition.state ? [definition.state.domain] : [],
+  };
+}
+
 interface DemoOptions {
-  orders: number;
+  runs: number;
   rollback: boolean;
   dataDir: string;
   confirmations: number;
@@ -249,7 +266,7 @@ function statusLines(runs: JournalRun[], file: string): string[] {
     if (info.interrupted || run.status === "NEEDS_ATTENTION" || run.lastError) {
       // A built-in scenario's runs resume by name; a workflow file's runs need the file again.
       const scenarioArg =
-        run.scenario === "order"
+        run.scenario === DEFAULT_SCENARIO
           ? ""
           : SCENARIOS[run.scenario]
             ? ` --scenario ${run.scenario}`
@@ -300,63 +317,74 @@ export function buildProgram(): Command {
   program
     .command("demo")
     .description(
-      "what `npm start` runs: orders (one rolled back) proven and recorded on the in-process chain, then the audit trail",
+      `what \`npm start\` runs: every built-in scenario (${SCENARIO_NAMES.join(", ")}): runs proven and recorded on the in-process chain, one rolled back, then the audit trail`,
     )
-    .option("--orders <n>", "how many committed orders to run", positiveInt, 2)
-    .option("--no-rollback", "skip the order whose payment is declined (rolled back and proven)")
+    .option("--runs <n>", "how many committed runs of each scenario", positiveInt, 2)
+    .addOption(
+      new Option("--orders <n>", "the same as --runs (kept for older scripts)")
+        .argParser(positiveInt)
+        .hideHelp(),
+    )
+    .option("--no-rollback", "skip the run whose system refuses (rolled back and proven)")
+    .option("--scenario <name>", "only this built-in scenario")
     .addOption(dataDirOption())
     .addOption(confirmationsOption())
     .addOption(txTimeoutOption())
-    .action(async (opts: DemoOptions) => {
+    .action(async (opts: DemoOptions & { orders?: number; scenario?: string }) => {
       // Refused before anything is built: the in-process network would never give more.
       if (opts.confirmations > 1) {
         throw new UsageError(
           "demo runs on the in-process network, which mines a block only when a transaction is sent: --confirmations must be 1",
         );
       }
-      await ensureBuilt("order");
-      const { ScenarioSession } = await pipeline();
-      const { readAuditTrail, formatAuditTrail } = await audit();
-      const session = await ScenarioSession.open({
-        scenario: "order",
-        network: IN_PROCESS_NETWORK,
-        dataDir: opts.dataDir,
-        logger: createLogger(),
-        confirmations: opts.confirmations,
-        txTimeoutMs: opts.txTimeout,
-      });
-      try {
-        out(`wesflow demo: ${opts.orders} e-commerce order(s) on the in-process Hardhat network`);
-        out(
-          `registry ${session.chain.deployment.registry}, provider set ${toHex32(session.systems.providers.root)}`,
-        );
-        out(
-          `external systems: ${Object.entries(session.systems.endpoints)
-            .map(([s, url]) => `${s} ${url}`)
-            .join(", ")}`,
-        );
-        out("");
-        for (let n = 1; n <= opts.orders; n++) {
-          const run = await session.run(session.scenario.demoInput(n), terminalProgress());
-          summaryLines(run).forEach((line) => out(line));
-          out("");
-        }
-        if (opts.rollback) {
-          out("next: an order whose payment the payment system declines → rolled back, proven and recorded");
-          session.injectFault("payment", { operation: "payment.charge", kind: "decline", times: 1 });
-          const run = await session.run(session.scenario.demoInput(opts.orders + 1), terminalProgress());
-          summaryLines(run).forEach((line) => out(line));
-          out("");
-        }
-        const entries = await readAuditTrail({
-          registry: session.chain.registry,
-          provider: session.chain.signer.provider!,
-          runsDir: session.runsDir,
-          deploymentBlock: session.chain.deployment.deploymentBlock,
+      const names = opts.scenario === undefined ? SCENARIO_NAMES : [scenario(opts.scenario).name];
+      const runs = opts.orders ?? opts.runs;
+      for (const name of names) {
+        await ensureBuilt(name);
+        const { ScenarioSession } = await pipeline();
+        const { readAuditTrail, formatAuditTrail } = await audit();
+        const session = await ScenarioSession.open({
+          scenario: name,
+          network: IN_PROCESS_NETWORK,
+          dataDir: opts.dataDir,
+          logger: createLogger(),
+          confirmations: opts.confirmations,
+          txTimeoutMs: opts.txTimeout,
         });
-        out(formatAuditTrail(entries, `${IN_PROCESS_NETWORK} (chain ${session.chain.chainId})`));
-      } finally {
-        await session.close();
+        try {
+          const demo = session.scenario.demo;
+          out(`wesflow demo: ${runs} ${demo?.runNoun ?? name} run(s) on the in-process Hardhat network`);
+          out(
+            `registry ${session.chain.deployment.registry}, provider set ${toHex32(session.systems.providers.root)}`,
+          );
+          out(
+            `external systems: ${Object.entries(session.systems.endpoints)
+              .map(([s, url]) => `${s} ${url}`)
+              .join(", ")}`,
+          );
+          out("");
+          for (let n = 1; n <= runs; n++) {
+            const run = await session.run(session.scenario.demoInput(n), terminalProgress());
+            summaryLines(run).forEach((line) => out(line));
+            out("");
+          }
+          if (opts.rollback && demo) {
+            out(`next: ${demo.rollback.description} → rolled back, proven and recorded`);
+            session.injectFault(demo.rollback.system, demo.rollback.fault);
+            const run = await session.run(session.scenario.demoInput(runs + 1), terminalProgress());
+            summaryLines(run).forEach((line) => out(line));
+            out("");
+          }
+          const entries = await readAuditTrail({
+            registry: session.chain.registry,
+            provider: session.chain.signer.provider!,
+            runsDir: session.runsDir,
+            deploymentBlock: session.chain.deployment.deploymentBlock,
+          });
+          out(formatAuditTrail(entries, `${IN_PROCESS_NETWORK} (chain ${session.chain.chainId})`));
+        } finally {
+          await session.close();
+        }
       }
     });
 
@@ -497,7 +525,7 @@ export function buildProgram(): Command {
     .option(
       "--scenario <name|file>",
       "the scenario (or workflow file) whose runs to resume; needed with an id for a workflow file's run",
-      "order",
+      DEFAULT_SCENARIO,
     )
     .addOption(networkOption())
     .addOption(dataDirOption())
@@ -631,12 +659,13 @@ export function buildProgram(): Command {
     .command("bench")
     .description("measure execute + prove + submit in one warm process against the performance budgets")
     .option("--runs <n>", "runs to measure (the first is warm-up)", positiveInt, 6)
+    .option("--scenario <name>", "the built-in scenario to measure", DEFAULT_SCENARIO)
     .addOption(dataDirOption())
     .option("--json", "print the figures as JSON")
-    .action(async (opts: { runs: number; dataDir: string; json?: boolean }) => {
+    .action(async (opts: { runs: number; scenario: string; dataDir: string; json?: boolean }) => {
       const { benchmarkScenario } = await pipeline();
       const figures = await benchmarkScenario({
-        scenario: "order",
+        scenario: scenario(opts.scenario).name,
         runs: opts.runs,
         dataDir: opts.dataDir,
         logger: createLogger(),
@@ -675,19 +704,24 @@ export function buildProgram(): Command {
 
   program
     .command("bench-journal")
-    .description("measure the durable journal's overhead: order runs executed with and without it")
+    .description("measure the durable journal's overhead: a scenario's runs executed with and without it")
     .option("--runs <n>", "runs of each kind (after 2 warm-up runs each)", positiveInt, 20)
+    .option("--scenario <name>", "the built-in scenario to measure", DEFAULT_SCENARIO)
     .addOption(dataDirOption())
     .option("--json", "print the figures as JSON")
-    .action(async (opts: { runs: number; dataDir: string; json?: boolean }) => {
+    .action(async (opts: { runs: number; scenario: string; dataDir: string; json?: boolean }) => {
       const { measureJournalOverhead } = await pipeline();
-      const figures = await measureJournalOverhead({ runs: opts.runs, dataDir: opts.dataDir });
+      const figures = await measureJournalOverhead({
+        runs: opts.runs,
+        dataDir: opts.dataDir,
+        scenario: scenario(opts.scenario).name,
+      });
       if (opts.json) {
         out(JSON.stringify(figures));
         return;
       }
       out(
-        `wesflow bench-journal: ${figures.runs} order runs each, ${figures.recordsPerRun} records and ${figures.callsPerRun} calls per run`,
+        `wesflow bench-journal: ${figures.runs} ${figures.scenario} runs each, ${figures.recordsPerRun} records and ${figures.callsPerRun} calls per run`,
       );
       out(
         `  median execute without journal ${figures.medianMs.withoutJournal} ms, with journal ${figures.medianMs.withJournal} ms`,
@@ -700,6 +734,26 @@ export function buildProgram(): Command {
 
   registerAuditCommands(program);
   registerStateCommand(program, { dataDirOption, journalOption });
+
+  program
+    .command("scenarios")
+    .description("the built-in scenarios: their external systems, circuit instances and state domains")
+    .option("--json", "print a JSON array on the last line")
+    .action((opts: { json?: boolean }) => {
+      const described = SCENARIO_NAMES.map((name) => describeScenario(SCENARIOS[name]));
+      if (opts.json) {
+        out(JSON.stringify(described));
+        return;
+      }
+      for (const d of described) {
+        out(`${d.name}: ${d.description}`);
+        out(`  systems    ${d.systems.join(", ")}`);
+        out(
+          `  instances  ${d.instances.committed} (committed)${d.instances.rolledBack !== d.instances.committed ? `, ${d.instances.rolledBack} (rolled back)` : " (committed and rolled back)"}`,
+        );
+        out(`  state      ${d.stateDomains.length > 0 ? d.stateDomains.join(", ") : "none"}`);
+      }
+    });
   return program;
 }
 

@@ -10,13 +10,16 @@ import { terminalProgress } from "./progress";
  * template (circuit, trusted setup, verifier) and the contracts with their typechain bindings. Only
  * what is missing or stale is built; a fresh clone builds it here, with progress.
  */
-export async function ensureBuilt(scenarioName = "order"): Promise<void> {
+export async function ensureBuilt(scenarioName: string): Promise<void> {
   const template = scenario(scenarioName).createDefinition().template;
   await runSetup({ ifStale: true, only: [template], progress: terminalProgress() });
 }
 
 async function ensureChainBindings(): Promise<void> {
-  if (!fs.existsSync(path.join(PROJECT_ROOT, "typechain-types", "index.ts"))) await ensureBuilt();
+  // The registry's bindings need the contracts compiled, not any circuit built.
+  if (!fs.existsSync(path.join(PROJECT_ROOT, "typechain-types", "index.ts"))) {
+    await runSetup({ ifStale: true, only: [], progress: terminalProgress() });
+  }
 }
 
 /** The pipeline (chain, proving, runs), built first when needed. */

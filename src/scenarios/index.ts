@@ -7,7 +7,7 @@ import { demoOrderInput, orderWorkflow } from "./order/workflow";
 import { isWorkflowFileArg, loadWorkflowFile } from "./workflowFile";
 import type { Scenario } from "./types";
 
-export type { RunningSystems, Scenario } from "./types";
+export type { RunningSystems, Scenario, ScenarioDemo } from "./types";
 
 export { isWorkflowFileArg, loadWorkflowFile, WorkflowFileError } from "./workflowFile";
 
@@ -46,6 +46,14 @@ export const SCENARIOS: Record<string, Scenario> = {
       };
     },
     loadProviderSet: (args) => loadOrderProviderSet(args),
+    demo: {
+      runNoun: "e-commerce order",
+      rollback: {
+        system: "payment",
+        fault: { operation: "payment.charge", kind: "decline", times: 1 },
+        description: "an order whose payment the payment system declines",
+      },
+    },
   },
 };
 

@@ -39,4 +39,14 @@ export interface Scenario {
   }): Promise<RunningSystems>;
   /** The provider set of the scenario's systems, from their keys alone (for deployment). */
   loadProviderSet(args: { dataDir: string; providerSetDepth: number; logger?: Logger }): Promise<ProviderSet>;
+  /** What `wesflow demo` shows of a built-in scenario (a workflow file has none). */
+  demo?: ScenarioDemo;
+}
+
+/** A built-in scenario's demo: what a run is called, and the fault that shows a rollback. */
+export interface ScenarioDemo {
+  /** One run, in words: "e-commerce order". */
+  runNoun: string;
+  /** The rollback shown after the committed runs: the system told to fail, once, and why in words. */
+  rollback: { system: SystemName; fault: Fault; description: string };
 }
