@@ -17,7 +17,7 @@ import {
 } from "../src/pipeline";
 import { createLogger, defaultDataDir } from "../src/project";
 import { circuitInstance } from "../src/prover";
-import { scenario } from "../src/scenarios";
+import { SCENARIOS } from "../src/scenarios";
 
 async function main(): Promise<void> {
   if (network.name === IN_PROCESS_NETWORK) {
@@ -26,16 +26,27 @@ async function main(): Promise<void> {
     );
   }
   const dataDir = defaultDataDir();
-  const order = scenario("order");
-  const [, providerSetDepth] = circuitInstance(order.createDefinition().template).params;
-  const providers = await order.loadProviderSet({ dataDir, providerSetDepth, logger: createLogger() });
-  // The order's stock domain starts on the registry where the data dir's journal holds it.
+  const scenarios = Object.values(SCENARIOS);
+  // One provider set for every registered system: each scenario's systems are among them (today all
+  // scenarios call the same three), so their provider sets must be one and the same.
+  const [, providerSetDepth] = circuitInstance(scenarios[0].createDefinition().template).params;
+  const providers = await scenarios[0].loadProviderSet({ dataDir, providerSetDepth, logger: createLogger() });
+  for (const other of scenarios.slice(1)) {
+    const theirs = await other.loadProviderSet({ dataDir, providerSetDepth, logger: createLogger() });
+    if (theirs.root !== providers.root) {
+      throw new Error(
+        `scenario ${other.name}'s provider set is not ${scenarios[0].name}'s: one deployment registers one set`,
+      );
+    }
+  }
+  // Each scenario's state domains start on the registry where the data dir's journal holds them.
   const journal = Journal.open(process.env.WESFLOW_JOURNAL ?? defaultJournalFile(dataDir));
   const stateRoots: Record<string, bigint> = {};
   try {
     const store = stateStoreOf(journal);
-    const effect = order.createDefinition({ state: store }).state;
-    if (effect) {
+    for (const found of scenarios) {
+      const effect = found.createDefinition({ state: store }).state;
+      if (!effect) continue;
       ensureDomain(store, effect);
       stateRoots[effect.domain] = store.root(effect.domain);
     }
