@@ -11,7 +11,7 @@ import {
   verifyBundle,
   type RegistryView,
 } from "../../src/audit";
-import { RunBundleSchema, type RunBundle } from "../../src/bundle";
+import { BUNDLE_FORMAT, BundleError, readBundle, RunBundleSchema, type RunBundle } from "../../src/bundle";
 import { decodeString, toHex32 } from "../../src/crypto";
 import { deployWesflow, type ScenarioSession } from "../../src/pipeline";
 import { circuitInstance, verificationKeyHash } from "../../src/prover";
@@ -282,6 +282,31 @@ function tamperings(bundle: RunBundle): Tampering[] {
     { field: `${call}.attestation.systemCode`, tamper: (b) => (b.calls[0].attestation!.systemCode = 2) },
     { field: `${call}.attestation.system`, tamper: (b) => (b.calls[0].attestation!.system = "logistics") },
     { field: "calls (one removed)", tamper: (b) => b.calls.pop() },
+    // What a reader sees beside the committed fields: the JSON must be what the fields encode.
+    {
+      field: `${call}.response.refundedCents (added)`,
+      tamper: (b) => ((b.calls[0].response as Record<string, unknown>).refundedCents = 6779),
+    },
+    {
+      field: `${call}.response.paymentRef (removed)`,
+      tamper: (b) => delete (b.calls[0].response as Record<string, unknown>).paymentRef,
+    },
+    {
+      field: `${call}.response.paymentRef (a leading NUL: the same field encoding)`,
+      tamper: (b) => {
+        const response = b.calls[0].response as { paymentRef: string };
+        response.paymentRef = "\u0000" + response.paymentRef;
+      },
+    },
+    { field: `${call}.response (removed)`, tamper: (b) => (b.calls[0].response = null) },
+    {
+      field: `${call}.request.note (added)`,
+      tamper: (b) => ((b.calls[0].request as Record<string, unknown>).note = "refund approved"),
+    },
+    {
+      field: `steps[${callStep}].note (a key the bundle format does not define)`,
+      tamper: (b) => ((b.steps[callStep] as Record<string, unknown>).note = "refunded"),
+    },
   );
   return list;
 }
@@ -389,6 +414,86 @@ describe("verify: a run bundle against itself and the registry, without calling 
       expect(result.valid, what).to.equal(false);
       expect(result.checks.binding, what).to.equal("failed");
       expect(result.reasons.join(" | "), what).to.match(reason);
+    }
+  });
+
+  it("a call's JSON is exactly what its step's fields encode: a key added, left out or changed is invalid, naming the step, the call and the key", async () => {
+    const at = committed.calls.findIndex((c) => c.operationName === "payment.charge");
+    const charge = committed.calls[at];
+    const step = committed.steps[charge.stepIndex];
+    const response = charge.response as { status: string; paymentRef: string; amountCents: number };
+    expect(step.stepName).to.equal("payment");
+    const where = `step ${step.index} (payment), call ${charge.callSeq} (payment.charge)`;
+    type Json = Record<string, unknown>;
+    const cases: [string, (call: RunBundle["calls"][number]) => void, string][] = [
+      [
+        "an extra response key",
+        (c) => ((c.response as Json).refundedCents = 6779),
+        `${where} response: key refundedCents (6779) is not one the committed fields encode: they encode ${JSON.stringify(response)}`,
+      ],
+      [
+        "a missing response key",
+        (c) => delete (c.response as Json).paymentRef,
+        `${where} response: key paymentRef is missing: the committed fields encode "${response.paymentRef}"`,
+      ],
+      [
+        "a value the field encoding does not tell apart (a leading NUL)",
+        (c) => ((c.response as Json).paymentRef = "\u0000" + response.paymentRef),
+        `${where} response: key paymentRef is "\\u0000${response.paymentRef}", the committed fields encode "${response.paymentRef}"`,
+      ],
+      [
+        "a changed value",
+        (c) => ((c.response as Json).amountCents = response.amountCents + 100),
+        `${where} response: key amountCents is ${response.amountCents + 100}, the committed fields encode ${response.amountCents}`,
+      ],
+      [
+        "an extra request key",
+        (c) => ((c.request as Json).note = "refund approved"),
+        `${where} request: key note ("refund approved") is not one the committed fields encode: they encode ${JSON.stringify(charge.request)}`,
+      ],
+      [
+        "no response JSON for an attested call",
+        (c) => (c.response = null),
+        `${where} response: the JSON is missing; its committed fields encode ${JSON.stringify(response)}`,
+      ],
+    ];
+    for (const [what, tamper, reason] of cases) {
+      const bundle = copy(committed);
+      tamper(bundle.calls[at]);
+      const result = await verifyBundle({ bundle });
+      expect(result.valid, what).to.equal(false);
+      // Only the JSON changed: the proof, the trace and the attestations still hold.
+      expect(result.checks, what).to.deep.include({
+        proof: "passed",
+        traceRoot: "passed",
+        calls: "passed",
+        labels: "failed",
+      });
+      expect(result.reasons, what).to.include(reason);
+      expect(formatBundleVerification(result, "bundle.json"), what).to.include(`  - ${reason}`);
+    }
+  });
+
+  it("a key the bundle format does not define is a finding too (and a file with one is refused when read)", async () => {
+    const bundle = copy(committed);
+    (bundle.steps[2] as Record<string, unknown>).note = "refunded";
+    (bundle as Record<string, unknown>).approvedBy = "audit";
+    const result = await verifyBundle({ bundle });
+    expect(result.valid).to.equal(false);
+    expect(result.reasons).to.include.members([
+      `the bundle has key steps.2.note, which ${BUNDLE_FORMAT} does not define`,
+      `the bundle has key approvedBy, which ${BUNDLE_FORMAT} does not define`,
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-extra-key-"));
+    try {
+      const file = path.join(dir, "bundle.json");
+      fs.writeFileSync(file, JSON.stringify(bundle));
+      expect(() => readBundle(file)).to.throw(
+        BundleError,
+        `has keys that ${BUNDLE_FORMAT} does not define: steps.2.note, approvedBy`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,4 +1,11 @@
-import { providerSetFromBundle, stepRecordOf, type RunBundle } from "../../bundle";
+import {
+  BUNDLE_FORMAT,
+  providerSetFromBundle,
+  RunBundleSchema,
+  stepRecordOf,
+  undefinedKeys,
+  type RunBundle,
+} from "../../bundle";
 import { definitionTemplateName, templateIdOf } from "../../chain";
 import { circuitInstance, type CircuitInstance } from "../../prover";
 import { checkLabels } from "../labels";
@@ -29,8 +36,13 @@ export type { BundleVerification, VerifiedCall, VerifiedState } from "./types";
  * - traceRoot: Poseidon(workflowId, outcome, stepCount, stepsRoot) recomputed from the step
  *   records equals the bundle's traceRoot;
  * - providerSet: the provider keys hash to the stated root;
- * - labels: step names, operation names, systems, idempotency keys and the calls' JSON agree with
- *   the committed codes and fields (by the workflow's definition, for built-in workflows);
+ * - labels: what a reader sees beside the committed fields. Step names agree with the step codes
+ *   (by the workflow's definition, for built-in workflows; a workflow that is not built in leaves
+ *   them unchecked, and the check `skipped` unless something else in it fails); operation names,
+ *   systems and idempotency keys agree with the operation codes and the run; each call's request and
+ *   response JSON is exactly the JSON its step's fields encode (decoded by the operation's spec,
+ *   compared key by key: a key added, left out or changed is a problem naming the step, the call and
+ *   the key; an attested call must show both); and the bundle has no key its format does not define;
  * - calls: each call matches its step record (callSeq, operation, request and response hashes
  *   recomputed from the fields) and its attestation verifies under the key the provider set
  *   registers for its system. A call without a valid attestation is `declared`, never `attested`,
@@ -109,6 +121,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
     calls: bundle.calls,
   });
   labels.problems.forEach((problem) => findings.fail("labels", problem));
+  documentProblems(bundle).forEach((problem) => findings.fail("labels", problem));
   if (labels.skipped) {
     findings.skipped.add("labels");
     findings.notes.push(labels.skipped);
@@ -157,4 +170,18 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
     ...(state ? { state: { ...state.summary, ...(advance ? { advance } : {}) } } : {}),
     ...chain,
   };
+}
+
+/** A bundle object that is not a well-formed bundle, or has keys its format does not define (which a file reader refuses). */
+function documentProblems(bundle: RunBundle): string[] {
+  const parsed = RunBundleSchema.safeParse(bundle);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return [
+      `the bundle is not a well-formed ${BUNDLE_FORMAT} at ${issue.path.join(".") || "top level"}: ${issue.message}`,
+    ];
+  }
+  return undefinedKeys(bundle, parsed.data).map(
+    (key) => `the bundle has key ${key}, which ${BUNDLE_FORMAT} does not define`,
+  );
 }
