@@ -19,11 +19,11 @@ import { checkDefinition, checkProof } from "./proof";
 import { checkPublicSignals } from "./signals";
 import { checkState } from "./state";
 import { checkProviderSet, recomputeTraceRoot } from "./trace";
-import type { BundleVerification } from "./types";
+import type { BundleVerification, VerifiedStep } from "./types";
 
 export { BUNDLE_CHECKS, type BundleCheck, type CheckStatus } from "./checks";
 export { VerificationKeyError } from "./proof";
-export type { BundleVerification, VerifiedCall, VerifiedState } from "./types";
+export type { BundleVerification, VerifiedCall, VerifiedState, VerifiedStep } from "./types";
 
 /**
  * Checks a run bundle against itself and, given a network, against the registry, without calling
@@ -158,6 +158,8 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
     valid: failures.length === 0,
     onChain: findings.status("chain") === "passed",
     reasons: [...failures, ...findings.notes],
+    failures,
+    notes: [...findings.notes],
     workflowId: bundle.workflowId,
     scenario: bundle.scenario,
     template: bundle.template,
@@ -166,6 +168,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
       BundleCheck,
       CheckStatus
     >,
+    steps: stepsOf(bundle),
     calls,
     ...(state ? { state: { ...state.summary, ...(advance ? { advance } : {}) } } : {}),
     ...chain,
@@ -184,4 +187,19 @@ function documentProblems(bundle: RunBundle): string[] {
   return undefinedKeys(bundle, parsed.data).map(
     (key) => `the bundle has key ${key}, which ${BUNDLE_FORMAT} does not define`,
   );
+}
+
+/** The bundle's trace records as the report shows them; a compensation names the forward step it undoes. */
+function stepsOf(bundle: RunBundle): VerifiedStep[] {
+  const forwardName = new Map(
+    bundle.steps.filter((s) => s.phase === "FORWARD").map((s) => [s.stepCode, s.stepName]),
+  );
+  return bundle.steps.map((s) => ({
+    index: s.index,
+    name: s.stepName,
+    phase: s.phase,
+    status: s.status,
+    callSeq: s.callSeq,
+    ...(s.phase === "COMPENSATE" ? { compensates: forwardName.get(s.stepCode) } : {}),
+  }));
 }

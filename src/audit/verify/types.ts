@@ -11,6 +11,20 @@ export interface VerifiedCall {
 }
 
 /**
+ * One trace record as `verify` reports it: as the bundle states it (its name is checked only by the
+ * `labels` check, and only for a built-in workflow).
+ */
+export interface VerifiedStep {
+  index: number;
+  name: string;
+  phase: "FORWARD" | "COMPENSATE";
+  status: "OK" | "FAILED";
+  callSeq: number;
+  /** For a compensation: the forward step it undoes (the name of the forward record of its step code). */
+  compensates?: string;
+}
+
+/**
  * The state transition a run of a state template states (its bundle's `state`), as `verify` read
  * it: whether it holds is the `state` check (and, on chain, the `chain` check).
  */
@@ -38,11 +52,16 @@ export interface BundleVerification {
   onChain: boolean;
   /** Why the bundle is invalid or not on chain, then notes; empty when valid and on chain. */
   reasons: string[];
+  /** The first part of `reasons`: every failed check's problems (empty when valid). */
+  failures: string[];
+  /** The rest of `reasons`: what was not checked, and why. */
+  notes: string[];
   workflowId: string;
   scenario: string;
   template: string;
   outcome: "COMMITTED" | "ROLLED_BACK";
   checks: Record<BundleCheck, CheckStatus>;
+  steps: VerifiedStep[];
   calls: VerifiedCall[];
   /** A run of a state template: the transition its bundle states (checked unless `checks.state` failed). */
   state?: VerifiedState;
