@@ -10,8 +10,9 @@ import { operationNameOf } from "../trace";
  * operation codes and field elements only, so these are checked against the workflow's definition
  * (the name of each step code, the operation each step calls) and against the operation catalog:
  * each call's JSON must be exactly the JSON its step's committed fields encode (decoded with the
- * spec of the call's operation code, the one its system signs with), key for key and value for
- * value, so that no key is added, left out or changed behind an encoding that would not show it.
+ * spec of the operation code the step record commits to, the one its system signs), key for key
+ * and value for value, so that no key is added, left out or changed behind an encoding that would
+ * not show it.
  */
 export interface LabelCheck {
   problems: string[];
@@ -125,9 +126,9 @@ function callProblems(
       `${label}: idempotency key ${call.idempotencyKey} is not the run's key for call ${call.callSeq}`,
     );
   }
-  const signed = catalogOperation(call.operation);
-  if (signed && call.system !== signed.system) {
-    problems.push(`${label} names system ${call.system}, ${signed.name} is performed by ${signed.system}`);
+  const named = catalogOperation(call.operation);
+  if (named && call.system !== named.system) {
+    problems.push(`${label} names system ${call.system}, ${named.name} is performed by ${named.system}`);
   }
   const step = args.steps.find((s) => s.index === call.stepIndex);
   if (!step) return problems; // the call-to-step checks of verify report it
@@ -135,6 +136,9 @@ function callProblems(
   if (defined && call.operation !== defined.code) {
     problems.push(`${label}: step ${step.stepName} calls ${defined.name}, not operation ${call.operation}`);
   }
+  // The fields are decoded by the operation the step record commits to (a call record naming
+  // another one is a problem of verify's call checks, not a reason to read the fields otherwise).
+  const signed = catalogOperation(step.operation);
   if (signed) {
     // The JSON of an attested call is what was signed: the bundle must show it.
     const shown = step.evidence === "ATTESTED";
