@@ -93,7 +93,11 @@ export interface AuditState {
 export interface AuditQuery {
   registry: WorkflowRegistry;
   provider: Provider;
-  /** The network's name and deployment record: what the runs' bundles are verified against, and where template names come from. */
+  /**
+   * The network's name and deployment record: what the runs' bundles are verified against, where
+   * template and domain names come from, and the registry's deployment block, before which no
+   * query starts (0 when the record does not know it).
+   */
   network: string;
   deployment: DeploymentRecord;
   runsDir: string;
@@ -102,11 +106,6 @@ export interface AuditQuery {
   submitter?: string;
   fromBlock?: number;
   toBlock?: number;
-  /**
-   * The registry's deployment block (DeploymentRecord.deploymentBlock): the queries never start
-   * before it. 0 when unknown.
-   */
-  deploymentBlock?: number;
   /** Not an indexed event field: filtered here, after the query. */
   outcome?: "COMMITTED" | "ROLLED_BACK";
 }
@@ -119,7 +118,8 @@ export interface AuditQuery {
 export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
   const { registry, provider, runsDir, outcome, network, deployment, ...filter } = query;
   const view: RegistryView = { network, chainId: deployment.chainId, registry, deployment };
-  const runs = (await queryEntries({ registry, ...filter })).filter(
+  const { deploymentBlock } = deployment;
+  const runs = (await queryEntries({ registry, deploymentBlock, ...filter })).filter(
     (run) => outcome === undefined || run.outcome === outcome,
   );
   const advances = new Map<bigint, StateAdvance>();
@@ -127,7 +127,7 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
     const found = await queryStateAdvances({
       registry,
       workflowId: filter.workflowId,
-      deploymentBlock: filter.deploymentBlock,
+      deploymentBlock,
       fromBlock: filter.fromBlock,
       toBlock: filter.toBlock,
     });

@@ -353,7 +353,6 @@ export function buildProgram(): Command {
           network: session.chain.network,
           deployment: session.chain.deployment,
           runsDir: session.runsDir,
-          deploymentBlock: session.chain.deployment.deploymentBlock,
         });
         out(formatAuditTrail(entries, `${IN_PROCESS_NETWORK} (chain ${session.chain.chainId})`));
       } finally {
@@ -603,7 +602,6 @@ export function buildProgram(): Command {
           deployment: reader.deployment,
           runsDir: path.join(opts.dataDir, "runs"),
           workflowId: opts.workflow,
-          deploymentBlock: reader.deployment.deploymentBlock,
           ...(await auditFilters(opts)),
         });
         if (opts.workflow !== undefined && entries.length === 0) {

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import {
   discloseStep,
+  DISCLOSURE_FORMAT,
   DisclosureError,
   parseDisclosure,
   verifyDisclosure,
@@ -230,10 +231,10 @@ describe("selective disclosure: one step with its Merkle path to the recorded tr
     const extra = { ...roundTrip(original), approvedBy: "audit" };
     expect(() => parseDisclosure(JSON.parse(JSON.stringify(extra)))).to.throw(
       DisclosureError,
-      /has keys that wesflow\.step-disclosure\/2 does not define: approvedBy/,
+      `has keys that ${DISCLOSURE_FORMAT} does not define: approvedBy`,
     );
     expect((await verifyDisclosure(extra)).reasons).to.include(
-      "the disclosure has key approvedBy, which wesflow.step-disclosure/2 does not define",
+      `the disclosure has key approvedBy, which ${DISCLOSURE_FORMAT} does not define`,
     );
   });
 
