@@ -8,6 +8,7 @@ import {
   providerSetFromBundle,
   StepSchema,
   stepRecordOf,
+  undefinedKeys,
   type RunBundle,
 } from "../bundle";
 import { templateIdOf, type RecordedRun } from "../chain";
@@ -185,6 +186,12 @@ export function parseDisclosure(json: unknown, source = "the disclosure"): StepD
       `${source} is malformed at ${issue.path.join(".") || "top level"}: ${issue.message}`,
     );
   }
+  const extra = undefinedKeys(json, parsed.data);
+  if (extra.length > 0) {
+    throw new DisclosureError(
+      `${source} has keys that ${DISCLOSURE_FORMAT} does not define: ${extra.join(", ")} (a disclosure shows nothing that is not checked)`,
+    );
+  }
   return parsed.data;
 }
 
@@ -354,6 +361,12 @@ export async function verifyDisclosure(
     calls: doc.call ? [doc.call] : [],
   });
   problems.push(...labels.problems);
+  const parsed = StepDisclosureSchema.safeParse(doc);
+  if (parsed.success) {
+    for (const key of undefinedKeys(doc, parsed.data)) {
+      problems.push(`the disclosure has key ${key}, which ${DISCLOSURE_FORMAT} does not define`);
+    }
+  }
   if (labels.skipped) notes.push(labels.skipped);
 
   // The registry.

@@ -1,4 +1,4 @@
-import type { AuditCall, AuditStep, AuditEntry, AuditState } from "./trail";
+import type { AuditCall, AuditStep, AuditEntry, AuditState, Trail } from "./trail";
 
 /** A recorded run's state root move: `order/stock root 0x… → 0x…`, or `… unchanged` when it did not move. */
 export function formatStateMove(state: AuditState): string {
@@ -27,6 +27,31 @@ export function formatTrailSteps(trail: {
   });
 }
 
+/**
+ * What verify says of a trail, then its steps, for the terminal: a trail that failed verify's checks
+ * says so with verify's findings, and its steps and names are headed as the bundle's claims, not
+ * verified; a verified trail whose step names could not be checked says that too.
+ */
+export function formatTrail(trail: Trail, against: string): { verdict: string[]; steps: string[] } {
+  const steps = formatTrailSteps(trail);
+  if (!trail.verified) {
+    return {
+      verdict: [
+        `BUNDLE FAILS VERIFICATION (wesflow verify finds it invalid${against ? ` against ${against}` : ""}):`,
+        ...trail.problems.map((p) => `  - ${p}`),
+        "steps, names and calls as the bundle states them, NOT verified:",
+      ],
+      steps,
+    };
+  }
+  const verdict = [
+    `bundle verified${against ? ` against ${against}` : ""}: every check of wesflow verify passed (attestations re-verified)`,
+  ];
+  verdict.push(...trail.notes.map((note) => `  note: ${note}`));
+  if (!trail.namesVerified) verdict.push("step names as the bundle states them (not verified):");
+  return { verdict, steps };
+}
+
 /** The audit trail as a person reads it in a terminal. */
 export function formatAuditTrail(entries: readonly AuditEntry[], network: string): string {
   if (entries.length === 0) return `No workflow runs recorded on ${network}.`;
@@ -49,12 +74,10 @@ export function formatAuditTrail(entries: readonly AuditEntry[], network: string
     } else if (!trail) {
       lines.push("    trail        bundle not on this machine: steps and calls are known only to its holder");
     } else {
-      lines.push(
-        trail.matchesChain
-          ? "    trail        bundle matches the on-chain trace root; attestations re-verified"
-          : `    trail        BUNDLE DOES NOT MATCH THE CHAIN: ${trail.problems.join("; ")}`,
-      );
-      for (const line of formatTrailSteps(trail)) lines.push(`      ${line}`);
+      const { verdict, steps } = formatTrail(trail, "the registry");
+      lines.push(`    trail        ${verdict[0]}`);
+      for (const line of verdict.slice(1)) lines.push(`                 ${line}`);
+      for (const line of steps) lines.push(`      ${line}`);
     }
     lines.push("");
   }

@@ -1,19 +1,25 @@
 import type { BundleCall, BundleStep } from "../bundle";
 import { compensationName, type StepDefinition, type WorkflowDefinition } from "../definition";
 import { idempotencyKeyOf, type AnyOperationSpec } from "../host";
-import { scenario as findScenario, SCENARIOS } from "../scenarios";
+import { catalogOperation, scenario as findScenario, SCENARIOS } from "../scenarios";
 import { operationNameOf } from "../trace";
 
 /**
  * What a bundle shows people beside the committed fields: step names, operation names, systems,
  * idempotency keys, and each call's request and response as JSON. The proof commits to step codes,
- * operation codes and field elements only, so these are checked against the workflow's definition:
- * the name of each step code, the operation each step calls, and the JSON re-encoded with the
- * operation's encoder must give the recorded fields.
+ * operation codes and field elements only, so these are checked against the workflow's definition
+ * (the name of each step code, the operation each step calls) and against the operation catalog:
+ * each call's JSON must be exactly the JSON its step's committed fields encode (decoded with the
+ * spec of the operation code the step record commits to, the one its system signs), key for key
+ * and value for value, so that no key is added, left out or changed behind an encoding that would
+ * not show it.
  */
 export interface LabelCheck {
   problems: string[];
-  /** Set when the labels could not be checked (a workflow that is not built in). */
+  /**
+   * Set when the step names could not be checked (a workflow that is not built in: its definition's
+   * names are not committed anywhere); its calls' names, keys and JSON were checked all the same.
+   */
   skipped?: string;
 }
 
@@ -26,22 +32,44 @@ export function checkLabels(args: {
   steps: readonly BundleStep[];
   calls: readonly BundleCall[];
 }): LabelCheck {
-  let definition: WorkflowDefinition<unknown>;
-  try {
-    definition = findScenario(args.scenario).createDefinition();
-  } catch {
+  const problems: string[] = [];
+  const definition = builtInDefinition(args.scenario);
+  let skipped: string | undefined;
+  const operationOf = new Map<number, AnyOperationSpec | undefined>();
+  if (!definition) {
     // Not built in: but a built-in template proves only its own workflow's runs.
     const owner = Object.values(SCENARIOS).find((s) => {
       const d = s.createDefinition();
       return args.template === d.template || args.template === d.rollbackTemplate;
     });
     if (owner)
-      return { problems: [`template ${args.template} proves ${owner.name} runs, not ${args.scenario} runs`] };
-    return {
-      problems: [],
-      skipped: `names and JSON not checked: ${args.scenario} is not a built-in workflow of this project`,
-    };
+      problems.push(`template ${args.template} proves ${owner.name} runs, not ${args.scenario} runs`);
+    skipped =
+      `step names not checked: ${args.scenario} is not a built-in workflow of this project ` +
+      `(its calls' names, keys and JSON are checked against the operation catalog)`;
+  } else {
+    problems.push(...definitionProblems(definition, args, operationOf));
   }
+  for (const call of args.calls) {
+    problems.push(...callProblems(call, args, definition ? operationOf : undefined));
+  }
+  return skipped ? { problems, skipped } : { problems };
+}
+
+function builtInDefinition(name: string): WorkflowDefinition<unknown> | undefined {
+  try {
+    return findScenario(name).createDefinition();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The template and the step names, by the built-in workflow's definition; fills `operationOf` (per step index). */
+function definitionProblems(
+  definition: WorkflowDefinition<unknown>,
+  args: Parameters<typeof checkLabels>[0],
+  operationOf: Map<number, AnyOperationSpec | undefined>,
+): string[] {
   const problems: string[] = [];
   if (args.template !== undefined && args.outcome !== undefined) {
     const expected =
@@ -54,7 +82,6 @@ export function checkLabels(args: {
       );
     }
   }
-  const operationOf = new Map<number, AnyOperationSpec | undefined>();
   for (const step of args.steps) {
     const definedStep = definition.steps.find((s) => s.code === step.stepCode);
     if (!definedStep) {
@@ -69,37 +96,57 @@ export function checkLabels(args: {
     }
     operationOf.set(step.index, operationSpecOf(definedStep, step.phase));
   }
-  for (const call of args.calls) {
-    const label = `call ${call.callSeq}`;
-    let catalogName: string | undefined;
-    try {
-      catalogName = operationNameOf(call.operation);
-    } catch {
-      problems.push(`${label}: operation code ${call.operation} is not in the catalog`);
-    }
-    if (catalogName !== undefined && catalogName !== call.operationName) {
-      problems.push(
-        `${label} is named ${call.operationName}, its operation code ${call.operation} is ${catalogName}`,
-      );
-    }
-    if (call.idempotencyKey !== idempotencyKeyOf(args.workflowId, call.callSeq)) {
-      problems.push(
-        `${label}: idempotency key ${call.idempotencyKey} is not the run's key for call ${call.callSeq}`,
-      );
-    }
-    const step = args.steps.find((s) => s.index === call.stepIndex);
-    const spec = step && operationOf.get(step.index);
-    if (!step || !spec) continue; // the call-to-step checks of verify report these
-    if (call.system !== spec.system) {
-      problems.push(`${label} names system ${call.system}, ${spec.name} is performed by ${spec.system}`);
-    }
-    if (call.operation !== spec.code) {
-      problems.push(`${label}: step ${step.stepName} calls ${spec.name}, not operation ${call.operation}`);
-    }
-    problems.push(...jsonProblems(`${label} request`, spec, "request", call.request, step.request));
-    problems.push(...jsonProblems(`${label} response`, spec, "response", call.response, step.response));
+  return problems;
+}
+
+/**
+ * One call's labels: its operation's name and system, its idempotency key, what its step's definition
+ * calls (built-in workflows: `operationOf`), and its JSON against its step's committed fields.
+ */
+function callProblems(
+  call: BundleCall,
+  args: Parameters<typeof checkLabels>[0],
+  operationOf: Map<number, AnyOperationSpec | undefined> | undefined,
+): string[] {
+  const problems: string[] = [];
+  const label = `call ${call.callSeq}`;
+  let catalogName: string | undefined;
+  try {
+    catalogName = operationNameOf(call.operation);
+  } catch {
+    problems.push(`${label}: operation code ${call.operation} is not in the catalog`);
   }
-  return { problems };
+  if (catalogName !== undefined && catalogName !== call.operationName) {
+    problems.push(
+      `${label} is named ${call.operationName}, its operation code ${call.operation} is ${catalogName}`,
+    );
+  }
+  if (call.idempotencyKey !== idempotencyKeyOf(args.workflowId, call.callSeq)) {
+    problems.push(
+      `${label}: idempotency key ${call.idempotencyKey} is not the run's key for call ${call.callSeq}`,
+    );
+  }
+  const named = catalogOperation(call.operation);
+  if (named && call.system !== named.system) {
+    problems.push(`${label} names system ${call.system}, ${named.name} is performed by ${named.system}`);
+  }
+  const step = args.steps.find((s) => s.index === call.stepIndex);
+  if (!step) return problems; // the call-to-step checks of verify report it
+  const defined = operationOf?.get(step.index);
+  if (defined && call.operation !== defined.code) {
+    problems.push(`${label}: step ${step.stepName} calls ${defined.name}, not operation ${call.operation}`);
+  }
+  // The fields are decoded by the operation the step record commits to (a call record naming
+  // another one is a problem of verify's call checks, not a reason to read the fields otherwise).
+  const signed = catalogOperation(step.operation);
+  if (signed) {
+    // The JSON of an attested call is what was signed: the bundle must show it.
+    const shown = step.evidence === "ATTESTED";
+    const where = `step ${step.index} (${step.stepName}), call ${call.callSeq} (${call.operationName})`;
+    problems.push(...jsonProblems(where, signed, "request", call.request, step.request, shown));
+    problems.push(...jsonProblems(where, signed, "response", call.response, step.response, shown));
+  }
+  return problems;
 }
 
 function operationSpecOf(
@@ -109,24 +156,69 @@ function operationSpecOf(
   return phase === "FORWARD" ? step.operation : step.compensation?.operation;
 }
 
-/** The JSON shown must encode to the fields the proof commits to (no JSON: nothing to compare). */
+/**
+ * The JSON shown must be exactly the JSON the committed fields encode: the fields are decoded with
+ * the operation's spec (which refuses fields that no value encodes to) and compared key by key. No
+ * JSON is no claim, unless `required` (an attested call: its answer was recorded and signed).
+ */
 function jsonProblems(
-  label: string,
+  where: string,
   spec: AnyOperationSpec,
   what: "request" | "response",
   json: unknown,
   fields: readonly string[],
+  required: boolean,
 ): string[] {
-  if (json === null || json === undefined) return [];
-  const schema = what === "request" ? spec.requestSchema : spec.responseSchema;
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) return [`${label}: the JSON is not a ${spec.name} ${what}`];
-  let encoded: bigint[];
+  const label = `${where} ${what}`;
+  let expected: unknown;
   try {
-    encoded = what === "request" ? spec.encodeRequest(parsed.data) : spec.encodeResponse(parsed.data);
+    const elements = fields.map((f) => BigInt(f));
+    expected = what === "request" ? spec.decodeRequest(elements) : spec.decodeResponse(elements);
   } catch (error) {
-    return [`${label}: the JSON cannot be encoded: ${(error as Error).message}`];
+    if (json === null || json === undefined) return [];
+    return [`${label}: the JSON shows what its committed fields do not: ${(error as Error).message}`];
   }
-  const same = encoded.length === fields.length && encoded.every((value, i) => value === BigInt(fields[i]));
-  return same ? [] : [`${label}: the JSON does not encode to the recorded ${what} fields`];
+  if (json === null || json === undefined) {
+    return required
+      ? [`${label}: the JSON is missing; its committed fields encode ${JSON.stringify(expected)}`]
+      : [];
+  }
+  return jsonDifferences(json, expected, "").map((difference) => `${label}: ${difference}`);
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** How the JSON shown differs from the JSON the fields encode, one line per key (`path` prefixes nested keys). */
+function jsonDifferences(shown: unknown, expected: unknown, path: string): string[] {
+  const encode = (value: unknown) => JSON.stringify(value) ?? String(value);
+  if (isRecord(expected)) {
+    if (!isRecord(shown)) {
+      return [
+        `${path ? `key ${path} is` : "the JSON is"} ${encode(shown)}, the committed fields encode an object`,
+      ];
+    }
+    const differences: string[] = [];
+    for (const key of Object.keys(shown)) {
+      if (!(key in expected)) {
+        differences.push(
+          `key ${path}${key} (${encode(shown[key])}) is not one the committed fields encode: they encode ${encode(expected)}`,
+        );
+      }
+    }
+    for (const key of Object.keys(expected)) {
+      if (!(key in shown)) {
+        differences.push(
+          `key ${path}${key} is missing: the committed fields encode ${encode(expected[key])}`,
+        );
+      } else {
+        differences.push(...jsonDifferences(shown[key], expected[key], `${path}${key}.`));
+      }
+    }
+    return differences;
+  }
+  // Values compare as JSON text: what a reader of the bundle sees.
+  if (encode(shown) === encode(expected)) return [];
+  const what = path ? `key ${path.slice(0, -1)} is` : "the JSON is";
+  return [`${what} ${encode(shown)}, the committed fields encode ${encode(expected)}`];
 }

@@ -1,37 +1,52 @@
 import type { Provider } from "ethers";
-import { BundleError, findBundle, providerSetFromBundle, traceFromBundle, type RunBundle } from "../bundle";
-import { queryEntries, queryStateAdvances, type RecordedRun, type StateAdvance } from "../chain";
-import { toHex32, verifySignature } from "../crypto";
-import { attestationMessage, computeTraceRoot } from "../trace";
+import { BundleError, findBundle, type RunBundle } from "../bundle";
+import {
+  definitionTemplateName,
+  queryEntries,
+  queryStateAdvances,
+  templateIdOf,
+  type DeploymentRecord,
+  type StateAdvance,
+} from "../chain";
+import { toHex32 } from "../crypto";
+import { stateDomainId } from "../state";
 import type { WorkflowRegistry } from "../../typechain-types";
+import type { ChainTarget, RegistryView } from "./onChain";
+import {
+  verifyBundle,
+  type BundleCheck,
+  type BundleVerification,
+  type CheckStatus,
+  type VerifiedCall,
+  type VerifiedStep,
+} from "./verify";
 
-/** One call as the audit shows it. `evidence` is what was checked, never more. */
-export interface AuditCall {
-  callSeq: number;
-  step: string;
-  system: string;
-  operation: string;
-  evidence: "attested" | "declared";
-  /** For attested calls: the signature verified now, under a key of the on-chain provider set. */
-  signatureVerified: boolean;
-}
+/** One call as the audit shows it: verify's own (`evidence` is what was checked now, never more). */
+export type AuditCall = VerifiedCall;
 
-export interface AuditStep {
-  index: number;
-  name: string;
-  phase: "FORWARD" | "COMPENSATE";
-  status: "OK" | "FAILED";
-  callSeq: number;
-  /** For a compensation: the forward step it undoes. */
-  compensates?: string;
-}
+/** One trace record as the audit shows it: verify's own. */
+export type AuditStep = VerifiedStep;
 
-/** A run's steps and calls as the bundle holds them, attestations re-verified. */
+/**
+ * A run's steps and calls as its bundle holds them, checked by `verifyBundle`: the same checks as
+ * `wesflow verify`, through the same code. Names, steps and calls are what the bundle states; they
+ * are verified only when `verified` (and the step names only when `namesVerified`).
+ */
 export interface Trail {
   scenario: string;
   outcome: "COMMITTED" | "ROLLED_BACK";
-  /** Problems found (attestations that do not verify, or, against the chain, roots that differ). */
+  /** Every check of `wesflow verify` passed (against the registry, for a recorded run). */
+  verified: boolean;
+  /**
+   * The step names were checked against the workflow's definition: false when the bundle is not
+   * verified, and for a workflow that is not built in (its names are committed nowhere).
+   */
+  namesVerified: boolean;
+  checks: Record<BundleCheck, CheckStatus>;
+  /** Why verify finds the bundle invalid: its findings, as `wesflow verify` gives them. Empty when verified. */
   problems: string[];
+  /** verify's notes (what it could not check). */
+  notes: string[];
   steps: AuditStep[];
   calls: AuditCall[];
 }
@@ -40,6 +55,10 @@ export interface Trail {
 export interface AuditEntry {
   workflowId: string;
   templateId: string;
+  /**
+   * The template's name: the deployment's name for the templateId, else the name the bundle gives
+   * when it is that id's (templateId = keccak256 of the name); undefined when neither knows it.
+   */
   template?: string;
   outcome: "COMMITTED" | "ROLLED_BACK";
   traceRoot: string;
@@ -50,17 +69,15 @@ export interface AuditEntry {
   gasUsed: number;
   /**
    * A run of a state template: the state domain's root it moved, from the registry's
-   * StateRootAdvanced event (0x-hex). `domain` is the domain's name, when the run's bundle is at hand.
+   * StateRootAdvanced event (0x-hex). `domain` is the domain's name, when the deployment or the
+   * run's bundle names the domain whose id it is.
    */
   state?: AuditState;
-  /** Present when the bundle is at hand. `matchesChain` is false if it does not hash to the on-chain root. */
-  trail?: {
-    scenario: string;
-    matchesChain: boolean;
-    problems: string[];
-    steps: AuditStep[];
-    calls: AuditCall[];
-  };
+  /**
+   * Present when the bundle is at hand: verify's verdict on it against the registry. `matchesChain`
+   * is `verified` (kept for readers of earlier versions, where it meant only the trace root).
+   */
+  trail?: Trail & { matchesChain: boolean };
   /** The run's bundle is on this machine but cannot be read (e.g. an older format): why. */
   bundleProblem?: string;
 }
@@ -76,28 +93,33 @@ export interface AuditState {
 export interface AuditQuery {
   registry: WorkflowRegistry;
   provider: Provider;
+  /**
+   * The network's name and deployment record: what the runs' bundles are verified against, where
+   * template and domain names come from, and the registry's deployment block, before which no
+   * query starts (0 when the record does not know it).
+   */
+  network: string;
+  deployment: DeploymentRecord;
   runsDir: string;
   workflowId?: bigint;
   templateId?: string;
   submitter?: string;
   fromBlock?: number;
   toBlock?: number;
-  /**
-   * The registry's deployment block (DeploymentRecord.deploymentBlock): the queries never start
-   * before it. 0 when unknown.
-   */
-  deploymentBlock?: number;
   /** Not an indexed event field: filtered here, after the query. */
   outcome?: "COMMITTED" | "ROLLED_BACK";
 }
 
 /**
- * Reads the registry's WorkflowRecorded events and joins each with its bundle, checked against the
- * chain, and with the StateRootAdvanced event of a state run (read once for the block range).
+ * Reads the registry's WorkflowRecorded events and joins each with its bundle, verified against the
+ * registry by `verifyBundle` (the checks of `wesflow verify --network`), and with the
+ * StateRootAdvanced event of a state run (read once for the block range).
  */
 export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
-  const { registry, provider, runsDir, outcome, ...filter } = query;
-  const runs = (await queryEntries({ registry, ...filter })).filter(
+  const { registry, provider, runsDir, outcome, network, deployment, ...filter } = query;
+  const view: RegistryView = { network, chainId: deployment.chainId, registry, deployment };
+  const { deploymentBlock } = deployment;
+  const runs = (await queryEntries({ registry, deploymentBlock, ...filter })).filter(
     (run) => outcome === undefined || run.outcome === outcome,
   );
   const advances = new Map<bigint, StateAdvance>();
@@ -105,7 +127,7 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
     const found = await queryStateAdvances({
       registry,
       workflowId: filter.workflowId,
-      deploymentBlock: filter.deploymentBlock,
+      deploymentBlock,
       fromBlock: filter.fromBlock,
       toBlock: filter.toBlock,
     });
@@ -126,18 +148,18 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
       bundleProblem = error.message;
     }
     const advance = advances.get(run.workflowId);
+    const domain = advance && domainNameOf(advance.domainId, deployment, bundle);
     const state: AuditState | undefined = advance && {
       domainId: advance.domainId,
-      ...(bundle?.state && bundle.state.domainId === advance.domainId.toLowerCase()
-        ? { domain: bundle.state.domain }
-        : {}),
+      ...(domain !== undefined ? { domain } : {}),
       rootBefore: toHex32(advance.rootBefore),
       rootAfter: toHex32(advance.rootAfter),
     };
+    const trail = bundle ? await trailOfBundle(bundle, { registry: view }) : undefined;
     entries.push({
       workflowId: workflowIdHex,
       templateId: run.templateId,
-      template: bundle?.templateId === run.templateId ? bundle.template : undefined,
+      template: templateNameOf(run.templateId, deployment, bundle),
       outcome: run.outcome,
       traceRoot: toHex32(run.traceRoot),
       providerSetRoot: toHex32(run.providerSetRoot),
@@ -146,111 +168,74 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
       txHash: run.txHash,
       gasUsed: receipt ? Number(receipt.gasUsed) : 0,
       ...(state ? { state } : {}),
-      trail: bundle ? await checkTrail(bundle, run, advance) : undefined,
+      ...(trail ? { trail: { ...trail, matchesChain: trail.verified } } : {}),
       ...(bundleProblem ? { bundleProblem } : {}),
     });
   }
   return entries;
 }
 
-async function checkTrail(
-  bundle: RunBundle,
-  run: RecordedRun,
-  advance: StateAdvance | undefined,
-): Promise<NonNullable<AuditEntry["trail"]>> {
-  const trace = traceFromBundle(bundle);
-  const trail = await trailOfBundle(bundle);
-  const problems: string[] = [];
-  if (computeTraceRoot(trace, bundle.traceDepth) !== run.traceRoot) {
-    problems.push("the bundle's steps do not hash to the on-chain trace root");
+/**
+ * A templateId's name: the deployment's (which registered it), else the bundle's. Either counts only
+ * when the id is that name's (templateIdOf), so a stale deployment file or an edited bundle cannot
+ * name a template that is not the one recorded.
+ */
+function templateNameOf(
+  templateId: string,
+  deployment: DeploymentRecord,
+  bundle: RunBundle | undefined,
+): string | undefined {
+  const isIt = (name: string) => templateIdOf(name).toLowerCase() === templateId.toLowerCase();
+  const deployed = Object.keys(deployment.templates).find(
+    (name) => deployment.templates[name].templateId.toLowerCase() === templateId.toLowerCase() && isIt(name),
+  );
+  if (deployed !== undefined) return deployed;
+  if (!bundle) return undefined;
+  let named: string;
+  try {
+    named = bundle.definition
+      ? definitionTemplateName(bundle.template, BigInt(bundle.definition.hash))
+      : bundle.template;
+  } catch {
+    return undefined; // a definition hash that is no number names nothing
   }
-  if (providerSetFromBundle(bundle).root !== run.providerSetRoot) {
-    problems.push("the bundle's provider set is not the one the proof was checked against");
-  }
-  if (trace.outcome !== run.outcome)
-    problems.push(`the bundle says ${trace.outcome}, the chain ${run.outcome}`);
-  problems.push(...stateProblems(bundle, advance));
-  problems.push(...trail.problems);
-  return {
-    scenario: trail.scenario,
-    matchesChain: problems.length === 0,
-    problems,
-    steps: trail.steps,
-    calls: trail.calls,
-  };
+  return named.length > 0 && isIt(named) ? named : undefined;
 }
 
-/** How the bundle's state differs from the run's StateRootAdvanced event (none when they agree). */
-function stateProblems(bundle: RunBundle, advance: StateAdvance | undefined): string[] {
-  const state = bundle.state;
-  if (!state && !advance) return [];
-  if (!state) return ["the chain moved a state root for this run, the bundle states no state"];
-  if (!advance)
-    return [`the bundle moves state domain "${state.domain}", the chain recorded no state root move`];
-  const problems: string[] = [];
-  if (state.domainId !== advance.domainId.toLowerCase()) {
-    problems.push(`the bundle's state domain is ${state.domainId}, the chain's ${advance.domainId}`);
-  }
-  if (BigInt(state.rootBefore) !== advance.rootBefore || BigInt(state.rootAfter) !== advance.rootAfter) {
-    problems.push("the bundle's state roots are not the ones the chain recorded");
-  }
-  return problems;
+/** A state domain's name from the deployment, else from the bundle; each only when the id is that name's. */
+function domainNameOf(
+  domainId: string,
+  deployment: DeploymentRecord,
+  bundle: RunBundle | undefined,
+): string | undefined {
+  const isIt = (name: string) => stateDomainId(name).toLowerCase() === domainId.toLowerCase();
+  const deployed = Object.keys(deployment.stateDomains ?? {}).find(isIt);
+  if (deployed !== undefined) return deployed;
+  const named = bundle?.state?.domain;
+  return named !== undefined && isIt(named) ? named : undefined;
 }
 
 /**
- * The steps and calls of a run's bundle. A call is shown as attested only when its signature
- * verifies now, under the key the bundle's provider set registers for that system; a call without
- * one (e.g. a timeout) is declared.
+ * The steps and calls of a run's bundle, checked by `verifyBundle` (offline unless `target` names a
+ * registry): a call is shown as attested only when its signature verifies now, under the key the
+ * bundle's provider set registers for that system; a bundle that fails a check is shown as such,
+ * with verify's findings. Throws as verify does (VerificationKeyError: the project is not set up).
  */
-export async function trailOfBundle(bundle: RunBundle): Promise<Trail> {
-  const trace = traceFromBundle(bundle);
-  const providers = providerSetFromBundle(bundle);
-  const problems: string[] = [];
-  const stepName = new Map(trace.steps.map((s) => [s.index, s.stepName]));
-  const forwardName = new Map(
-    trace.steps.filter((s) => s.phase === "FORWARD").map((s) => [s.stepCode, s.stepName]),
-  );
-  const calls: AuditCall[] = [];
-  for (const call of trace.calls) {
-    let signatureVerified = false;
-    if (call.attestation) {
-      const registered = providers.keyOf(call.system);
-      const sameKey =
-        registered?.publicKey[0] === call.attestation.publicKey[0] &&
-        registered?.publicKey[1] === call.attestation.publicKey[1];
-      const message = attestationMessage({
-        workflowId: trace.workflowId,
-        callSeq: call.callSeq,
-        operation: call.operation,
-        requestHash: call.requestHash,
-        responseHash: call.responseHash,
-      });
-      signatureVerified =
-        sameKey && (await verifySignature(message, call.attestation.signature, call.attestation.publicKey));
-      if (!signatureVerified)
-        problems.push(`call ${call.callSeq} (${call.operationName}): attestation does not verify`);
-    }
-    calls.push({
-      callSeq: call.callSeq,
-      step: stepName.get(call.stepIndex) ?? `#${call.stepIndex}`,
-      system: call.system,
-      operation: call.operationName,
-      evidence: call.attestation && signatureVerified ? "attested" : "declared",
-      signatureVerified,
-    });
-  }
+export async function trailOfBundle(bundle: RunBundle, target: ChainTarget = {}): Promise<Trail> {
+  return trailOf(await verifyBundle({ bundle, ...target }));
+}
+
+/** A trail from verify's result. */
+export function trailOf(result: BundleVerification): Trail {
   return {
-    scenario: bundle.scenario,
-    outcome: trace.outcome,
-    problems,
-    steps: trace.steps.map((s) => ({
-      index: s.index,
-      name: s.stepName,
-      phase: s.phase,
-      status: s.status,
-      callSeq: s.callSeq,
-      ...(s.phase === "COMPENSATE" ? { compensates: forwardName.get(s.stepCode) } : {}),
-    })),
-    calls,
+    scenario: result.scenario,
+    outcome: result.outcome,
+    verified: result.valid,
+    namesVerified: result.valid && result.checks.labels === "passed",
+    checks: result.checks,
+    problems: result.failures,
+    notes: result.notes,
+    steps: result.steps,
+    calls: result.calls,
   };
 }

@@ -29,6 +29,26 @@ export function formatVersionProblem(json: unknown, expected: string): string | 
     : `is in format ${format}, made by a newer wesflow; this version reads ${expected} only`;
 }
 
+/**
+ * The keys of a JSON document that its schema does not define (parsing drops them), as paths such as
+ * `steps.2.note`; `parsed` is what the schema made of `json`. A document shows only what is checked:
+ * readers refuse one with such keys rather than show a reader something no check looked at.
+ */
+export function undefinedKeys(json: unknown, parsed: unknown, path = ""): string[] {
+  if (Array.isArray(json) && Array.isArray(parsed)) {
+    return json.flatMap((item, i) =>
+      i < parsed.length ? undefinedKeys(item, parsed[i], `${path}${i}.`) : [],
+    );
+  }
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value);
+  if (!isObject(json) || !isObject(parsed)) return [];
+  return Object.entries(json).flatMap(([key, value]) => {
+    if (value === undefined) return []; // not in the JSON text
+    return key in parsed ? undefinedKeys(value, parsed[key], `${path}${key}.`) : [`${path}${key}`];
+  });
+}
+
 const decimal = z.string().regex(/^\d+$/, "a decimal field element");
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "a 0x-prefixed 32-byte hex value");
 const fields = z.array(decimal).length(4);

@@ -1,6 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
-import { BUNDLE_FORMAT, formatVersionProblem, RunBundleSchema, type RunBundle } from "./schema";
+import {
+  BUNDLE_FORMAT,
+  formatVersionProblem,
+  RunBundleSchema,
+  undefinedKeys,
+  type RunBundle,
+} from "./schema";
 
 export class BundleError extends Error {
   override name = "BundleError";
@@ -63,6 +69,13 @@ export function readBundle(file: string): RunBundle {
     const issue = parsed.error.issues[0];
     throw new BundleError(
       `bundle ${file} is malformed at ${issue.path.join(".") || "top level"}: ${issue.message}`,
+      file,
+    );
+  }
+  const extra = undefinedKeys(json, parsed.data);
+  if (extra.length > 0) {
+    throw new BundleError(
+      `bundle ${file} has keys that ${BUNDLE_FORMAT} does not define: ${extra.join(", ")} (a bundle shows nothing that is not checked)`,
       file,
     );
   }

@@ -157,13 +157,12 @@ function summaryLines(run: RunSummary): string[] {
 
 /** The steps of a run as its bundle holds them (attestations re-verified), for the terminal. */
 async function trailLines(bundlePath: string): Promise<string[]> {
-  const { formatTrailSteps, trailOfBundle } = await audit();
+  const { formatTrail, trailOfBundle } = await audit();
   const trail = await trailOfBundle(readBundle(path.resolve(PROJECT_ROOT, bundlePath)));
-  return [
-    "  steps:",
-    ...formatTrailSteps(trail).map((line) => `    ${line}`),
-    ...trail.problems.map((p) => `  PROBLEM: ${p}`),
-  ];
+  const { verdict, steps } = formatTrail(trail, "");
+  // The run was just recorded: its bundle's checks offline (verify without a network) say whether it holds.
+  if (trail.verified && trail.namesVerified) return ["  steps:", ...steps.map((line) => `    ${line}`)];
+  return [...verdict.map((line) => `  ${line}`), ...steps.map((line) => `    ${line}`)];
 }
 
 async function printRun(run: RunSummary, json: boolean | undefined): Promise<void> {
@@ -378,8 +377,9 @@ export function buildProgram(): Command {
           const entries = await readAuditTrail({
             registry: session.chain.registry,
             provider: session.chain.signer.provider!,
+            network: session.chain.network,
+            deployment: session.chain.deployment,
             runsDir: session.runsDir,
-            deploymentBlock: session.chain.deployment.deploymentBlock,
           });
           out(formatAuditTrail(entries, `${IN_PROCESS_NETWORK} (chain ${session.chain.chainId})`));
         } finally {
@@ -626,9 +626,10 @@ export function buildProgram(): Command {
         const entries = await readAuditTrail({
           registry: reader.registry,
           provider: reader.provider,
+          network: opts.network,
+          deployment: reader.deployment,
           runsDir: path.join(opts.dataDir, "runs"),
           workflowId: opts.workflow,
-          deploymentBlock: reader.deployment.deploymentBlock,
           ...(await auditFilters(opts)),
         });
         if (opts.workflow !== undefined && entries.length === 0) {

@@ -19,6 +19,14 @@ export interface OperationSpec<Req, Res> {
   encodeRequest(request: Req): bigint[];
   /** Exactly RECORD_FIELDS field elements; element 0 is the system's status, 1n (CALL_SUCCEEDED) = succeeded. */
   encodeResponse(response: Res): bigint[];
+  /**
+   * The inverse of encodeRequest: the one request (as its schema gives it) whose encoding is
+   * `fields`; throws OperationDecodingError when no request encodes to them. An auditor compares the
+   * request JSON a bundle shows with it, key by key.
+   */
+  decodeRequest(fields: readonly bigint[]): Req;
+  /** The inverse of encodeResponse, as decodeRequest is of encodeRequest. */
+  decodeResponse(fields: readonly bigint[]): Res;
 }
 
 /** Any operation spec, whatever its request and response types (for lists of specs). */

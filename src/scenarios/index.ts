@@ -1,4 +1,5 @@
 import type { WorkflowDefinition } from "../definition";
+import type { AnyOperationSpec } from "../host";
 import type { SystemName } from "../trace";
 import { DEMO_STOCK, Inventory, storedStock } from "./order/inventory";
 import { ORDER_FORWARD_OPERATIONS, ORDER_OPERATIONS } from "./order/operations";
@@ -56,6 +57,18 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
 };
+
+/**
+ * The operations of the registered external systems (payment, logistics, invoicing), whichever
+ * workflow calls them: a user-defined workflow calls these very specs. Each system signs the fields
+ * its spec encodes, so the spec of a call's operation code says what JSON those fields are.
+ */
+const CATALOG_OPERATIONS: readonly AnyOperationSpec[] = Object.values(ORDER_OPERATIONS).flat();
+
+/** The spec of a catalog operation by its code (OPERATION_CODES), or undefined for a code no system serves. */
+export function catalogOperation(code: number): AnyOperationSpec | undefined {
+  return CATALOG_OPERATIONS.find((spec) => spec.code === code);
+}
 
 export function scenario(name: string): Scenario {
   const found = SCENARIOS[name];

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import {
   discloseStep,
+  DISCLOSURE_FORMAT,
   DisclosureError,
   parseDisclosure,
   verifyDisclosure,
@@ -197,6 +198,44 @@ describe("selective disclosure: one step with its Merkle path to the recorded tr
     const result = await verifyDisclosure(otherTx, { registry: chain });
     expect(result).to.include({ valid: false, onChain: false });
     expect(result.reasons.join("\n")).to.match(/the chain recorded the run in transaction/);
+  });
+
+  it("a disclosed call's JSON is exactly what the step's fields encode: an extra, a missing or a hidden key is invalid, named", async () => {
+    const paymentIndex = committed.steps.findIndex((s) => s.stepName === "payment");
+    const original = discloseStep(committed, paymentIndex);
+    const response = original.call!.response as { paymentRef: string };
+    const where = `step ${paymentIndex} (payment), call 1 (payment.charge) response`;
+    type Json = Record<string, unknown>;
+    const cases: [(doc: StepDisclosure) => void, string][] = [
+      [
+        (d) => ((d.call!.response as Json).refundedCents = 6779),
+        `${where}: key refundedCents (6779) is not one the committed fields encode: they encode ${JSON.stringify(response)}`,
+      ],
+      [
+        (d) => delete (d.call!.response as Json).paymentRef,
+        `${where}: key paymentRef is missing: the committed fields encode "${response.paymentRef}"`,
+      ],
+      [
+        (d) => ((d.call!.response as Json).paymentRef = "\u0000" + response.paymentRef),
+        `${where}: key paymentRef is "\\u0000${response.paymentRef}", the committed fields encode "${response.paymentRef}"`,
+      ],
+    ];
+    for (const [tamper, reason] of cases) {
+      const doc = roundTrip(original);
+      tamper(doc);
+      const result = await verifyDisclosure(roundTrip(doc), { registry: chain });
+      expect(result, reason).to.include({ valid: false });
+      expect(result.reasons, reason).to.include(reason);
+    }
+    // A key the disclosure format does not define: refused when read, a finding when handed over as an object.
+    const extra = { ...roundTrip(original), approvedBy: "audit" };
+    expect(() => parseDisclosure(JSON.parse(JSON.stringify(extra)))).to.throw(
+      DisclosureError,
+      `has keys that ${DISCLOSURE_FORMAT} does not define: approvedBy`,
+    );
+    expect((await verifyDisclosure(extra)).reasons).to.include(
+      `the disclosure has key approvedBy, which ${DISCLOSURE_FORMAT} does not define`,
+    );
   });
 
   it("a disclosure against a registry that never saw the run is not recorded there", async () => {

@@ -11,7 +11,7 @@ import {
   verifyBundle,
   type RegistryView,
 } from "../../src/audit";
-import { RunBundleSchema, type RunBundle } from "../../src/bundle";
+import { BUNDLE_FORMAT, BundleError, readBundle, RunBundleSchema, type RunBundle } from "../../src/bundle";
 import { decodeString, toHex32 } from "../../src/crypto";
 import { deployWesflow, type ScenarioSession } from "../../src/pipeline";
 import { circuitInstance, verificationKeyHash } from "../../src/prover";
@@ -282,6 +282,31 @@ function tamperings(bundle: RunBundle): Tampering[] {
     { field: `${call}.attestation.systemCode`, tamper: (b) => (b.calls[0].attestation!.systemCode = 2) },
     { field: `${call}.attestation.system`, tamper: (b) => (b.calls[0].attestation!.system = "logistics") },
     { field: "calls (one removed)", tamper: (b) => b.calls.pop() },
+    // What a reader sees beside the committed fields: the JSON must be what the fields encode.
+    {
+      field: `${call}.response.refundedCents (added)`,
+      tamper: (b) => ((b.calls[0].response as Record<string, unknown>).refundedCents = 6779),
+    },
+    {
+      field: `${call}.response.paymentRef (removed)`,
+      tamper: (b) => delete (b.calls[0].response as Record<string, unknown>).paymentRef,
+    },
+    {
+      field: `${call}.response.paymentRef (a leading NUL: the same field encoding)`,
+      tamper: (b) => {
+        const response = b.calls[0].response as { paymentRef: string };
+        response.paymentRef = "\u0000" + response.paymentRef;
+      },
+    },
+    { field: `${call}.response (removed)`, tamper: (b) => (b.calls[0].response = null) },
+    {
+      field: `${call}.request.note (added)`,
+      tamper: (b) => ((b.calls[0].request as Record<string, unknown>).note = "refund approved"),
+    },
+    {
+      field: `steps[${callStep}].note (a key the bundle format does not define)`,
+      tamper: (b) => ((b.steps[callStep] as Record<string, unknown>).note = "refunded"),
+    },
   );
   return list;
 }
@@ -301,6 +326,25 @@ describe("verify: a run bundle against itself and the registry, without calling 
   });
 
   after(() => recorded?.close());
+
+  /** What `wesflow audit` asks: the registry's runs, with the bundles of `runsDir`, against this network's deployment. */
+  const auditQuery = (runsDir: string) => ({
+    registry: chain.registry,
+    provider: ethers.provider,
+    network: chain.network,
+    deployment: chain.deployment,
+    runsDir,
+  });
+
+  /** A runs folder holding these bundles (as files, the way runs leave them). */
+  const runsDirWith = (bundles: RunBundle[]) => {
+    const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-audit-runs-"));
+    for (const bundle of bundles) {
+      fs.mkdirSync(path.join(runsDir, bundle.workflowId));
+      fs.writeFileSync(path.join(runsDir, bundle.workflowId, "bundle.json"), JSON.stringify(bundle, null, 2));
+    }
+    return runsDir;
+  };
 
   it("a committed run's bundle is valid offline, with every call attested, and not checked on chain", async () => {
     const result = await verifyBundle({ bundle: committed });
@@ -392,6 +436,86 @@ describe("verify: a run bundle against itself and the registry, without calling 
     }
   });
 
+  it("a call's JSON is exactly what its step's fields encode: a key added, left out or changed is invalid, naming the step, the call and the key", async () => {
+    const at = committed.calls.findIndex((c) => c.operationName === "payment.charge");
+    const charge = committed.calls[at];
+    const step = committed.steps[charge.stepIndex];
+    const response = charge.response as { status: string; paymentRef: string; amountCents: number };
+    expect(step.stepName).to.equal("payment");
+    const where = `step ${step.index} (payment), call ${charge.callSeq} (payment.charge)`;
+    type Json = Record<string, unknown>;
+    const cases: [string, (call: RunBundle["calls"][number]) => void, string][] = [
+      [
+        "an extra response key",
+        (c) => ((c.response as Json).refundedCents = 6779),
+        `${where} response: key refundedCents (6779) is not one the committed fields encode: they encode ${JSON.stringify(response)}`,
+      ],
+      [
+        "a missing response key",
+        (c) => delete (c.response as Json).paymentRef,
+        `${where} response: key paymentRef is missing: the committed fields encode "${response.paymentRef}"`,
+      ],
+      [
+        "a value the field encoding does not tell apart (a leading NUL)",
+        (c) => ((c.response as Json).paymentRef = "\u0000" + response.paymentRef),
+        `${where} response: key paymentRef is "\\u0000${response.paymentRef}", the committed fields encode "${response.paymentRef}"`,
+      ],
+      [
+        "a changed value",
+        (c) => ((c.response as Json).amountCents = response.amountCents + 100),
+        `${where} response: key amountCents is ${response.amountCents + 100}, the committed fields encode ${response.amountCents}`,
+      ],
+      [
+        "an extra request key",
+        (c) => ((c.request as Json).note = "refund approved"),
+        `${where} request: key note ("refund approved") is not one the committed fields encode: they encode ${JSON.stringify(charge.request)}`,
+      ],
+      [
+        "no response JSON for an attested call",
+        (c) => (c.response = null),
+        `${where} response: the JSON is missing; its committed fields encode ${JSON.stringify(response)}`,
+      ],
+    ];
+    for (const [what, tamper, reason] of cases) {
+      const bundle = copy(committed);
+      tamper(bundle.calls[at]);
+      const result = await verifyBundle({ bundle });
+      expect(result.valid, what).to.equal(false);
+      // Only the JSON changed: the proof, the trace and the attestations still hold.
+      expect(result.checks, what).to.deep.include({
+        proof: "passed",
+        traceRoot: "passed",
+        calls: "passed",
+        labels: "failed",
+      });
+      expect(result.reasons, what).to.include(reason);
+      expect(formatBundleVerification(result, "bundle.json"), what).to.include(`  - ${reason}`);
+    }
+  });
+
+  it("a key the bundle format does not define is a finding too (and a file with one is refused when read)", async () => {
+    const bundle = copy(committed);
+    (bundle.steps[2] as Record<string, unknown>).note = "refunded";
+    (bundle as Record<string, unknown>).approvedBy = "audit";
+    const result = await verifyBundle({ bundle });
+    expect(result.valid).to.equal(false);
+    expect(result.reasons).to.include.members([
+      `the bundle has key steps.2.note, which ${BUNDLE_FORMAT} does not define`,
+      `the bundle has key approvedBy, which ${BUNDLE_FORMAT} does not define`,
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-extra-key-"));
+    try {
+      const file = path.join(dir, "bundle.json");
+      fs.writeFileSync(file, JSON.stringify(bundle));
+      expect(() => readBundle(file)).to.throw(
+        BundleError,
+        `has keys that ${BUNDLE_FORMAT} does not define: steps.2.note, approvedBy`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a changed trace root or outcome shows against the chain's entry too", async () => {
     const bundle = copy(committed);
     bundle.traceRoot = rolledBack.traceRoot;
@@ -450,11 +574,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
   });
 
   it("the audit trail filters recorded runs by outcome (not an indexed event field)", async () => {
-    const query = {
-      registry: chain.registry,
-      provider: ethers.provider,
-      runsDir: `${recorded.dataDir}/runs`,
-    };
+    const query = auditQuery(`${recorded.dataDir}/runs`);
     const rolled = await readAuditTrail({ ...query, outcome: "ROLLED_BACK" });
     expect(rolled.map((e) => e.workflowId)).to.deep.equal([rolledBack.workflowId]);
     const done = await readAuditTrail({ ...query, outcome: "COMMITTED" });
@@ -471,7 +591,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
         );
         fs.writeFileSync(path.join(runsDir, bundle.workflowId, "bundle.json"), text);
       }
-      const entries = await readAuditTrail({ registry: chain.registry, provider: ethers.provider, runsDir });
+      const entries = await readAuditTrail(auditQuery(runsDir));
       const byId = new Map(entries.map((e) => [e.workflowId, e]));
       const old = byId.get(committed.workflowId)!;
       expect(old.trail).to.equal(undefined);
@@ -480,6 +600,78 @@ describe("verify: a run bundle against itself and the registry, without calling 
         /trail {8}bundle unreadable: bundle .* is in format wesflow\.run-bundle\/1/,
       );
       expect(byId.get(rolledBack.workflowId)?.trail?.matchesChain).to.equal(true);
+    } finally {
+      fs.rmSync(runsDir, { recursive: true, force: true });
+    }
+  });
+
+  it("audit runs verify's checks: a bundle renamed after the fact (payment → refund, payment.charge → payment.refund) fails them there too, with verify's findings, never shown as verified", async () => {
+    const renamed = copy(committed);
+    const step = renamed.steps.find((s) => s.stepName === "payment")!;
+    step.stepName = "refund";
+    const call = renamed.calls.find((c) => c.stepIndex === step.index)!;
+    call.operationName = "payment.refund";
+    const findings = [
+      `step ${step.index} is named refund, its code ${step.stepCode} is payment`,
+      `call ${call.callSeq} is named payment.refund, its operation code 101 is payment.charge`,
+    ];
+    // The names are not committed: the trace root, the proof and the attestations still hold.
+    const verdict = await verifyBundle({ bundle: renamed, registry: chain });
+    expect(verdict).to.include({ valid: false });
+    expect(verdict.checks).to.include({
+      traceRoot: "passed",
+      proof: "passed",
+      chain: "passed",
+      labels: "failed",
+    });
+    expect(verdict.reasons).to.include.members(findings);
+
+    const runsDir = runsDirWith([renamed, rolledBack]);
+    try {
+      const entries = await readAuditTrail(auditQuery(runsDir));
+      const entry = entries.find((e) => e.workflowId === committed.workflowId)!;
+      expect(entry.trail?.verified).to.equal(false);
+      expect(entry.trail?.matchesChain).to.equal(false);
+      expect(entry.trail?.problems).to.deep.equal(verdict.reasons); // on chain: findings only, no notes
+      expect(entry.trail?.problems).to.include.members(findings);
+      expect(entries.find((e) => e.workflowId === rolledBack.workflowId)?.trail?.verified).to.equal(true);
+
+      const text = formatAuditTrail(entries, "hardhat");
+      expect(text).not.to.include("bundle matches the on-chain trace root");
+      const block = text.slice(text.indexOf(`● workflow ${committed.workflowId}`)).split("\n\n")[0];
+      expect(block).to.include(
+        "trail        BUNDLE FAILS VERIFICATION (wesflow verify finds it invalid against the registry):",
+      );
+      for (const finding of findings) expect(block).to.include(`  - ${finding}`);
+      // The false names appear only below the heading that says they are the bundle's, not verified.
+      const heading = "steps, names and calls as the bundle states them, NOT verified:";
+      expect(block).to.include(heading);
+      const claims = block.slice(block.indexOf(heading));
+      expect(claims).to.match(/refund +FORWARD +OK +→ payment payment\.refund \[attested\]/);
+      expect(block.slice(0, block.indexOf(heading)).replace(/  - .*\n/g, "")).not.to.match(/refund/);
+      const other = text.slice(text.indexOf(`● workflow ${rolledBack.workflowId}`)).split("\n\n")[0];
+      expect(other).to.include(
+        "trail        bundle verified against the registry: every check of wesflow verify passed (attestations re-verified)",
+      );
+      expect(other).not.to.include("NOT verified");
+    } finally {
+      fs.rmSync(runsDir, { recursive: true, force: true });
+    }
+  });
+
+  it("audit without the bundles shows each run's template by the deployment's name, not only its id", async () => {
+    const runsDir = runsDirWith([]);
+    try {
+      const entries = await readAuditTrail(auditQuery(runsDir));
+      const byId = new Map(entries.map((e) => [e.workflowId, e]));
+      for (const bundle of [committed, rolledBack]) {
+        const entry = byId.get(bundle.workflowId)!;
+        expect(entry.trail).to.equal(undefined);
+        expect(entry).to.include({ templateId: bundle.templateId, template: bundle.template });
+        expect(formatAuditTrail(entries, "hardhat")).to.include(
+          `    template     ${bundle.template} (${bundle.templateId})`,
+        );
+      }
     } finally {
       fs.rmSync(runsDir, { recursive: true, force: true });
     }
@@ -621,11 +813,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
     });
 
     it("the audit trail shows each state run's root move, read from StateRootAdvanced events", async () => {
-      const entries = await readAuditTrail({
-        registry: chain.registry,
-        provider: ethers.provider,
-        runsDir: `${recorded.dataDir}/runs`,
-      });
+      const entries = await readAuditTrail(auditQuery(`${recorded.dataDir}/runs`));
       const byId = new Map(entries.map((e) => [e.workflowId, e]));
       const hex = (decimal: string) => toHex32(BigInt(decimal));
       expect(byId.get(committed.workflowId)?.state).to.deep.equal({

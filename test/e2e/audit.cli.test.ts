@@ -28,7 +28,7 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
   this.timeout(600_000);
   let dataDir: string;
   let bundleFile: string;
-  let bundle: Record<string, unknown> & { steps: { response: string[] }[] };
+  let bundle: Record<string, unknown> & { steps: { response: string[] }[]; calls: unknown[] };
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-audit-cli-"));
@@ -77,6 +77,40 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
     const text = await wesflow(["verify", file]);
     expect(text.code).to.equal(1);
     expect(lastLine(text.stdout)).to.equal("INVALID");
+  });
+
+  it("verify: a bundle whose payment response shows a key its fields do not encode is invalid, naming it; exit 1", async () => {
+    const tampered = JSON.parse(JSON.stringify(bundle));
+    const charge = tampered.calls.find(
+      (c: { operationName: string }) => c.operationName === "payment.charge",
+    );
+    charge.response.refundedCents = 6779;
+    const file = writeCopy("refunded.json", JSON.stringify(tampered, null, 2));
+    const json = await wesflow(["verify", file, "--json"]);
+    expect(json.code, json.stderr).to.equal(1);
+    const report = JSON.parse(lastLine(json.stdout));
+    expect(report).to.include({ valid: false });
+    expect(report.checks).to.include({
+      proof: "passed",
+      traceRoot: "passed",
+      calls: "passed",
+      labels: "failed",
+    });
+    expect(report.reasons.join("\n")).to.match(
+      /^step 2 \(payment\), call 1 \(payment\.charge\) response: key refundedCents \(6779\) is not one the committed fields encode/m,
+    );
+    const text = await wesflow(["verify", file]);
+    expect(text.code).to.equal(1);
+    expect(text.stdout).to.match(/✗ names and JSON +failed/);
+    expect(lastLine(text.stdout)).to.equal("INVALID");
+
+    // A key the bundle format does not define, outside any call's JSON: the file is not a bundle.
+    const noted = JSON.parse(JSON.stringify(bundle));
+    noted.steps[2].note = "refunded";
+    expectBadInput(
+      await wesflow(["verify", writeCopy("noted.json", JSON.stringify(noted))]),
+      /has keys that wesflow\.run-bundle\/3 does not define: steps\.2\.note/,
+    );
   });
 
   it("bad input exits 2 with one line: missing, truncated or malformed bundle, unknown network, unreachable node", async () => {

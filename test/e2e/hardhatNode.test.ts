@@ -160,6 +160,59 @@ describe("against a real JSON-RPC node (npx hardhat node): deploy → runs → a
     );
   });
 
+  it("audit says no less than verify: a bundle renamed after the fact fails there with verify's findings; a run without its bundle shows its template's name", async () => {
+    const bundleFile = path.resolve(ROOT, committed.bundlePath);
+    const original = fs.readFileSync(bundleFile, "utf8");
+    const renamed = JSON.parse(original);
+    const step = renamed.steps.find((s: { stepName: string }) => s.stepName === "payment");
+    step.stepName = "refund";
+    renamed.calls.find((c: { stepIndex: number }) => c.stepIndex === step.index).operationName =
+      "payment.refund";
+    const audit = (...extra: string[]) =>
+      wesflow(["audit", "--network", "localhost", "--workflow", committed.workflowId, ...extra], { env });
+    try {
+      fs.writeFileSync(bundleFile, JSON.stringify(renamed, null, 2));
+      const verify = await wesflow(["verify", bundleFile, "--network", "localhost", "--json"], { env });
+      expect(verify.code, verify.stderr).to.equal(1);
+      const { reasons } = JSON.parse(lastLine(verify.stdout));
+      expect(reasons).to.include.members([
+        `step ${step.index} is named refund, its code ${step.stepCode} is payment`,
+        "call 1 is named payment.refund, its operation code 101 is payment.charge",
+      ]);
+
+      const text = await audit();
+      expect(text.code, text.stderr).to.equal(0);
+      expect(text.stdout).not.to.include("bundle matches the on-chain trace root");
+      expect(text.stdout).not.to.include("bundle verified");
+      expect(text.stdout).to.include(
+        "    trail        BUNDLE FAILS VERIFICATION (wesflow verify finds it invalid against the registry):",
+      );
+      for (const reason of reasons) expect(text.stdout).to.include(`  - ${reason}`);
+      expect(text.stdout).to.include("steps, names and calls as the bundle states them, NOT verified:");
+      const json = await audit("--json");
+      expect(json.code, json.stderr).to.equal(0);
+      const [entry] = JSON.parse(lastLine(json.stdout));
+      expect(entry.trail).to.deep.include({ verified: false, matchesChain: false, problems: reasons });
+
+      fs.rmSync(bundleFile);
+      const absent = await audit();
+      expect(absent.code, absent.stderr).to.equal(0);
+      const deployment = JSON.parse(
+        fs.readFileSync(path.join(dataDir, "deployments", "localhost.json"), "utf8"),
+      );
+      const templateId = deployment.templates.OrderStateWorkflow_4_3_10.templateId;
+      expect(absent.stdout).to.include(`    template     OrderStateWorkflow_4_3_10 (${templateId})`);
+      expect(absent.stdout).to.include("bundle not on this machine");
+    } finally {
+      fs.writeFileSync(bundleFile, original);
+    }
+    const restored = await audit("--json");
+    expect(JSON.parse(lastLine(restored.stdout))[0].trail).to.include({
+      verified: true,
+      namesVerified: true,
+    });
+  });
+
   it("records a rolled-back run: verify shows the failed call declared; scripts/audit.ts filters by outcome", async () => {
     const run = await wesflow(
       [

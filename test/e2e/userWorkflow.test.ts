@@ -66,7 +66,7 @@ describe("user-defined workflows: a TypeScript file, proven by the generic templ
     ]);
     const result = await verifyBundle({ bundle, registry: session.chain });
     expect(result.reasons).to.deep.equal([
-      "names and JSON not checked: subscription is not a built-in workflow of this project",
+      "step names not checked: subscription is not a built-in workflow of this project (its calls' names, keys and JSON are checked against the operation catalog)",
     ]);
     expect(result).to.include({ valid: true, onChain: true, recorded: true });
 

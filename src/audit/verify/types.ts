@@ -1,0 +1,81 @@
+import type { BundleCheck, CheckStatus } from "./checks";
+
+/** One call as `verify` reports it: `attested` only when its signature verified now, under the registered key. */
+export interface VerifiedCall {
+  callSeq: number;
+  step: string;
+  system: string;
+  operation: string;
+  evidence: "attested" | "declared";
+  signatureVerified: boolean;
+}
+
+/**
+ * One trace record as `verify` reports it: as the bundle states it (its name is checked only by the
+ * `labels` check, and only for a built-in workflow).
+ */
+export interface VerifiedStep {
+  index: number;
+  name: string;
+  phase: "FORWARD" | "COMPENSATE";
+  status: "OK" | "FAILED";
+  callSeq: number;
+  /** For a compensation: the forward step it undoes (the name of the forward record of its step code). */
+  compensates?: string;
+}
+
+/**
+ * The state transition a run of a state template states (its bundle's `state`), as `verify` read
+ * it: whether it holds is the `state` check (and, on chain, the `chain` check).
+ */
+export interface VerifiedState {
+  /** The state domain's name, e.g. "order/stock", and its on-chain id (bytes32 hex). */
+  domain: string;
+  domainId: string;
+  /** The key of the leaf the run's proof opens (the order's SKU) and its value before and after. */
+  key: string;
+  valueBefore: string;
+  valueAfter: string;
+  /** The domain's roots before and after the run, 0x-hex. */
+  rootBefore: string;
+  rootAfter: string;
+  /** rootAfter = rootBefore: the run left the state as it was (a rolled-back run). */
+  unchanged: boolean;
+  /** Against a network: the registry's StateRootAdvanced event of the run, when there is one. */
+  advance?: { blockNumber: number; txHash: string };
+}
+
+export interface BundleVerification {
+  /** Every check passed (the on-chain ones included when a network was given). */
+  valid: boolean;
+  /** The registry's entry for the run exists and matches the bundle. */
+  onChain: boolean;
+  /** Why the bundle is invalid or not on chain, then notes; empty when valid and on chain. */
+  reasons: string[];
+  /** The first part of `reasons`: every failed check's problems (empty when valid). */
+  failures: string[];
+  /** The rest of `reasons`: what was not checked, and why. */
+  notes: string[];
+  workflowId: string;
+  scenario: string;
+  template: string;
+  outcome: "COMMITTED" | "ROLLED_BACK";
+  checks: Record<BundleCheck, CheckStatus>;
+  steps: VerifiedStep[];
+  calls: VerifiedCall[];
+  /** A run of a state template: the transition its bundle states (checked unless `checks.state` failed). */
+  state?: VerifiedState;
+  /**
+   * Against a network: whether the registry has an entry for the workflow id at all (false with
+   * an otherwise sound bundle means the id is unknown there, e.g. the node was restarted).
+   */
+  recorded?: boolean;
+  /** The on-chain record found. */
+  entry?: {
+    network: string;
+    chainId: number;
+    registry: string;
+    txHash: string;
+    blockNumber: number;
+  };
+}
