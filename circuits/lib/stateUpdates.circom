@@ -35,8 +35,10 @@ include "./state.circom";
 // rootBefore/rootAfter (public signals, the registry's current root). Two keys of one tree whose
 // positions collide cannot both be held (src/state refuses the second when it is added); the
 // circuit can only open the leaf that is at the key's position, so such a key cannot be written.
-// Cost: MAX_WRITES x (StateLeafUpdate(DEPTH, ALLOW_INSERT) + 2 x Uint64 (130) + 3); about 6,200
-// constraints per write at depth 10.
+// Cost (circom2 --O2): per write StateLeafUpdate(DEPTH, ALLOW_INSERT), two Uint64 (130) and the
+// disabled-write pins, 6,160 at depth 10 (6,164 with inserts; --O2 merges a few), plus one per
+// write after the first for the prefix: StateUpdates(10, 4, 0) 24,643 (<= 2^15), (10, 8, 1)
+// 49,319 (<= 2^16).
 template StateUpdates(DEPTH, MAX_WRITES, ALLOW_INSERT) {
     assert(DEPTH > 0);
     assert(MAX_WRITES > 0);
