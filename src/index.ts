@@ -28,7 +28,7 @@ import {
   logisticsShip,
   paymentCharge,
   paymentRefund,
-} from "./scenarios/order/operations";
+} from "./systems";
 
 /**
  * The operations of the registered external systems (payment, logistics, invoicing): what a step
@@ -42,4 +42,6 @@ export const operations = {
   invoiceIssue,
   invoiceVoid,
 } as const;
-export type * from "./scenarios/order/operations";
+export type * from "./systems/payment/operations";
+export type * from "./systems/logistics/operations";
+export type * from "./systems/invoicing/operations";

@@ -50,3 +50,7 @@ export interface ScenarioDemo {
   /** The rollback shown after the committed runs: the system told to fail, once, and why in words. */
   rollback: { system: SystemName; fault: Fault; description: string };
 }
+
+export class UnknownScenarioError extends Error {
+  override name = "UnknownScenarioError";
+}

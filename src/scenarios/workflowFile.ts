@@ -16,8 +16,8 @@ export function isWorkflowFileArg(arg: string): boolean {
 /**
  * A user's workflow file as a scenario: the file default-exports `defineWorkflow({...})` and may
  * export `exampleInput` (a value, or a function of the run's number) used when no --input is given.
- * Its calls go to the registered external systems (payment, logistics, invoicing), which run as
- * for the built-in scenarios; the file's code runs in this process (it is trusted code).
+ * Its calls go to the registered external systems (src/systems/), which run as for the built-in
+ * scenarios; the file's code runs in this process (it is trusted code).
  */
 export function loadWorkflowFile(
   file: string,

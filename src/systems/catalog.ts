@@ -1,0 +1,170 @@
+import path from "node:path";
+import type { AnyOperationSpec } from "../host";
+import type { Logger } from "../project";
+import { OPERATION_CODES, ProviderSet, SYSTEM_CODES, type ProviderKey, type SystemName } from "../trace";
+import { invoicingSystem } from "./invoicing";
+import { loadOrCreateProviderKey } from "./keys";
+import { logisticsSystem } from "./logistics";
+import type { SystemModule } from "./module";
+import { paymentSystem } from "./payment";
+import { startSimulatedSystem } from "./server";
+import type { SimulatedSystem } from "./types";
+
+/**
+ * Every external system the product knows, one module per folder (src/systems/<name>/). A new
+ * system is a folder and one line here; its codes are checked unique when this module loads.
+ */
+export const SYSTEMS: readonly SystemModule[] = [paymentSystem, logisticsSystem, invoicingSystem];
+
+export class SystemCatalogError extends Error {
+  override name = "SystemCatalogError";
+}
+
+/** Names and codes unique; each operation's system is its module's, and its code the catalog's. */
+export function checkSystemCatalog(systems: readonly SystemModule[]): void {
+  const names = new Set<string>();
+  const operations = new Map<number, string>();
+  for (const system of systems) {
+    if (names.has(system.name)) throw new SystemCatalogError(`system ${system.name} is registered twice`);
+    names.add(system.name);
+    if (SYSTEM_CODES[system.name] === undefined) {
+      throw new SystemCatalogError(`system ${system.name} has no code in src/trace/catalog.ts`);
+    }
+    for (const operation of system.operations) {
+      if (operation.system !== system.name) {
+        throw new SystemCatalogError(
+          `operation ${operation.name} is ${operation.system}'s, not ${system.name}'s`,
+        );
+      }
+      const holder = operations.get(operation.code);
+      if (holder !== undefined) {
+        throw new SystemCatalogError(
+          `operation code ${operation.code} is used by ${holder} and ${operation.name}`,
+        );
+      }
+      if ((OPERATION_CODES as Record<string, number>)[operation.name] !== operation.code) {
+        throw new SystemCatalogError(`operation ${operation.name}'s code is not the catalog's`);
+      }
+      operations.set(operation.code, operation.name);
+    }
+    if (!system.operations.some((o) => o.name === system.forward)) {
+      throw new SystemCatalogError(
+        `system ${system.name}'s forward operation ${system.forward} is not one of its own`,
+      );
+    }
+  }
+}
+checkSystemCatalog(SYSTEMS);
+
+export function systemModule(name: string): SystemModule {
+  const found = SYSTEMS.find((s) => s.name === name);
+  if (!found) {
+    throw new SystemCatalogError(
+      `unknown system "${name}"; registered: ${SYSTEMS.map((s) => s.name).join(", ")}`,
+    );
+  }
+  return found;
+}
+
+/** Every registered operation and the system that serves it. */
+export function operationSystems(): Record<string, SystemName> {
+  return Object.fromEntries(
+    SYSTEMS.flatMap((s) => s.operations.map((o: AnyOperationSpec) => [o.name, s.name])),
+  );
+}
+
+/** The forward operation of each registered system (what `--fail system:kind` targets). */
+export function forwardOperations(): Partial<Record<SystemName, string>> {
+  return Object.fromEntries(SYSTEMS.map((s) => [s.name, s.forward]));
+}
+
+function checkProviderSetDepth(providerSetDepth: number): void {
+  if (
+    !Number.isInteger(providerSetDepth) ||
+    1 << providerSetDepth < SYSTEMS.length ||
+    providerSetDepth > 20
+  ) {
+    throw new RangeError(
+      `providerSetDepth ${providerSetDepth} cannot hold the ${SYSTEMS.length} systems' keys`,
+    );
+  }
+}
+
+/**
+ * The provider set: every registered system's key with its code, in catalog order. One set covers
+ * every system, so every scenario (and every workflow file) runs under the one root the registry
+ * holds; a scenario that calls only some systems leaves the others' keys unused.
+ */
+export async function loadProviderSet(args: {
+  dataDir: string;
+  providerSetDepth: number;
+  logger?: Logger;
+}): Promise<ProviderSet> {
+  checkProviderSetDepth(args.providerSetDepth);
+  const keys: ProviderKey[] = [];
+  for (const system of SYSTEMS) {
+    const key = await loadOrCreateProviderKey({
+      dataDir: args.dataDir,
+      system: system.name,
+      logger: args.logger,
+    });
+    keys.push({ system: system.name, systemCode: SYSTEM_CODES[system.name], publicKey: key.publicKey });
+  }
+  return new ProviderSet(args.providerSetDepth, keys);
+}
+
+export interface StartedSystems {
+  endpoints: Partial<Record<SystemName, string>>;
+  /** Every registered system's key (loadProviderSet): the started ones sign with theirs. */
+  providers: ProviderSet;
+  systems: Partial<Record<SystemName, SimulatedSystem>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the simulated servers of `systems` on loopback, each signing with its key from
+ * `${dataDir}/keys` (or WESFLOW_KEY_<SYSTEM>; generated on first use).
+ */
+export async function startSystems(args: {
+  systems: readonly SystemName[];
+  dataDir: string;
+  providerSetDepth: number;
+  logger?: Logger;
+  /** How long a `timeout` fault holds an answer (default 60 s). */
+  timeoutHoldMs?: number;
+  /** A folder where each system keeps its effects (`<system>.sqlite`); default: in memory. */
+  storeDir?: string;
+}): Promise<StartedSystems> {
+  const { dataDir, providerSetDepth, logger, timeoutHoldMs, storeDir } = args;
+  const providers = await loadProviderSet({ dataDir, providerSetDepth, logger });
+  const started: SimulatedSystem[] = [];
+  try {
+    const systems: Partial<Record<SystemName, SimulatedSystem>> = {};
+    for (const name of args.systems) {
+      const module = systemModule(name);
+      const key = await loadOrCreateProviderKey({ dataDir, system: name, logger });
+      const running = await startSimulatedSystem({
+        system: name,
+        privateKey: key.privateKey,
+        operations: module.handlers(),
+        specs: module.operations,
+        timeoutHoldMs,
+        storeFile: storeDir && path.join(storeDir, `${name}.sqlite`),
+        logger,
+      });
+      started.push(running);
+      systems[name] = running;
+    }
+    return {
+      endpoints: Object.fromEntries(args.systems.map((s) => [s, systems[s]!.url])),
+      providers,
+      systems,
+      stop: async () => {
+        await Promise.all(started.map((s) => s.close()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(started.map((s) => s.close()));
+    throw error;
+  }
+}

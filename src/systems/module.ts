@@ -1,0 +1,20 @@
+import type { AnyOperationSpec } from "../host";
+import type { SystemName } from "../trace";
+import type { OperationHandler } from "./types";
+
+/**
+ * One external system (src/systems/<name>/): its operations (zod-typed requests and responses with
+ * their field encodings), and the handlers of its simulated server, which runs on the shared
+ * signing server (src/systems/server.ts: idempotency keys, durable ledger, signed answers, the fault
+ * kinds error, timeout, decline, bad-signature, unknown-key). A real system replaces the simulated
+ * one at the same endpoint (signing itself, or behind the notary proxy).
+ */
+export interface SystemModule {
+  name: SystemName;
+  /** Every operation the system serves (forward ones and compensations). */
+  operations: readonly AnyOperationSpec[];
+  /** The operation a workflow's forward step calls (what `--fail <system>:<kind>` targets). */
+  forward: string;
+  /** The simulated server's business logic, by operation name. */
+  handlers(): Record<string, OperationHandler>;
+}

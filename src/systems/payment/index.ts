@@ -1,0 +1,14 @@
+import type { SystemModule } from "../module";
+import { paymentHandlers } from "./handlers";
+import { paymentCharge, paymentRefund } from "./operations";
+
+export * from "./operations";
+export * from "./handlers";
+
+/** The payment system: its operations and its simulated server's handlers. */
+export const paymentSystem: SystemModule = {
+  name: "payment",
+  operations: [paymentCharge, paymentRefund],
+  forward: paymentCharge.name,
+  handlers: paymentHandlers,
+};
