@@ -59,7 +59,7 @@ function stateTamperings(bundle: RunBundle): StateTampering[] {
       field: "state.valueBefore",
       tamper: (b) => (b.state!.valueBefore = bump(b.state!.valueBefore)),
       reason: {
-        COMMITTED: /the state's valueAfter is \d+, valueBefore \d+ less the run's quantity 3 is \d+/,
+        COMMITTED: /the state's valueAfter is \d+; the run's change \(take 3\) from \d+ gives \d+/,
         ROLLED_BACK:
           /a rolled-back run leaves the state as it was, yet the state's value goes from \d+ to \d+/,
       },
@@ -68,7 +68,7 @@ function stateTamperings(bundle: RunBundle): StateTampering[] {
       field: "state.valueAfter",
       tamper: (b) => (b.state!.valueAfter = bump(b.state!.valueAfter)),
       reason: {
-        COMMITTED: /the state's valueAfter is \d+, valueBefore \d+ less the run's quantity 3/,
+        COMMITTED: /the state's valueAfter is \d+; the run's change \(take 3\) from \d+ gives \d+/,
         ROLLED_BACK: /the state's value goes from \d+ to \d+/,
       },
     },
@@ -90,7 +90,7 @@ function stateTamperings(bundle: RunBundle): StateTampering[] {
     {
       field: "state.key",
       tamper: (b) => (b.state!.key = "SKU-TEA-250G"),
-      reason: both(/the state's key is "SKU-TEA-250G", the run's create_order record names "SKU-COFFEE-1KG"/),
+      reason: both(/the state's key is "SKU-TEA-250G", the run's order trace names "SKU-COFFEE-1KG"/),
     },
     {
       field: "state.key and keyField (another SKU, consistently)",
@@ -98,9 +98,7 @@ function stateTamperings(bundle: RunBundle): StateTampering[] {
         b.state!.key = "SKU-TEA-250G";
         b.state!.keyField = stateKeyField("SKU-TEA-250G").toString();
       },
-      reason: both(
-        /the state's keyField is \d+, the run's create_order record carries SKU \d+ \(request\[2\]\)/,
-      ),
+      reason: both(/the state's key is "SKU-TEA-250G", the run's order trace names "SKU-COFFEE-1KG"/),
     },
     {
       field: "state.pathElements[3]",
@@ -146,7 +144,7 @@ function stateTamperings(bundle: RunBundle): StateTampering[] {
           {
             field: "state.valueBefore below the quantity",
             tamper: (b: RunBundle) => (b.state!.valueBefore = "1"),
-            reason: both(/the state's valueBefore is 1: taking the run's quantity 3 would make it negative/),
+            reason: both(/the state's valueBefore is 1: the run's change \(take 3\) would make it negative/),
           },
         ]
       : []),

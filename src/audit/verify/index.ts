@@ -92,7 +92,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
   const providerSetRoot = checkProviderSet({ bundle, providers, instance, findings });
 
   // The state transition the run states (for a state template).
-  const state = checkState({ bundle, instance, steps, findings });
+  const state = checkState({ bundle, instance, findings });
 
   // The proof and what it states.
   const localProof = await checkProof({ bundle, instance, findings });

@@ -1,8 +1,10 @@
-import type { BundleState, RunBundle } from "../../bundle";
-import { decodeString, poseidon, rootFromPath, toHex32 } from "../../crypto";
+import { traceFromBundle, type BundleState, type RunBundle } from "../../bundle";
+import { poseidon, rootFromPath, toHex32 } from "../../crypto";
+import type { WorkflowStateEffect } from "../../definition";
 import type { CircuitInstance } from "../../prover";
 import { MAX_STATE_VALUE, STATE_DEPTH, stateDomainId, stateKeyField, stateSlotOf } from "../../state";
-import type { StepRecord } from "../../trace";
+import { SCENARIOS } from "../../scenarios";
+import type { StateChange } from "../../state";
 import { numberOf, type Findings } from "./findings";
 import type { VerifiedState } from "./types";
 
@@ -14,10 +16,9 @@ import type { VerifiedState } from "./types";
 export function checkState(args: {
   bundle: RunBundle;
   instance: CircuitInstance | undefined;
-  steps: StepRecord[];
   findings: Findings;
 }): { summary: VerifiedState; roots?: { rootBefore: bigint; rootAfter: bigint } } | undefined {
-  const { bundle, instance, steps, findings } = args;
+  const { bundle, instance, findings } = args;
   const fail = (problem: string) => findings.fail("state", problem);
   const state = bundle.state;
   const domain = instance?.stateDomain;
@@ -55,8 +56,39 @@ export function checkState(args: {
   if (domainId !== undefined && state.domainId.toLowerCase() !== domainId.toLowerCase()) {
     fail(`the state's domainId is ${state.domainId}, the id of domain "${state.domain}" is ${domainId}`);
   }
-  checkStateLeaf({ bundle, state, roots, depth: instance?.params[2] ?? STATE_DEPTH, steps, findings });
+  const expected = expectedChange({ bundle, findings });
+  checkStateLeaf({ bundle, state, roots, depth: instance?.params[2] ?? STATE_DEPTH, expected, findings });
   return { summary, roots };
+}
+
+/**
+ * What the run's scenario says its state move is, recomputed from the bundle's trace by the
+ * scenario's own `changes(trace)` and `key(trace)` (src/scenarios/<name>/): the key whose leaf the
+ * proof opens, and its one change (none for a run that leaves the state as it was). Undefined when
+ * it cannot be recomputed (a finding says why).
+ */
+function expectedChange(args: {
+  bundle: RunBundle;
+  findings: Findings;
+}): { key: string; change: StateChange | undefined } | undefined {
+  const { bundle, findings } = args;
+  const scenario = SCENARIOS[bundle.scenario];
+  const effect: WorkflowStateEffect | undefined = scenario?.createDefinition().state;
+  if (!effect) {
+    findings.fail(
+      "state",
+      `no built-in scenario "${bundle.scenario}" moves state: the run's state change cannot be recomputed`,
+    );
+    return undefined;
+  }
+  return findings.attempt("state", `scenario ${bundle.scenario}'s state change of the run`, () => {
+    const trace = traceFromBundle(bundle);
+    const changes = effect.changes(trace);
+    if (changes.length > 1) {
+      throw new Error(`it writes ${changes.length} keys; a bundle's state opens one leaf`);
+    }
+    return { key: effect.key(trace), change: changes[0] };
+  });
 }
 
 function stateRootsOf(
@@ -74,10 +106,11 @@ function checkStateLeaf(args: {
   state: BundleState;
   roots: { rootBefore: bigint; rootAfter: bigint } | undefined;
   depth: number;
-  steps: StepRecord[];
+  /** The scenario's own account of the run's move (undefined: not recomputable, already a finding). */
+  expected: { key: string; change: StateChange | undefined } | undefined;
   findings: Findings;
 }): void {
-  const { bundle, state, roots, depth, steps, findings } = args;
+  const { bundle, state, roots, depth, expected, findings } = args;
   const fail = (problem: string) => findings.fail("state", problem);
   const keyField = numberOf(findings, "state", "the state's keyField", state.keyField);
   const valueBefore = numberOf(findings, "state", "the state's valueBefore", state.valueBefore);
@@ -114,14 +147,13 @@ function checkStateLeaf(args: {
     }
   }
 
-  // The run's key and quantity as create_order (the trace's first record) carries them.
-  const create = steps.find((s) => s.index === 0) ?? steps[0];
-  const sku = create?.request[2];
-  const quantity = create?.request[3];
-  const skuName =
-    sku === undefined ? undefined : findings.attempt("state", "the order's SKU", () => decodeString(sku));
-  if (skuName !== undefined && state.key !== skuName) {
-    fail(`the state's key is "${state.key}", the run's create_order record names "${skuName}"`);
+  // The key and change the scenario computes from the trace.
+  if (expected !== undefined && state.key !== expected.key) {
+    fail(`the state's key is "${state.key}", the run's ${bundle.scenario} trace names "${expected.key}"`);
+  }
+  const change = expected?.change;
+  if (change !== undefined && change.key !== state.key) {
+    fail(`the state opens "${state.key}", but the run's change is to "${change.key}"`);
   }
   const committed = bundle.outcome === "COMMITTED";
   const unopened = !committed && keyField === 0n;
@@ -131,11 +163,6 @@ function checkStateLeaf(args: {
     );
     if (expectedKey !== undefined && keyField !== expectedKey) {
       fail(`the state's keyField is ${keyField}, key "${state.key}" encodes to ${expectedKey}`);
-    }
-    if (sku !== undefined && keyField !== sku) {
-      fail(
-        `the state's keyField is ${keyField}, the run's create_order record carries SKU ${sku} (request[2])`,
-      );
     }
     const ownSlot = findings.attempt("state", "the key's slot", () => stateSlotOf(keyField, depth));
     if (ownSlot !== undefined && slot !== ownSlot) {
@@ -150,18 +177,31 @@ function checkStateLeaf(args: {
     findings.attempt("state", "the state's leaf", () => rootFromPath(poseidon([keyField!, value]), path));
   const leafLabel = `the state's leaf of "${state.key}"`;
   if (committed) {
-    if (valueBefore !== undefined && valueAfter !== undefined && quantity !== undefined) {
-      if (valueBefore < quantity) {
+    if (expected !== undefined && change === undefined) {
+      fail(
+        `the run's ${bundle.scenario} trace changes no state, yet the run committed a state template's transition`,
+      );
+    }
+    if (valueBefore !== undefined && valueAfter !== undefined && change !== undefined) {
+      const result = "delta" in change ? valueBefore + change.delta : change.value;
+      const how =
+        "delta" in change
+          ? `${change.delta < 0n ? "take" : "add"} ${change.delta < 0n ? -change.delta : change.delta}`
+          : `set to ${change.value}`;
+      if (result < 0n) {
+        fail(`the state's valueBefore is ${valueBefore}: the run's change (${how}) would make it negative`);
+      } else if (valueAfter !== result) {
         fail(
-          `the state's valueBefore is ${valueBefore}: taking the run's quantity ${quantity} would make it negative`,
-        );
-      } else if (valueAfter !== valueBefore - quantity) {
-        fail(
-          `the state's valueAfter is ${valueAfter}, valueBefore ${valueBefore} less the run's quantity ${quantity} is ${valueBefore - quantity}`,
+          `the state's valueAfter is ${valueAfter}; the run's change (${how}) from ${valueBefore} gives ${result}`,
         );
       }
     }
   } else {
+    if (change !== undefined) {
+      fail(
+        `a rolled-back run leaves the state as it was, yet the scenario computes a change to "${change.key}"`,
+      );
+    }
     if (roots && roots.rootAfter !== roots.rootBefore) {
       fail(
         `a rolled-back run leaves the state as it was, yet the state's rootAfter ${toHex32(roots.rootAfter)} is not its rootBefore ${toHex32(roots.rootBefore)}`,
