@@ -1,7 +1,5 @@
 import { expect } from "chai";
 import type { WitnessTester } from "circomkit";
-import fs from "node:fs";
-import path from "node:path";
 import {
   encodeString,
   poseidon,
@@ -20,6 +18,7 @@ import {
 } from "../../src/state";
 import type { ProviderSet, Trace } from "../../src/trace";
 import { circomkit } from "../fixtures/circomkit";
+import { constraintOf, expectFailAt, type Constraint } from "../fixtures/constraints";
 import {
   PROVIDER_DEPTH,
   providerFixtures,
@@ -224,65 +223,9 @@ const inverse = (x: bigint): bigint => modPow(x, P - 2n);
 
 // ------------------------------------------------------------------ where a witness must fail
 
-const CIRCUITS = path.resolve(__dirname, "..", "..", "circuits");
-
-/** A constraint of the circuits: the template that holds it and a snippet of its (unique) line. */
-interface Constraint {
-  template: string;
-  file: string;
-  snippet: string;
-}
-
-function lineOf(c: Constraint): number {
-  const lines = fs.readFileSync(path.join(CIRCUITS, c.file), "utf8").split("\n");
-  const hits = lines.flatMap((line, i) => (line.includes(c.snippet) ? [i + 1] : []));
-  if (hits.length !== 1) throw new Error(`"${c.snippet}" is on ${hits.length} lines of ${c.file}`);
-  return hits[0];
-}
-
-const rule = (snippet: string): Constraint => ({
-  template: "OrderRules",
-  file: "order/rules.circom",
-  snippet,
-});
-const order = (snippet: string): Constraint => ({
-  template: "OrderState",
-  file: "order/orderState.circom",
-  snippet,
-});
-const leafUpdate = (snippet: string): Constraint => ({
-  template: "StateLeafUpdate",
-  file: "lib/state.circom",
-  snippet,
-});
-
-/** Per witness calculator, the length of its last error message (see expectFailAt). */
-const seenMessage = new WeakMap<object, number>();
-
-/**
- * The witness must fail, and first at `where`: circom's witness calculator names the template and
- * line of the assertion that failed, and of each enclosing component (a range check fails inside
- * Num2Bits; `where` is then the line in the caller that range-checks the value). The calculator
- * (circom_tester) never clears its error text: each failure appends its lines to the previous
- * ones, so only the part after the previous message is this failure's.
- */
-async function expectFailAt(
-  circuit: WitnessTester<string[], string[]>,
-  input: CircuitInput,
-  where: Constraint,
-): Promise<void> {
-  const message = await circuit.expectFail(input);
-  const fresh = message.slice(seenMessage.get(circuit) ?? 0);
-  seenMessage.set(circuit, message.length);
-  expect(fresh).to.match(
-    /^(Error: Assert Failed\.\n)?Error in template \w+ line: \d+\n/,
-    "a new assertion failure",
-  );
-  expect(fresh).to.match(
-    new RegExp(`Error in template ${where.template}_\\d+ line: ${lineOf(where)}\\n`),
-    `expected the failure at "${where.snippet}" (${where.file}:${lineOf(where)}); got:${fresh}`,
-  );
-}
+const rule = constraintOf("OrderRules", "order/rules.circom");
+const order = constraintOf("OrderState", "order/orderState.circom");
+const leafUpdate = constraintOf("StateLeafUpdate", "lib/state.circom");
 
 // ------------------------------------------------------------------ the tests
 

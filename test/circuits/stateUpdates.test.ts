@@ -15,6 +15,7 @@ import {
   type StateWrite,
 } from "../../src/state";
 import { circomkit } from "../fixtures/circomkit";
+import { constraintOf, expectFailAt } from "../fixtures/constraints";
 
 const DEPTH = 4;
 const MAX_WRITES = 4;
@@ -128,58 +129,10 @@ const GENESIS = { "bank:A": 1_000n, "bank:B": 250n, "bank:C": 40n, "bank:E": 7n 
 
 // ------------------------------------------------------------------ where a witness must fail
 
-const CIRCUITS = path.resolve(__dirname, "..", "..", "circuits");
-
-/** A constraint of the circuits: the template that holds it and a snippet of its (unique) line. */
-interface Constraint {
-  template: string;
-  file: string;
-  snippet: string;
-}
-
-function lineOf(c: Constraint): number {
-  const lines = fs.readFileSync(path.join(CIRCUITS, c.file), "utf8").split("\n");
-  const hits = lines.flatMap((line, i) => (line.includes(c.snippet) ? [i + 1] : []));
-  if (hits.length !== 1) throw new Error(`"${c.snippet}" is on ${hits.length} lines of ${c.file}`);
-  return hits[0];
-}
-
-const updates = (snippet: string): Constraint => ({
-  template: "StateUpdates",
-  file: "lib/stateUpdates.circom",
-  snippet,
-});
-const leafUpdate = (snippet: string): Constraint => ({
-  template: "StateLeafUpdate",
-  file: "lib/state.circom",
-  snippet,
-});
+const updates = constraintOf("StateUpdates", "lib/stateUpdates.circom");
+const leafUpdate = constraintOf("StateLeafUpdate", "lib/state.circom");
 /** The opening of a write's leaf under the root the previous writes left (StateLeafUpdate). */
 const OPENING = leafUpdate("enabled * (before[DEPTH] - rootBefore) === 0;");
-
-/** Per witness calculator, the length of its last error message (see expectFailAt). */
-const seenMessage = new WeakMap<object, number>();
-
-/**
- * The witness must fail, and first at `where`: the witness calculator names the template and line
- * of the assertion that failed and of each enclosing component (a range check fails inside
- * Num2Bits; `where` is then the line that range-checks the value). circom_tester never clears its
- * error text, so only the part after the previous message is this failure's.
- */
-async function expectFailAt(
-  circuit: WitnessTester<string[], string[]>,
-  input: CircuitInput,
-  where: Constraint,
-) {
-  const message = await circuit.expectFail(input);
-  const fresh = message.slice(seenMessage.get(circuit) ?? 0);
-  seenMessage.set(circuit, message.length);
-  expect(fresh).to.match(/^(Error: Assert Failed\.\n)?Error in template \w+ line: \d+\n/, "a new failure");
-  expect(fresh).to.match(
-    new RegExp(`Error in template ${where.template}_\\d+ line: ${lineOf(where)}\\n`),
-    `expected the failure at "${where.snippet}" (${where.file}:${lineOf(where)}); got:${fresh}`,
-  );
-}
 
 /** A copy of an input with write w's fields replaced. */
 function withWrite(
