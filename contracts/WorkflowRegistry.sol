@@ -115,6 +115,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     /// @inheritdoc IWorkflowRegistry
     function registerStateDomain(bytes32 domainId, uint256 initialRoot) external onlyRole(REGISTRAR_ROLE) {
+        if (domainId == bytes32(0)) revert Registry__ZeroStateDomain();
         if (_stateRoots[domainId] != 0) revert Registry__StateDomainExists(domainId);
         if (initialRoot == 0 || initialRoot >= SNARK_SCALAR_FIELD) {
             revert Registry__InvalidStateRoot(domainId, initialRoot);
@@ -358,6 +359,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bytes32 stateDomain
     ) private {
         if (verifier == address(0)) revert Registry__ZeroVerifier(templateId);
+        if (verifier.code.length == 0) revert Registry__VerifierHasNoCode(templateId, verifier);
         if (_templates[templateId].verifier != address(0)) {
             revert Registry__TemplateAlreadyRegistered(templateId);
         }

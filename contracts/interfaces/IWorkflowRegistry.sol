@@ -69,6 +69,9 @@ interface IWorkflowRegistry {
 
     error Registry__ZeroAdmin();
     error Registry__ZeroVerifier(bytes32 templateId);
+    /// @notice A template's verifier address holds no code: calls to it would "succeed" and return
+    ///         nothing, so it could never verify a proof (or a later deployment there could).
+    error Registry__VerifierHasNoCode(bytes32 templateId, address verifier);
     error Registry__TemplateAlreadyRegistered(bytes32 templateId);
     error Registry__InvalidDefinitionHash(bytes32 templateId, uint256 definitionHash);
     error Registry__UnknownTemplate(bytes32 templateId);
@@ -91,6 +94,8 @@ interface IWorkflowRegistry {
     ///      or not below SNARK_SCALAR_FIELD. Raised for a domain's initial root and a run's stateRootAfter.
     error Registry__InvalidStateRoot(bytes32 domainId, uint256 root);
     error Registry__UnknownStateDomain(bytes32 domainId);
+    /// @notice The zero domain id is what a template without state carries: no domain may take it.
+    error Registry__ZeroStateDomain();
     error Registry__StaleStateRoot(uint256 expected, uint256 given);
     error Registry__TemplateKindMismatch(bytes32 templateId);
 

@@ -67,6 +67,10 @@ describe("WorkflowRegistry: state domains and their current roots", () => {
     await expect(registry.registerStateDomain(STOCK, 5n))
       .to.be.revertedWithCustomError(registry, "Registry__StateDomainExists")
       .withArgs(STOCK);
+    await expect(registry.registerStateDomain(ethers.ZeroHash, 5n)).to.be.revertedWithCustomError(
+      registry,
+      "Registry__ZeroStateDomain",
+    );
     const other = ethers.id("clearing/balances");
     for (const root of [0n, SNARK_SCALAR_FIELD]) {
       await expect(registry.registerStateDomain(other, root))

@@ -158,6 +158,17 @@ describe("WorkflowRegistry", () => {
         .withArgs(OTHER_TEMPLATE_ID);
     });
 
+    it("rejects a verifier address that holds no code (an account, or nothing deployed yet)", async () => {
+      const { registry } = await loadFixture(registryFixture);
+      const account = ethers.Wallet.createRandom().address;
+      await expect(registry.registerTemplate(OTHER_TEMPLATE_ID, account, METADATA_HASH))
+        .to.be.revertedWithCustomError(registry, "Registry__VerifierHasNoCode")
+        .withArgs(OTHER_TEMPLATE_ID, account);
+      await expect(registry.registerDefinitionTemplate(OTHER_TEMPLATE_ID, account, 1n))
+        .to.be.revertedWithCustomError(registry, "Registry__VerifierHasNoCode")
+        .withArgs(OTHER_TEMPLATE_ID, account);
+    });
+
     it("rejects registering a template id twice", async () => {
       const { registry, verifier } = await loadFixture(registryFixture);
       await expect(registry.registerTemplate(TEMPLATE_ID, verifier, ethers.ZeroHash))
