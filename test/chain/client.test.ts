@@ -33,6 +33,7 @@ import {
   MockWorkflowDefinitionVerifier__factory,
   MockWorkflowVerifier__factory,
 } from "../../typechain-types";
+import { expectRejection } from "../fixtures/rejection";
 
 const TEMPLATE_ID = templateIdOf("OrderWorkflow_4_3");
 const OTHER_TEMPLATE_ID = templateIdOf("RefundWorkflow_4_3");
@@ -68,19 +69,6 @@ async function clientFixture() {
   await registerTemplate({ registry, templateId: OTHER_TEMPLATE_ID, verifier: verifierAddress });
   await registerProviderSet({ registry, root: PROVIDER_SET_ROOT, providers: PROVIDERS });
   return { registry, verifier, verifierAddress, admin, prover, secondProver, outsider };
-}
-
-async function expectRejection<T extends Error>(
-  promise: Promise<unknown>,
-  errorClass: new (...args: never[]) => T,
-) {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(errorClass);
-    return error as T;
-  }
-  expect.fail(`expected a ${errorClass.name}`);
 }
 
 describe("chain client", () => {

@@ -23,6 +23,7 @@ import {
   type Groth16ProofJson,
 } from "../../src/chain";
 import { MockWorkflowStateVerifier__factory, MockWorkflowVerifier__factory } from "../../typechain-types";
+import { expectRejection } from "../fixtures/rejection";
 
 const TEMPLATE_ID = templateIdOf("OrderWorkflow_4_3");
 const STATE_TEMPLATE_ID = templateIdOf("OrderStateWorkflow_4_3_10");
@@ -72,19 +73,6 @@ async function transactionsFixture() {
     domainId: STOCK,
   });
   return { registry, admin, prover, secondProver };
-}
-
-async function expectRejection<T extends Error>(
-  promise: Promise<unknown>,
-  errorClass: new (...args: never[]) => T,
-) {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(errorClass);
-    return error as T;
-  }
-  expect.fail(`expected a ${errorClass.name}`);
 }
 
 /** The transactions waiting in the node's mempool (automine off). */
