@@ -26,7 +26,6 @@ import {
   templateIdOf,
   verifyRegisteredProof,
   type ConfirmedTransaction,
-  type Groth16ProofJson,
 } from "../../src/chain";
 import { recordedRunOf, type RegistryView } from "../../src/audit/onChain";
 import {
@@ -34,6 +33,7 @@ import {
   MockWorkflowVerifier__factory,
 } from "../../typechain-types";
 import { expectRejection } from "../fixtures/rejection";
+import { MOCK_PROOF } from "../fixtures/mockProof";
 
 const TEMPLATE_ID = templateIdOf("OrderWorkflow_4_3");
 const OTHER_TEMPLATE_ID = templateIdOf("RefundWorkflow_4_3");
@@ -43,18 +43,7 @@ const PROVIDERS = [
   { systemCode: 2, pubKeyX: 201n, pubKeyY: 202n },
 ];
 
-/** The mock verifier accepts anything well-formed; this is how snarkjs writes a proof. */
-const PROOF: Groth16ProofJson = {
-  pi_a: ["1", "2", "1"],
-  pi_b: [
-    ["3", "4"],
-    ["5", "6"],
-    ["1", "0"],
-  ],
-  pi_c: ["7", "8", "1"],
-  protocol: "groth16",
-  curve: "bn128",
-};
+const PROOF = MOCK_PROOF;
 
 function publicSignalsOf(run: { workflowId: bigint; outcome: bigint; traceRoot: bigint; submitter: string }) {
   return [run.workflowId, run.outcome, run.traceRoot, PROVIDER_SET_ROOT, BigInt(run.submitter)].map(String);

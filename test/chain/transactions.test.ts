@@ -20,10 +20,10 @@ import {
   transactionWaitOf,
   waitForTransaction,
   type ConfirmedTransaction,
-  type Groth16ProofJson,
 } from "../../src/chain";
 import { MockWorkflowStateVerifier__factory, MockWorkflowVerifier__factory } from "../../typechain-types";
 import { expectRejection } from "../fixtures/rejection";
+import { MOCK_PROOF } from "../fixtures/mockProof";
 
 const TEMPLATE_ID = templateIdOf("OrderWorkflow_4_3");
 const STATE_TEMPLATE_ID = templateIdOf("OrderStateWorkflow_4_3_10");
@@ -33,18 +33,7 @@ const PROVIDER_SET_ROOT = 987_654_321n;
 /** Enough for a submission: with it, nothing is estimated, so a revert happens on chain. */
 const GAS_LIMIT = 1_000_000n;
 
-/** The mock verifiers accept anything well-formed; this is how snarkjs writes a proof. */
-const PROOF: Groth16ProofJson = {
-  pi_a: ["1", "2", "1"],
-  pi_b: [
-    ["3", "4"],
-    ["5", "6"],
-    ["1", "0"],
-  ],
-  pi_c: ["7", "8", "1"],
-  protocol: "groth16",
-  curve: "bn128",
-};
+const PROOF = MOCK_PROOF;
 
 function signalsOf(workflowId: bigint, submitter: string): string[] {
   return [workflowId, 1n, 0x7777n + workflowId, PROVIDER_SET_ROOT, BigInt(submitter)].map(String);

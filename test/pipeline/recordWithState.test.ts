@@ -12,7 +12,6 @@ import {
   submitRunWithState,
   templateIdOf,
   type ConfirmedTransaction,
-  type Groth16ProofJson,
 } from "../../src/chain";
 import type { WorkflowStateEffect } from "../../src/definition";
 import { Journal } from "../../src/journal";
@@ -27,21 +26,14 @@ import { silentProgress, type RunProof } from "../../src/prover";
 import { stateDomainId } from "../../src/state";
 import type { Trace } from "../../src/trace";
 import { MockWorkflowStateVerifier__factory } from "../../typechain-types";
+import { MOCK_PROOF } from "../fixtures/mockProof";
 
 const DOMAIN = "test/stock";
 const DOMAIN_ID = stateDomainId(DOMAIN);
 const TEMPLATE_ID = templateIdOf("TestStateWorkflow");
 const PROVIDER_SET_ROOT = 987_654_321n;
 const RUN_ID = "0x" + "ab".repeat(32);
-const PROOF: Groth16ProofJson = {
-  pi_a: ["1", "2", "1"],
-  pi_b: [
-    ["3", "4"],
-    ["5", "6"],
-    ["1", "0"],
-  ],
-  pi_c: ["7", "8", "1"],
-};
+const PROOF = MOCK_PROOF;
 
 /** A run that takes one unit of key A (its proof and trace do not matter here: both are stand-ins). */
 const EFFECT: WorkflowStateEffect = {

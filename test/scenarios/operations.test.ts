@@ -17,14 +17,14 @@ import {
   invoiceVoid,
   logisticsCancel,
   logisticsShip,
-  ORDER_OPERATIONS,
   paymentCharge,
   paymentRefund,
 } from "../../src/scenarios/order/operations";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
+import { SYSTEMS } from "../../src/systems";
 
 const silent = pino({ level: "silent" });
-const ALL = Object.values(ORDER_OPERATIONS).flat() as AnyOperationSpec[];
+const ALL: AnyOperationSpec[] = SYSTEMS.flatMap((s) => s.operations);
 
 describe("order operations: strict schemas, one encoding per value, decoders", function () {
   this.timeout(60_000);

@@ -4,9 +4,13 @@ import pino from "pino";
 
 import { derivePublicKey, newPrivateKey, toHex32, verifySignature } from "../../src/crypto";
 import { AttestationJsonSchema, idempotencyKeyOf } from "../../src/host";
-import { ORDER_OPERATIONS, paymentCharge } from "../../src/scenarios/order/operations";
-import { orderSystemHandlers } from "../../src/scenarios/order/systems";
-import { startSimulatedSystem, SimulatedSystemError, type SimulatedSystem } from "../../src/systems";
+import {
+  paymentCharge,
+  paymentSystem,
+  startSimulatedSystem,
+  SimulatedSystemError,
+  type SimulatedSystem,
+} from "../../src/systems";
 import { attestationMessage, hashFields } from "../../src/trace";
 
 const silent = pino({ level: "silent" });
@@ -38,8 +42,8 @@ describe("simulated system (HTTP protocol)", function () {
     payment = await startSimulatedSystem({
       system: "payment",
       privateKey,
-      operations: orderSystemHandlers().payment,
-      specs: ORDER_OPERATIONS.payment,
+      operations: paymentSystem.handlers(),
+      specs: paymentSystem.operations,
       logger: silent,
     });
   });
@@ -164,7 +168,7 @@ describe("simulated system (HTTP protocol)", function () {
       await startSimulatedSystem({
         system: "payment",
         privateKey,
-        operations: { ...orderSystemHandlers().payment, "payment.refund": () => ({}) },
+        operations: { ...paymentSystem.handlers(), "payment.refund": () => ({}) },
         specs: [paymentCharge],
         logger: silent,
       });

@@ -1,13 +1,5 @@
 import type { Logger } from "../../project";
-import {
-  invoicingHandlers,
-  loadProviderSet,
-  logisticsHandlers,
-  paymentHandlers,
-  startSystems,
-  type OperationHandler,
-  type SimulatedSystem,
-} from "../../systems";
+import { loadProviderSet, startSystems, type SimulatedSystem } from "../../systems";
 import type { ProviderSet, SystemName } from "../../trace";
 
 export { etaDaysFor, SIM_CARRIER } from "../../systems";
@@ -15,11 +7,6 @@ export { etaDaysFor, SIM_CARRIER } from "../../systems";
 /** The systems the order calls (src/systems/<name>/). */
 export const ORDER_SYSTEMS = ["payment", "logistics", "invoicing"] as const satisfies readonly SystemName[];
 export type OrderSystemName = (typeof ORDER_SYSTEMS)[number];
-
-/** The business logic of the order's simulated systems, by system (their modules' handlers). */
-export function orderSystemHandlers(): Record<OrderSystemName, Record<string, OperationHandler>> {
-  return { payment: paymentHandlers(), logistics: logisticsHandlers(), invoicing: invoicingHandlers() };
-}
 
 export interface OrderSystems {
   endpoints: Record<OrderSystemName, string>;
