@@ -70,17 +70,19 @@ export function shortHex(hex: string): string {
 }
 
 /**
- * A state run's transition on one line: `order/stock: stock of SKU-COFFEE-1KG 500 → 497, root 0x… →
- * 0x…`, or, when the run left the state as it was, `…: stock of SKU 500, unchanged (rolled back), root 0x…`.
+ * A state run's move on one line: `order/stock: stock of SKU-COFFEE-1KG 500 → 497, root 0x… → 0x…`
+ * (several writes joined by "; "), or, when the run left the state as it was, `order/stock:
+ * unchanged (rolled back), root 0x…`. What a value is ("stock") is the run's scenario's word.
  */
 export function formatStateTransition(state: VerifiedState, outcome?: BundleVerification["outcome"]): string {
-  const quantity = state.domain.split("/").pop() || "value";
-  const of = `${state.domain}: ${quantity} of ${state.key || "(no key)"}`;
-  if (state.unchanged && state.valueAfter === state.valueBefore) {
+  if (state.writes.length === 0 && state.unchanged) {
     const why = outcome === "COMMITTED" ? "" : " (rolled back)";
-    return `${of} ${state.valueBefore}, unchanged${why}, root ${shortHex(state.rootBefore)}`;
+    return `${state.domain}: unchanged${why}, root ${shortHex(state.rootBefore)}`;
   }
-  return `${of} ${state.valueBefore} → ${state.valueAfter}, root ${shortHex(state.rootBefore)} → ${shortHex(state.rootAfter)}`;
+  const writes = state.writes
+    .map((w) => `${state.valueName} of ${w.key || "(no key)"} ${w.valueBefore} → ${w.valueAfter}`)
+    .join("; ");
+  return `${state.domain}: ${writes}, root ${shortHex(state.rootBefore)} → ${shortHex(state.rootAfter)}`;
 }
 
 /**

@@ -1,16 +1,17 @@
 import { z } from "zod";
 
 /**
- * Version 3: the run's id is bound (`binding`: submitter, workflow tag, nonce). Version 2 (salted
- * leaves, random ids) and version 1 (no salts) were made by older versions whose proofs this version's
- * templates do not make: they are refused by name.
+ * Version 4: a state run's `state` lists its writes (`writes[]`, each with its path in the tree as
+ * the writes before it left it). Version 3 (bound run ids, one state leaf), version 2 (salted leaves,
+ * random ids) and version 1 (no salts) were made by older versions: they are refused by name.
  */
-export const BUNDLE_FORMAT = "wesflow.run-bundle/3";
+export const BUNDLE_FORMAT = "wesflow.run-bundle/4";
 
 /** What each older format version lacks, for the message that refuses it. */
 const OLDER_FORMATS: Readonly<Record<number, string>> = {
   1: "before trace leaves were salted",
   2: "before run ids were bound to their submitter and workflow",
+  3: "before state moves listed their writes",
 };
 
 /**
@@ -152,23 +153,31 @@ const DefinitionSchema = z.object({
 });
 
 /**
- * For a run proven by a state template: the state domain's transition the proof shows, and the one
- * leaf it opens (the order's SKU) with its Merkle path, so that anyone can recompute both roots from
- * the bundle. A rolled-back run leaves the state as it was (rootAfter = rootBefore, valueAfter =
- * valueBefore).
+ * One write of a state run: the key (its name and field element), its slot, its values before and
+ * after, whether it adds the key, and its path in the tree as the writes before it left it.
+ */
+const StateWriteSchema = z.object({
+  key: z.string(),
+  keyField: decimal,
+  slot: z.number().int().nonnegative(),
+  inserted: z.boolean(),
+  valueBefore: decimal,
+  valueAfter: decimal,
+  pathElements: z.array(decimal).min(1),
+  pathIndices: z.array(z.number().int().min(0).max(1)).min(1),
+});
+
+/**
+ * For a run proven by a state template: the state domain's move the proof shows, as the writes
+ * applied one after the other from rootBefore to rootAfter, so that anyone can recompute every root
+ * from the bundle. A rolled-back run leaves the state as it was (no writes, rootAfter = rootBefore).
  */
 const StateSchema = z.object({
   domain: z.string().min(1),
   domainId: hex32,
   rootBefore: decimal,
   rootAfter: decimal,
-  key: z.string(),
-  keyField: decimal,
-  slot: z.number().int().nonnegative(),
-  valueBefore: decimal,
-  valueAfter: decimal,
-  pathElements: z.array(decimal).min(1),
-  pathIndices: z.array(z.number().int().min(0).max(1)).min(1),
+  writes: z.array(StateWriteSchema),
 });
 
 const SubmissionSchema = z.object({
@@ -222,6 +231,7 @@ export type RunBundle = z.infer<typeof RunBundleSchema>;
 export type BundleProof = z.infer<typeof ProofSchema>;
 export type BundleDefinition = z.infer<typeof DefinitionSchema>;
 export type BundleState = z.infer<typeof StateSchema>;
+export type BundleStateWrite = z.infer<typeof StateWriteSchema>;
 export type BundleSubmission = z.infer<typeof SubmissionSchema>;
 export type BundleStep = z.infer<typeof StepSchema>;
 export type BundleCall = z.infer<typeof CallSchema>;

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { AnyOperationSpec, OperationSpec } from "../host";
-import type { StateChange, StateLeafTransition } from "../state";
+import type { StateChange, StateMove } from "../state";
 import type { ProviderSet, Trace } from "../trace";
 import type { RetryPolicy } from "./retry";
 
@@ -107,8 +107,11 @@ export interface WitnessRequest {
   providers: ProviderSet;
   /** The submitter address as a field element (the public `submitter`). */
   submitter: bigint;
-  /** A state instance's run: the leaf its proof opens, as the recorded state holds it. */
-  state?: StateLeafTransition;
+  /**
+   * A state instance's run: the domain's move its proof shows, as the recorded state holds it (the
+   * writes of `changes(trace)` in order; none for a run that leaves the state as it was).
+   */
+  state?: StateMove;
 }
 
 export type WitnessBuilder = (request: WitnessRequest) => WitnessValues;
@@ -124,8 +127,13 @@ export interface WorkflowStateEffect {
   genesis: Readonly<Record<string, bigint>>;
   /** The run's changes, from its trace: a committed order takes its quantity; a rolled-back run none. */
   changes(trace: Trace): StateChange[];
-  /** The key whose leaf the run's proof opens (the order's SKU). */
-  key(trace: Trace): string;
+  /**
+   * Whether a change may add a key the domain does not hold (default false): only when the
+   * template's state updates allow inserts (StateUpdates' ALLOW_INSERT).
+   */
+  allowInsert?: boolean;
+  /** What a value of the domain is, for the audit's lines ("stock": `stock of SKU-1 500 → 497`); default "value". */
+  valueName?: string;
 }
 
 /** What defineWorkflow takes: a definition whose template may be left to the generic one. */

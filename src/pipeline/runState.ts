@@ -1,9 +1,7 @@
 import type { WorkflowDefinition, WorkflowStateEffect } from "../definition";
 import type { BundleState } from "../bundle";
 import type { Journal } from "../journal";
-import type { StateLeafTransition } from "../state";
-import { STATE_DEPTH, StateStore, stateDomainId, type StateTransition } from "../state";
-import type { Trace } from "../trace";
+import { StateStore, stateDomainId, type StateMove, type StateTransition } from "../state";
 
 /**
  * The state side of a run proven by a state template (circuits.json `stateDomain`): the journal's
@@ -59,76 +57,38 @@ export function ensureDomain(store: StateStore, effect: WorkflowStateEffect): vo
 }
 
 /**
- * The stock leaf a state template's witness opens, from the run's transition: a committed run's one
- * write (key, slot, values and path under rootBefore); a rolled-back run (no writes) opens its key's
- * current leaf, unchanged (the circuit does not look at the path then; a key the domain does not
- * hold is opened as the empty slot 0 with value 0).
+ * The domain's move a state template's witness and the run's bundle show, from the run's prepared (or
+ * applied) transition: its writes in order, each with its path in the tree as the writes before it
+ * left it (a rolled-back run: no writes, the root unchanged).
  */
-export function stateLeafOf(args: { runState: RunState; transition: StateTransition; trace: Trace }): {
-  leaf: StateLeafTransition;
-  bundle: BundleState;
-} {
-  const { runState, transition, trace } = args;
-  const key = runState.effect.key(trace);
-  let leaf: StateLeafTransition & { keyName: string };
-  if (transition.writes.length > 0) {
-    if (transition.writes.length !== 1) {
-      throw new Error(
-        `the run's transition of "${transition.domain}" has ${transition.writes.length} writes; the template proves one`,
-      );
-    }
-    const [write] = transition.writes;
-    if (write.key !== key)
-      throw new Error(`the run's transition writes "${write.key}", not the run's key "${key}"`);
-    if (write.inserted) {
-      throw new Error(
-        `"${key}" is not in state domain "${transition.domain}": the template updates held keys only`,
-      );
-    }
-    leaf = {
-      keyName: key,
-      rootBefore: transition.rootBefore,
-      key: write.keyField,
-      slot: write.slot,
-      valueBefore: write.valueBefore,
-      valueAfter: write.valueAfter,
-      pathElements: write.pathElements,
-      pathIndices: write.pathIndices,
-    };
-  } else {
-    if (transition.rootAfter !== transition.rootBefore) {
-      throw new Error(`a transition without writes must leave the root as it was`);
-    }
-    const inclusion = runState.store.inclusion(transition.domain, key);
-    if (inclusion && inclusion.root !== transition.rootBefore) {
-      throw new Error(`the state of "${transition.domain}" moved since the transition was prepared`);
-    }
-    leaf = {
-      keyName: key,
-      rootBefore: transition.rootBefore,
-      key: inclusion?.keyField ?? 0n,
-      slot: inclusion?.slot ?? 0,
-      valueBefore: inclusion?.value ?? 0n,
-      valueAfter: inclusion?.value ?? 0n,
-      pathElements: inclusion?.pathElements ?? new Array<bigint>(STATE_DEPTH).fill(0n),
-      pathIndices: inclusion?.pathIndices ?? new Array<number>(STATE_DEPTH).fill(0),
-    };
+export function stateMoveOf(transition: StateTransition): { move: StateMove; bundle: BundleState } {
+  if (transition.writes.length === 0 && transition.rootAfter !== transition.rootBefore) {
+    throw new Error(`a transition without writes must leave the root as it was`);
   }
+  const move: StateMove = {
+    domain: transition.domain,
+    rootBefore: transition.rootBefore,
+    rootAfter: transition.rootAfter,
+    writes: transition.writes,
+  };
   const dec = (x: bigint | number) => x.toString();
   return {
-    leaf,
+    move,
     bundle: {
       domain: transition.domain,
       domainId: stateDomainId(transition.domain),
       rootBefore: dec(transition.rootBefore),
       rootAfter: dec(transition.rootAfter),
-      key: leaf.keyName,
-      keyField: dec(leaf.key),
-      slot: leaf.slot,
-      valueBefore: dec(leaf.valueBefore),
-      valueAfter: dec(leaf.valueAfter),
-      pathElements: leaf.pathElements.map(dec),
-      pathIndices: leaf.pathIndices.map(Number),
+      writes: transition.writes.map((write) => ({
+        key: write.key,
+        keyField: dec(write.keyField),
+        slot: write.slot,
+        inserted: write.inserted,
+        valueBefore: dec(write.valueBefore),
+        valueAfter: dec(write.valueAfter),
+        pathElements: write.pathElements.map(dec),
+        pathIndices: write.pathIndices.map(Number),
+      })),
     },
   };
 }

@@ -41,11 +41,11 @@ import {
   type Trace,
   type WorkflowLayout,
 } from "../trace";
-import type { StateLeafTransition } from "../state";
+import type { StateMove } from "../state";
 import { addTemplate, ensureStateDomain, isDefinitionBound, registerDefinition } from "./deployment";
 import { IN_PROCESS_NETWORK, type ChainContext } from "./network";
 import { onceInFlight, queuesOf, type RunQueues } from "./queues";
-import { runStateFor, stateLeafOf, type RunState } from "./runState";
+import { runStateFor, stateMoveOf, type RunState } from "./runState";
 
 /** What `wesflow run --json` prints: one run, proven and recorded. */
 export interface RunSummary {
@@ -320,8 +320,8 @@ function circuitInputOf<Input>(args: {
   providers: ProviderSet;
   submitter: bigint;
   traceDepth: number;
-  /** A state template's run: the leaf it opens. */
-  state?: StateLeafTransition;
+  /** A state template's run: the domain's move it proves. */
+  state?: StateMove;
 }) {
   const { instance, binding, definition, trace, providers, submitter, traceDepth, state } = args;
   if (binding) {
@@ -422,7 +422,7 @@ export async function recordExecution<Input>(
   });
 
   /** Proves the run (in the prover queue) and writes the proof into the bundle; journal: PROVEN. */
-  const prove = async (state?: StateLeafTransition): Promise<RunProof> => {
+  const prove = async (state?: StateMove): Promise<RunProof> => {
     const { active, waiting } = queues.provingLoad();
     if (active >= queues.provingConcurrency) {
       progress.note(`${definitionName}: waiting for the prover (${active} proving, ${waiting} ahead)`);
@@ -605,7 +605,7 @@ export async function recordWithState(args: {
   runId: string;
   trace: Trace;
   chain: ChainContext;
-  prove: (state: StateLeafTransition) => Promise<RunProof>;
+  prove: (state: StateMove) => Promise<RunProof>;
   alreadyRecorded: () => Promise<ConfirmedTransaction | undefined>;
   submit: (proof: RunProof) => Promise<ConfirmedTransaction>;
   setBundleState: (state: BundleState) => void;
@@ -629,9 +629,9 @@ export async function recordWithState(args: {
           `run ${runId}'s transition of "${domain}" is applied in the journal but the registry on ${chain.network} has no entry for the run`,
         );
       }
-      const { leaf, bundle } = stateLeafOf({ runState, transition: applied, trace });
+      const { move, bundle } = stateMoveOf(applied);
       args.setBundleState(bundle);
-      return { proof: await args.prove(leaf), tx: recorded };
+      return { proof: await args.prove(move), tx: recorded };
     }
     // A transition of this run left PENDING by an earlier attempt (a crash before its transaction,
     // which the session's reconcile kept as resubmittable) is replaced by a fresh one.
@@ -640,13 +640,13 @@ export async function recordWithState(args: {
     }
     for (let attempt = 1; ; attempt += 1) {
       const transition = store.prepareTransition(domain, runId, effect.changes(trace), {
-        allowNewKeys: false,
+        allowNewKeys: effect.allowInsert === true,
       });
-      const { leaf, bundle } = stateLeafOf({ runState, transition, trace });
+      const { move, bundle } = stateMoveOf(transition);
       args.setBundleState(bundle);
       let proof: RunProof;
       try {
-        proof = await args.prove(leaf);
+        proof = await args.prove(move);
       } catch (error) {
         store.discardTransition(transition.id);
         throw error;

@@ -37,88 +37,31 @@ interface StateTampering {
 
 const both = (reason: RegExp) => ({ COMMITTED: reason, ROLLED_BACK: reason });
 
-/** Each field of a state run's `state`, changed in a way the schema still accepts. */
-function stateTamperings(bundle: RunBundle): StateTampering[] {
+/**
+ * Each field of a state run's `state`, changed in a way the schema still accepts: the roots and the
+ * domain of every state run, each field of a committed run's write, and a write added to a rolled-back
+ * run (which has none).
+ */
+function stateTamperings(bundle: RunBundle, committedBundle: RunBundle): StateTampering[] {
   const flipBit = (bit: number) => (bit === 0 ? 1 : 0);
-  return [
+  const w0 = (b: RunBundle) => b.state!.writes[0];
+  const common: StateTampering[] = [
     {
       field: "state.rootBefore",
       tamper: (b) => (b.state!.rootBefore = bump(b.state!.rootBefore)),
-      reason: both(/path lead to root 0x[0-9a-f]{64}, not the state's rootBefore/),
+      reason: {
+        COMMITTED:
+          /write 0 \("SKU-COFFEE-1KG"\): its leaf before \(value \d+\) and path lead to root 0x[0-9a-f]{64}, not the state's rootBefore/,
+        ROLLED_BACK: /the state has no writes, yet its rootAfter 0x[0-9a-f]{64} is not its rootBefore/,
+      },
     },
     {
       field: "state.rootAfter",
       tamper: (b) => (b.state!.rootAfter = bump(b.state!.rootAfter)),
       reason: {
-        COMMITTED: /the same path lead to root 0x[0-9a-f]{64}, not the state's rootAfter/,
-        ROLLED_BACK:
-          /a rolled-back run leaves the state as it was, yet the state's rootAfter 0x[0-9a-f]{64} is not its rootBefore/,
+        COMMITTED: /the state's writes lead to root 0x[0-9a-f]{64}, not the state's rootAfter/,
+        ROLLED_BACK: /the state has no writes, yet its rootAfter 0x[0-9a-f]{64} is not its rootBefore/,
       },
-    },
-    {
-      field: "state.valueBefore",
-      tamper: (b) => (b.state!.valueBefore = bump(b.state!.valueBefore)),
-      reason: {
-        COMMITTED: /the state's valueAfter is \d+; the run's change \(take 3\) from \d+ gives \d+/,
-        ROLLED_BACK:
-          /a rolled-back run leaves the state as it was, yet the state's value goes from \d+ to \d+/,
-      },
-    },
-    {
-      field: "state.valueAfter",
-      tamper: (b) => (b.state!.valueAfter = bump(b.state!.valueAfter)),
-      reason: {
-        COMMITTED: /the state's valueAfter is \d+; the run's change \(take 3\) from \d+ gives \d+/,
-        ROLLED_BACK: /the state's value goes from \d+ to \d+/,
-      },
-    },
-    {
-      field: "state.valueBefore and valueAfter (both + 1: the quantity still matches)",
-      tamper: (b) => {
-        b.state!.valueBefore = bump(b.state!.valueBefore);
-        b.state!.valueAfter = bump(b.state!.valueAfter);
-      },
-      reason: both(
-        /leaf of "SKU-COFFEE-1KG" with valueBefore \d+ and its path lead to root .*not the state's rootBefore/,
-      ),
-    },
-    {
-      field: "state.keyField",
-      tamper: (b) => (b.state!.keyField = bump(b.state!.keyField)),
-      reason: both(/the state's keyField is \d+, key "SKU-COFFEE-1KG" encodes to \d+/),
-    },
-    {
-      field: "state.key",
-      tamper: (b) => (b.state!.key = "SKU-TEA-250G"),
-      reason: both(/the state's key is "SKU-TEA-250G", the run's order trace names "SKU-COFFEE-1KG"/),
-    },
-    {
-      field: "state.key and keyField (another SKU, consistently)",
-      tamper: (b) => {
-        b.state!.key = "SKU-TEA-250G";
-        b.state!.keyField = stateKeyField("SKU-TEA-250G").toString();
-      },
-      reason: both(/the state's key is "SKU-TEA-250G", the run's order trace names "SKU-COFFEE-1KG"/),
-    },
-    {
-      field: "state.pathElements[3]",
-      tamper: (b) => (b.state!.pathElements[3] = bump(b.state!.pathElements[3])),
-      reason: both(/and its path lead to root 0x[0-9a-f]{64}, not the state's rootBefore/),
-    },
-    {
-      field: "state.pathElements (one removed)",
-      tamper: (b) => b.state!.pathElements.pop(),
-      reason: both(/the state's path has 9 elements and 10 indices, the state tree has depth 10/),
-    },
-    {
-      field: "state.pathIndices[0]",
-      tamper: (b) => (b.state!.pathIndices[0] = flipBit(b.state!.pathIndices[0])),
-      reason: both(/the state's path indices [01]{10} \(bottom-up\) are not the bits of slot \d+/),
-    },
-    {
-      field: "state.slot",
-      tamper: (b) => (b.state!.slot = b.state!.slot ^ 1),
-      reason: both(/the state's path indices [01]{10} \(bottom-up\) are not the bits of slot \d+/),
     },
     {
       field: "state.domain",
@@ -139,15 +82,101 @@ function stateTamperings(bundle: RunBundle): StateTampering[] {
         /template \w+ proves a transition of state domain "order\/stock": the bundle has no state/,
       ),
     },
-    ...(bundle.outcome === "COMMITTED"
-      ? [
-          {
-            field: "state.valueBefore below the quantity",
-            tamper: (b: RunBundle) => (b.state!.valueBefore = "1"),
-            reason: both(/the state's valueBefore is 1: the run's change \(take 3\) would make it negative/),
-          },
-        ]
-      : []),
+  ];
+  if (bundle.outcome === "ROLLED_BACK") {
+    return [
+      ...common,
+      {
+        field: "state.writes (a committed run's write added)",
+        tamper: (b) => b.state!.writes.push(copy(committedBundle).state!.writes[0]),
+        reason: both(/a rolled-back run leaves the state as it was, yet the bundle's state has 1 writes/),
+      },
+    ];
+  }
+  const write = 'write 0 \\("SKU-COFFEE-1KG"\\)';
+  const at = (rest: string) => new RegExp(`${write}: ${rest}`);
+  return [
+    ...common,
+    {
+      field: "state.writes[0].valueBefore",
+      tamper: (b) => (w0(b).valueBefore = bump(w0(b).valueBefore)),
+      reason: both(at(`its valueAfter is \\d+; the run's change \\(take 3\\) from \\d+ gives \\d+`)),
+    },
+    {
+      field: "state.writes[0].valueAfter",
+      tamper: (b) => (w0(b).valueAfter = bump(w0(b).valueAfter)),
+      reason: both(at(`its valueAfter is \\d+; the run's change \\(take 3\\) from \\d+ gives \\d+`)),
+    },
+    {
+      field: "state.writes[0].valueBefore and valueAfter (both + 1: the quantity still matches)",
+      tamper: (b) => {
+        w0(b).valueBefore = bump(w0(b).valueBefore);
+        w0(b).valueAfter = bump(w0(b).valueAfter);
+      },
+      reason: both(at(`its leaf before \\(value \\d+\\) and path lead to root .*not the state's rootBefore`)),
+    },
+    {
+      field: "state.writes[0].keyField",
+      tamper: (b) => (w0(b).keyField = bump(w0(b).keyField)),
+      reason: both(at(`its keyField is \\d+, key "SKU-COFFEE-1KG" encodes to \\d+`)),
+    },
+    {
+      field: "state.writes[0].key",
+      tamper: (b) => (w0(b).key = "SKU-TEA-250G"),
+      reason: both(/write 0 \("SKU-TEA-250G"\): the run's change 0 is to "SKU-COFFEE-1KG"/),
+    },
+    {
+      field: "state.writes[0].key and keyField (another SKU, consistently)",
+      tamper: (b) => {
+        w0(b).key = "SKU-TEA-250G";
+        w0(b).keyField = stateKeyField("SKU-TEA-250G").toString();
+      },
+      reason: both(/write 0 \("SKU-TEA-250G"\): the run's change 0 is to "SKU-COFFEE-1KG"/),
+    },
+    {
+      field: "state.writes[0].inserted",
+      tamper: (b) => (w0(b).inserted = true),
+      reason: both(at(`it adds the key, which the scenario's state domain does not allow`)),
+    },
+    {
+      field: "state.writes[0].pathElements[3]",
+      tamper: (b) => (w0(b).pathElements[3] = bump(w0(b).pathElements[3])),
+      reason: both(
+        at(
+          `its leaf before \\(value \\d+\\) and path lead to root 0x[0-9a-f]{64}, not the state's rootBefore`,
+        ),
+      ),
+    },
+    {
+      field: "state.writes[0].pathElements (one removed)",
+      tamper: (b) => w0(b).pathElements.pop(),
+      reason: both(at(`its path has 9 elements and 10 indices, the state tree has depth 10`)),
+    },
+    {
+      field: "state.writes[0].pathIndices[0]",
+      tamper: (b) => (w0(b).pathIndices[0] = flipBit(w0(b).pathIndices[0])),
+      reason: both(at(`its path indices [01]{10} \\(bottom-up\\) are not the bits of slot \\d+`)),
+    },
+    {
+      field: "state.writes[0].slot",
+      tamper: (b) => (w0(b).slot = w0(b).slot ^ 1),
+      reason: both(at(`its path indices [01]{10} \\(bottom-up\\) are not the bits of slot \\d+`)),
+    },
+    {
+      field: "state.writes[0].valueBefore below the quantity",
+      tamper: (b) => (w0(b).valueBefore = "1"),
+      reason: both(at(`its valueBefore is 1: the run's change \\(take 3\\) would make it negative`)),
+    },
+    {
+      field: "state.writes (the write removed)",
+      tamper: (b) => b.state!.writes.pop(),
+      reason: both(/the run's order trace makes 1 state changes, the bundle's state has 0 writes/),
+    },
+    {
+      field: "state.writes (the write twice)",
+      tamper: (b) => b.state!.writes.push(copy(b).state!.writes[0]),
+      reason: both(/the run's order trace makes 1 state changes, the bundle's state has 2 writes/),
+    },
   ];
 }
 
@@ -685,8 +714,11 @@ describe("verify: a run bundle against itself and the registry, without calling 
     it("a committed order's bundle states the stock it took; the state check passes offline", async () => {
       const state = committed.state!;
       expect(state).to.include({ domain: "order/stock", domainId: stateDomainId("order/stock") });
-      expect(state.key).to.equal(decodeString(BigInt(committed.steps[0].request[2])));
-      expect(BigInt(state.valueBefore) - BigInt(state.valueAfter)).to.equal(
+      expect(state.writes).to.have.length(1);
+      const [write] = state.writes;
+      expect(write.key).to.equal(decodeString(BigInt(committed.steps[0].request[2])));
+      expect(write.inserted).to.equal(false);
+      expect(BigInt(write.valueBefore) - BigInt(write.valueAfter)).to.equal(
         BigInt(committed.steps[0].request[3]),
       );
       expect(committed.proof!.publicSignals.slice(5)).to.deep.equal([state.rootBefore, state.rootAfter]);
@@ -697,9 +729,8 @@ describe("verify: a run bundle against itself and the registry, without calling 
       expect(result.state).to.deep.equal({
         domain: "order/stock",
         domainId: stateDomainId("order/stock"),
-        key: "SKU-COFFEE-1KG",
-        valueBefore: state.valueBefore,
-        valueAfter: state.valueAfter,
+        valueName: "stock",
+        writes: [{ key: "SKU-COFFEE-1KG", valueBefore: write.valueBefore, valueAfter: write.valueAfter }],
         rootBefore: toHex32(BigInt(state.rootBefore)),
         rootAfter: toHex32(BigInt(state.rootAfter)),
         unchanged: false,
@@ -707,7 +738,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
       const report = formatBundleVerification(result, "bundle.json");
       expect(report).to.match(/^  ✓ state transition +passed$/m);
       expect(report).to.include(
-        `state     order/stock: stock of SKU-COFFEE-1KG ${state.valueBefore} → ${state.valueAfter}, root ${toHex32(BigInt(state.rootBefore)).slice(0, 10)}…`,
+        `state     order/stock: stock of SKU-COFFEE-1KG ${write.valueBefore} → ${write.valueAfter}, root ${toHex32(BigInt(state.rootBefore)).slice(0, 10)}…`,
       );
     });
 
@@ -738,15 +769,16 @@ describe("verify: a run bundle against itself and the registry, without calling 
       const result = await verifyBundle({ bundle: rolledBack, registry: chain });
       expect(result.reasons).to.deep.equal([]);
       expect(result.checks).to.include({ state: "passed", chain: "passed" });
-      expect(result.state).to.include({ unchanged: true, valueBefore: state.valueAfter });
+      expect(state.writes).to.deep.equal([]);
+      expect(result.state).to.deep.include({ unchanged: true, writes: [] });
       expect(formatBundleVerification(result, "bundle.json")).to.include(
-        `state     order/stock: stock of SKU-COFFEE-1KG ${state.valueBefore}, unchanged (rolled back), root 0x`,
+        `state     order/stock: unchanged (rolled back), root 0x`,
       );
     });
 
     it("tampering with any field of the state makes the bundle invalid, with a state reason", async () => {
       for (const source of [committed, rolledBack]) {
-        for (const { field, tamper, reason } of stateTamperings(source)) {
+        for (const { field, tamper, reason } of stateTamperings(source, committed)) {
           const bundle = copy(source);
           tamper(bundle);
           expect(JSON.stringify(bundle), `${field} did not change`).not.to.equal(JSON.stringify(source));

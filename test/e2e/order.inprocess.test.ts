@@ -10,7 +10,7 @@ import { executeWorkflow } from "../../src/executor";
 import {
   prepareTemplate,
   ScenarioSession,
-  stateLeafOf,
+  stateMoveOf,
   stateStoreOf,
   workflowTagOf,
 } from "../../src/pipeline";
@@ -22,7 +22,7 @@ import {
   workflowTraceInput,
   type CircuitInput,
 } from "../../src/prover";
-import { orderStateInput } from "../../src/scenarios/order/witness";
+import { orderStateInput, orderStockLeaf } from "../../src/scenarios/order/witness";
 import { STATE_DEPTH } from "../../src/state";
 import { computeTraceRoot, newRunNonce, workflowDefinitionHash, workflowIdOf } from "../../src/trace";
 import { providerFixtures, signedOrderTrace } from "../fixtures/orderTrace";
@@ -91,7 +91,7 @@ describe("order scenario end to end: real systems, real proof, real verifier, in
       execution.runId,
       effect.changes(execution.trace),
     );
-    const { leaf } = stateLeafOf({ runState: { store, effect }, transition, trace: execution.trace });
+    const leaf = orderStockLeaf(stateMoveOf(transition).move);
     const prover = new Prover(instance);
     const proof = await prover.prove(
       orderStateInput({

@@ -18,7 +18,7 @@ import type { WorkflowStateEffect } from "../../src/definition";
 import { executeWorkflow, type Execution } from "../../src/executor";
 import { newRunNonce } from "../../src/trace";
 import { ScenarioSession, workflowTagOf, type RunSummary } from "../../src/pipeline";
-import { stateLeafOf, stateStoreOf, type RunState } from "../../src/pipeline/runState";
+import { stateMoveOf, stateStoreOf, type RunState } from "../../src/pipeline/runState";
 import {
   circuitInstance,
   ProofGenerationError,
@@ -27,7 +27,7 @@ import {
   type CircuitInstance,
   type RunProof,
 } from "../../src/prover";
-import { orderStateInput, type StateLeafTransition } from "../../src/scenarios/order/witness";
+import { orderStateInput, orderStockLeaf, type StateLeafTransition } from "../../src/scenarios/order/witness";
 import { stateDomainId, type StateStore, type StateTransition } from "../../src/state";
 import { uniqueOrder } from "../fixtures/orderRuns";
 
@@ -129,7 +129,7 @@ describe("state roots end to end: order runs move the stock domain through the r
       runState.effect.changes(execution.trace),
       { allowNewKeys: false },
     );
-    const { leaf } = stateLeafOf({ runState, transition, trace: execution.trace });
+    const leaf = orderStockLeaf(stateMoveOf(transition).move);
     return { transition, leaf };
   }
 

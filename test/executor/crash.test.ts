@@ -8,9 +8,9 @@ import pino from "pino";
 import { toHex32 } from "../../src/crypto";
 import { executeWorkflow, resumeWorkflow } from "../../src/executor";
 import { Journal } from "../../src/journal";
-import { ensureDomain, stateLeafOf } from "../../src/pipeline";
+import { ensureDomain, stateMoveOf } from "../../src/pipeline";
 import { circuitInstance, Prover, releaseProverResources } from "../../src/prover";
-import { orderStateInput } from "../../src/scenarios/order/witness";
+import { orderStateInput, orderStockLeaf } from "../../src/scenarios/order/witness";
 import { StateStore } from "../../src/state";
 import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
@@ -334,7 +334,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
           runId,
           ORDER_STOCK_EFFECT.changes(trace),
         );
-        const { leaf } = stateLeafOf({ runState: { store, effect: ORDER_STOCK_EFFECT }, transition, trace });
+        const leaf = orderStockLeaf(stateMoveOf(transition).move);
         const prover = new Prover(instance);
         const proof = await prover.prove(
           orderStateInput({

@@ -40,7 +40,6 @@ const EFFECT: WorkflowStateEffect = {
   domain: DOMAIN,
   genesis: { A: 10n },
   changes: () => [{ key: "A", delta: -1n }],
-  key: () => "A",
 };
 const TRACE = { scenario: "test" } as unknown as Trace;
 const PROOF_OF_RUN = { proveMs: 0 } as unknown as RunProof;

@@ -49,12 +49,13 @@ export type { BundleVerification, VerifiedCall, VerifiedState, VerifiedStep } fr
  *   and a step that claims ATTESTED evidence without one is a problem;
  * - state: a run of a template that moves a state domain (circuits.json `stateDomain`) carries the
  *   transition (`state`), and a run of any other template none. The domain is the template's and its
- *   id keccak256 of its name; the leaf Poseidon(keyField, valueBefore) and its path (whose indices are
- *   the bits of the slot) lead to rootBefore. COMMITTED: keyField is the key's encoding and
- *   create_order's request[2] (the SKU), valueAfter = valueBefore − its request[3] (the quantity)
- *   ≥ 0, and the same path with Poseidon(keyField, valueAfter) leads to rootAfter. ROLLED_BACK:
- *   rootAfter = rootBefore and valueAfter = valueBefore (a key the domain does not hold is stated
- *   as the empty opening: keyField, slot, values and path all 0);
+ *   id keccak256 of its name. The run's scenario recomputes its changes from the trace
+ *   (`changes(trace)` of its module): COMMITTED, one write per change in order, same key, valueAfter
+ *   the change applied to valueBefore (≥ 0, 64-bit); ROLLED_BACK, none. Write w opens its key's leaf
+ *   Poseidon(keyField, valueBefore) (the empty leaf when it adds the key, where the domain allows it)
+ *   at the key's own slot, its path (indices = the slot's bits) leading to the root writes 0..w-1
+ *   left, from rootBefore; the last one's leaf after leads to rootAfter (no writes: rootAfter =
+ *   rootBefore);
  * - chain (with a network): the bundle was recorded by that network's registry, whose
  *   WorkflowRecorded event for the workflow id carries the same traceRoot, outcome, templateId,
  *   providerSetRoot, submitter and transaction; for a state run, its StateRootAdvanced event (in the

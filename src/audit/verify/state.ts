@@ -1,17 +1,25 @@
-import { traceFromBundle, type BundleState, type RunBundle } from "../../bundle";
+import { traceFromBundle, type BundleState, type BundleStateWrite, type RunBundle } from "../../bundle";
 import { poseidon, rootFromPath, toHex32 } from "../../crypto";
 import type { WorkflowStateEffect } from "../../definition";
 import type { CircuitInstance } from "../../prover";
-import { MAX_STATE_VALUE, STATE_DEPTH, stateDomainId, stateKeyField, stateSlotOf } from "../../state";
+import {
+  MAX_STATE_VALUE,
+  STATE_DEPTH,
+  stateDomainId,
+  stateKeyField,
+  stateSlotOf,
+  type StateChange,
+} from "../../state";
 import { SCENARIOS } from "../../scenarios";
-import type { StateChange } from "../../state";
 import { numberOf, type Findings } from "./findings";
 import type { VerifiedState } from "./types";
 
 /**
- * The state check (see `verifyBundle`): the transition the bundle states is the one its template
- * and trace allow, and its leaf opens both roots. Returns what the bundle states (for the report)
- * and its roots when they are readable (for the public signals); undefined without a state.
+ * The state check (see `verifyBundle`): the move the bundle states is the one its template and
+ * trace allow, write by write, and its writes lead from rootBefore to rootAfter. Returns what the
+ * bundle states (for the report) and its roots when they are readable (for the public signals);
+ * undefined without a state. Nothing here knows a scenario's fields: the run's scenario recomputes its
+ * changes from the trace (`changes(trace)` of its module in src/scenarios/<name>/).
  */
 export function checkState(args: {
   bundle: RunBundle;
@@ -33,12 +41,12 @@ export function checkState(args: {
     return undefined;
   }
   const roots = stateRootsOf(state, findings);
+  const effect = effectOf(bundle);
   const summary: VerifiedState = {
     domain: state.domain,
     domainId: state.domainId,
-    key: state.key,
-    valueBefore: state.valueBefore,
-    valueAfter: state.valueAfter,
+    valueName: effect?.valueName ?? "value",
+    writes: state.writes.map((w) => ({ key: w.key, valueBefore: w.valueBefore, valueAfter: w.valueAfter })),
     rootBefore: roots ? toHex32(roots.rootBefore) : state.rootBefore,
     rootAfter: roots ? toHex32(roots.rootAfter) : state.rootAfter,
     unchanged: state.rootAfter === state.rootBefore,
@@ -56,39 +64,27 @@ export function checkState(args: {
   if (domainId !== undefined && state.domainId.toLowerCase() !== domainId.toLowerCase()) {
     fail(`the state's domainId is ${state.domainId}, the id of domain "${state.domain}" is ${domainId}`);
   }
-  const expected = expectedChange({ bundle, findings });
-  checkStateLeaf({ bundle, state, roots, depth: instance?.params[2] ?? STATE_DEPTH, expected, findings });
+  if (!effect) {
+    fail(
+      `no registered scenario "${bundle.scenario}" moves state: the run's state change cannot be recomputed`,
+    );
+  } else if (effect.domain !== state.domain) {
+    fail(
+      `scenario ${bundle.scenario} moves state domain "${effect.domain}", the bundle's state is of "${state.domain}"`,
+    );
+  }
+  const changes = effect
+    ? findings.attempt("state", `scenario ${bundle.scenario}'s state changes of the run`, () =>
+        effect.changes(traceFromBundle(bundle)),
+      )
+    : undefined;
+  checkWrites({ bundle, state, roots, changes, allowInsert: effect?.allowInsert === true, findings });
   return { summary, roots };
 }
 
-/**
- * What the run's scenario says its state move is, recomputed from the bundle's trace by the
- * scenario's own `changes(trace)` and `key(trace)` (src/scenarios/<name>/): the key whose leaf the
- * proof opens, and its one change (none for a run that leaves the state as it was). Undefined when
- * it cannot be recomputed (a finding says why).
- */
-function expectedChange(args: {
-  bundle: RunBundle;
-  findings: Findings;
-}): { key: string; change: StateChange | undefined } | undefined {
-  const { bundle, findings } = args;
-  const scenario = SCENARIOS[bundle.scenario];
-  const effect: WorkflowStateEffect | undefined = scenario?.createDefinition().state;
-  if (!effect) {
-    findings.fail(
-      "state",
-      `no built-in scenario "${bundle.scenario}" moves state: the run's state change cannot be recomputed`,
-    );
-    return undefined;
-  }
-  return findings.attempt("state", `scenario ${bundle.scenario}'s state change of the run`, () => {
-    const trace = traceFromBundle(bundle);
-    const changes = effect.changes(trace);
-    if (changes.length > 1) {
-      throw new Error(`it writes ${changes.length} keys; a bundle's state opens one leaf`);
-    }
-    return { key: effect.key(trace), change: changes[0] };
-  });
+/** The state effect of the bundle's scenario (a registered module's definition), if it has one. */
+function effectOf(bundle: RunBundle): WorkflowStateEffect | undefined {
+  return SCENARIOS[bundle.scenario]?.createDefinition().state;
 }
 
 function stateRootsOf(
@@ -100,148 +96,159 @@ function stateRootsOf(
   return rootBefore === undefined || rootAfter === undefined ? undefined : { rootBefore, rootAfter };
 }
 
-/** The leaf the bundle's state opens: its key, values, slot and path against the roots and the trace. */
-function checkStateLeaf(args: {
+/** What one change does to a value, in words: "take 3", "add 5", "set to 7". */
+function describeChange(change: StateChange): string {
+  if ("delta" in change)
+    return `${change.delta < 0n ? "take" : "add"} ${change.delta < 0n ? -change.delta : change.delta}`;
+  return `set to ${change.value}`;
+}
+
+/**
+ * The bundle's writes against the scenario's changes (one write per change, in order: same key,
+ * valueAfter = the change applied to valueBefore) and against the roots: write w opens its key's
+ * leaf (or the empty leaf, when it adds the key) at the key's own slot under the root writes 0..w-1
+ * left, starting at rootBefore; the last write's root is rootAfter (no writes: rootAfter = rootBefore).
+ */
+function checkWrites(args: {
   bundle: RunBundle;
   state: BundleState;
   roots: { rootBefore: bigint; rootAfter: bigint } | undefined;
-  depth: number;
-  /** The scenario's own account of the run's move (undefined: not recomputable, already a finding). */
-  expected: { key: string; change: StateChange | undefined } | undefined;
+  /** The scenario's changes recomputed from the trace (undefined: not recomputable, already a finding). */
+  changes: StateChange[] | undefined;
+  allowInsert: boolean;
   findings: Findings;
 }): void {
-  const { bundle, state, roots, depth, expected, findings } = args;
+  const { bundle, state, roots, changes, allowInsert, findings } = args;
   const fail = (problem: string) => findings.fail("state", problem);
-  const keyField = numberOf(findings, "state", "the state's keyField", state.keyField);
-  const valueBefore = numberOf(findings, "state", "the state's valueBefore", state.valueBefore);
-  const valueAfter = numberOf(findings, "state", "the state's valueAfter", state.valueAfter);
+  const committed = bundle.outcome === "COMMITTED";
+  if (!committed) {
+    if (changes !== undefined && changes.length > 0) {
+      fail(
+        `a rolled-back run leaves the state as it was, yet its scenario computes ${changes.length} changes`,
+      );
+    }
+    if (state.writes.length > 0) {
+      fail(
+        `a rolled-back run leaves the state as it was, yet the bundle's state has ${state.writes.length} writes`,
+      );
+    }
+  } else if (changes !== undefined && changes.length !== state.writes.length) {
+    fail(
+      `the run's ${bundle.scenario} trace makes ${changes.length} state changes, the bundle's state has ${state.writes.length} writes`,
+    );
+  }
+  let root = roots?.rootBefore;
+  state.writes.forEach((write, w) => {
+    const next = checkWrite({
+      write,
+      w,
+      root,
+      change: committed ? changes?.[w] : undefined,
+      allowInsert,
+      findings,
+    });
+    root = next;
+  });
+  if (roots && root !== undefined && root !== roots.rootAfter) {
+    fail(
+      state.writes.length === 0
+        ? `the state has no writes, yet its rootAfter ${toHex32(roots.rootAfter)} is not its rootBefore ${toHex32(roots.rootBefore)}`
+        : `the state's writes lead to root ${toHex32(root)}, not the state's rootAfter ${toHex32(roots.rootAfter)}`,
+    );
+  }
+}
+
+/** One write; returns the root it leaves (undefined when it cannot be recomputed). */
+function checkWrite(args: {
+  write: BundleStateWrite;
+  w: number;
+  /** The root the write opens its leaf under (undefined: unknown). */
+  root: bigint | undefined;
+  change: StateChange | undefined;
+  allowInsert: boolean;
+  findings: Findings;
+}): bigint | undefined {
+  const { write, w, root, change, allowInsert, findings } = args;
+  const depth = STATE_DEPTH;
+  const label = `write ${w} ("${write.key}")`;
+  const fail = (problem: string) => findings.fail("state", `${label}: ${problem}`);
+  const num = (what: string, value: string) => numberOf(findings, "state", `${label}'s ${what}`, value);
+  const keyField = num("keyField", write.keyField);
+  const valueBefore = num("valueBefore", write.valueBefore);
+  const valueAfter = num("valueAfter", write.valueAfter);
   for (const [what, value] of [
     ["valueBefore", valueBefore],
     ["valueAfter", valueAfter],
   ] as const) {
     if (value !== undefined && (value < 0n || value > MAX_STATE_VALUE)) {
-      fail(`the state's ${what} ${value} is not an unsigned 64-bit integer`);
+      fail(`its ${what} ${value} is not an unsigned 64-bit integer`);
     }
   }
-  const pathElements = state.pathElements.map((element, level) =>
-    numberOf(findings, "state", `the state's path element ${level}`, element),
-  );
-  const pathIndices = state.pathIndices;
+  if (change !== undefined && change.key !== write.key) {
+    fail(`the run's change ${w} is to "${change.key}"`);
+  }
+  if (change !== undefined && valueBefore !== undefined && valueAfter !== undefined) {
+    const result = "delta" in change ? valueBefore + change.delta : change.value;
+    if (result < 0n) {
+      fail(
+        `its valueBefore is ${valueBefore}: the run's change (${describeChange(change)}) would make it negative`,
+      );
+    } else if (valueAfter !== result) {
+      fail(
+        `its valueAfter is ${valueAfter}; the run's change (${describeChange(change)}) from ${valueBefore} gives ${result}`,
+      );
+    }
+  }
+  if (write.inserted) {
+    if (!allowInsert) fail(`it adds the key, which the scenario's state domain does not allow`);
+    if (valueBefore !== undefined && valueBefore !== 0n)
+      fail(`it adds the key, yet its valueBefore is ${valueBefore}`);
+  }
+  const expectedKey = findings.attempt("state", `${label}'s key`, () => stateKeyField(write.key));
+  if (expectedKey !== undefined && keyField !== undefined && keyField !== expectedKey) {
+    fail(`its keyField is ${keyField}, key "${write.key}" encodes to ${expectedKey}`);
+  }
+  const pathElements = write.pathElements.map((element, level) => num(`path element ${level}`, element));
+  const pathIndices = write.pathIndices;
   let pathSound = pathElements.every((e) => e !== undefined);
   if (pathElements.length !== depth || pathIndices.length !== depth) {
     fail(
-      `the state's path has ${pathElements.length} elements and ${pathIndices.length} indices, the state tree has depth ${depth}`,
+      `its path has ${pathElements.length} elements and ${pathIndices.length} indices, the state tree has depth ${depth}`,
     );
     pathSound = false;
   }
-  const slot = state.slot;
+  const slot = write.slot;
   if (!Number.isInteger(slot) || slot < 0 || slot >= 2 ** depth) {
-    fail(`the state's slot ${slot} is not a slot of a depth-${depth} state tree`);
+    fail(`its slot ${slot} is not a slot of a depth-${depth} state tree`);
     pathSound = false;
   } else {
     const bits = Array.from({ length: depth }, (_, level) => Math.floor(slot / 2 ** level) % 2);
     if (pathIndices.length === depth && bits.some((bit, level) => pathIndices[level] !== bit)) {
       fail(
-        `the state's path indices ${pathIndices.join("")} (bottom-up) are not the bits of slot ${slot} (${bits.join("")})`,
+        `its path indices ${pathIndices.join("")} (bottom-up) are not the bits of slot ${slot} (${bits.join("")})`,
       );
+      pathSound = false;
     }
-  }
-
-  // The key and change the scenario computes from the trace.
-  if (expected !== undefined && state.key !== expected.key) {
-    fail(`the state's key is "${state.key}", the run's ${bundle.scenario} trace names "${expected.key}"`);
-  }
-  const change = expected?.change;
-  if (change !== undefined && change.key !== state.key) {
-    fail(`the state opens "${state.key}", but the run's change is to "${change.key}"`);
-  }
-  const committed = bundle.outcome === "COMMITTED";
-  const unopened = !committed && keyField === 0n;
-  if (!unopened && keyField !== undefined) {
-    const expectedKey = findings.attempt("state", `the state's key "${state.key}"`, () =>
-      stateKeyField(state.key),
-    );
-    if (expectedKey !== undefined && keyField !== expectedKey) {
-      fail(`the state's keyField is ${keyField}, key "${state.key}" encodes to ${expectedKey}`);
-    }
-    const ownSlot = findings.attempt("state", "the key's slot", () => stateSlotOf(keyField, depth));
-    if (ownSlot !== undefined && slot !== ownSlot) {
-      fail(
-        `the state opens slot ${slot}, but key "${state.key}" lives at slot ${ownSlot} (fixed by the key)`,
-      );
-    }
-  }
-
-  const path = { pathElements: pathElements as bigint[], pathIndices };
-  const open = (value: bigint) =>
-    findings.attempt("state", "the state's leaf", () => rootFromPath(poseidon([keyField!, value]), path));
-  const leafLabel = `the state's leaf of "${state.key}"`;
-  if (committed) {
-    if (expected !== undefined && change === undefined) {
-      fail(
-        `the run's ${bundle.scenario} trace changes no state, yet the run committed a state template's transition`,
-      );
-    }
-    if (valueBefore !== undefined && valueAfter !== undefined && change !== undefined) {
-      const result = "delta" in change ? valueBefore + change.delta : change.value;
-      const how =
-        "delta" in change
-          ? `${change.delta < 0n ? "take" : "add"} ${change.delta < 0n ? -change.delta : change.delta}`
-          : `set to ${change.value}`;
-      if (result < 0n) {
-        fail(`the state's valueBefore is ${valueBefore}: the run's change (${how}) would make it negative`);
-      } else if (valueAfter !== result) {
-        fail(
-          `the state's valueAfter is ${valueAfter}; the run's change (${how}) from ${valueBefore} gives ${result}`,
-        );
+    if (keyField !== undefined) {
+      const ownSlot = findings.attempt("state", `${label}'s slot`, () => stateSlotOf(keyField, depth));
+      if (ownSlot !== undefined && slot !== ownSlot) {
+        fail(`it opens slot ${slot}, but the key lives at slot ${ownSlot} (fixed by the key)`);
       }
     }
-  } else {
-    if (change !== undefined) {
-      fail(
-        `a rolled-back run leaves the state as it was, yet the scenario computes a change to "${change.key}"`,
-      );
-    }
-    if (roots && roots.rootAfter !== roots.rootBefore) {
-      fail(
-        `a rolled-back run leaves the state as it was, yet the state's rootAfter ${toHex32(roots.rootAfter)} is not its rootBefore ${toHex32(roots.rootBefore)}`,
-      );
-    }
-    if (valueBefore !== undefined && valueAfter !== undefined && valueAfter !== valueBefore) {
-      fail(
-        `a rolled-back run leaves the state as it was, yet the state's value goes from ${valueBefore} to ${valueAfter}`,
-      );
-    }
   }
-  if (unopened) {
-    // A key the domain does not hold: the empty opening (nothing to recompute: the proof does not open it).
-    if (
-      valueBefore !== 0n ||
-      slot !== 0 ||
-      pathElements.some((e) => e !== 0n) ||
-      pathIndices.some((i) => i !== 0)
-    ) {
-      fail(
-        `the state's keyField is 0 (a key the domain does not hold), yet its value, slot or path is not 0`,
-      );
-    }
-    return;
+  if (!pathSound || keyField === undefined || valueBefore === undefined || valueAfter === undefined) {
+    return undefined;
   }
-  if (!pathSound || keyField === undefined || !roots) return;
-  if (valueBefore !== undefined) {
-    const before = open(valueBefore);
-    if (before !== undefined && before !== roots.rootBefore) {
-      fail(
-        `${leafLabel} with valueBefore ${valueBefore} and its path lead to root ${toHex32(before)}, not the state's rootBefore ${toHex32(roots.rootBefore)}`,
-      );
-    }
+  const path = { pathElements: pathElements as bigint[], pathIndices };
+  const leafBefore = write.inserted ? 0n : poseidon([keyField, valueBefore]);
+  const before = findings.attempt("state", `${label}'s leaf`, () => rootFromPath(leafBefore, path));
+  if (root !== undefined && before !== undefined && before !== root) {
+    fail(
+      `its leaf before (${write.inserted ? "empty" : `value ${valueBefore}`}) and path lead to root ${toHex32(before)}, not ${w === 0 ? "the state's rootBefore" : `the root write ${w - 1} left`} ${toHex32(root)}`,
+    );
+    return undefined;
   }
-  if (committed && valueAfter !== undefined) {
-    const after = open(valueAfter);
-    if (after !== undefined && after !== roots.rootAfter) {
-      fail(
-        `${leafLabel} with valueAfter ${valueAfter} and the same path lead to root ${toHex32(after)}, not the state's rootAfter ${toHex32(roots.rootAfter)}`,
-      );
-    }
-  }
+  return findings.attempt("state", `${label}'s leaf after`, () =>
+    rootFromPath(poseidon([keyField, valueAfter]), path),
+  );
 }

@@ -32,10 +32,10 @@ export interface VerifiedState {
   /** The state domain's name, e.g. "order/stock", and its on-chain id (bytes32 hex). */
   domain: string;
   domainId: string;
-  /** The key of the leaf the run's proof opens (the order's SKU) and its value before and after. */
-  key: string;
-  valueBefore: string;
-  valueAfter: string;
+  /** What a value of the domain is ("stock"), from the run's scenario; "value" when it says nothing. */
+  valueName: string;
+  /** The run's writes, in order: each key's value before and after (none: the state as it was). */
+  writes: { key: string; valueBefore: string; valueAfter: string }[];
   /** The domain's roots before and after the run, 0x-hex. */
   rootBefore: string;
   rootAfter: string;

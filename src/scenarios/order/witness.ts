@@ -6,7 +6,7 @@ import {
   type CircuitInput,
   type SagaTemplateShape,
 } from "../../prover";
-import { stateSlotOf, type StateLeafTransition } from "../../state";
+import { STATE_DEPTH, stateSlotOf, type StateMove } from "../../state";
 import { fixedWorkflowTag, SYSTEM_CODES, type ProviderSet, type SystemName, type Trace } from "../../trace";
 
 /** The order templates' workflow tag: circuits/order/order.circom's `orderWorkflowTag()`. */
@@ -68,7 +68,7 @@ export const orderWitness: WitnessBuilder = (request: WitnessRequest) => {
         `${request.template} proves a state transition: the run's state leaf is needed`,
       );
     }
-    return orderStateInput({ ...common, stateDepth, state: request.state });
+    return orderStateInput({ ...common, stateDepth, state: orderStockLeaf(request.state, stateDepth) });
   }
   return orderTemplateInput(common);
 };
@@ -76,7 +76,68 @@ export const orderWitness: WitnessBuilder = (request: WitnessRequest) => {
 /** Largest value a state leaf holds: values are unsigned 64-bit integers. */
 const MAX_UINT64 = (1n << 64n) - 1n;
 
-export type { StateLeafTransition };
+/**
+ * The one stock leaf the order's state templates open (circuits/order/orderState.circom's
+ * StateLeafUpdate), as the witness builder takes it.
+ */
+export interface StateLeafTransition {
+  /** The state root the proof starts from (public stateRootBefore). */
+  rootBefore: bigint;
+  /** The leaf's key as a field element (stateKeyField of its name). */
+  key: bigint;
+  /** The leaf's index in the tree: the key's own slot, stateSlotOf(key, depth). */
+  slot: number;
+  /** The value in the leaf under rootBefore. */
+  valueBefore: bigint;
+  /** The value after the run (equal to valueBefore when the run leaves the state as it was). */
+  valueAfter: bigint;
+  /** Siblings bottom-up (the tree's depth = their number). */
+  pathElements: readonly bigint[];
+  /** Per level, 1 when the node is a right child: the bits of `slot`, lowest first. */
+  pathIndices: readonly (number | bigint)[];
+}
+
+/**
+ * The stock leaf of the run's state move: a committed order's one write (it updates a held SKU:
+ * the order's templates insert nothing); a run that leaves the stock as it was (no writes) opens
+ * nothing: the circuit does not look at the leaf then, so it is the empty opening (slot 0, value 0).
+ */
+export function orderStockLeaf(move: StateMove, depth = STATE_DEPTH): StateLeafTransition {
+  if (move.writes.length === 0) {
+    if (move.rootAfter !== move.rootBefore) {
+      throw new WitnessInputError(`a state move without writes must leave the root as it was`);
+    }
+    return {
+      rootBefore: move.rootBefore,
+      key: 0n,
+      slot: 0,
+      valueBefore: 0n,
+      valueAfter: 0n,
+      pathElements: new Array<bigint>(depth).fill(0n),
+      pathIndices: new Array<number>(depth).fill(0),
+    };
+  }
+  if (move.writes.length !== 1) {
+    throw new WitnessInputError(
+      `the run's move of "${move.domain}" has ${move.writes.length} writes; the order's templates prove one`,
+    );
+  }
+  const [write] = move.writes;
+  if (write.inserted) {
+    throw new WitnessInputError(
+      `"${write.key}" is not in state domain "${move.domain}": the order's templates update held keys only`,
+    );
+  }
+  return {
+    rootBefore: move.rootBefore,
+    key: write.keyField,
+    slot: write.slot,
+    valueBefore: write.valueBefore,
+    valueAfter: write.valueAfter,
+    pathElements: write.pathElements,
+    pathIndices: write.pathIndices,
+  };
+}
 
 /** The order's quantity and SKU field as create_order (record 0) carries them. */
 function orderOf(trace: Trace): { sku: bigint; quantity: bigint } {
@@ -139,7 +200,7 @@ export function orderStateInput(args: {
     throw new WitnessInputError(`state slot ${state.slot} is outside a depth-${depth} tree`);
   }
   const pathIndices = state.pathIndices.map(Number);
-  pathIndices.forEach((bit, level) => {
+  pathIndices.forEach((bit: number, level: number) => {
     if (bit !== Math.floor(state.slot / 2 ** level) % 2) {
       throw new WitnessInputError(`state path index ${level} is not bit ${level} of slot ${state.slot}`);
     }

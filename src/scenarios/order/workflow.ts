@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decodeString, encodeString, toHex32 } from "../../crypto";
-import { defineWorkflow, type WorkflowDefinition } from "../../definition";
+import { defineWorkflow, type WorkflowDefinition, type WorkflowStateEffect } from "../../definition";
 import type { Trace } from "../../trace";
 import { DEMO_STOCK, Inventory, ORDER_STOCK_DOMAIN } from "./inventory";
 import {
@@ -275,7 +275,7 @@ function orderLineOf(trace: Trace): { sku: string; quantity: bigint } {
  * proves leaf(sku) goes from v to v − qty ≥ 0); a rolled-back order leaves the stock as it was
  * (its reservation was released: stateRootAfter = stateRootBefore).
  */
-export const ORDER_STOCK_EFFECT = {
+export const ORDER_STOCK_EFFECT: WorkflowStateEffect = {
   domain: ORDER_STOCK_DOMAIN,
   genesis: Object.fromEntries(Object.entries(DEMO_STOCK).map(([sku, units]) => [sku, BigInt(units)])),
   changes: (trace: Trace) => {
@@ -283,7 +283,7 @@ export const ORDER_STOCK_EFFECT = {
     const { sku, quantity } = orderLineOf(trace);
     return [{ key: sku, delta: -quantity }];
   },
-  key: (trace: Trace) => orderLineOf(trace).sku,
+  valueName: "stock",
 };
 
 /** The demo's order: one line, EUR, 19 % VAT. */
