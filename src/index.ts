@@ -18,6 +18,16 @@ export {
   type WorkflowDefinitionInput,
 } from "./definition";
 export { encodeString } from "./crypto";
+
+// For scenario authors (a scenario folder: src/scenarios/<name>/ or one of your own, see
+// registerScenarioFolder): the module's type, its simulated systems, the witness helpers of the
+// shared circuit templates (circuits/lib/saga.circom, circuits/lib/stateUpdates.circom).
+export type { RunningSystems, Scenario } from "./scenarios";
+export { registerScenarioFolder, simulatedSystems } from "./scenarios";
+export type { WitnessBuilder, WitnessRequest, WorkflowStateEffect } from "./definition";
+export { sagaWorkflowInput, stateUpdatesInput, WitnessInputError, type SagaTemplateShape } from "./prover";
+export { fixedWorkflowTag } from "./trace";
+export { systemCodeOf } from "./systems";
 export { RECORD_FIELDS } from "./trace";
 export type { OperationSpec } from "./host";
 

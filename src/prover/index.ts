@@ -5,3 +5,4 @@ export * from "./setup";
 export * from "./sagaInput";
 export * from "./workflowTraceInput";
 export * from "./prove";
+export * from "./stateUpdatesInput";

@@ -77,7 +77,17 @@ export interface CircuitInstance extends CircuitInstanceConfig {
 export const BUILD_DIR = path.join(PROJECT_ROOT, "build", "circuits");
 export const VERIFIERS_DIR = path.join(PROJECT_ROOT, "contracts", "verifiers");
 
+/**
+ * The circuit instances of the project's circuits.json, then those of circuits.json files registered
+ * from outside it (a scenario folder's, see `registerCircuitInstances`).
+ */
 export function loadCircuitInstances(file = path.join(PROJECT_ROOT, "circuits.json")): CircuitInstance[] {
+  const own = Object.entries(readCircuitsFile(file)).map(([name, config]) => describeInstance(name, config));
+  if (file !== path.join(PROJECT_ROOT, "circuits.json")) return own;
+  return [...own, ...registered.values()];
+}
+
+function readCircuitsFile(file: string): Record<string, CircuitInstanceConfig> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -89,7 +99,45 @@ export function loadCircuitInstances(file = path.join(PROJECT_ROOT, "circuits.js
     const issue = parsed.error.issues[0];
     throw new Error(`invalid ${file}: ${issue.path.join(".")}: ${issue.message}`);
   }
-  return Object.entries(parsed.data).map(([name, config]) => describeInstance(name, config));
+  return parsed.data;
+}
+
+/** Instances registered from circuits.json files outside the project's (by name). */
+const registered = new Map<string, CircuitInstance>();
+
+/**
+ * Adds the instances of another circuits.json (a scenario folder's, whose `file`s are relative to
+ * that file's folder) to those `loadCircuitInstances` lists; setup builds them like the project's.
+ * Their sources must lie inside the project (circom2 reads files under the project only). Refused:
+ * a name the project's circuits.json or another registration already uses for another instance.
+ * Registering the same file again changes nothing. Returns the file's instances.
+ */
+export function registerCircuitInstances(file: string): CircuitInstance[] {
+  const absolute = path.resolve(file);
+  const circuitsDir = path.join(PROJECT_ROOT, "circuits");
+  const own = new Set(Object.keys(readCircuitsFile(path.join(PROJECT_ROOT, "circuits.json"))));
+  const instances = Object.entries(readCircuitsFile(absolute)).map(([name, config]) => {
+    const source = path.resolve(path.dirname(absolute), `${config.file}.circom`);
+    const relative = path.relative(PROJECT_ROOT, source);
+    if (relative.startsWith("..") || path.isAbsolute(relative)) {
+      throw new Error(
+        `${file}: instance ${name}'s circuit ${source} is outside the project (${PROJECT_ROOT}): circom2 compiles files under the project only`,
+      );
+    }
+    const fileFromCircuits = path
+      .relative(circuitsDir, source)
+      .replace(/\.circom$/, "")
+      .split(path.sep)
+      .join("/");
+    const instance = describeInstance(name, { ...config, file: fileFromCircuits });
+    const held = registered.get(name);
+    if (own.has(name) || (held && JSON.stringify(held) !== JSON.stringify(instance))) {
+      throw new Error(`${file}: circuit instance ${name} is already declared by another circuits.json`);
+    }
+    return instance;
+  });
+  for (const instance of instances) registered.set(instance.name, instance);
+  return instances;
 }
 
 function describeInstance(name: string, config: CircuitInstanceConfig): CircuitInstance {
@@ -113,6 +161,10 @@ function describeInstance(name: string, config: CircuitInstanceConfig): CircuitI
 
 export function circuitInstance(name: string): CircuitInstance {
   const instance = loadCircuitInstances().find((i) => i.name === name);
-  if (!instance) throw new Error(`circuit instance ${name} is not declared in circuits.json`);
+  if (!instance) {
+    throw new Error(
+      `circuit instance ${name} is not declared in circuits.json (nor by a registered scenario)`,
+    );
+  }
   return instance;
 }

@@ -1,6 +1,7 @@
 import type { AnyOperationSpec } from "../host";
 import { SYSTEMS } from "../systems";
 import { orderScenario } from "./order";
+import { isScenarioFolder, loadScenarioFolder } from "./folder";
 import { isWorkflowFileArg, loadWorkflowFile } from "./workflowFile";
 import type { Scenario } from "./types";
 
@@ -9,11 +10,15 @@ export { simulatedSystems } from "./simulated";
 import { simulatedSystems } from "./simulated";
 
 export { isWorkflowFileArg, loadWorkflowFile, WorkflowFileError } from "./workflowFile";
+export { isScenarioFolder, loadScenarioFolder, ScenarioFolderError } from "./folder";
 
 export { UnknownScenarioError } from "./types";
 import { UnknownScenarioError } from "./types";
 
-/** The built-in scenarios, one module per folder (src/scenarios/<name>/); a new one is one line here. */
+/**
+ * The registered scenarios: the built-in ones, one module per folder (src/scenarios/<name>/; a new
+ * one is one line here), then those registered from folders of their own (registerScenarioFolder).
+ */
 export const SCENARIOS: Record<string, Scenario> = {
   order: orderScenario,
 };
@@ -38,10 +43,31 @@ export function scenario(name: string): Scenario {
 }
 
 /**
- * A built-in scenario by name, or a user's workflow file by path (`./my.workflow.ts`), which runs
- * against every registered external system (src/systems/).
+ * Adds a scenario kept in a folder of its own (see `loadScenarioFolder`: its module and its circuit
+ * instances) to the registry, where every stage finds it by name as it finds a built-in one (runs,
+ * `verify` recomputing its state changes, the audit). Registering the same folder again returns the
+ * registered module; another module under a registered name is refused.
+ */
+export function registerScenarioFolder(dir: string): Scenario {
+  const loaded = loadScenarioFolder(dir);
+  const held = SCENARIOS[loaded.name];
+  if (held && held !== loaded) {
+    throw new UnknownScenarioError(
+      `a scenario named "${loaded.name}" is already registered (${dir} is another)`,
+    );
+  }
+  SCENARIOS[loaded.name] = loaded;
+  return loaded;
+}
+
+/**
+ * A registered scenario by name, a scenario folder by path (registered on the way), or a user's
+ * workflow file by path (`./my.workflow.ts`), which runs against every registered external system
+ * (src/systems/).
  */
 export function resolveScenario(nameOrFile: string): Scenario {
+  if (isScenarioFolder(nameOrFile) && isWorkflowFileArg(nameOrFile))
+    return registerScenarioFolder(nameOrFile);
   return isWorkflowFileArg(nameOrFile)
     ? loadWorkflowFile(nameOrFile, simulatedSystems(SYSTEMS.map((s) => s.name)))
     : scenario(nameOrFile);

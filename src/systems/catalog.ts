@@ -66,6 +66,11 @@ export function systemModule(name: string): SystemModule {
   return found;
 }
 
+/** A registered system's code: what its trace records and the circuits' constant arrays carry. */
+export function systemCodeOf(name: string): number {
+  return SYSTEM_CODES[systemModule(name).name];
+}
+
 /** Every registered operation and the system that serves it. */
 export function operationSystems(): Record<string, SystemName> {
   return Object.fromEntries(
