@@ -7,7 +7,14 @@ import { defaultJournalFile, Journal, ownerAlive, type JournalRun } from "../jou
 import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
 import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
-import { isWorkflowFileArg, resolveScenario, scenario, SCENARIOS, type Scenario } from "../scenarios";
+import {
+  isWorkflowFileArg,
+  registerScenarioFolder,
+  resolveScenario,
+  scenario,
+  SCENARIOS,
+  type Scenario,
+} from "../scenarios";
 import {
   addAuditFilterOptions,
   auditFilters,
@@ -291,7 +298,22 @@ export function buildProgram(): Command {
     .name("wesflow")
     .version(pkg.version)
     .description(pkg.description)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .option(
+      "--scenario-folder <dir>",
+      "register a scenario kept in a folder of its own (index.ts + circuits.json) before the command runs, " +
+        "so that run, verify, audit, state and scenarios know it (repeatable; env WESFLOW_SCENARIO_FOLDERS, separated by " +
+        `"${path.delimiter}")`,
+      (dir: string, dirs: string[] = []) => [...dirs, dir],
+    )
+    .hook("preAction", (command) => {
+      const fromEnv = (process.env.WESFLOW_SCENARIO_FOLDERS ?? "").split(path.delimiter).filter(Boolean);
+      const folders = [
+        ...fromEnv,
+        ...((command.opts() as { scenarioFolder?: string[] }).scenarioFolder ?? []),
+      ];
+      for (const dir of folders) registerScenarioFolder(userPath(dir));
+    });
 
   program
     .command("setup")
@@ -440,7 +462,8 @@ export function buildProgram(): Command {
             "--concurrent starts runs with the scenario's example inputs: leave out --input",
           );
         }
-        const scenario = resolveScenario(name);
+        // A path (workflow file or scenario folder) is the user's, relative to where they ran wesflow.
+        const scenario = resolveScenario(isWorkflowFileArg(name) ? userPath(name) : name);
         const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
         const { ScenarioSession, RunNotRecordedError } = await pipeline();
         const session = await ScenarioSession.open({
@@ -738,10 +761,12 @@ export function buildProgram(): Command {
 
   program
     .command("scenarios")
-    .description("the built-in scenarios: their external systems, circuit instances and state domains")
+    .description(
+      "the registered scenarios (built in, and those of --scenario-folder): their external systems, circuit instances and state domains",
+    )
     .option("--json", "print a JSON array on the last line")
     .action((opts: { json?: boolean }) => {
-      const described = SCENARIO_NAMES.map((name) => describeScenario(SCENARIOS[name]));
+      const described = Object.values(SCENARIOS).map((registered) => describeScenario(registered));
       if (opts.json) {
         out(JSON.stringify(described));
         return;

@@ -140,6 +140,11 @@ export function registerCircuitInstances(file: string): CircuitInstance[] {
   return instances;
 }
 
+/** Removes the instances `registerCircuitInstances(file)` added (a test's cleanup). */
+export function unregisterCircuitInstances(file: string): void {
+  for (const name of Object.keys(readCircuitsFile(path.resolve(file)))) registered.delete(name);
+}
+
 function describeInstance(name: string, config: CircuitInstanceConfig): CircuitInstance {
   const dir = path.join(BUILD_DIR, name);
   const verifierContract = `${name}Verifier`;

@@ -1,4 +1,7 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { AnyOperationSpec } from "../host";
+import { unregisterCircuitInstances } from "../prover";
 import { SYSTEMS } from "../systems";
 import { orderScenario } from "./order";
 import { isScenarioFolder, loadScenarioFolder } from "./folder";
@@ -22,6 +25,7 @@ import { UnknownScenarioError } from "./types";
 export const SCENARIOS: Record<string, Scenario> = {
   order: orderScenario,
 };
+const BUILT_IN = new Set(Object.keys(SCENARIOS));
 
 /**
  * The operations of the registered external systems, whichever workflow calls them: a
@@ -58,6 +62,14 @@ export function registerScenarioFolder(dir: string): Scenario {
   }
   SCENARIOS[loaded.name] = loaded;
   return loaded;
+}
+
+/** Removes a folder's scenario and its circuit instances from the registries (a test's cleanup). */
+export function unregisterScenarioFolder(dir: string): void {
+  const loaded = loadScenarioFolder(dir);
+  if (SCENARIOS[loaded.name] === loaded && !BUILT_IN.has(loaded.name)) delete SCENARIOS[loaded.name];
+  const circuits = path.join(path.resolve(dir), "circuits.json");
+  if (fs.existsSync(circuits)) unregisterCircuitInstances(circuits);
 }
 
 /**

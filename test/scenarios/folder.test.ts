@@ -11,7 +11,13 @@ import { circuitInstance, loadCircuitInstances, Prover } from "../../src/prover"
 import { poseidon, rootFromPath } from "../../src/crypto";
 import { traceFromBundle } from "../../src/bundle";
 import { expectRejection } from "../fixtures/rejection";
-import { registerScenarioFolder, SCENARIOS, ScenarioFolderError, resolveScenario } from "../../src/scenarios";
+import {
+  registerScenarioFolder,
+  resolveScenario,
+  SCENARIOS,
+  ScenarioFolderError,
+  unregisterScenarioFolder,
+} from "../../src/scenarios";
 import { fixedWorkflowTag } from "../../src/trace";
 
 const FOLDER = path.join(__dirname, "..", "fixtures", "scenarios", "tally");
@@ -38,6 +44,9 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
 
   after(async () => {
     await session?.close();
+    unregisterScenarioFolder(FOLDER);
+    expect(SCENARIOS.tally).to.equal(undefined);
+    expect(loadCircuitInstances().some((i) => i.name === "TallySaga_2_3_10")).to.equal(false);
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
