@@ -5,7 +5,7 @@ include "../lib/saga.circom";
 // The e-commerce order template: create order (1) → reserve inventory (2) → payment (3, calls
 // payment.charge) → logistics (4, logistics.ship) → invoice (5, invoice.issue) → accounting (6).
 // Compensations: cancel order (local), release inventory (local), payment.refund, logistics.cancel,
-// invoice.void; accounting, the last step, has none. Codes: src/trace/catalog.ts.
+// invoice.void; accounting, the last step, has none. Codes: the system modules, src/systems/<name>/.
 //
 // Two instances of the same statement (lib/saga.circom):
 //   OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) proves COMMITTED runs only (3 attested calls);

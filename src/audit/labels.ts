@@ -1,8 +1,8 @@
 import type { BundleCall, BundleStep } from "../bundle";
 import { compensationName, type StepDefinition, type WorkflowDefinition } from "../definition";
 import { idempotencyKeyOf, type AnyOperationSpec } from "../host";
-import { catalogOperation, scenario as findScenario, SCENARIOS } from "../scenarios";
-import { operationNameOf } from "../trace";
+import { scenario as findScenario, SCENARIOS } from "../scenarios";
+import { operationNameOf, operationSpecOf as catalogOperation } from "../systems";
 
 /**
  * What a bundle shows people beside the committed fields: step names, operation names, systems,

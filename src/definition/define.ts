@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OPERATION_CODES, SYSTEM_CODES } from "../trace";
+import { OPERATION_CODES, SYSTEM_CODES } from "../systems";
 import { PartialRetryPolicySchema } from "./retry";
 import type { StepDefinition, WorkflowDefinition, WorkflowDefinitionInput } from "./types";
 
@@ -24,7 +24,7 @@ const OperationShape = z
     encodeResponse: z.function(),
   })
   .passthrough()
-  .refine((op) => OPERATION_CODES[op.name as keyof typeof OPERATION_CODES] === op.code, {
+  .refine((op) => OPERATION_CODES[op.name] === op.code, {
     message: "operation code differs from the catalog's",
   });
 

@@ -1,11 +1,12 @@
-import { SYSTEM_CODES, type SystemName, type WorkflowLayout } from "../trace";
+import { systemCodeOf } from "../systems";
+import type { WorkflowLayout } from "../trace";
 import type { AnyOperationSpec } from "../host";
 import { WorkflowDefinitionError } from "./define";
 import type { WorkflowDefinition } from "./types";
 
 function callOf(operation: AnyOperationSpec | undefined): { operation: number; system: number } {
   if (!operation) return { operation: 0, system: 0 };
-  return { operation: operation.code, system: SYSTEM_CODES[operation.system as SystemName] };
+  return { operation: operation.code, system: systemCodeOf(operation.system) };
 }
 
 /**

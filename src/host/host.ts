@@ -3,8 +3,6 @@ import { createLogger, type Logger } from "../project";
 import {
   attestationMessage,
   hashFields,
-  OPERATION_CODES,
-  SYSTEM_CODES,
   type CallRecord,
   type ProviderKey,
   type ProviderSet,
@@ -64,7 +62,6 @@ export class HostInterface {
     }
     for (const [system, url] of Object.entries(opts.endpoints)) {
       if (url === undefined) continue;
-      if (!(system in SYSTEM_CODES)) throw new RangeError(`endpoint for unknown system "${system}"`);
       const protocol = safeProtocol(url);
       if (protocol !== "http:" && protocol !== "https:") {
         throw new RangeError(`endpoint of ${system} is not an http(s) URL: "${url}"`);
@@ -96,12 +93,6 @@ export class HostInterface {
     const callSeq = args.callSeq ?? this.lastCallSeq + 1;
     const identity: CallIdentity = { system: operation.system, operation: operation.name, callSeq };
 
-    if (OPERATION_CODES[operation.name] !== operation.code) {
-      throw new HostConfigurationError(
-        `operation spec has code ${operation.code}, the catalog says ${OPERATION_CODES[operation.name]}`,
-        identity,
-      );
-    }
     if (!Number.isSafeInteger(callSeq) || callSeq < 1) {
       throw new HostConfigurationError(`callSeq must be a positive integer, got ${callSeq}`, identity);
     }

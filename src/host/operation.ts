@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { toField } from "../crypto";
-import { OPERATION_CODES, RECORD_FIELDS, type OperationName } from "../trace";
+import { RECORD_FIELDS, type OperationName } from "../trace";
 import { describeZodError } from "./protocol";
 import type { OperationSpec } from "./types";
 
@@ -14,16 +14,19 @@ export class OperationDecodingError extends Error {
 }
 
 /**
- * Builds an operation spec with its code from the catalog, and encoders that check their output:
+ * Builds an operation spec (its code declared by its system's module, checked unique by the systems
+ * catalog), with encoders that check their output:
  * exactly RECORD_FIELDS canonical field elements, so a wrong encoder fails where it is, not in the
  * circuit. Its decoders return only a value that the schema accepts and that encodes back to exactly
  * the fields decoded: for any fields, at most one request (response) is what they encode.
  */
-export function defineOperation<Req, Res>(
-  spec: Omit<OperationSpec<Req, Res>, "code">,
-): OperationSpec<Req, Res> {
-  const code = OPERATION_CODES[spec.name];
-  if (code === undefined) throw new OperationSpecError(`operation "${spec.name}" is not in the catalog`);
+export function defineOperation<Req, Res>(spec: OperationSpec<Req, Res>): OperationSpec<Req, Res> {
+  const { code } = spec;
+  if (!Number.isSafeInteger(code) || code <= 0) {
+    throw new OperationSpecError(
+      `operation "${spec.name}" needs a positive integer code, got ${String(code)}`,
+    );
+  }
   const encodeRequest = (request: Req) => checkFields(spec.name, "request", spec.encodeRequest(request));
   const encodeResponse = (response: Res) => checkFields(spec.name, "response", spec.encodeResponse(response));
   return {

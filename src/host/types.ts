@@ -7,11 +7,11 @@ import type { CallRecord, OperationName, ProviderSet, SystemName } from "../trac
  * into the RECORD_FIELDS field elements that the trace commits to and the system signs.
  */
 export interface OperationSpec<Req, Res> {
-  /** e.g. "payment.charge" (src/trace/catalog.ts). */
+  /** e.g. "payment.charge" (declared by its system's module, src/systems/<name>/). */
   name: OperationName;
   /** The system that performs the operation and signs its responses. */
   system: SystemName;
-  /** OPERATION_CODES[name]. */
+  /** The operation's code in trace records (unique across the systems catalog). */
   code: number;
   requestSchema: z.ZodType<Req>;
   responseSchema: z.ZodType<Res>;

@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { AnyOperationSpec } from "../host";
 import { unregisterCircuitInstances } from "../prover";
 import { SYSTEMS } from "../systems";
 import { orderScenario } from "./order";
@@ -26,15 +25,6 @@ export const SCENARIOS: Record<string, Scenario> = {
   order: orderScenario,
 };
 const BUILT_IN = new Set(Object.keys(SCENARIOS));
-
-/**
- * The operations of the registered external systems, whichever workflow calls them: a
- * user-defined workflow calls these very specs. Each system signs the fields its spec encodes, so
- * the spec of a call's operation code says what JSON those fields are.
- */
-export function catalogOperation(code: number): AnyOperationSpec | undefined {
-  return SYSTEMS.flatMap((s) => s.operations).find((spec) => spec.code === code);
-}
 
 export function scenario(name: string): Scenario {
   const found = SCENARIOS[name];

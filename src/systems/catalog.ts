@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { AnyOperationSpec } from "../host";
 import type { Logger } from "../project";
-import { OPERATION_CODES, ProviderSet, SYSTEM_CODES, type ProviderKey, type SystemName } from "../trace";
+import { ProviderSet, type ProviderKey, type SystemName } from "../trace";
 import { invoicingSystem } from "./invoicing";
 import { loadOrCreateProviderKey } from "./keys";
 import { logisticsSystem } from "./logistics";
@@ -20,20 +20,38 @@ export class SystemCatalogError extends Error {
   override name = "SystemCatalogError";
 }
 
-/** Names and codes unique; each operation's system is its module's, and its code the catalog's. */
+/**
+ * Names and codes unique (systems among systems, operations among all operations); each operation's
+ * system is its module's and its name is <system>.<verb> (the older invoicing names say "invoice.");
+ * the forward operation is one of the module's own.
+ */
 export function checkSystemCatalog(systems: readonly SystemModule[]): void {
   const names = new Set<string>();
+  const codes = new Map<number, string>();
   const operations = new Map<number, string>();
+  const operationNames = new Set<string>();
   for (const system of systems) {
     if (names.has(system.name)) throw new SystemCatalogError(`system ${system.name} is registered twice`);
     names.add(system.name);
-    if (SYSTEM_CODES[system.name] === undefined) {
-      throw new SystemCatalogError(`system ${system.name} has no code in src/trace/catalog.ts`);
+    if (!Number.isSafeInteger(system.code) || system.code <= 0) {
+      throw new SystemCatalogError(
+        `system ${system.name}'s code ${String(system.code)} is not a positive integer`,
+      );
     }
+    const codeHolder = codes.get(system.code);
+    if (codeHolder !== undefined) {
+      throw new SystemCatalogError(`system code ${system.code} is used by ${codeHolder} and ${system.name}`);
+    }
+    codes.set(system.code, system.name);
     for (const operation of system.operations) {
       if (operation.system !== system.name) {
         throw new SystemCatalogError(
           `operation ${operation.name} is ${operation.system}'s, not ${system.name}'s`,
+        );
+      }
+      if (!/^[a-z][a-z0-9]*\.[a-zA-Z][a-zA-Z0-9]*$/.test(operation.name)) {
+        throw new SystemCatalogError(
+          `operation ${operation.name} of ${system.name} is not named <system>.<verb> (e.g. ${system.name}.${system.forward.split(".")[1] ?? "act"})`,
         );
       }
       const holder = operations.get(operation.code);
@@ -42,10 +60,11 @@ export function checkSystemCatalog(systems: readonly SystemModule[]): void {
           `operation code ${operation.code} is used by ${holder} and ${operation.name}`,
         );
       }
-      if ((OPERATION_CODES as Record<string, number>)[operation.name] !== operation.code) {
-        throw new SystemCatalogError(`operation ${operation.name}'s code is not the catalog's`);
+      if (operationNames.has(operation.name)) {
+        throw new SystemCatalogError(`operation ${operation.name} is registered twice`);
       }
       operations.set(operation.code, operation.name);
+      operationNames.add(operation.name);
     }
     if (!system.operations.some((o) => o.name === system.forward)) {
       throw new SystemCatalogError(
@@ -68,7 +87,36 @@ export function systemModule(name: string): SystemModule {
 
 /** A registered system's code: what its trace records and the circuits' constant arrays carry. */
 export function systemCodeOf(name: string): number {
-  return SYSTEM_CODES[systemModule(name).name];
+  return systemModule(name).code;
+}
+
+/** Every registered system's code, by name. */
+export const SYSTEM_CODES: Readonly<Record<SystemName, number>> = Object.freeze(
+  Object.fromEntries(SYSTEMS.map((s) => [s.name, s.code])),
+);
+
+/** Every registered operation's code, by name. */
+export const OPERATION_CODES: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(SYSTEMS.flatMap((s) => s.operations.map((o) => [o.name, o.code]))),
+);
+
+/** The registered system of a code; RangeError for a code no system has. */
+export function systemNameOf(code: number): SystemName {
+  const found = SYSTEMS.find((s) => s.code === code);
+  if (!found) throw new RangeError(`unknown system code ${code}`);
+  return found.name;
+}
+
+/** The registered operation of a code, if any: its spec (what its fields are). */
+export function operationSpecOf(code: number): AnyOperationSpec | undefined {
+  return SYSTEMS.flatMap((s) => s.operations).find((spec) => spec.code === code);
+}
+
+/** The registered operation's name of a code; RangeError for a code no operation has. */
+export function operationNameOf(code: number): string {
+  const spec = operationSpecOf(code);
+  if (!spec) throw new RangeError(`unknown operation code ${code}`);
+  return spec.name;
 }
 
 /** Every registered operation and the system that serves it. */
@@ -113,7 +161,7 @@ export async function loadProviderSet(args: {
       system: system.name,
       logger: args.logger,
     });
-    keys.push({ system: system.name, systemCode: SYSTEM_CODES[system.name], publicKey: key.publicKey });
+    keys.push({ system: system.name, systemCode: system.code, publicKey: key.publicKey });
   }
   return new ProviderSet(args.providerSetDepth, keys);
 }
@@ -150,6 +198,7 @@ export async function startSystems(args: {
       const key = await loadOrCreateProviderKey({ dataDir, system: name, logger });
       const running = await startSimulatedSystem({
         system: name,
+        systemCode: module.code,
         privateKey: key.privateKey,
         operations: module.handlers(),
         specs: module.operations,

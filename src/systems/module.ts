@@ -11,6 +11,11 @@ import type { OperationHandler } from "./types";
  */
 export interface SystemModule {
   name: SystemName;
+  /**
+   * The system's code in trace records, attestations and provider sets (what the circuits' constant
+   * arrays carry). Codes are only added: changing one changes every trace root and needs new circuits.
+   */
+  code: number;
   /** Every operation the system serves (forward ones and compensations). */
   operations: readonly AnyOperationSpec[];
   /** The operation a workflow's forward step calls (what `--fail <system>:<kind>` targets). */

@@ -14,7 +14,7 @@ import {
   type OperationResponseBody,
 } from "../host";
 import { createLogger, type Logger } from "../project";
-import { attestationMessage, CALL_SUCCEEDED, hashFields, SYSTEM_CODES, type SystemName } from "../trace";
+import { attestationMessage, CALL_SUCCEEDED, hashFields, type SystemName } from "../trace";
 import type {
   Fault,
   FaultKind,
@@ -116,6 +116,7 @@ export async function startSimulatedSystem(options: SimulatedSystemOptions): Pro
 class SimulatedSystemServer {
   url = "";
   private readonly system: SystemName;
+  private readonly systemCode: number;
   private readonly privateKey: Uint8Array;
   private readonly specs = new Map<string, AnyOperationSpec>();
   private readonly handlers = new Map<string, OperationHandler>();
@@ -135,8 +136,9 @@ class SimulatedSystemServer {
     readonly publicKey: PublicKey,
   ) {
     this.system = options.system;
-    if (!(options.system in SYSTEM_CODES))
-      throw new SimulatedSystemError(`unknown system "${options.system}"`);
+    if (!Number.isSafeInteger(options.systemCode) || options.systemCode <= 0)
+      throw new SimulatedSystemError(`system ${options.system} needs a positive integer code`);
+    this.systemCode = options.systemCode;
     this.privateKey = options.privateKey;
     for (const spec of options.specs) {
       if (spec.system !== options.system) {
@@ -237,7 +239,7 @@ class SimulatedSystemServer {
         allow(method, ["GET"]);
         sendJson(res, 200, {
           system: this.system,
-          systemCode: SYSTEM_CODES[this.system],
+          systemCode: this.systemCode,
           publicKey: [this.publicKey[0].toString(), this.publicKey[1].toString()],
         });
       } else if (pathname === "/faults") {

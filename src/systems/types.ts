@@ -70,6 +70,8 @@ export interface LedgerEntry {
 
 export interface SimulatedSystemOptions {
   system: SystemName;
+  /** The system's code (its module's `code`): what its key's entry in a provider set carries. */
+  systemCode: number;
   privateKey: Uint8Array;
   /** The effect of each operation, by operation name; every name needs a spec in `specs`. */
   operations: Record<string, OperationHandler>;

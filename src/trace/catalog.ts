@@ -1,32 +1,10 @@
 /**
- * Numeric codes that appear in trace records and that the circuits check against constants.
- * Changing a code changes every trace root and needs a new circuit build: codes are only added.
+ * Names of external systems and their operations as the trace carries them. Their numeric codes
+ * (what trace records hold and the circuits check against constants) are declared by each system's
+ * module (src/systems/<name>/: the module's `code`, each operation's `code`) and checked unique by
+ * the systems catalog (src/systems/catalog.ts), which also maps codes back to names.
  */
-export const SYSTEM_CODES = {
-  payment: 1,
-  logistics: 2,
-  invoicing: 3,
-} as const;
-export type SystemName = keyof typeof SYSTEM_CODES;
-
-export const OPERATION_CODES = {
-  "payment.charge": 101,
-  "payment.refund": 102,
-  "logistics.ship": 201,
-  "logistics.cancel": 202,
-  "invoice.issue": 301,
-  "invoice.void": 302,
-} as const;
-export type OperationName = keyof typeof OPERATION_CODES;
-
-export function systemNameOf(code: number): SystemName {
-  const entry = Object.entries(SYSTEM_CODES).find(([, c]) => c === code);
-  if (!entry) throw new RangeError(`unknown system code ${code}`);
-  return entry[0] as SystemName;
-}
-
-export function operationNameOf(code: number): OperationName {
-  const entry = Object.entries(OPERATION_CODES).find(([, c]) => c === code);
-  if (!entry) throw new RangeError(`unknown operation code ${code}`);
-  return entry[0] as OperationName;
-}
+/** A registered system's name, e.g. "payment" (src/systems/<name>/). */
+export type SystemName = string;
+/** A registered operation's name, e.g. "payment.charge": its system's name or prefix, a dot, a verb. */
+export type OperationName = string;

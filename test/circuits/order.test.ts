@@ -5,14 +5,8 @@ import { orderTemplateInput } from "../../src/scenarios/order/witness";
 
 const orderWorkflowInput = (args: Omit<Parameters<typeof orderTemplateInput>[0], "template">) =>
   orderTemplateInput({ template: "OrderWorkflow", ...args });
-import {
-  attestationMessage,
-  hashFields,
-  OPERATION_CODES,
-  ProviderSet,
-  SYSTEM_CODES,
-  type Trace,
-} from "../../src/trace";
+import { attestationMessage, hashFields, ProviderSet, type Trace } from "../../src/trace";
+import { OPERATION_CODES, SYSTEM_CODES } from "../../src/systems";
 import { circomkit } from "../fixtures/circomkit";
 import {
   PROVIDER_DEPTH,

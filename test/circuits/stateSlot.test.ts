@@ -2,7 +2,8 @@ import { expect } from "chai";
 import type { WitnessTester } from "circomkit";
 import { encodeString, poseidon, PoseidonMerkleTree, rootFromPath, signMessage } from "../../src/crypto";
 import { stateSlotOf } from "../../src/state";
-import { attestationMessage, hashFields, SYSTEM_CODES } from "../../src/trace";
+import { attestationMessage, hashFields } from "../../src/trace";
+import { SYSTEM_CODES } from "../../src/systems";
 import { circomkit } from "../fixtures/circomkit";
 import { PROVIDER_DEPTH, providerFixtures, providerSetOf } from "../fixtures/orderTrace";
 

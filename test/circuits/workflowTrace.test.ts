@@ -16,7 +16,6 @@ import {
   layoutRows,
   layoutRowsHash,
   ProviderSet,
-  SYSTEM_CODES,
   workflowDefinitionHash,
   workflowIdOf,
   WorkflowLayoutError,
@@ -25,6 +24,7 @@ import {
   type Trace,
   type WorkflowLayout,
 } from "../../src/trace";
+import { SYSTEM_CODES } from "../../src/systems";
 import { circomkit } from "../fixtures/circomkit";
 import {
   layoutOf,

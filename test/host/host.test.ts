@@ -32,9 +32,9 @@ import {
   CALL_SUCCEEDED,
   hashFields,
   ProviderSet,
-  SYSTEM_CODES,
   type ProviderKey,
 } from "../../src/trace";
+import { SYSTEM_CODES } from "../../src/systems";
 
 const silent = pino({ level: "silent" });
 

@@ -10,13 +10,37 @@ import {
   SYSTEMS,
   type SystemModule,
 } from "../../src/systems";
-import { OPERATION_CODES, SYSTEM_CODES } from "../../src/trace";
+import {
+  OPERATION_CODES,
+  operationNameOf,
+  operationSpecOf,
+  SYSTEM_CODES,
+  systemCodeOf,
+  systemNameOf,
+} from "../../src/systems";
 
 describe("systems catalog: one module per external system (src/systems/<name>/)", () => {
-  it("holds every system of the trace catalog, each operation once with its catalog code", () => {
-    expect(SYSTEMS.map((s) => s.name).sort()).to.deep.equal(Object.keys(SYSTEM_CODES).sort());
-    const served = SYSTEMS.flatMap((s) => s.operations.map((o) => [o.name, o.code]));
-    expect(Object.fromEntries(served)).to.deep.equal(OPERATION_CODES);
+  it("maps the codes its modules declare to names and back (the codes the trace records and the circuits fix)", () => {
+    // Codes are only added: changing one changes every trace root and the circuits' constants.
+    expect(SYSTEM_CODES).to.deep.include({ payment: 1, logistics: 2, invoicing: 3 });
+    expect(OPERATION_CODES).to.deep.include({
+      "payment.charge": 101,
+      "payment.refund": 102,
+      "logistics.ship": 201,
+      "logistics.cancel": 202,
+      "invoice.issue": 301,
+      "invoice.void": 302,
+    });
+    for (const system of SYSTEMS) {
+      expect(systemCodeOf(system.name)).to.equal(system.code);
+      expect(systemNameOf(system.code)).to.equal(system.name);
+      for (const operation of system.operations) {
+        expect(operationNameOf(operation.code)).to.equal(operation.name);
+        expect(operationSpecOf(operation.code)).to.equal(operation);
+      }
+    }
+    expect(() => systemNameOf(99)).to.throw(RangeError, /unknown system code 99/);
+    expect(() => operationNameOf(999)).to.throw(RangeError, /unknown operation code 999/);
     expect(operationSystems()).to.include({ "payment.refund": "payment", "invoice.void": "invoicing" });
     expect(forwardOperations()).to.deep.equal({
       payment: "payment.charge",
@@ -48,6 +72,20 @@ describe("systems catalog: one module per external system (src/systems/<name>/)"
     expect(() => checkSystemCatalog([sameCode])).to.throw(
       SystemCatalogError,
       /operation code 101 is used by payment.charge and payment.refund/,
+    );
+    const sameSystemCode: SystemModule = { ...logisticsSystem, code: paymentSystem.code };
+    expect(() => checkSystemCatalog([paymentSystem, sameSystemCode])).to.throw(
+      SystemCatalogError,
+      /system code 1 is used by payment and logistics/,
+    );
+    const badName: SystemModule = {
+      ...paymentSystem,
+      operations: [{ ...paymentSystem.operations[0], name: "charge" }, paymentSystem.operations[1]],
+      forward: "charge",
+    };
+    expect(() => checkSystemCatalog([badName])).to.throw(
+      SystemCatalogError,
+      /operation charge of payment is not named <system>.<verb>/,
     );
     const foreignForward: SystemModule = { ...paymentSystem, forward: "logistics.ship" };
     expect(() => checkSystemCatalog([foreignForward])).to.throw(

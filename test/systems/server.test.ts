@@ -41,6 +41,7 @@ describe("simulated system (HTTP protocol)", function () {
   beforeEach(async function () {
     payment = await startSimulatedSystem({
       system: "payment",
+      systemCode: paymentSystem.code,
       privateKey,
       operations: paymentSystem.handlers(),
       specs: paymentSystem.operations,
@@ -152,6 +153,7 @@ describe("simulated system (HTTP protocol)", function () {
     try {
       await startSimulatedSystem({
         system: "logistics",
+        systemCode: 2,
         privateKey,
         operations: {},
         specs: [paymentCharge],
@@ -167,6 +169,7 @@ describe("simulated system (HTTP protocol)", function () {
     try {
       await startSimulatedSystem({
         system: "payment",
+        systemCode: paymentSystem.code,
         privateKey,
         operations: { ...paymentSystem.handlers(), "payment.refund": () => ({}) },
         specs: [paymentCharge],

@@ -1,14 +1,8 @@
 import type { RunBundle } from "../../bundle";
 import { toHex32 } from "../../crypto";
 import type { CircuitInstance } from "../../prover";
-import {
-  Outcome,
-  stepsTree,
-  systemNameOf,
-  traceRootOf,
-  type ProviderSet,
-  type StepRecord,
-} from "../../trace";
+import { Outcome, stepsTree, traceRootOf, type ProviderSet, type StepRecord } from "../../trace";
+import { systemNameOf } from "../../systems";
 import type { Findings } from "./findings";
 
 export function recomputeTraceRoot(args: {

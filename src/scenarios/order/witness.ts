@@ -7,7 +7,8 @@ import {
   type SagaTemplateShape,
 } from "../../prover";
 import { STATE_DEPTH, stateSlotOf, type StateMove } from "../../state";
-import { fixedWorkflowTag, SYSTEM_CODES, type ProviderSet, type SystemName, type Trace } from "../../trace";
+import { systemCodeOf } from "../../systems";
+import { fixedWorkflowTag, type ProviderSet, type Trace } from "../../trace";
 
 /** The order templates' workflow tag: circuits/order/order.circom's `orderWorkflowTag()`. */
 export const ORDER_WORKFLOW_TAG = fixedWorkflowTag("wesflow/order");
@@ -18,7 +19,7 @@ const orderShape = (template: string, maxCalls: number, rollback: boolean): Saga
   maxCalls,
   rollback,
   workflowTag: ORDER_WORKFLOW_TAG,
-  systemCodeOf: (system) => SYSTEM_CODES[system as SystemName],
+  systemCodeOf,
 });
 
 /** The order's SagaWorkflow templates (circuits/order/order.circom), by template name. */

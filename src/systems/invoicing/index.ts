@@ -8,6 +8,7 @@ export * from "./handlers";
 /** The invoicing system: its operations and its simulated server's handlers. */
 export const invoicingSystem: SystemModule = {
   name: "invoicing",
+  code: 3,
   operations: [invoiceIssue, invoiceVoid],
   forward: invoiceIssue.name,
   handlers: invoicingHandlers,

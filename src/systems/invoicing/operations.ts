@@ -38,6 +38,7 @@ export type InvoiceIssueResponse = z.infer<typeof InvoiceIssueResponseSchema>;
 
 export const invoiceIssue: OperationSpec<InvoiceIssueRequest, InvoiceIssueResponse> = defineOperation({
   name: "invoice.issue",
+  code: 301,
   system: "invoicing",
   requestSchema: InvoiceIssueRequestSchema,
   responseSchema: InvoiceIssueResponseSchema,
@@ -89,6 +90,7 @@ export type InvoiceVoidResponse = z.infer<typeof InvoiceVoidResponseSchema>;
 
 export const invoiceVoid: OperationSpec<InvoiceVoidRequest, InvoiceVoidResponse> = defineOperation({
   name: "invoice.void",
+  code: 302,
   system: "invoicing",
   requestSchema: InvoiceVoidRequestSchema,
   responseSchema: InvoiceVoidResponseSchema,

@@ -33,6 +33,7 @@ export type LogisticsShipResponse = z.infer<typeof LogisticsShipResponseSchema>;
 
 export const logisticsShip: OperationSpec<LogisticsShipRequest, LogisticsShipResponse> = defineOperation({
   name: "logistics.ship",
+  code: 201,
   system: "logistics",
   requestSchema: LogisticsShipRequestSchema,
   responseSchema: LogisticsShipResponseSchema,
@@ -89,6 +90,7 @@ export type LogisticsCancelResponse = z.infer<typeof LogisticsCancelResponseSche
 export const logisticsCancel: OperationSpec<LogisticsCancelRequest, LogisticsCancelResponse> =
   defineOperation({
     name: "logistics.cancel",
+    code: 202,
     system: "logistics",
     requestSchema: LogisticsCancelRequestSchema,
     responseSchema: LogisticsCancelResponseSchema,

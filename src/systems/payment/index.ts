@@ -8,6 +8,7 @@ export * from "./handlers";
 /** The payment system: its operations and its simulated server's handlers. */
 export const paymentSystem: SystemModule = {
   name: "payment",
+  code: 1,
   operations: [paymentCharge, paymentRefund],
   forward: paymentCharge.name,
   handlers: paymentHandlers,

@@ -32,6 +32,7 @@ export type PaymentChargeResponse = z.infer<typeof PaymentChargeResponseSchema>;
 
 export const paymentCharge: OperationSpec<PaymentChargeRequest, PaymentChargeResponse> = defineOperation({
   name: "payment.charge",
+  code: 101,
   system: "payment",
   requestSchema: PaymentChargeRequestSchema,
   responseSchema: PaymentChargeResponseSchema,
@@ -83,6 +84,7 @@ export type PaymentRefundResponse = z.infer<typeof PaymentRefundResponseSchema>;
 
 export const paymentRefund: OperationSpec<PaymentRefundRequest, PaymentRefundResponse> = defineOperation({
   name: "payment.refund",
+  code: 102,
   system: "payment",
   requestSchema: PaymentRefundRequestSchema,
   responseSchema: PaymentRefundResponseSchema,
