@@ -6,7 +6,7 @@ import { executeWorkflow } from "../executor";
 import { Journal } from "../journal";
 import type { Logger } from "../project";
 import { circuitInstance } from "../prover";
-import { scenario as findScenario } from "../scenarios";
+import { scenario as findScenario, SCENARIOS } from "../scenarios";
 import { IN_PROCESS_NETWORK } from "./network";
 import { workflowTagOf, type RunSummary } from "./runWorkflow";
 import { ScenarioSession } from "./session";
@@ -112,7 +112,7 @@ export interface JournalOverheadFigures {
 const BENCH_SUBMITTER = "0x000000000000000000000000000000000000bE0c";
 
 /**
- * The durable journal's cost: the order scenario executed `runs` times without and `runs` times with
+ * The durable journal's cost: a scenario (default: the first registered) executed `runs` times without and `runs` times with
  * a journal (alternating, after two warm-up runs of each), on the same disk as the data directory.
  */
 export async function measureJournalOverhead(args: {
@@ -121,7 +121,7 @@ export async function measureJournalOverhead(args: {
   scenario?: string;
   logger?: Logger;
 }): Promise<JournalOverheadFigures> {
-  const chosen = findScenario(args.scenario ?? "order");
+  const chosen = findScenario(args.scenario ?? Object.keys(SCENARIOS)[0]);
   const [, providerSetDepth] = circuitInstance(chosen.createDefinition().template).params;
   fs.mkdirSync(args.dataDir, { recursive: true });
   const scratch = fs.mkdtempSync(path.join(args.dataDir, "bench-journal-"));
