@@ -463,7 +463,7 @@ export function buildProgram(): Command {
           );
         }
         // A path (workflow file or scenario folder) is the user's, relative to where they ran wesflow.
-        const scenario = resolveScenario(isWorkflowFileArg(name) ? userPath(name) : name);
+        const scenario = resolveScenario(name, invocationDir);
         const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
         const { ScenarioSession, RunNotRecordedError } = await pipeline();
         const session = await ScenarioSession.open({
@@ -572,7 +572,7 @@ export function buildProgram(): Command {
         },
       ) => {
         const file = opts.journal ?? defaultJournalFile(opts.dataDir);
-        let scenario = resolveScenario(opts.scenario);
+        let scenario = resolveScenario(opts.scenario, invocationDir);
         if (id !== undefined) {
           if (!fs.existsSync(file)) throw new UsageError(`no journal at ${file}`);
           const journal = Journal.open(file);
