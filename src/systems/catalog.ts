@@ -146,7 +146,7 @@ export async function startSystems(args: {
       const running = await startSimulatedSystem({
         system: name,
         privateKey: key.privateKey,
-        operations: module.handlers(),
+        operations: module.handlers({ dataDir, storeDir, logger }),
         specs: module.operations,
         timeoutHoldMs,
         storeFile: storeDir && path.join(storeDir, `${name}.sqlite`),
