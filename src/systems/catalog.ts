@@ -2,6 +2,7 @@ import path from "node:path";
 import type { AnyOperationSpec } from "../host";
 import type { Logger } from "../project";
 import { OPERATION_CODES, ProviderSet, SYSTEM_CODES, type ProviderKey, type SystemName } from "../trace";
+import { erpSystem } from "./erp";
 import { invoicingSystem } from "./invoicing";
 import { loadOrCreateProviderKey } from "./keys";
 import { logisticsSystem } from "./logistics";
@@ -14,7 +15,7 @@ import type { SimulatedSystem } from "./types";
  * Every external system the product knows, one module per folder (src/systems/<name>/). A new
  * system is a folder and one line here; its codes are checked unique when this module loads.
  */
-export const SYSTEMS: readonly SystemModule[] = [paymentSystem, logisticsSystem, invoicingSystem];
+export const SYSTEMS: readonly SystemModule[] = [paymentSystem, logisticsSystem, invoicingSystem, erpSystem];
 
 export class SystemCatalogError extends Error {
   override name = "SystemCatalogError";

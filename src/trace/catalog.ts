@@ -6,6 +6,7 @@ export const SYSTEM_CODES = {
   payment: 1,
   logistics: 2,
   invoicing: 3,
+  erp: 4,
 } as const;
 export type SystemName = keyof typeof SYSTEM_CODES;
 
@@ -16,6 +17,12 @@ export const OPERATION_CODES = {
   "logistics.cancel": 202,
   "invoice.issue": 301,
   "invoice.void": 302,
+  "erp.plan": 401,
+  "erp.purchase": 402,
+  "erp.produce": 403,
+  "erp.cancelPlan": 404,
+  "erp.cancelPurchase": 405,
+  "erp.scrapLot": 406,
 } as const;
 export type OperationName = keyof typeof OPERATION_CODES;
 
