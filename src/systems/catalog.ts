@@ -9,13 +9,20 @@ import { logisticsSystem } from "./logistics";
 import type { SystemModule } from "./module";
 import { paymentSystem } from "./payment";
 import { startSimulatedSystem } from "./server";
+import { sqlSystem } from "./sql";
 import type { SimulatedSystem } from "./types";
 
 /**
  * Every external system the product knows, one module per folder (src/systems/<name>/). A new
  * system is a folder and one line here; its codes are checked unique when this module loads.
  */
-export const SYSTEMS: readonly SystemModule[] = [paymentSystem, logisticsSystem, invoicingSystem, erpSystem];
+export const SYSTEMS: readonly SystemModule[] = [
+  paymentSystem,
+  logisticsSystem,
+  invoicingSystem,
+  erpSystem,
+  sqlSystem,
+];
 
 export class SystemCatalogError extends Error {
   override name = "SystemCatalogError";

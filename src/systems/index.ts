@@ -8,3 +8,4 @@ export * from "./payment";
 export * from "./logistics";
 export * from "./invoicing";
 export * from "./erp";
+export * from "./sql";

@@ -7,6 +7,7 @@ export const SYSTEM_CODES = {
   logistics: 2,
   invoicing: 3,
   erp: 4,
+  sql: 5,
 } as const;
 export type SystemName = keyof typeof SYSTEM_CODES;
 
@@ -23,6 +24,7 @@ export const OPERATION_CODES = {
   "erp.cancelPlan": 404,
   "erp.cancelPurchase": 405,
   "erp.scrapLot": 406,
+  "lab.inspection_result": 501,
 } as const;
 export type OperationName = keyof typeof OPERATION_CODES;
 

@@ -23,11 +23,12 @@ describe("systems catalog: one module per external system (src/systems/<name>/)"
       logistics: "logistics.ship",
       invoicing: "invoice.issue",
       erp: "erp.plan",
+      sql: "lab.inspection_result",
     });
     expect(systemModule("logistics")).to.equal(logisticsSystem);
     expect(() => systemModule("bank")).to.throw(
       SystemCatalogError,
-      /unknown system "bank"; registered: payment, logistics, invoicing, erp/,
+      /unknown system "bank"; registered: payment, logistics, invoicing, erp, sql/,
     );
   });
 
