@@ -20,7 +20,9 @@ export function formatTrailSteps(trail: {
   const callBySeq = new Map(trail.calls.map((c) => [c.callSeq, c]));
   return trail.steps.map((step) => {
     const call = step.callSeq ? callBySeq.get(step.callSeq) : undefined;
-    const callText = call ? `→ ${call.system} ${call.operation} [${call.evidence}]` : "(local step)";
+    const callText = call
+      ? `→ ${call.system} ${call.label ?? call.operation} [${call.evidence}]`
+      : "(local step)";
     const mark = step.status === "FAILED" ? "✗" : step.phase === "COMPENSATE" ? "↺" : " ";
     const undoes = step.compensates ? `  undoes ${step.compensates}` : "";
     return `${String(step.index + 1).padStart(2)}. ${mark} ${step.name.padEnd(18)} ${step.phase.padEnd(10)} ${step.status.padEnd(6)} ${callText}${undoes}`;

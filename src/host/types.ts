@@ -27,6 +27,12 @@ export interface OperationSpec<Req, Res> {
   decodeRequest(fields: readonly bigint[]): Req;
   /** The inverse of encodeResponse, as decodeRequest is of encodeRequest. */
   decodeResponse(fields: readonly bigint[]): Res;
+  /**
+   * How people read a call of the operation, from its request: e.g.
+   * `lab.inspection_result(lot=LT000001)`. The audit shows it (from the committed request fields,
+   * decoded) instead of the bare operation name. Optional: the name alone otherwise.
+   */
+  describe?(request: Req): string;
 }
 
 /** Any operation spec, whatever its request and response types (for lists of specs). */

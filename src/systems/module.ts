@@ -1,4 +1,5 @@
 import type { AnyOperationSpec } from "../host";
+import type { Logger } from "../project";
 import type { SystemName } from "../trace";
 import type { OperationHandler } from "./types";
 
@@ -21,5 +22,14 @@ export interface SystemModule {
   /** The operation a workflow's forward step calls (what `--fail <system>:<kind>` targets). */
   forward: string;
   /** The simulated server's business logic, by operation name. */
-  handlers(): Record<string, OperationHandler>;
+  handlers(context?: SystemContext): Record<string, OperationHandler>;
+}
+
+/** Where a system runs: what a module that keeps data of its own (the SQL gateway's database) needs to find it. */
+export interface SystemContext {
+  /** The data directory (keys, runs, the lab's database, ...). */
+  dataDir: string;
+  /** Where the systems keep their effects; undefined: in memory. */
+  storeDir?: string;
+  logger?: Logger;
 }

@@ -15,6 +15,7 @@ import {
 } from "../host";
 import { createLogger, type Logger } from "../project";
 import { attestationMessage, CALL_SUCCEEDED, hashFields, type SystemName } from "../trace";
+import { OperationRefusal } from "./types";
 import type {
   Fault,
   FaultKind,
@@ -378,6 +379,7 @@ class SimulatedSystemServer {
     try {
       raw = await args.handler(args.request, ctx);
     } catch (error) {
+      if (error instanceof OperationRefusal) throw new HttpError(422, error.code, error.message);
       throw new HttpError(500, "OPERATION_FAILED", `${spec.name} failed: ${(error as Error).message}`);
     }
     const parsed = spec.responseSchema.safeParse(raw);

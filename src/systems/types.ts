@@ -45,6 +45,22 @@ export interface OperationContext {
   ledger: readonly LedgerEntry[];
 }
 
+/**
+ * Thrown by a handler that refuses a request it cannot answer at all (not the business's signed
+ * refusal, which is a response with a non-success status): the server answers HTTP 422 with `code`
+ * and the message, performs and records nothing, and the host does not retry it. E.g. the SQL
+ * gateway's query whose rows do not fit the fields.
+ */
+export class OperationRefusal extends Error {
+  override name = "OperationRefusal";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Performs one operation's effect and returns its response (checked with the spec's response schema). */
 export type OperationHandler = (request: unknown, ctx: OperationContext) => unknown;
 

@@ -105,7 +105,7 @@ describe("HostInterface against the simulated order systems", function () {
   });
 
   beforeEach(async function () {
-    systems = await startOrderSystems({ dataDir, providerSetDepth: 2, logger: silent });
+    systems = await startOrderSystems({ dataDir, providerSetDepth: 3, logger: silent });
     workflowId = newWorkflowId();
   });
 
@@ -470,7 +470,7 @@ describe("HostInterface against the simulated order systems", function () {
 
     it("a system with no registered key is refused before anything is sent", async function () {
       const providers = new ProviderSet(
-        2,
+        3,
         systems.providers.providers.filter((p) => p.system !== "invoicing"),
       );
       const h = host({ providers });

@@ -1,4 +1,5 @@
 import { callRecordOf, type RunBundle } from "../../bundle";
+import { operationSpecOf } from "../../systems";
 import { hashFields, type ProviderSet, type StepRecord } from "../../trace";
 import { attestationProblem } from "../evidence";
 import type { Findings } from "./findings";
@@ -59,11 +60,13 @@ export async function checkCalls(args: {
       }
       if (step.evidence === "NONE") fail(`${label}: step ${step.stepName} records no external call`);
     }
+    const described = step && callLabel(step);
     verified.push({
       callSeq: call.callSeq,
       step: step?.stepName ?? `#${call.stepIndex}`,
       system: call.system,
       operation: call.operationName,
+      ...(described !== undefined && { label: described }),
       // Attested means what the proof states too: the record's evidence level is committed in its leaf.
       evidence: signatureVerified && step?.evidence === "ATTESTED" ? "attested" : "declared",
       signatureVerified,
@@ -75,4 +78,20 @@ export async function checkCalls(args: {
     }
   }
   return verified;
+}
+
+/**
+ * How people read a record's call: its operation's `describe` of the request the record commits to
+ * (decoded from the committed fields, so it shows nothing the proof does not), e.g.
+ * `lab.inspection_result(lot=LT000001)`; undefined when the operation describes none, or the fields
+ * are the encoding of no request.
+ */
+export function callLabel(step: Pick<StepRecord, "operation" | "request">): string | undefined {
+  const spec = operationSpecOf(step.operation);
+  if (!spec?.describe) return undefined;
+  try {
+    return spec.describe(spec.decodeRequest(step.request));
+  } catch {
+    return undefined;
+  }
 }

@@ -6,6 +6,11 @@ export interface VerifiedCall {
   step: string;
   system: string;
   operation: string;
+  /**
+   * The call as people read it, when its operation's spec describes its calls (`describe`): from
+   * the request its step record commits to, e.g. `lab.inspection_result(lot=LT000001)`.
+   */
+  label?: string;
   evidence: "attested" | "declared";
   signatureVerified: boolean;
 }
