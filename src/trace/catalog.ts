@@ -12,10 +12,14 @@ export type SystemName = keyof typeof SYSTEM_CODES;
 export const OPERATION_CODES = {
   "payment.charge": 101,
   "payment.refund": 102,
+  // Each system's status query: settles the outcome of one of its calls under that call's key.
+  "payment.status": 103,
   "logistics.ship": 201,
   "logistics.cancel": 202,
+  "logistics.status": 203,
   "invoice.issue": 301,
   "invoice.void": 302,
+  "invoice.status": 303,
 } as const;
 export type OperationName = keyof typeof OPERATION_CODES;
 

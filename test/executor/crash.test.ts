@@ -278,9 +278,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
     },
     {
       name: "payment.charge held after the effect (the answer is lost)",
-      faults: [
-        { system: "payment", fault: { operation: "payment.charge", kind: "timeout", afterEffect: true } },
-      ],
+      faults: [{ system: "payment", fault: { operation: "payment.charge", kind: "timeout-after-effect" } }],
       killOn: (e) => e.type === "call-sending" && e.callSeq === 1,
       outcome: "COMMITTED",
       effects: COMMITTED_EFFECTS,
@@ -289,7 +287,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
       name: "the payment.refund compensation held after the effect",
       faults: [
         ...ROLLBACK_FAULTS,
-        { system: "payment", fault: { operation: "payment.refund", kind: "timeout", afterEffect: true } },
+        { system: "payment", fault: { operation: "payment.refund", kind: "timeout-after-effect" } },
       ],
       killOn: (e) => e.type === "call-sending" && e.callSeq === 5,
       outcome: "ROLLED_BACK",

@@ -334,8 +334,7 @@ describe("HostInterface against the simulated order systems", function () {
     it("timeout after the effect: the retry under the same callSeq gets the original answer, one effect", async function () {
       systems.systems.payment.injectFault({
         operation: "payment.charge",
-        kind: "timeout",
-        afterEffect: true,
+        kind: "timeout-after-effect",
       });
       const h = host({ timeoutMs: 300 });
       const error = await rejection(

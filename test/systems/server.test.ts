@@ -122,7 +122,12 @@ describe("simulated system (HTTP protocol)", function () {
     expect(() => payment.injectFault({ operation: "payment.teleport", kind: "error" })).to.throw(
       SimulatedSystemError,
     );
-    expect(() => payment.injectFault({ kind: "error", afterEffect: true })).to.throw(SimulatedSystemError);
+    expect(() => payment.injectFault({ kind: "timeout", afterEffect: true } as never)).to.throw(
+      SimulatedSystemError,
+    );
+    expect(() => payment.injectFault({ operation: "payment.status", kind: "decline" })).to.throw(
+      SimulatedSystemError,
+    );
     const res = await post("/faults", { kind: "explode" });
     expect(res.status).to.equal(400);
   });

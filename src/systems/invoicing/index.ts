@@ -1,6 +1,6 @@
 import type { SystemModule } from "../module";
 import { invoicingHandlers } from "./handlers";
-import { invoiceIssue, invoiceVoid } from "./operations";
+import { invoiceIssue, invoiceVoid, invoiceStatus } from "./operations";
 
 export * from "./operations";
 export * from "./handlers";
@@ -8,7 +8,8 @@ export * from "./handlers";
 /** The invoicing system: its operations and its simulated server's handlers. */
 export const invoicingSystem: SystemModule = {
   name: "invoicing",
-  operations: [invoiceIssue, invoiceVoid],
+  operations: [invoiceIssue, invoiceVoid, invoiceStatus],
   forward: invoiceIssue.name,
+  status: invoiceStatus,
   handlers: invoicingHandlers,
 };

@@ -1,6 +1,6 @@
 import type { SystemModule } from "../module";
 import { logisticsHandlers } from "./handlers";
-import { logisticsShip, logisticsCancel } from "./operations";
+import { logisticsShip, logisticsCancel, logisticsStatus } from "./operations";
 
 export * from "./operations";
 export * from "./handlers";
@@ -8,7 +8,8 @@ export * from "./handlers";
 /** The logistics system: its operations and its simulated server's handlers. */
 export const logisticsSystem: SystemModule = {
   name: "logistics",
-  operations: [logisticsShip, logisticsCancel],
+  operations: [logisticsShip, logisticsCancel, logisticsStatus],
   forward: logisticsShip.name,
+  status: logisticsStatus,
   handlers: logisticsHandlers,
 };

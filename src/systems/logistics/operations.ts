@@ -1,9 +1,22 @@
 import { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import { defineOperation, type OperationSpec } from "../../host";
+import { defineOperation, defineStatusOperation, type OperationSpec } from "../../host";
 import { count, fieldText, numberOf, statusOf } from "../fields";
 
 /** The logistics system's operations: ship, and cancel (compensates a shipment). */
+
+// ---------------------------------------------------------------- logistics.status (settles a call)
+
+/**
+ * The logistics system's status query: what it did under the idempotency key of one of its calls
+ * (TOOK_EFFECT with the response's hash, REFUSED, or NO_EFFECT and the key fenced). Every operation
+ * below names it as its `settle.statusQuery`.
+ */
+export const logisticsStatus = defineStatusOperation({
+  name: "logistics.status",
+  system: "logistics",
+  settles: () => [logisticsShip, logisticsCancel],
+});
 
 // ---------------------------------------------------------------- logistics.ship
 
@@ -34,6 +47,7 @@ export type LogisticsShipResponse = z.infer<typeof LogisticsShipResponseSchema>;
 export const logisticsShip: OperationSpec<LogisticsShipRequest, LogisticsShipResponse> = defineOperation({
   name: "logistics.ship",
   system: "logistics",
+  settle: { statusQuery: logisticsStatus },
   requestSchema: LogisticsShipRequestSchema,
   responseSchema: LogisticsShipResponseSchema,
   encodeRequest: (r) => [
@@ -90,6 +104,7 @@ export const logisticsCancel: OperationSpec<LogisticsCancelRequest, LogisticsCan
   defineOperation({
     name: "logistics.cancel",
     system: "logistics",
+    settle: { statusQuery: logisticsStatus },
     requestSchema: LogisticsCancelRequestSchema,
     responseSchema: LogisticsCancelResponseSchema,
     encodeRequest: (r) => [encodeString(r.orderId), encodeString(r.trackingNumber), 0n, 0n],

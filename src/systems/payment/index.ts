@@ -1,6 +1,6 @@
 import type { SystemModule } from "../module";
 import { paymentHandlers } from "./handlers";
-import { paymentCharge, paymentRefund } from "./operations";
+import { paymentCharge, paymentRefund, paymentStatus } from "./operations";
 
 export * from "./operations";
 export * from "./handlers";
@@ -8,7 +8,8 @@ export * from "./handlers";
 /** The payment system: its operations and its simulated server's handlers. */
 export const paymentSystem: SystemModule = {
   name: "payment",
-  operations: [paymentCharge, paymentRefund],
+  operations: [paymentCharge, paymentRefund, paymentStatus],
   forward: paymentCharge.name,
+  status: paymentStatus,
   handlers: paymentHandlers,
 };

@@ -1,9 +1,22 @@
 import { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import { defineOperation, type OperationSpec } from "../../host";
+import { defineOperation, defineStatusOperation, type OperationSpec } from "../../host";
 import { cents, fieldText, numberOf, statusOf } from "../fields";
 
 /** The payment system's operations: charge, and refund (compensates a charge). */
+
+// ---------------------------------------------------------------- payment.status (settles a call)
+
+/**
+ * The payment system's status query: what it did under the idempotency key of one of its calls
+ * (TOOK_EFFECT with the response's hash, REFUSED, or NO_EFFECT and the key fenced). Every operation
+ * below names it as its `settle.statusQuery`.
+ */
+export const paymentStatus = defineStatusOperation({
+  name: "payment.status",
+  system: "payment",
+  settles: () => [paymentCharge, paymentRefund],
+});
 
 // ---------------------------------------------------------------- payment.charge
 
@@ -33,6 +46,7 @@ export type PaymentChargeResponse = z.infer<typeof PaymentChargeResponseSchema>;
 export const paymentCharge: OperationSpec<PaymentChargeRequest, PaymentChargeResponse> = defineOperation({
   name: "payment.charge",
   system: "payment",
+  settle: { statusQuery: paymentStatus },
   requestSchema: PaymentChargeRequestSchema,
   responseSchema: PaymentChargeResponseSchema,
   encodeRequest: (r) => [
@@ -84,6 +98,7 @@ export type PaymentRefundResponse = z.infer<typeof PaymentRefundResponseSchema>;
 export const paymentRefund: OperationSpec<PaymentRefundRequest, PaymentRefundResponse> = defineOperation({
   name: "payment.refund",
   system: "payment",
+  settle: { statusQuery: paymentStatus },
   requestSchema: PaymentRefundRequestSchema,
   responseSchema: PaymentRefundResponseSchema,
   encodeRequest: (r) => [
