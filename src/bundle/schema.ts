@@ -1,16 +1,18 @@
 import { z } from "zod";
 
 /**
- * Version 3: the run's id is bound (`binding`: submitter, workflow tag, nonce). Version 2 (salted
- * leaves, random ids) and version 1 (no salts) were made by older versions whose proofs this version's
- * templates do not make: they are refused by name.
+ * Version 4: uncertain outcomes are settled (SETTLE records, SETTLED evidence) and a definition's
+ * layout names each step's status query (its hash covers it). Version 3 (bound run ids), version 2
+ * (salted leaves, random ids) and version 1 (no salts) were made by older versions whose proofs this
+ * version's templates do not make: they are refused by name.
  */
-export const BUNDLE_FORMAT = "wesflow.run-bundle/3";
+export const BUNDLE_FORMAT = "wesflow.run-bundle/4";
 
 /** What each older format version lacks, for the message that refuses it. */
 const OLDER_FORMATS: Readonly<Record<number, string>> = {
   1: "before trace leaves were salted",
   2: "before run ids were bound to their submitter and workflow",
+  3: "before uncertain outcomes were settled (its definitions hash no status queries)",
 };
 
 /**
@@ -58,13 +60,13 @@ export const StepSchema = z.object({
   index: z.number().int().nonnegative(),
   stepCode: z.number().int().positive(),
   stepName: z.string(),
-  phase: z.enum(["FORWARD", "COMPENSATE"]),
+  phase: z.enum(["FORWARD", "COMPENSATE", "SETTLE"]),
   status: z.enum(["OK", "FAILED"]),
   callSeq: z.number().int().nonnegative(),
   operation: z.number().int().nonnegative(),
   request: fields,
   response: fields,
-  evidence: z.enum(["NONE", "DECLARED", "ATTESTED"]),
+  evidence: z.enum(["NONE", "DECLARED", "ATTESTED", "SETTLED"]),
   /** The record's leaf salt (a random field element): required, the leaf cannot be recomputed without it. */
   salt: decimal,
 });
@@ -144,6 +146,8 @@ const DefinitionSchema = z.object({
           code: z.number().int().positive(),
           operation: z.number().int().nonnegative(),
           system: z.number().int().nonnegative(),
+          /** The status query that settles the step's call (a calling step whose operation has one). */
+          settle: z.object({ operation: z.number().int().positive() }).optional(),
           compensation: LayoutCallSchema.optional(),
         }),
       )

@@ -14,7 +14,7 @@ import {
   registerAuditCommands,
   type AuditFilterOptions,
 } from "./auditCommands";
-import { collectFaultSpec, parseFaultSpec } from "./faults";
+import { collectFaultSpec, FAULT_KINDS, parseFaultSpec } from "./faults";
 import { registerStateCommand } from "./stateCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
@@ -405,7 +405,7 @@ export function buildProgram(): Command {
       "--fail <target:kind>",
       "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
         "(payment, logistics, invoice), <operation>:<kind> that operation (e.g. payment.refund:error); " +
-        "kinds: error, timeout, decline, bad-signature, unknown-key",
+        `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all)`,
       collectFaultSpec,
     )
     .addOption(callTimeoutOption())
