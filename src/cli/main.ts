@@ -139,7 +139,16 @@ function summaryLines(run: RunSummary): string[] {
   return [
     `workflow ${run.workflowId} (${run.scenario}): ${run.outcome}`,
     ...(run.failure
-      ? [`  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`]
+      ? [
+          `  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`,
+          ...(run.failure.settlement
+            ? [
+                `  its outcome settled by the system's status query: ${run.failure.settlement}${
+                  run.failure.settlement === "TOOK_EFFECT" ? " (so it was compensated too)" : " (nothing to undo)"
+                }`,
+              ]
+            : []),
+        ]
       : []),
     `  trace root ${run.traceRoot}`,
     ...(run.state

@@ -235,7 +235,8 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
 
         // Journal: rolled back, retries only for retryable failures.
         const events = journal.events(execution.runId);
-        const retries = events.filter((e) => e.kind === "step-attempt-failed").length;
+        // (the failed record's own retries: its status query may retry too on a slow machine)
+        const retries = events.filter((e) => e.kind === "step-attempt-failed" && e.traceIndex === k).length;
         const retried = kind === "error" || kind === "timeout" || kind === "timeout-after-effect";
         expect(retries).to.equal(retried ? FAST_RETRY.maxAttempts - 1 : 0);
         expect(journal.getRun(execution.runId)?.status).to.equal("ROLLED_BACK");
@@ -320,6 +321,109 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
     expect(effects["logistics.cancel"]).to.deep.equal(["CANCELLED"]);
     expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU]);
     expect(journal.getRun(runId)?.status).to.equal("ROLLED_BACK");
+  });
+
+  it("a status query still unanswered after its retries parks the run NEEDS_ATTENTION (nothing compensated yet); resume settles it", async () => {
+    systems.systems.payment.injectFault({
+      operation: "payment.charge",
+      kind: "bad-signature-after-effect",
+      times: 100,
+    });
+    systems.systems.payment.injectFault({ operation: "payment.status", kind: "error", times: 100 });
+    const inventory = new Inventory(DEMO_STOCK);
+    const parked = await run({ inventory }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(parked).to.be.instanceOf(NeedsAttentionError);
+    const { runId, stepName } = parked as NeedsAttentionError;
+    expect(stepName).to.equal("payment.settle");
+    expect((parked as Error).message).to.match(/settling payment\.settle failed/);
+    const journaled = journal.getRun(runId)!;
+    expect(journaled.status).to.equal("NEEDS_ATTENTION");
+    expect(journaled.reason).to.match(/the outcome of payment\.charge \(call 1\) is unknown: .*503/);
+    // never treated as if nothing happened: the charge stands, nothing was compensated yet
+    let effects = effectSummary(effectsOf(liveLedgers(systems), BigInt(runId)));
+    expect(effects).to.deep.equal({ "payment.charge": ["CAPTURED"] });
+    expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU] - 3);
+
+    systems.systems.payment.clearFaults();
+    const execution = await resumeWorkflow({
+      definition: orderWorkflow(inventory),
+      journal,
+      runId,
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      retry: FAST_RETRY,
+      logger: silent,
+    });
+    expect(shape(execution.trace)).to.deep.equal([
+      "create_order FORWARD OK NONE 0",
+      "reserve_inventory FORWARD OK NONE 0",
+      "payment FORWARD FAILED SETTLED 1",
+      "payment.settle SETTLE OK ATTESTED 2",
+      "refund_payment COMPENSATE OK ATTESTED 3",
+      "release_inventory COMPENSATE OK NONE 0",
+      "cancel_order COMPENSATE OK NONE 0",
+    ]);
+    effects = effectSummary(effectsOf(liveLedgers(systems), BigInt(runId)));
+    expect(effects).to.deep.equal({
+      "payment.charge": ["CAPTURED"],
+      "payment.status": ["TOOK_EFFECT"],
+      "payment.refund": ["REFUNDED"],
+    });
+    expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU]);
+    expect(journal.getRun(runId)?.status).to.equal("ROLLED_BACK");
+    // the journal kept the settled answer of call 1 (the response the query showed) apart from its own
+    const calls = journal.loadRun(runId).calls;
+    expect(calls.find((c) => c.callSeq === 1)).to.include({ status: "SETTLED" });
+    expect(calls.find((c) => c.callSeq === 1)?.attestation).to.equal(undefined);
+    expect(calls.find((c) => c.callSeq === 2)).to.include({
+      status: "ANSWERED",
+      operationName: "payment.status",
+    });
+  });
+
+  it("a step whose operation names no status query cannot be settled: parked NEEDS_ATTENTION", async () => {
+    const unsettled = { ...paymentCharge, settle: undefined };
+    systems.systems.payment.injectFault({ operation: "payment.charge", kind: "bad-signature-after-effect" });
+    const definition = defineWorkflow<{ n: number }>({
+      name: "unsettled",
+      template: "WorkflowTrace_8_4",
+      description: "test",
+      inputSchema: z.object({ n: z.number() }),
+      steps: [
+        {
+          name: "charge",
+          code: 1,
+          operation: unsettled,
+          async run({ call }) {
+            const result = await call(unsettled, {
+              orderId: "U-1",
+              customerId: "C",
+              amountCents: 5,
+              currency: "EUR",
+            });
+            return { result };
+          },
+        },
+      ],
+    });
+    const error = await executeWorkflow({
+      definition,
+      input: { n: 1 },
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      binding: TEST_BINDING,
+      retry: FAST_RETRY,
+      journal,
+      logger: silent,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(NeedsAttentionError);
+    expect((error as NeedsAttentionError).reason).to.match(/declares no status query to settle it/);
   });
 
   it("a compensation the system refuses (signed) stays parked: the same key gets the same refusal", async () => {
