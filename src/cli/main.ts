@@ -21,7 +21,7 @@ import {
   registerAuditCommands,
   type AuditFilterOptions,
 } from "./auditCommands";
-import { collectFaultSpec, parseFaultSpec } from "./faults";
+import { collectFaultSpec, FAULT_KINDS, parseFaultSpec } from "./faults";
 import { registerStateCommand } from "./stateCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
@@ -146,7 +146,18 @@ function summaryLines(run: RunSummary): string[] {
   return [
     `workflow ${run.workflowId} (${run.scenario}): ${run.outcome}`,
     ...(run.failure
-      ? [`  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`]
+      ? [
+          `  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`,
+          ...(run.failure.settlement
+            ? [
+                `  its outcome settled by the system's status query: ${run.failure.settlement}${
+                  run.failure.settlement === "TOOK_EFFECT"
+                    ? " (so it was compensated too)"
+                    : " (nothing to undo)"
+                }`,
+              ]
+            : []),
+        ]
       : []),
     `  trace root ${run.traceRoot}`,
     ...(run.state
@@ -427,7 +438,7 @@ export function buildProgram(): Command {
       "--fail <target:kind>",
       "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
         "(payment, logistics, invoice), <operation>:<kind> that operation (e.g. payment.refund:error); " +
-        "kinds: error, timeout, decline, bad-signature, unknown-key",
+        `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all)`,
       collectFaultSpec,
     )
     .addOption(callTimeoutOption())

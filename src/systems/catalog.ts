@@ -79,6 +79,21 @@ export function checkSystemCatalog(systems: readonly SystemModule[]): void {
         `system ${system.name}'s forward operation ${system.forward} is not one of its own`,
       );
     }
+    if (!system.operations.includes(system.status)) {
+      throw new SystemCatalogError(`system ${system.name}'s status query is not one of its operations`);
+    }
+    for (const operation of system.operations) {
+      if (operation === system.status) continue;
+      // Every operation says how a call of it without a usable answer is settled: the status query.
+      if (operation.settle?.statusQuery !== system.status) {
+        throw new SystemCatalogError(
+          `operation ${operation.name} does not name ${system.status.name} as its status query`,
+        );
+      }
+      if (!system.status.settles().includes(operation)) {
+        throw new SystemCatalogError(`${system.status.name} does not settle ${operation.name}`);
+      }
+    }
   }
 }
 checkSystemCatalog(SYSTEMS);
@@ -210,6 +225,7 @@ export async function startSystems(args: {
         privateKey: key.privateKey,
         operations: module.handlers({ dataDir, storeDir, logger }),
         specs: module.operations,
+        status: module.status,
         timeoutHoldMs,
         storeFile: storeDir && path.join(storeDir, `${name}.sqlite`),
         logger,

@@ -45,7 +45,7 @@ describe("wesflow scenarios: every registered scenario with its systems, instanc
     expect(listed.map((s) => s.name)).to.deep.equal([...Object.keys(SCENARIOS), "tally"]);
     expect(listed.at(-1)).to.deep.include({
       systems: ["payment"],
-      instances: { committed: "TallySaga_2_3_10", rolledBack: "TallySaga_2_3_10" },
+      instances: { committed: "TallySaga_3_3_10", rolledBack: "TallySaga_3_3_10" },
       stateDomains: ["tally/pledged"],
     });
     const refused = await wesflow(["--scenario-folder", "test/fixtures", "scenarios"]);

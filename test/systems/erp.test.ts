@@ -345,7 +345,7 @@ describe("ERP system (src/systems/erp): plan, purchase, produce and their compen
     const outage = await expectRejection(host.call(produce), SystemUnavailableError);
     expect(outage).to.include({ status: 503, retryable: true });
 
-    erp.injectFault({ operation: "erp.produce", kind: "timeout", afterEffect: true });
+    erp.injectFault({ operation: "erp.produce", kind: "timeout-after-effect" });
     const timeout = await expectRejection(host.call({ ...produce, callSeq: 1 }), CallTimeoutError);
     expect(timeout.retryable).to.equal(true);
     const retried = await host.call({ ...produce, callSeq: 1 });

@@ -1,6 +1,6 @@
 import type { SystemModule } from "../module";
 import { erpHandlers } from "./handlers";
-import { ERP_OPERATIONS, erpPlan } from "./operations";
+import { ERP_OPERATIONS, erpPlan, erpStatus } from "./operations";
 
 export * from "./operations";
 export * from "./handlers";
@@ -22,7 +22,8 @@ export * from "./products";
 export const erpSystem: SystemModule = {
   name: "erp",
   code: 4,
-  operations: ERP_OPERATIONS,
+  operations: [...ERP_OPERATIONS, erpStatus],
+  status: erpStatus,
   forward: erpPlan.name,
   handlers: () => erpHandlers(),
 };

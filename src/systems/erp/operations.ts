@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import { defineOperation, type OperationSpec } from "../../host";
+import { defineOperation, defineStatusOperation, type OperationSpec } from "../../host";
 import { fieldText, numberOf, statusOf } from "../fields";
 import {
   codeLimb,
@@ -15,6 +15,18 @@ import {
   unpackLimbs,
   usedSlots,
 } from "./packing";
+
+/**
+ * The ERP's status query: what it did under the idempotency key of one of its calls (TOOK_EFFECT
+ * with the response's hash, REFUSED, or NO_EFFECT and the key fenced). Every operation below names it
+ * as its `settle.statusQuery`.
+ */
+export const erpStatus = defineStatusOperation({
+  name: "erp.status",
+  code: 407,
+  system: "erp",
+  settles: () => [erpPlan, erpPurchase, erpProduce, erpCancelPlan, erpCancelPurchase, erpScrapLot],
+});
 
 /**
  * The ERP system's operations: plan production (bill of materials and quality spec), purchase the
@@ -104,6 +116,7 @@ export type ErpPlanResponse = z.infer<typeof ErpPlanResponseSchema>;
 export const erpPlan: OperationSpec<ErpPlanRequest, ErpPlanResponse> = defineOperation({
   name: "erp.plan",
   code: 401,
+  settle: { statusQuery: erpStatus },
   system: "erp",
   requestSchema: ErpPlanRequestSchema,
   responseSchema: ErpPlanResponseSchema,
@@ -182,6 +195,7 @@ export type ErpPurchaseResponse = z.infer<typeof ErpPurchaseResponseSchema>;
 export const erpPurchase: OperationSpec<ErpPurchaseRequest, ErpPurchaseResponse> = defineOperation({
   name: "erp.purchase",
   code: 402,
+  settle: { statusQuery: erpStatus },
   system: "erp",
   requestSchema: ErpPurchaseRequestSchema,
   responseSchema: ErpPurchaseResponseSchema,
@@ -262,6 +276,7 @@ export type ErpProduceResponse = z.infer<typeof ErpProduceResponseSchema>;
 export const erpProduce: OperationSpec<ErpProduceRequest, ErpProduceResponse> = defineOperation({
   name: "erp.produce",
   code: 403,
+  settle: { statusQuery: erpStatus },
   system: "erp",
   requestSchema: ErpProduceRequestSchema,
   responseSchema: ErpProduceResponseSchema,
@@ -296,6 +311,7 @@ export type ErpCancelPlanResponse = z.infer<typeof ErpCancelPlanResponseSchema>;
 export const erpCancelPlan: OperationSpec<ErpCancelPlanRequest, ErpCancelPlanResponse> = defineOperation({
   name: "erp.cancelPlan",
   code: 404,
+  settle: { statusQuery: erpStatus },
   system: "erp",
   requestSchema: ErpCancelPlanRequestSchema,
   responseSchema: ErpCancelPlanResponseSchema,
@@ -346,6 +362,7 @@ export const erpCancelPurchase: OperationSpec<ErpCancelPurchaseRequest, ErpCance
   defineOperation({
     name: "erp.cancelPurchase",
     code: 405,
+    settle: { statusQuery: erpStatus },
     system: "erp",
     requestSchema: ErpCancelPurchaseRequestSchema,
     responseSchema: ErpCancelPurchaseResponseSchema,
@@ -399,6 +416,7 @@ export type ErpScrapLotResponse = z.infer<typeof ErpScrapLotResponseSchema>;
 export const erpScrapLot: OperationSpec<ErpScrapLotRequest, ErpScrapLotResponse> = defineOperation({
   name: "erp.scrapLot",
   code: 406,
+  settle: { statusQuery: erpStatus },
   system: "erp",
   requestSchema: ErpScrapLotRequestSchema,
   responseSchema: ErpScrapLotResponseSchema,
