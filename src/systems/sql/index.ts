@@ -1,21 +1,8 @@
 import { defaultDataDir } from "../../project";
 import type { SystemModule } from "../module";
 import { sqlGatewayHandlers } from "./gateway";
-import { labInspectionResult, SQL_QUERIES } from "./queries";
+import { labInspectionResult, SQL_QUERIES, sqlStatus } from "./queries";
 import { sqlSourceOf } from "./source";
-import { defineStatusOperation } from "../../host";
-
-/**
- * The gateway's status query (every system has one; the shared server answers it from its ledger):
- * a query reads and changes nothing, so its calls name none as their `settle.statusQuery`: a query
- * without a usable answer is asked again, and one that still has none parks the run.
- */
-export const sqlStatus = defineStatusOperation({
-  name: "sql.status",
-  code: 502,
-  system: "sql",
-  settles: () => SQL_QUERIES.map((query) => query.spec),
-});
 
 export * from "./source";
 export * from "./database";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import type { OperationSpec } from "../../host";
+import { defineStatusOperation, type OperationSpec } from "../../host";
 import { fieldText, numberOf, statusOf } from "../fields";
 import { queryOperation, type AnyNamedQuery, type NamedQuery } from "./query";
 
@@ -54,12 +54,24 @@ export const InspectionResponseSchema = z
 export type InspectionResponse = z.infer<typeof InspectionResponseSchema>;
 
 /**
+ * The gateway's status query (every system has one; the shared server answers it from its ledger
+ * under a call's idempotency key): whether a query under that key was answered, and with what.
+ */
+export const sqlStatus = defineStatusOperation({
+  name: "sql.status",
+  code: 502,
+  system: "sql",
+  settles: () => SQL_QUERIES.map((query) => query.spec),
+});
+
+/**
  * Request `[name, lot, 0, 0]`; response `[verdict, lot, measuredValue, testId]` for one result
  * (the row's `passed` is the verdict: PASSED 1, FAILED 2), `[3 or 4, 0, 0, 0]` for none.
  */
 export const labInspectionResult: OperationSpec<InspectionParams, InspectionResponse> = queryOperation({
   name: "lab.inspection_result",
   code: 501,
+  settle: { statusQuery: sqlStatus },
   paramsSchema: InspectionParamsSchema,
   encodeParams: (p) => [encodeString(p.lot), 0n, 0n],
   decodeParams: ([lot]) => ({ lot: decodeString(lot) }),

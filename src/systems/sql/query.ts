@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import { defineOperation, type OperationSpec } from "../../host";
+import { defineOperation, type OperationSpec, type StatusOperationSpec } from "../../host";
 import type { OperationName } from "../../trace";
 import type { SqlValue } from "./database";
 
@@ -57,6 +57,8 @@ export function queryOperation<Params extends Record<string, unknown>, Res>(def:
   name: OperationName;
   /** The operation's code (unique in the systems catalog; the sql system's are 501…). */
   code: number;
+  /** The gateway's status query (sql.status), which the shared server answers from its ledger. */
+  settle: { statusQuery: StatusOperationSpec };
   paramsSchema: z.ZodType<Params>;
   /** The parameters into 3 field elements. */
   encodeParams(params: Params): bigint[];
@@ -69,6 +71,7 @@ export function queryOperation<Params extends Record<string, unknown>, Res>(def:
   return defineOperation<Params, Res>({
     name: def.name,
     code: def.code,
+    settle: def.settle,
     system: "sql",
     requestSchema: def.paramsSchema,
     responseSchema: def.responseSchema,
