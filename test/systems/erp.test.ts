@@ -25,6 +25,7 @@ import {
   erpProduce,
   erpPurchase,
   erpScrapLot,
+  erpStatus,
   erpSystem,
   packLimbs,
   startSystems,
@@ -428,7 +429,8 @@ describe("ERP system (src/systems/erp): plan, purchase, produce and their compen
     );
     expect(erpCancelPlan.describe!({ planId: "PL000001" })).to.equal("erp.cancelPlan(plan=PL000001)");
     expect(erpScrapLot.describe!({ lotId: "LT000001" })).to.equal("erp.scrapLot(lot=LT000001)");
-    expect(erpSystem.operations).to.equal(ERP_OPERATIONS);
+    expect(erpSystem.operations).to.deep.equal([...ERP_OPERATIONS, erpStatus]);
+    expect(erpSystem.status).to.equal(erpStatus);
     expect(ERP_OPERATIONS.map((o) => o.code)).to.deep.equal([401, 402, 403, 404, 405, 406]);
     // Every operation's request and response is 4 fields whatever it holds.
     expect(hashFields(erpScrapLot.encodeRequest({ lotId: "LT000001" }))).to.be.a("bigint");

@@ -397,6 +397,7 @@ describe("SQL gateway (src/systems/sql): named read-only queries of the lab's SQ
     );
     expect(sqlSystem.operations.map((o) => [o.name, o.code, o.system])).to.deep.equal([
       ["lab.inspection_result", 501, "sql"],
+      ["sql.status", 502, "sql"],
     ]);
   });
 });
