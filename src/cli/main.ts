@@ -144,7 +144,9 @@ function summaryLines(run: RunSummary): string[] {
           ...(run.failure.settlement
             ? [
                 `  its outcome settled by the system's status query: ${run.failure.settlement}${
-                  run.failure.settlement === "TOOK_EFFECT" ? " (so it was compensated too)" : " (nothing to undo)"
+                  run.failure.settlement === "TOOK_EFFECT"
+                    ? " (so it was compensated too)"
+                    : " (nothing to undo)"
                 }`,
               ]
             : []),
