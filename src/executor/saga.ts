@@ -630,7 +630,6 @@ export class Saga<Input> {
           ...(amended ? { settled: amended } : {}),
         }),
       );
-      this.emit({ type: "call-settled", traceIndex: plan.traceIndex, callSeq: failed.callSeq, outcome });
       this.emit({
         type: "step-finished",
         traceIndex: plan.traceIndex,
@@ -759,11 +758,12 @@ export class Saga<Input> {
     entry.answer = answer;
     const failedEntry = this.callLog.get(failed.callSeq);
     if (original && failedEntry) failedEntry.answer = original;
+    // one event per journaled transition: the status answer (and the response it showed) kept
     this.emit({
-      type: "call-answered",
+      type: "call-settled",
       traceIndex: plan.traceIndex,
-      callSeq: plan.callSeq,
-      status: answer.responseFields[0],
+      callSeq: failed.callSeq,
+      outcome: response.outcome,
     });
     return { answer, ...(original ? { original } : {}) };
   }

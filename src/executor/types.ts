@@ -71,7 +71,10 @@ export type ExecutorEvent =
       status: "OK" | "FAILED";
     }
   | {
-      /** The status query answered: what the failed call did (TOOK_EFFECT: its step is compensated too). */
+      /**
+       * The status query's attested answer is journaled (instead of call-answered): what the failed
+       * call `callSeq` did (TOOK_EFFECT: its step is compensated too).
+       */
       type: "call-settled";
       runId: string;
       traceIndex: number;
