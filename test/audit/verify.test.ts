@@ -254,7 +254,10 @@ function tamperings(bundle: RunBundle): Tampering[] {
       { field: `${at}.stepCode`, tamper: (b) => (b.steps[index].stepCode += 1) },
       { field: `${at}.stepName`, tamper: (b) => (b.steps[index].stepName = "approve_everything") },
       { field: `${at}.phase`, tamper: (b) => (b.steps[index].phase = "COMPENSATE") },
-      { field: `${at}.status`, tamper: (b) => (b.steps[index].status = "FAILED") },
+      {
+        field: `${at}.status`,
+        tamper: (b) => (b.steps[index].status = b.steps[index].status === "FAILED" ? "OK" : "FAILED"),
+      },
       { field: `${at}.callSeq`, tamper: (b) => (b.steps[index].callSeq += 7) },
       { field: `${at}.operation`, tamper: (b) => (b.steps[index].operation += 1) },
       { field: `${at}.evidence`, tamper: (b) => (b.steps[index].evidence = "DECLARED") },
@@ -495,7 +498,9 @@ describe("verify: a run bundle against itself and the registry, without calling 
   });
 
   it("tampering with any field of a bundle makes it invalid, with a reason", async () => {
-    for (const source of [committed, rolledBack, settled]) {
+    // A settled bundle's own tamperings are the test above ("never shown better than its status
+    // query"); this list is made for ordinary calls (every call attested or declared).
+    for (const source of [committed, rolledBack]) {
       for (const { field, tamper, chainOnly } of tamperings(source)) {
         const bundle = copy(source);
         tamper(bundle);

@@ -39,6 +39,8 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
       network: "hardhat",
       dataDir,
       logger: pino({ level: "silent" }),
+      // Short call timeouts: the settled run's charge answers are all lost (held past the timeout).
+      retry: { callTimeoutMs: 3_000, initialBackoffMs: 5, maxBackoffMs: 50 },
     });
   });
 
@@ -102,7 +104,12 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
     const store = stateStoreOf(session.journal);
     const rootBefore = store.root("tally/pledged");
     const pledge = session.scenario.demoInput(6) as { pledgeId: string };
-    session.injectFault("payment", { operation: "payment.charge", kind: "timeout-after-effect", times: 1 });
+    // Every answer lost (more times than the host's retries): the executor asks payment.status.
+    session.injectFault("payment", {
+      operation: "payment.charge",
+      kind: "timeout-after-effect",
+      times: 1_000,
+    });
     const run = await session.run(pledge);
     expect(run.outcome).to.equal("ROLLED_BACK");
     expect(store.root("tally/pledged")).to.equal(rootBefore);
@@ -115,7 +122,7 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
     expect(settled.steps.map((s) => `${s.stepName}:${s.phase}:${s.status}`)).to.deep.equal([
       "pledge:FORWARD:OK",
       "collect:FORWARD:FAILED",
-      "collect:SETTLE:OK",
+      "collect.settle:SETTLE:OK",
       "refund_charge:COMPENSATE:OK",
       "cancel_pledge:COMPENSATE:OK",
     ]);
