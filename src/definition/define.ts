@@ -5,7 +5,7 @@ import type { StepDefinition, WorkflowDefinition, WorkflowDefinitionInput } from
 
 /**
  * The circuit instance that proves user-defined workflows without circom: up to 8 forward steps
- * and 4 external calls on any path (committed or rolled back), the definition bound by its hash.
+ * and 4 signed external calls on any path (committed or rolled back), the definition bound by its hash.
  */
 export const GENERIC_TEMPLATE = "WorkflowTrace_8_4";
 
