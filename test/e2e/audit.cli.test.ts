@@ -133,7 +133,7 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
     const oneLeaf = { ...bundle, format: "wesflow.run-bundle/3" } as Record<string, unknown>;
     expectBadInput(
       await wesflow(["verify", writeCopy("v3.json", JSON.stringify(oneLeaf))]),
-      /is in format wesflow\.run-bundle\/3, made by an older wesflow before state moves listed their writes; this version reads wesflow\.run-bundle\/4 only/,
+      /is in format wesflow\.run-bundle\/3, made by an older wesflow before state moves listed their writes and uncertain outcomes were settled; this version reads wesflow\.run-bundle\/4 only/,
     );
     expectBadInput(
       await wesflow(["verify", bundleFile, "--network", "mainnet-please"]),
