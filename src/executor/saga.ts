@@ -394,27 +394,7 @@ export class Saga<Input> {
         log.debug({ attempt, error: message, retryable }, "record failed for good");
         return this.fail(plan, call, message, retryable, attempt, error);
       }
-      const wait = backoffMs(plan.policy, attempt);
-      this.journaled((j) =>
-        j.stepAttemptFailed({
-          runId,
-          traceIndex: plan.traceIndex,
-          attempt,
-          error: message,
-          retryable,
-          backoffMs: wait,
-        }),
-      );
-      this.emit({
-        type: "step-retrying",
-        traceIndex: plan.traceIndex,
-        stepName: plan.name,
-        attempt,
-        backoffMs: wait,
-        error: message,
-      });
-      log.info({ attempt, backoffMs: wait, error: message }, "attempt failed, retrying");
-      await sleep(wait);
+      await this.retryAfter({ plan, attempt, message, retryable, log, what: "attempt failed, retrying" });
     }
   }
 
@@ -513,6 +493,39 @@ export class Saga<Input> {
     return { ok: false, record, message, retryable };
   }
 
+  /** A failed attempt that will be retried: journaled, announced, logged, then the backoff waited out. */
+  private async retryAfter(args: {
+    plan: Plan;
+    attempt: number;
+    message: string;
+    retryable: boolean;
+    log: Logger;
+    what: string;
+  }): Promise<void> {
+    const { plan, attempt, message, retryable, log } = args;
+    const wait = backoffMs(plan.policy, attempt);
+    this.journaled((j) =>
+      j.stepAttemptFailed({
+        runId: this.options.runId,
+        traceIndex: plan.traceIndex,
+        attempt,
+        error: message,
+        retryable,
+        backoffMs: wait,
+      }),
+    );
+    this.emit({
+      type: "step-retrying",
+      traceIndex: plan.traceIndex,
+      stepName: plan.name,
+      attempt,
+      backoffMs: wait,
+      error: message,
+    });
+    log.info({ attempt, backoffMs: wait, error: message }, args.what);
+    await sleep(wait);
+  }
+
   private park(plan: Plan, message: string, cause: unknown): never {
     const { runId } = this.options;
     this.journaled((j) => j.parkRun({ runId, traceIndex: plan.traceIndex, reason: message }));
@@ -578,27 +591,14 @@ export class Saga<Input> {
           log.debug({ attempt, error: message, retryable }, "the status query failed for good");
           this.park(plan, `${unknown}: ${message}`, error);
         }
-        const wait = backoffMs(plan.policy, attempt);
-        this.journaled((j) =>
-          j.stepAttemptFailed({
-            runId,
-            traceIndex: plan.traceIndex,
-            attempt,
-            error: message,
-            retryable,
-            backoffMs: wait,
-          }),
-        );
-        this.emit({
-          type: "step-retrying",
-          traceIndex: plan.traceIndex,
-          stepName: plan.name,
+        await this.retryAfter({
+          plan,
           attempt,
-          backoffMs: wait,
-          error: message,
+          message,
+          retryable,
+          log,
+          what: "status query failed, retrying",
         });
-        log.info({ attempt, backoffMs: wait, error: message }, "status query failed, retrying");
-        await sleep(wait);
         continue;
       }
       const record: StepRecord = {
