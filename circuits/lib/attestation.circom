@@ -32,14 +32,43 @@ template ProviderAttestation(PROVIDER_DEPTH) {
     signal input pathElements[PROVIDER_DEPTH];
     signal input pathIndices[PROVIDER_DEPTH];
 
-    enabled * (1 - enabled) === 0;
-
     component message = Poseidon(5);
     message.inputs[0] <== workflowId;
     message.inputs[1] <== callSeq;
     message.inputs[2] <== operation;
     message.inputs[3] <== requestHash;
     message.inputs[4] <== responseHash;
+
+    component signature = ProviderSignature(PROVIDER_DEPTH);
+    signature.enabled <== enabled;
+    signature.message <== message.out;
+    signature.systemCode <== systemCode;
+    signature.providerSetRoot <== providerSetRoot;
+    signature.publicKey <== publicKey;
+    signature.signatureR8 <== signatureR8;
+    signature.signatureS <== signatureS;
+    signature.pathElements <== pathElements;
+    signature.pathIndices <== pathIndices;
+}
+
+// ProviderSignature(PROVIDER_DEPTH)
+// Proves, when enabled = 1, that the system whose key (Ax, Ay) is in the provider set under
+// systemCode (leaf Poseidon(systemCode, Ax, Ay) under providerSetRoot) signed `message` (EdDSA-
+// Poseidon, circomlib). The caller computes the message (a call's, ProviderAttestation; a run's
+// receipt, lib/saga.circom); the same conventions as ProviderAttestation for disabled slots, curve
+// checks and bits.
+template ProviderSignature(PROVIDER_DEPTH) {
+    signal input enabled;
+    signal input message;
+    signal input systemCode;
+    signal input providerSetRoot;
+    signal input publicKey[2];
+    signal input signatureR8[2];
+    signal input signatureS;
+    signal input pathElements[PROVIDER_DEPTH];
+    signal input pathIndices[PROVIDER_DEPTH];
+
+    enabled * (1 - enabled) === 0;
 
     component keyOnCurve = BabyCheck();
     keyOnCurve.x <== publicKey[0];
@@ -55,7 +84,7 @@ template ProviderAttestation(PROVIDER_DEPTH) {
     verifier.S <== signatureS;
     verifier.R8x <== signatureR8[0];
     verifier.R8y <== signatureR8[1];
-    verifier.M <== message.out;
+    verifier.M <== message;
 
     component leaf = Poseidon(3);
     leaf.inputs[0] <== systemCode;

@@ -4,6 +4,11 @@ include "circomlib/circuits/comparators.circom";
 include "./trace.circom";
 include "./attestation.circom";
 
+// encodeString("wesflow/receipt"): the first field of every run receipt's message (src/trace/receipt.ts).
+function receiptTag() {
+    return 0x776573666c6f772f72656365697074;
+}
+
 // SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
 //              STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM)
 //
@@ -52,16 +57,16 @@ include "./attestation.circom";
 // Public: workflowId, outcome, traceRoot, providerSetRoot, submitter (declared by the wrapping
 // template).
 // Assumptions: request/response values are field elements; business meaning is checked elsewhere.
-template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
-                      STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM) {
-    assert(ROLLBACK == 0 || ROLLBACK == 1);
+template Saga(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, FAILED_STEPS, RECEIPTS,
+              STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM) {
     assert(N > 0);
+    assert(FAILED_STEPS > 0 && FAILED_STEPS < (1 << (N + 1)));
+    assert(RECEIPTS == 0 || RECEIPTS == 1);
     var FIELDS = 4;
     var SLOTS = 1 << TRACE_DEPTH;
     var K = N + 1; // failedStep = 0..N-1 a failed step, N = none
     var MODES = 3; // settlement: 0 none, 1 settled without effect, 2 settled: took effect
     var L = K * MODES; // layout k * MODES + m
-    var K_FROM = ROLLBACK == 1 ? 0 : N;
 
     var PHASE_FORWARD = 1;
     var PHASE_COMPENSATE = 2;
@@ -109,14 +114,15 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
         }
         COUNT[l] = 0;
     }
-    for (var k = K_FROM; k < K; k++) {
+    for (var k = 0; k < K; k++) {
+        var allowed = (FAILED_STEPS >> k) & 1;
         for (var m = 0; m < MODES; m++) {
             var l = k * MODES + m;
             var settles = 0;
             if (k < N) {
                 if (STEP_OP[k] != 0 && STEP_SETTLE_OP[k] != 0) settles = 1;
             }
-            if (m == 0 || settles == 1) {
+            if (allowed == 1 && (m == 0 || settles == 1)) {
                 VALID[l] = 1;
                 var pos = 0;
                 var calls = 0; // callSeqs given
@@ -222,6 +228,36 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
         assert(SLOT_QUERY[i] == 0 || i > 0);
     }
 
+    // the systems the template calls, in ascending code order (RECEIPTS = 1: one receipt each)
+    var SYS[2 * N];
+    var R = 0;
+    for (var j = 0; j < 2 * N; j++) {
+        var sysCode = 0;
+        if (j < N) {
+            if (STEP_OP[j] != 0) sysCode = STEP_SYSTEM[j];
+        } else {
+            if (HAS_COMP[j - N] == 1 && COMP_OP[j - N] != 0) sysCode = COMP_SYSTEM[j - N];
+        }
+        var known = 0;
+        for (var r = 0; r < R; r++) {
+            if (SYS[r] == sysCode) known = 1;
+        }
+        if (sysCode != 0 && known == 0) {
+            // insert in order
+            var at = R;
+            for (var q = R; q > 0; q--) {
+                if (SYS[q - 1] > sysCode && at == q) {
+                    SYS[q] = SYS[q - 1];
+                    at = q - 1;
+                }
+            }
+            SYS[at] = sysCode;
+            R++;
+        }
+    }
+    for (var r = R; r < 2 * N; r++) SYS[r] = 0;
+    var ATT = RECEIPTS == 1 ? (R > 0 ? R : 1) : MAX_CALLS;
+
     signal input workflowId;
     signal input outcome;
     signal input traceRoot;
@@ -235,11 +271,13 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     signal input request[SLOTS][FIELDS];
     signal input response[SLOTS][FIELDS];
     signal input salt[SLOTS]; // one random salt per record slot (ignored in unused slots)
-    signal input providerKey[MAX_CALLS][2];
-    signal input signatureR8[MAX_CALLS][2];
-    signal input signatureS[MAX_CALLS];
-    signal input providerPathElements[MAX_CALLS][PROVIDER_DEPTH];
-    signal input providerPathIndices[MAX_CALLS][PROVIDER_DEPTH];
+    // per attestation slot (RECEIPTS = 0: the c-th signed call's; RECEIPTS = 1: the r-th system's
+    // receipt, systems in ascending code order)
+    signal input providerKey[ATT][2];
+    signal input signatureR8[ATT][2];
+    signal input signatureS[ATT];
+    signal input providerPathElements[ATT][PROVIDER_DEPTH];
+    signal input providerPathIndices[ATT][PROVIDER_DEPTH];
 
     // ---- (failedStep, settlement) selects exactly one valid layout
     component isK[K];
@@ -276,7 +314,7 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     }
     // the one (failedStep, settlement) pair that is 1 must be a layout of the template
     validSum === 1;
-    if (ROLLBACK == 0) {
+    if (FAILED_STEPS == (1 << N)) {
         // commit-only: fixed, so the compiler folds the selectors into constants
         failedStep === N;
         settlement === 0;
@@ -392,47 +430,131 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
         }
     }
 
-    // ---- the signed calls: attestation c belongs to the c-th signed call in trace order
-    component attestations[MAX_CALLS];
+    // ---- the signed calls in trace order: the c-th signed call's slot, system and hashes
+    signal callOn[MAX_CALLS];
+    signal callSeqOf[MAX_CALLS];
+    signal callOperation[MAX_CALLS];
+    signal callSystem[MAX_CALLS];
+    signal callRequestHash[MAX_CALLS];
+    signal callResponseHash[MAX_CALLS];
     signal requestTerm[MAX_CALLS][L];
     signal responseTerm[MAX_CALLS][L];
     for (var c = 0; c < MAX_CALLS; c++) {
-        var callOn = 0;
-        var callSeqOf = 0;
-        var callOperation = 0;
-        var callSystem = 0;
-        var callRequestHash = 0;
-        var callResponseHash = 0;
+        var on = 0;
+        var seq = 0;
+        var op = 0;
+        var system = 0;
+        var requestHash = 0;
+        var responseHash = 0;
         for (var l = 0; l < L; l++) {
             if (VALID[l] == 1 && CALL_ON[l][c] == 1) {
                 var slot = CALL_SLOT[l][c];
-                callOn += sel[l];
-                callSeqOf += sel[l] * SEQ[l][slot];
-                callOperation += sel[l] * OP[l][slot];
-                callSystem += sel[l] * CALL_SYSTEM[l][c];
+                on += sel[l];
+                seq += sel[l] * SEQ[l][slot];
+                op += sel[l] * OP[l][slot];
+                system += sel[l] * CALL_SYSTEM[l][c];
                 requestTerm[c][l] <== sel[l] * steps[slot].requestHash;
                 responseTerm[c][l] <== sel[l] * steps[slot].responseHash;
             } else {
                 requestTerm[c][l] <== 0;
                 responseTerm[c][l] <== 0;
             }
-            callRequestHash += requestTerm[c][l];
-            callResponseHash += responseTerm[c][l];
+            requestHash += requestTerm[c][l];
+            responseHash += responseTerm[c][l];
         }
-        attestations[c] = ProviderAttestation(PROVIDER_DEPTH);
-        attestations[c].enabled <== callOn;
-        attestations[c].workflowId <== workflowId;
-        attestations[c].callSeq <== callSeqOf;
-        attestations[c].operation <== callOperation;
-        attestations[c].requestHash <== callRequestHash;
-        attestations[c].responseHash <== callResponseHash;
-        attestations[c].systemCode <== callSystem;
-        attestations[c].providerSetRoot <== providerSetRoot;
-        attestations[c].publicKey <== providerKey[c];
-        attestations[c].signatureR8 <== signatureR8[c];
-        attestations[c].signatureS <== signatureS[c];
-        attestations[c].pathElements <== providerPathElements[c];
-        attestations[c].pathIndices <== providerPathIndices[c];
+        callOn[c] <== on;
+        callSeqOf[c] <== seq;
+        callOperation[c] <== op;
+        callSystem[c] <== system;
+        callRequestHash[c] <== requestHash;
+        callResponseHash[c] <== responseHash;
+    }
+
+    if (RECEIPTS == 0) {
+        // ---- one signature per signed call: attestation c belongs to the c-th signed call
+        component attestations[MAX_CALLS];
+        for (var c = 0; c < MAX_CALLS; c++) {
+            attestations[c] = ProviderAttestation(PROVIDER_DEPTH);
+            attestations[c].enabled <== callOn[c];
+            attestations[c].workflowId <== workflowId;
+            attestations[c].callSeq <== callSeqOf[c];
+            attestations[c].operation <== callOperation[c];
+            attestations[c].requestHash <== callRequestHash[c];
+            attestations[c].responseHash <== callResponseHash[c];
+            attestations[c].systemCode <== callSystem[c];
+            attestations[c].providerSetRoot <== providerSetRoot;
+            attestations[c].publicKey <== providerKey[c];
+            attestations[c].signatureR8 <== signatureR8[c];
+            attestations[c].signatureS <== signatureS[c];
+            attestations[c].pathElements <== providerPathElements[c];
+            attestations[c].pathIndices <== providerPathIndices[c];
+        }
+    } else {
+        // ---- one receipt per system: system SYS[r] signed
+        //   Poseidon(RECEIPT_TAG, workflowId, n, chain), chain = link(...link(link(0, call 1), call 2)..., call n)
+        // over its signed calls of the run in trace order, link(h, call) = Poseidon(h, callSeq,
+        // operation, requestHash, responseHash): the same fields its own signature of each call
+        // covers, so one signature vouches for all of them, and for no other call (a call left out,
+        // added, reordered or changed changes the chain). A system with no call in the layout signs
+        // nothing (its slot is disabled).
+        component links[ATT][MAX_CALLS];
+        signal chain[ATT][MAX_CALLS + 1];
+        signal linkTerm[ATT][MAX_CALLS];
+        component receiptMessage[ATT];
+        component receipts[ATT];
+        for (var r = 0; r < ATT; r++) {
+            chain[r][0] <== 0;
+            var count = 0;
+            for (var c = 0; c < MAX_CALLS; c++) {
+                // whether some layout puts a call of SYS[r] in signed-call slot c (else nothing to hash)
+                var possible = 0;
+                var on = 0;
+                for (var l = 0; l < L; l++) {
+                    if (r < R && VALID[l] == 1 && CALL_ON[l][c] == 1 && CALL_SYSTEM[l][c] == SYS[r]) {
+                        possible = 1;
+                        on += sel[l];
+                    }
+                }
+                if (possible == 1) {
+                    links[r][c] = Poseidon(5);
+                    links[r][c].inputs[0] <== chain[r][c];
+                    links[r][c].inputs[1] <== callSeqOf[c];
+                    links[r][c].inputs[2] <== callOperation[c];
+                    links[r][c].inputs[3] <== callRequestHash[c];
+                    links[r][c].inputs[4] <== callResponseHash[c];
+                    linkTerm[r][c] <== on * (links[r][c].out - chain[r][c]);
+                    chain[r][c + 1] <== chain[r][c] + linkTerm[r][c];
+                    count += on;
+                } else {
+                    linkTerm[r][c] <== 0;
+                    chain[r][c + 1] <== chain[r][c];
+                }
+            }
+            // the receipt is required exactly when the selected layout has a call of SYS[r]
+            var enabled = 0;
+            for (var l = 0; l < L; l++) {
+                var has = 0;
+                for (var c = 0; c < MAX_CALLS; c++) {
+                    if (r < R && VALID[l] == 1 && CALL_ON[l][c] == 1 && CALL_SYSTEM[l][c] == SYS[r]) has = 1;
+                }
+                if (has == 1) enabled += sel[l];
+            }
+            receiptMessage[r] = Poseidon(4);
+            receiptMessage[r].inputs[0] <== receiptTag();
+            receiptMessage[r].inputs[1] <== workflowId;
+            receiptMessage[r].inputs[2] <== count;
+            receiptMessage[r].inputs[3] <== chain[r][MAX_CALLS];
+            receipts[r] = ProviderSignature(PROVIDER_DEPTH);
+            receipts[r].enabled <== enabled;
+            receipts[r].message <== receiptMessage[r].out;
+            receipts[r].systemCode <== r < R ? SYS[r] : 0;
+            receipts[r].providerSetRoot <== providerSetRoot;
+            receipts[r].publicKey <== providerKey[r];
+            receipts[r].signatureR8 <== signatureR8[r];
+            receipts[r].signatureS <== signatureS[r];
+            receipts[r].pathElements <== providerPathElements[r];
+            receipts[r].pathIndices <== providerPathIndices[r];
+        }
     }
 
     // ---- the commitment
@@ -453,4 +575,53 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     binding.submitter <== submitter;
     binding.workflowTag <== workflowTag;
     binding.runNonce <== runNonce;
+}
+
+// SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK, STEP_CODE, ...): Saga with every
+// failed step's layouts (ROLLBACK = 1) or the committed run's only (ROLLBACK = 0), and one signature
+// per signed call (RECEIPTS = 0). The same statement, inputs and constraints as Saga's.
+template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
+                      STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM) {
+    assert(ROLLBACK == 0 || ROLLBACK == 1);
+    var SLOTS = 1 << TRACE_DEPTH;
+    var FAILED_STEPS = 1 << N;
+    if (ROLLBACK == 1) FAILED_STEPS = (1 << (N + 1)) - 1;
+
+    signal input workflowId;
+    signal input outcome;
+    signal input traceRoot;
+    signal input providerSetRoot;
+    signal input submitter;
+    signal input workflowTag;
+    signal input runNonce;
+    signal input failedStep;
+    signal input settlement;
+    signal input request[SLOTS][4];
+    signal input response[SLOTS][4];
+    signal input salt[SLOTS];
+    signal input providerKey[MAX_CALLS][2];
+    signal input signatureR8[MAX_CALLS][2];
+    signal input signatureS[MAX_CALLS];
+    signal input providerPathElements[MAX_CALLS][PROVIDER_DEPTH];
+    signal input providerPathIndices[MAX_CALLS][PROVIDER_DEPTH];
+
+    component saga = Saga(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, FAILED_STEPS, 0,
+                          STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM);
+    saga.workflowId <== workflowId;
+    saga.outcome <== outcome;
+    saga.traceRoot <== traceRoot;
+    saga.providerSetRoot <== providerSetRoot;
+    saga.submitter <== submitter;
+    saga.workflowTag <== workflowTag;
+    saga.runNonce <== runNonce;
+    saga.failedStep <== failedStep;
+    saga.settlement <== settlement;
+    saga.request <== request;
+    saga.response <== response;
+    saga.salt <== salt;
+    saga.providerKey <== providerKey;
+    saga.signatureR8 <== signatureR8;
+    saga.signatureS <== signatureS;
+    saga.providerPathElements <== providerPathElements;
+    saga.providerPathIndices <== providerPathIndices;
 }

@@ -40,9 +40,6 @@ include "./state.circom";
 // write after the first for the prefix: StateUpdates(10, 4, 0) 24,643 (<= 2^15), (10, 8, 1)
 // 49,319 (<= 2^16).
 template StateUpdates(DEPTH, MAX_WRITES, ALLOW_INSERT) {
-    assert(DEPTH > 0);
-    assert(MAX_WRITES > 0);
-    assert(ALLOW_INSERT == 0 || ALLOW_INSERT == 1);
     signal input rootBefore;
     signal input enabled[MAX_WRITES];
     signal input key[MAX_WRITES];
@@ -51,6 +48,40 @@ template StateUpdates(DEPTH, MAX_WRITES, ALLOW_INSERT) {
     signal input inserted[MAX_WRITES];
     signal input pathElements[MAX_WRITES][DEPTH];
     signal output rootAfter;
+
+    component writes = StateWrites(DEPTH, MAX_WRITES, ALLOW_INSERT, 1);
+    writes.rootBefore <== rootBefore;
+    writes.enabled <== enabled;
+    writes.key <== key;
+    writes.valueBefore <== valueBefore;
+    writes.valueAfter <== valueAfter;
+    writes.inserted <== inserted;
+    writes.pathElements <== pathElements;
+    rootAfter <== writes.rootAfter;
+}
+
+// StateWrites(DEPTH, MAX_WRITES, ALLOW_INSERT, LIMBS)
+// StateUpdates for a domain whose values pack LIMBS unsigned 64-bit fields (src/state's
+// packStateValue: value = Σ limb[i] · 2^(64·i), field 0 lowest; a supply chain keeps a material's
+// stock and scrap in one leaf): every value is range-checked to 64·LIMBS bits (Num2Bits, so the
+// decomposition is unique: 64·LIMBS <= 192 < 254) and its limbs are outputs, each one a 64-bit value
+// the caller's rules may use as they are. StateUpdates is StateWrites with LIMBS = 1 (Uint64's
+// Num2Bits(64): the same constraints).
+template StateWrites(DEPTH, MAX_WRITES, ALLOW_INSERT, LIMBS) {
+    assert(DEPTH > 0);
+    assert(MAX_WRITES > 0);
+    assert(ALLOW_INSERT == 0 || ALLOW_INSERT == 1);
+    assert(LIMBS >= 1 && LIMBS <= 3);
+    signal input rootBefore;
+    signal input enabled[MAX_WRITES];
+    signal input key[MAX_WRITES];
+    signal input valueBefore[MAX_WRITES];
+    signal input valueAfter[MAX_WRITES];
+    signal input inserted[MAX_WRITES];
+    signal input pathElements[MAX_WRITES][DEPTH];
+    signal output rootAfter;
+    signal output limbsBefore[MAX_WRITES][LIMBS];
+    signal output limbsAfter[MAX_WRITES][LIMBS];
 
     component update[MAX_WRITES];
     component rangeBefore[MAX_WRITES];
@@ -64,10 +95,20 @@ template StateUpdates(DEPTH, MAX_WRITES, ALLOW_INSERT) {
         (1 - enabled[w]) * (valueAfter[w] - valueBefore[w]) === 0;
         (1 - enabled[w]) * inserted[w] === 0;
 
-        rangeBefore[w] = Uint64();
+        rangeBefore[w] = Num2Bits(64 * LIMBS);
         rangeBefore[w].in <== valueBefore[w];
-        rangeAfter[w] = Uint64();
+        rangeAfter[w] = Num2Bits(64 * LIMBS);
         rangeAfter[w].in <== valueAfter[w];
+        for (var i = 0; i < LIMBS; i++) {
+            var before = 0;
+            var after = 0;
+            for (var b = 0; b < 64; b++) {
+                before += rangeBefore[w].out[64 * i + b] * (1 << b);
+                after += rangeAfter[w].out[64 * i + b] * (1 << b);
+            }
+            limbsBefore[w][i] <== before;
+            limbsAfter[w][i] <== after;
+        }
 
         update[w] = StateLeafUpdate(DEPTH, ALLOW_INSERT);
         update[w].rootBefore <== root[w];

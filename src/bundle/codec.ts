@@ -1,6 +1,19 @@
 import { toHex32 } from "../crypto";
-import { ProviderSet, type CallRecord, type StepRecord, type Trace, type WorkflowLayout } from "../trace";
-import { BUNDLE_FORMAT, type BundleCall, type BundleStep, type RunBundle } from "./schema";
+import {
+  ProviderSet,
+  type CallRecord,
+  type RunReceipt,
+  type StepRecord,
+  type Trace,
+  type WorkflowLayout,
+} from "../trace";
+import {
+  BUNDLE_FORMAT,
+  type BundleCall,
+  type BundleReceipt,
+  type BundleStep,
+  type RunBundle,
+} from "./schema";
 
 const dec = (x: bigint | number) => x.toString();
 
@@ -57,6 +70,21 @@ export function bundleFromTrace(args: {
         },
       },
     })),
+    ...(trace.receipts
+      ? {
+          receipts: trace.receipts.map((r) => ({
+            system: r.system,
+            systemCode: r.systemCode,
+            count: r.count,
+            chain: dec(r.chain),
+            publicKey: [dec(r.publicKey[0]), dec(r.publicKey[1])] as [string, string],
+            signature: {
+              R8: [dec(r.signature.R8[0]), dec(r.signature.R8[1])] as [string, string],
+              S: dec(r.signature.S),
+            },
+          })),
+        }
+      : {}),
     providerSet: {
       root: dec(providers.root),
       depth: providers.depth,
@@ -129,6 +157,22 @@ export function traceFromBundle(bundle: RunBundle): Trace {
     outcome: bundle.outcome,
     steps: bundle.steps.map(stepRecordOf),
     calls: bundle.calls.map(callRecordOf),
+    ...(bundle.receipts ? { receipts: bundle.receipts.map(receiptOf) } : {}),
+  };
+}
+
+/** A bundle's receipt with its chain, key and signature back as bigints. */
+export function receiptOf(receipt: BundleReceipt): RunReceipt {
+  return {
+    system: receipt.system,
+    systemCode: receipt.systemCode,
+    count: receipt.count,
+    chain: BigInt(receipt.chain),
+    publicKey: [BigInt(receipt.publicKey[0]), BigInt(receipt.publicKey[1])],
+    signature: {
+      R8: [BigInt(receipt.signature.R8[0]), BigInt(receipt.signature.R8[1])],
+      S: BigInt(receipt.signature.S),
+    },
   };
 }
 

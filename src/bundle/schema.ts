@@ -94,6 +94,19 @@ export const CallSchema = z.object({
   attestation: AttestationSchema.optional(),
 });
 
+/**
+ * A system's receipt of its signed calls in the run (src/trace/receipt.ts): what a template that
+ * checks receipts (circuits.json `"receipts": true`) verified in place of each call's signature.
+ */
+export const ReceiptSchema = z.object({
+  system: z.string(),
+  systemCode: z.number().int().positive(),
+  count: z.number().int().positive(),
+  chain: decimal,
+  publicKey: z.tuple([decimal, decimal]),
+  signature: z.object({ R8: z.tuple([decimal, decimal]), S: decimal }),
+});
+
 const ProviderSetSchema = z.object({
   root: decimal,
   depth: z.number().int().positive(),
@@ -222,6 +235,8 @@ export const RunBundleSchema = z.object({
   traceDepth: z.number().int().positive(),
   steps: z.array(StepSchema).min(1),
   calls: z.array(CallSchema),
+  /** Present for a run of a template that checks receipts (added in 4: absent in other runs' bundles). */
+  receipts: z.array(ReceiptSchema).optional(),
   providerSet: ProviderSetSchema,
   definition: DefinitionSchema.optional(),
   state: StateSchema.optional(),
@@ -239,3 +254,4 @@ export type BundleStateWrite = z.infer<typeof StateWriteSchema>;
 export type BundleSubmission = z.infer<typeof SubmissionSchema>;
 export type BundleStep = z.infer<typeof StepSchema>;
 export type BundleCall = z.infer<typeof CallSchema>;
+export type BundleReceipt = z.infer<typeof ReceiptSchema>;

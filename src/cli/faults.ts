@@ -11,12 +11,14 @@ const SYSTEM_ALIASES: Record<string, SystemName> = { invoice: "invoicing" };
 /** How many calls an injected fault affects: every call of the command, so retries run out. */
 const FAULT_TIMES = 1_000;
 
-export interface FaultRequest {
-  system: SystemName;
-  fault: Fault;
-  /** As typed, for messages. */
-  text: string;
-}
+export type FaultRequest =
+  | {
+      system: SystemName;
+      fault: Fault;
+      /** As typed, for messages. */
+      text: string;
+    }
+  | { actor: string; kind: string; times: number; text: string };
 
 /** commander collector for a repeatable `--fail <target:kind>`: checks the syntax only. */
 export function collectFaultSpec(value: string, previous: string[] = []): string[] {
@@ -34,6 +36,15 @@ export function collectFaultSpec(value: string, previous: string[] = []): string
  */
 export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
   const [target, kind] = text.split(":");
+  const actorKinds = scenario.actorFaults?.[target];
+  if (actorKinds) {
+    if (!actorKinds.includes(kind)) {
+      throw new InvalidArgumentError(
+        `--fail ${text}: ${target} takes the fault kinds ${actorKinds.join(", ")}, not "${kind}"`,
+      );
+    }
+    return { actor: target, kind, times: FAULT_TIMES, text };
+  }
   if (!FAULT_KINDS.includes(kind as FaultKind)) {
     throw new InvalidArgumentError(
       `--fail ${text}: unknown kind "${kind}" (kinds: ${FAULT_KINDS.join(", ")})`,
@@ -50,7 +61,11 @@ export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
     operation = target;
   }
   if (!system || !operation) {
-    const known = [...Object.keys(scenario.forwardOperations), ...Object.keys(scenario.operationSystems)];
+    const known = [
+      ...Object.keys(scenario.forwardOperations),
+      ...Object.keys(scenario.operationSystems),
+      ...Object.keys(scenario.actorFaults ?? {}),
+    ];
     throw new InvalidArgumentError(
       `--fail ${text}: the ${scenario.name} scenario has no system or operation "${target}" (known: ${known.join(", ")})`,
     );

@@ -402,7 +402,8 @@ export function buildProgram(): Command {
           }
           if (opts.rollback && demo) {
             out(`next: ${demo.rollback.description} → rolled back, proven and recorded`);
-            session.injectFault(demo.rollback.system, demo.rollback.fault);
+            if ("actor" in demo.rollback) session.injectActorFault(demo.rollback.actor, demo.rollback.kind, 1);
+            else session.injectFault(demo.rollback.system, demo.rollback.fault);
             const run = await session.run(session.scenario.demoInput(runs + 1), terminalProgress());
             summaryLines(run).forEach((line) => out(line));
             out("");
@@ -489,9 +490,16 @@ export function buildProgram(): Command {
         });
         try {
           await finishInterruptedRuns(session);
-          for (const { system, fault, text } of faults) {
-            session.injectFault(system, fault);
-            process.stderr.write(`• fault injected: ${text} (${system} ${fault.operation})\n`);
+          for (const request of faults) {
+            if ("actor" in request) {
+              session.injectActorFault(request.actor, request.kind, request.times);
+              process.stderr.write(`• fault injected: ${request.text}\n`);
+            } else {
+              session.injectFault(request.system, request.fault);
+              process.stderr.write(
+                `• fault injected: ${request.text} (${request.system} ${request.fault.operation})\n`,
+              );
+            }
           }
           if (opts.concurrent > 1) {
             await runConcurrently(session, opts.concurrent, opts.json);

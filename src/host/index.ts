@@ -4,3 +4,4 @@ export * from "./operation";
 export * from "./status";
 export * from "./protocol";
 export * from "./host";
+export * from "./receipts";

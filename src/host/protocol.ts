@@ -43,6 +43,41 @@ export const OperationResponseBodySchema = z.object({
   original: z.object({ response: z.unknown() }).strict().optional(),
 });
 
+/**
+ * `POST /receipt`: the host asks a system to confirm the calls it answered, signed, in one run (in
+ * callSeq order) and to sign the run's receipt of them (src/trace/receipt.ts). Answered by 200 with a
+ * {@link ReceiptResponseBodySchema} body, or 409 RECEIPT_MISMATCH naming the first call the system did
+ * not answer so.
+ */
+export const ReceiptRequestBodySchema = z
+  .object({
+    workflowId: OperationRequestBodySchema.shape.workflowId,
+    calls: z
+      .array(
+        z
+          .object({
+            callSeq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+            operation: z.string().min(1).max(100),
+            requestHash: decimalField,
+            responseHash: decimalField,
+          })
+          .strict(),
+      )
+      .min(1, "a receipt covers at least one call")
+      .max(64, "a receipt covers at most 64 calls"),
+  })
+  .strict();
+export type ReceiptRequestBody = z.input<typeof ReceiptRequestBodySchema>;
+
+export const ReceiptResponseBodySchema = z.object({
+  system: z.string(),
+  systemCode: z.number().int().positive(),
+  count: z.number().int().positive(),
+  chain: decimalField,
+  attestation: AttestationJsonSchema,
+});
+export type ReceiptResponseBody = z.input<typeof ReceiptResponseBodySchema>;
+
 export const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
 });

@@ -16,6 +16,7 @@ import {
   type ConfirmedTransaction,
 } from "../chain";
 import { toHex32 } from "../crypto";
+import { requestReceipts } from "../host";
 import type { Journal } from "../journal";
 import type { Logger } from "../project";
 import {
@@ -100,6 +101,11 @@ export interface RecordOptions {
   journal?: Journal;
   /** The prover and submission queues (default: the chain connection's, one proof at a time). */
   queues?: RunQueues;
+  /**
+   * Where the run's systems answer: a template that checks receipts (circuits.json `receipts`) asks
+   * them for their receipts of the run before proving.
+   */
+  endpoints?: Partial<Record<SystemName, string>>;
 }
 
 export interface RunWorkflowOptions<Input> extends RecordOptions {
@@ -375,7 +381,7 @@ export async function recordExecution<Input>(
 ): Promise<RunSummary> {
   const { execution, chain, providers, runsDir, journal, definition } = options;
   const definitionName = definition.name;
-  const { trace } = execution;
+  let { trace } = execution;
   const progress = options.progress ?? silentProgress;
   const templateInstance = circuitInstance(trace.template);
   const binding = isDefinitionBound(templateInstance)
@@ -407,6 +413,31 @@ export async function recordExecution<Input>(
   const bundleFile = writeBundle(runsDir, bundle);
   const bundlePath = path.relative(process.cwd(), bundleFile) || bundleFile;
   journal?.updateRun({ runId, bundlePath: bundleFile });
+  if (instance.receipts && !trace.receipts) {
+    // The template checks one receipt per system: ask them now (a pure read of what they signed; a
+    // resume asks again and gets the same ones).
+    try {
+      progress.start(`${definitionName}: asking the systems for their receipts of the run`);
+      trace = {
+        ...trace,
+        receipts: await requestReceipts({ trace, endpoints: options.endpoints ?? {}, providers }),
+      };
+    } catch (cause) {
+      journal?.updateRun({ runId, lastError: `receipts: ${(cause as Error).message}` });
+      throw new RunNotRecordedError(runId, trace.outcome, "prove", bundlePath, cause);
+    }
+    bundle = bundleFromTrace({
+      trace,
+      templateId: template.templateId,
+      traceRoot,
+      traceDepth,
+      providers,
+      executeMs: execution.executeMs,
+      definition: binding && { name: binding.name, hash: binding.hash, layout: binding.layout },
+    });
+    writeBundle(runsDir, bundle);
+    progress.done(`${trace.receipts!.length} receipts`);
+  }
   const attested = trace.calls.filter((c) => c.attestation).length;
   const settled = execution.failure?.settlement ? ` (settled: ${execution.failure.settlement})` : "";
   const failed = execution.failure

@@ -130,6 +130,18 @@ export class ScenarioSession {
     this.systems.injectFault(system, fault);
   }
 
+  /** Tells one of the scenario's simulated actors (Scenario.actorFaults: the lab) to fail `times` times. */
+  injectActorFault(actor: string, kind: string, times?: number): void {
+    const kinds = this.scenario.actorFaults?.[actor];
+    if (!kinds || !this.systems.injectActorFault) {
+      throw new Error(`the ${this.scenario.name} scenario has no simulated actor "${actor}"`);
+    }
+    if (!kinds.includes(kind)) {
+      throw new Error(`${actor} takes the fault kinds ${kinds.join(", ")}, not "${kind}"`);
+    }
+    this.systems.injectActorFault(actor, kind, times);
+  }
+
   run(
     input: unknown,
     progress?: ProgressReporter,
@@ -221,6 +233,7 @@ export class ScenarioSession {
           queues: this.queues,
           progress: args.progress,
           journal: this.journal,
+          endpoints: this.systems.endpoints,
         });
       } catch (error) {
         outcome.error = error;

@@ -39,6 +39,12 @@ const InstanceSchema = z
      * definition's hash, which the registry supplies.
      */
     workflowTag: z.string().min(1).optional(),
+    /**
+     * The template checks one receipt per system (src/trace/receipt.ts; lib/saga.circom's RECEIPTS =
+     * 1) instead of each call's signature: a run proven with it needs its systems' receipts, which the
+     * pipeline asks for after the run. Default false.
+     */
+    receipts: z.boolean().optional(),
   })
   .superRefine((instance, ctx) => {
     const problem = (message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, message });

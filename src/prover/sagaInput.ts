@@ -2,6 +2,7 @@ import {
   checkRunBinding,
   computeTraceRoot,
   Outcome,
+  receiptChain,
   RECORD_FIELDS,
   Settlement,
   type SettlementName,
@@ -29,6 +30,11 @@ export interface SagaTemplateShape {
   workflowTag: bigint;
   /** The system code the template expects for each call, by the call's system name. */
   systemCodeOf(system: string): number;
+  /**
+   * A template built on Saga with RECEIPTS = 1: the codes of the systems it calls, ascending (its
+   * receipt slots, one per system); the run's receipts (trace.receipts) fill them.
+   */
+  receiptSystems?: readonly number[];
 }
 
 /** BabyJubJub's identity point: what a disabled attestation slot carries (it must be on the curve). */
@@ -147,6 +153,66 @@ export function attestationInput(args: {
 }
 
 /**
+ * Per receipt slot r (the r-th of the template's systems, ascending codes): the system's receipt of
+ * the run (key, signature, Merkle path in the provider set) when it has signed calls in the trace,
+ * else the identity point and zeros (the circuit disables the slot of a system the layout does not
+ * call). A missing receipt, or one that does not cover exactly the trace's signed calls of its system,
+ * is refused here with its reason.
+ */
+export function receiptInput(args: {
+  trace: Trace;
+  calls: readonly CallRecord[];
+  systems: readonly number[];
+  providers: ProviderSet;
+  shape: SagaTemplateShape;
+}): ReturnType<typeof attestationInput> {
+  const { trace, calls, systems, providers, shape } = args;
+  const input: ReturnType<typeof attestationInput> = {
+    providerKey: [],
+    signatureR8: [],
+    signatureS: [],
+    providerPathElements: [],
+    providerPathIndices: [],
+  };
+  for (const call of calls) {
+    if (!systems.includes(shape.systemCodeOf(call.system))) {
+      throw new WitnessInputError(
+        `${shape.template} has no receipt slot for ${call.system}, which the run called`,
+      );
+    }
+  }
+  for (const code of systems) {
+    const own = calls.filter((call) => shape.systemCodeOf(call.system) === code);
+    const receipt = trace.receipts?.find((r) => r.systemCode === code);
+    if (own.length === 0) {
+      input.providerKey.push([...IDENTITY]);
+      input.signatureR8.push([...IDENTITY]);
+      input.signatureS.push(0n);
+      input.providerPathElements.push(new Array<bigint>(providers.depth).fill(0n));
+      input.providerPathIndices.push(new Array<bigint>(providers.depth).fill(0n));
+      continue;
+    }
+    if (!receipt) {
+      throw new WitnessInputError(
+        `${shape.template} checks receipts: the run has ${own.length} signed calls of system ${code} and no receipt of it`,
+      );
+    }
+    if (receipt.count !== own.length || receipt.chain !== receiptChain(own)) {
+      throw new WitnessInputError(
+        `the receipt of system ${code} does not cover the run's ${own.length} signed calls of it`,
+      );
+    }
+    const path = providers.pathOf(code, receipt.publicKey);
+    input.providerKey.push([...receipt.publicKey]);
+    input.signatureR8.push([...receipt.signature.R8]);
+    input.signatureS.push(receipt.signature.S);
+    input.providerPathElements.push(path.pathElements);
+    input.providerPathIndices.push(path.pathIndices.map(BigInt));
+  }
+  return input;
+}
+
+/**
  * The private `runNonce` of a trace, after checking that its id is the one its binding makes for this
  * submitter (and this workflow tag, when the template's is known): a run bound to another address or
  * workflow cannot be proven, and saying so here beats a failed witness.
@@ -198,12 +264,14 @@ export function sagaWorkflowInput(args: {
   }
   const calls = signedCalls(sortedCalls(trace, shape.maxCalls, template), shape.maxCalls, template);
   const records = recordFieldsInput(trace, slots);
-  const attestations = attestationInput({
-    calls,
-    maxCalls: shape.maxCalls,
-    providers,
-    systemCodeOf: (call) => shape.systemCodeOf(call.system),
-  });
+  const attestations = shape.receiptSystems
+    ? receiptInput({ trace, calls, systems: shape.receiptSystems, providers, shape })
+    : attestationInput({
+        calls,
+        maxCalls: shape.maxCalls,
+        providers,
+        systemCodeOf: (call) => shape.systemCodeOf(call.system),
+      });
   return {
     workflowId: trace.workflowId,
     outcome: BigInt(Outcome[trace.outcome]),

@@ -33,8 +33,15 @@ export function stateUpdatesInput(args: {
   allowInsert: boolean;
   /** The template's name, for messages. */
   template: string;
+  /**
+   * StateWrites' LIMBS: how many 64-bit fields a value packs (src/state's packStateValue), default 1
+   * (StateUpdates): each value must be below 2^(64·limbs).
+   */
+  limbs?: number;
 }): StateUpdatesInput {
   const { move, depth, maxWrites, allowInsert, template } = args;
+  const limbs = args.limbs ?? 1;
+  const maxValue = limbs === 1 ? MAX_STATE_VALUE : (1n << BigInt(64 * limbs)) - 1n;
   if (move.writes.length > maxWrites) {
     throw new WitnessInputError(
       `the run writes ${move.writes.length} keys of "${move.domain}"; ${template} proves at most ${maxWrites}`,
@@ -71,8 +78,12 @@ export function stateUpdatesInput(args: {
       ["value before", write.valueBefore],
       ["value after", write.valueAfter],
     ] as const) {
-      if (value < 0n || value > MAX_STATE_VALUE) {
-        throw new WitnessInputError(`${what}: its ${name} ${value} is not an unsigned 64-bit integer`);
+      if (value < 0n || value > maxValue) {
+        throw new WitnessInputError(
+          limbs === 1
+            ? `${what}: its ${name} ${value} is not an unsigned 64-bit integer`
+            : `${what}: its ${name} ${value} does not pack ${limbs} unsigned 64-bit fields`,
+        );
       }
     }
     if (write.inserted && !allowInsert) {

@@ -10,6 +10,12 @@ export interface RunningSystems {
   providers: ProviderSet;
   /** Tells one system to fail (see Fault); throws for a system the scenario does not run. */
   injectFault(system: SystemName, fault: Fault): void;
+  /**
+   * Tells one of the scenario's simulated actors that is not a system behind the host interface
+   * (the supply chain's quality lab) to fail `times` times; throws for an actor or kind the scenario
+   * does not have (see Scenario.actorFaults).
+   */
+  injectActorFault?(actor: string, kind: string, times?: number): void;
   /** The effects a system performed. */
   ledger(system: SystemName): LedgerEntry[];
   stop(): Promise<void>;
@@ -29,6 +35,12 @@ export interface Scenario {
   forwardOperations: Partial<Record<SystemName, string>>;
   /** Every operation the scenario's systems serve, and which system serves it. */
   operationSystems: Record<string, SystemName>;
+  /**
+   * The scenario's simulated actors that are not systems (their effects reach a run through a
+   * system: the lab writes the database the SQL gateway reads), with the fault kinds each takes
+   * (`--fail lab:fail-inspection`; RunningSystems.injectActorFault).
+   */
+  actorFaults?: Readonly<Record<string, readonly string[]>>;
   startSystems(args: {
     dataDir: string;
     providerSetDepth: number;
@@ -47,8 +59,13 @@ export interface Scenario {
 export interface ScenarioDemo {
   /** One run, in words: "e-commerce order". */
   runNoun: string;
-  /** The rollback shown after the committed runs: the system told to fail, once, and why in words. */
-  rollback: { system: SystemName; fault: Fault; description: string };
+  /**
+   * The rollback shown after the committed runs: the system (or actor, see Scenario.actorFaults)
+   * told to fail, once, and why in words.
+   */
+  rollback:
+    | { system: SystemName; fault: Fault; description: string }
+    | { actor: string; kind: string; description: string };
 }
 
 export class UnknownScenarioError extends Error {

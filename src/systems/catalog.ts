@@ -10,7 +10,7 @@ import type { SystemModule } from "./module";
 import { paymentSystem } from "./payment";
 import { startSimulatedSystem } from "./server";
 import { sqlSystem } from "./sql";
-import type { SimulatedSystem } from "./types";
+import type { SimulatedSystem, SimulatedSystemOptions } from "./types";
 
 /**
  * Every external system the product knows, one module per folder (src/systems/<name>/). A new
@@ -210,6 +210,8 @@ export async function startSystems(args: {
   timeoutHoldMs?: number;
   /** A folder where each system keeps its effects (`<system>.sqlite`); default: in memory. */
   storeDir?: string;
+  /** Per system, what the simulated world does after each of its effects (SimulatedSystemOptions.onEffect). */
+  onEffect?: Partial<Record<SystemName, SimulatedSystemOptions["onEffect"]>>;
 }): Promise<StartedSystems> {
   const { dataDir, providerSetDepth, logger, timeoutHoldMs, storeDir } = args;
   const providers = await loadProviderSet({ dataDir, providerSetDepth, logger });
@@ -229,6 +231,7 @@ export async function startSystems(args: {
         timeoutHoldMs,
         storeFile: storeDir && path.join(storeDir, `${name}.sqlite`),
         logger,
+        onEffect: args.onEffect?.[name],
       });
       started.push(running);
       systems[name] = running;

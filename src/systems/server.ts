@@ -10,6 +10,8 @@ import {
   describeZodError,
   idempotencyKeyOf,
   OperationRequestBodySchema,
+  ReceiptRequestBodySchema,
+  type ReceiptResponseBody,
   type AnyOperationSpec,
   type ErrorBody,
   type OperationResponseBody,
@@ -18,7 +20,14 @@ import {
   type StatusQueryResponse,
 } from "../host";
 import { createLogger, type Logger } from "../project";
-import { attestationMessage, CALL_SUCCEEDED, hashFields, type SystemName } from "../trace";
+import {
+  attestationMessage,
+  CALL_SUCCEEDED,
+  hashFields,
+  receiptChain,
+  receiptMessage,
+  type SystemName,
+} from "../trace";
 import { OperationRefusal } from "./types";
 import type {
   Fault,
@@ -98,8 +107,8 @@ let defaultLogger: Logger | undefined;
  * answer with its EdDSA-Poseidon key over the same message the host interface and the circuit
  * recompute. See {@link Fault} for what it can be told to do wrong.
  *
- * Routes: `POST /operations/:name`, `GET /ledger`, `GET /health`, `GET /key`, `POST /faults`,
- * `DELETE /faults`.
+ * Routes: `POST /operations/:name`, `POST /receipt` (the run's receipt of its signed calls, see
+ * src/trace/receipt.ts), `GET /ledger`, `GET /health`, `GET /key`, `POST /faults`, `DELETE /faults`.
  */
 export async function startSimulatedSystem(options: SimulatedSystemOptions): Promise<SimulatedSystem> {
   const server = new SimulatedSystemServer(options, await derivePublicKey(options.privateKey));
@@ -130,6 +139,7 @@ class SimulatedSystemServer {
   private readonly fenced = new Set<string>();
   private readonly status?: StatusOperationSpec;
   private readonly store?: EffectStore;
+  private readonly onEffect?: SimulatedSystemOptions["onEffect"];
   private faults: ActiveFault[] = [];
   private readonly held = new Set<HeldAnswer>();
   /** Effects are performed one at a time, so a ledger sequence number is exact and a key is never performed twice. */
@@ -174,6 +184,7 @@ class SimulatedSystemServer {
       );
     }
     this.timeoutHoldMs = options.timeoutHoldMs ?? DEFAULT_TIMEOUT_HOLD_MS;
+    this.onEffect = options.onEffect;
     defaultLogger ??= createLogger();
     this.logger = (options.logger ?? defaultLogger).child({
       component: "simulated-system",
@@ -246,6 +257,9 @@ class SimulatedSystemServer {
       if (operation) {
         allow(method, ["POST"]);
         await this.operation(decodeURIComponent(operation[1]), req, res);
+      } else if (pathname === "/receipt") {
+        allow(method, ["POST"]);
+        sendJson(res, 200, await this.receipt(req));
       } else if (pathname === "/ledger") {
         allow(method, ["GET"]);
         sendJson(res, 200, this.ledger());
@@ -382,6 +396,59 @@ class SimulatedSystemServer {
     sendJson(res, 200, body);
   }
 
+  /**
+   * The run's receipt: every listed call must be one this system answered under its idempotency key
+   * (the run's id and callSeq), for that operation, with that request and response (the same hashes
+   * its signature of the call covered); then it signs the chain of them (src/trace/receipt.ts). A
+   * call it never answered, answered otherwise, or only answered unsigned (a bad-signature fault
+   * before any effect keeps nothing) is refused: 409 RECEIPT_MISMATCH, nothing signed.
+   */
+  private async receipt(req: http.IncomingMessage): Promise<ReceiptResponseBody> {
+    const parsed = ReceiptRequestBodySchema.safeParse(parseJson(await readBody(req)));
+    if (!parsed.success)
+      throw new HttpError(400, "INVALID_RECEIPT_REQUEST", describeZodError(parsed.error, "body"));
+    const { workflowId, calls } = parsed.data;
+    const covered = await this.exclusive(async () =>
+      calls.map((call, i) => {
+        if (i > 0 && call.callSeq <= calls[i - 1].callSeq) {
+          throw new HttpError(400, "INVALID_RECEIPT_REQUEST", "calls must be in increasing callSeq order");
+        }
+        const key = idempotencyKeyOf(workflowId, call.callSeq);
+        const effect = this.effects.get(key);
+        const spec = effect && this.specs.get(effect.entry.operation);
+        const mismatch = (why: string) =>
+          new HttpError(
+            409,
+            "RECEIPT_MISMATCH",
+            `call ${call.callSeq} (${call.operation}) of this run: ${why}`,
+          );
+        if (!effect || !spec || effect.workflowId !== workflowId)
+          throw mismatch(`${this.system} answered no such call`);
+        if (effect.entry.operation !== call.operation) throw mismatch(`it was ${effect.entry.operation}`);
+        if (hashFields(spec.encodeRequest(effect.entry.request)) !== call.requestHash)
+          throw mismatch("another request was answered under its key");
+        if (hashFields(spec.encodeResponse(effect.entry.response)) !== call.responseHash)
+          throw mismatch("the answer was another response");
+        return {
+          callSeq: call.callSeq,
+          operation: spec.code,
+          requestHash: call.requestHash,
+          responseHash: call.responseHash,
+        };
+      }),
+    );
+    const chain = receiptChain(covered);
+    const signature = await signMessage(this.privateKey, receiptMessage(workflowId, covered.length, chain));
+    this.logger.debug({ workflowId: toHex32(workflowId), calls: covered.length }, "receipt signed");
+    return {
+      system: this.system,
+      systemCode: this.systemCode,
+      count: covered.length,
+      chain: chain.toString(),
+      attestation: attestationToJson(this.publicKey, signature),
+    };
+  }
+
   private async perform(args: {
     spec: AnyOperationSpec;
     handler: OperationHandler;
@@ -459,6 +526,13 @@ class SimulatedSystemServer {
     if (!args.keep) return effect;
     this.store?.save(effect); // durable before the answer leaves (a NO_EFFECT answer: the fence too)
     this.remember(effect);
+    if (this.onEffect && spec.name !== this.status?.name) {
+      try {
+        await this.onEffect(structuredClone(effect.entry));
+      } catch (error) {
+        this.logger.error({ err: error, operation: spec.name }, "the onEffect hook failed");
+      }
+    }
     return effect;
   }
 

@@ -121,6 +121,13 @@ export interface SimulatedSystemOptions {
    */
   storeFile?: string;
   logger?: Logger;
+  /**
+   * Called with each effect once it is kept (stored), before its answer leaves: the simulated world
+   * around a system reacting to what it did (the supply chain's lab inspects a lot the ERP produced,
+   * so its result is in the lab's database by the time a workflow reads it). Not called for replays,
+   * status queries or effects not kept. An error it throws is logged; the answer is sent regardless.
+   */
+  onEffect?: (entry: LedgerEntry) => Promise<void> | void;
 }
 
 export interface SimulatedSystem {

@@ -4,3 +4,4 @@ export * from "./commitment";
 export * from "./providerSet";
 export * from "./layout";
 export * from "./binding";
+export * from "./receipt";

@@ -85,6 +85,18 @@ export interface CallRecord {
   attestation?: Attestation;
 }
 
+/** A system's signed receipt of its signed calls in one run (./receipt.ts). */
+export interface RunReceipt {
+  system: string;
+  systemCode: number;
+  /** How many calls it covers. */
+  count: number;
+  /** The chain of those calls (receiptChain). */
+  chain: bigint;
+  publicKey: PublicKey;
+  signature: Signature;
+}
+
 /** A finished run: everything the prover needs and everything an auditor may later check. */
 export interface Trace {
   /** workflowIdOf(binding): bound to the run's submitter and workflow. */
@@ -96,4 +108,9 @@ export interface Trace {
   outcome: OutcomeName;
   steps: StepRecord[];
   calls: CallRecord[];
+  /**
+   * The systems' receipts of their signed calls (./receipt.ts), collected after the run for a
+   * template that checks receipts instead of each call's signature (circuits.json `"receipts": true`).
+   */
+  receipts?: RunReceipt[];
 }

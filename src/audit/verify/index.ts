@@ -12,6 +12,7 @@ import { checkLabels } from "../labels";
 import type { ChainTarget } from "../onChain";
 import { checkBinding } from "./binding";
 import { checkCalls } from "./calls";
+import { checkReceipts } from "./receipts";
 import { checkChain } from "./chain";
 import { BUNDLE_CHECKS, type BundleCheck, type CheckStatus } from "./checks";
 import { Findings } from "./findings";
@@ -111,6 +112,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
 
   // Each call and its evidence.
   const calls = await checkCalls({ bundle, steps, workflowId, providers, findings });
+  await checkReceipts({ bundle, workflowId, instance, providers, findings });
 
   // What people read: names, keys and JSON.
   const labels = checkLabels({
