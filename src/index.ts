@@ -26,6 +26,14 @@ export type { RunningSystems, Scenario } from "./scenarios";
 export { registerScenarioFolder, simulatedSystems } from "./scenarios";
 export type { WitnessBuilder, WitnessRequest, WorkflowStateEffect } from "./definition";
 export { sagaWorkflowInput, stateUpdatesInput, WitnessInputError, type SagaTemplateShape } from "./prover";
+// A state domain whose values hold several named 64-bit fields (WorkflowStateEffect.valueFields).
+export {
+  MAX_STATE_FIELDS,
+  packStateValue,
+  unpackStateValue,
+  type StateChange,
+  type StateGenesisValue,
+} from "./state";
 export { fixedWorkflowTag } from "./trace";
 export { systemCodeOf } from "./systems";
 export { RECORD_FIELDS } from "./trace";

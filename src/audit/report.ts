@@ -80,17 +80,29 @@ export function shortHex(hex: string): string {
 /**
  * A state run's move on one line: `order/stock: stock of SKU-COFFEE-1KG 500 → 497, root 0x… → 0x…`
  * (several writes joined by "; "), or, when the run left the state as it was, `order/stock:
- * unchanged (rolled back), root 0x…`. What a value is ("stock") is the run's scenario's word.
+ * unchanged (rolled back), root 0x…`. What a value is ("stock") is the run's scenario's word. In a
+ * domain of named fields a write shows the fields it changed by name, `STEEL stock 500 → 476, scrap
+ * 0 → 24` (all of them when it changed none).
  */
 export function formatStateTransition(state: VerifiedState, outcome?: BundleVerification["outcome"]): string {
   if (state.writes.length === 0 && state.unchanged) {
     const why = outcome === "COMMITTED" ? "" : " (rolled back)";
     return `${state.domain}: unchanged${why}, root ${shortHex(state.rootBefore)}`;
   }
-  const writes = state.writes
-    .map((w) => `${state.valueName} of ${w.key || "(no key)"} ${w.valueBefore} → ${w.valueAfter}`)
-    .join("; ");
+  const writes = state.writes.map((w) => formatStateWrite(state, w)).join("; ");
   return `${state.domain}: ${writes}, root ${shortHex(state.rootBefore)} → ${shortHex(state.rootAfter)}`;
+}
+
+/** One write of a state run's move, by its fields' names when the domain has named fields. */
+function formatStateWrite(state: VerifiedState, write: VerifiedState["writes"][number]): string {
+  const key = write.key || "(no key)";
+  const { fieldsBefore, fieldsAfter } = write;
+  if (state.valueFields === undefined || fieldsBefore === undefined || fieldsAfter === undefined) {
+    return `${state.valueName} of ${key} ${write.valueBefore} → ${write.valueAfter}`;
+  }
+  const changed = state.valueFields.filter((name) => fieldsBefore[name] !== fieldsAfter[name]);
+  const shown = changed.length > 0 ? changed : state.valueFields;
+  return `${key} ${shown.map((name) => `${name} ${fieldsBefore[name]} → ${fieldsAfter[name]}`).join(", ")}`;
 }
 
 /**

@@ -3,7 +3,13 @@ import type { Command, Option } from "commander";
 import { toHex32 } from "../crypto";
 import { defaultJournalFile, Journal } from "../journal";
 import { UsageError } from "./errors";
-import { StateStore, type StateDomainInfo, type StateEntry, type StateTransition } from "../state";
+import {
+  StateStore,
+  unpackStateValue,
+  type StateDomainInfo,
+  type StateEntry,
+  type StateTransition,
+} from "../state";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -13,14 +19,27 @@ interface DomainView {
   pending: StateTransition[];
 }
 
+/** An entry's fields by name, decimal (a domain of named fields). */
+function fieldsOf(entry: StateEntry, valueFields: readonly string[]): Record<string, string> {
+  const fields = unpackStateValue(entry.value, valueFields.length);
+  return Object.fromEntries(valueFields.map((name, i) => [name, fields[i].toString()]));
+}
+
 function domainJson({ info, entries, pending }: DomainView) {
+  const { valueFields } = info;
   return {
     domain: info.name,
     domainId: info.domainId,
     root: toHex32(info.root),
     genesisRoot: toHex32(info.genesisRoot),
     version: info.version,
-    entries: entries.map((e) => ({ key: e.key, slot: e.slot, value: e.value.toString() })),
+    ...(valueFields === undefined ? {} : { valueFields }),
+    entries: entries.map((e) => ({
+      key: e.key,
+      slot: e.slot,
+      value: e.value.toString(),
+      ...(valueFields === undefined ? {} : { fields: fieldsOf(e, valueFields) }),
+    })),
     pending: pending.map((t) => ({
       id: t.id,
       runId: t.runId,
@@ -30,11 +49,23 @@ function domainJson({ info, entries, pending }: DomainView) {
   };
 }
 
+/** An entry's value on a line: the value, or each field by name (`stock 500, scrap 0`). */
+function entryValueText(entry: StateEntry, valueFields: readonly string[] | undefined): string {
+  if (valueFields === undefined) return entry.value.toString().padStart(12);
+  const fields = fieldsOf(entry, valueFields);
+  return valueFields.map((name) => `${name} ${fields[name]}`).join(", ");
+}
+
 function domainLines({ info, entries, pending }: DomainView): string[] {
+  // Named fields: padded to the longest, so that the slots line up.
+  const texts = entries.map((e) => entryValueText(e, info.valueFields));
+  const width = Math.max(0, ...texts.map((text) => text.length));
+  const values = info.valueFields === undefined ? texts : texts.map((text) => text.padEnd(width));
   return [
     `${info.name} (${info.domainId})`,
     `  root ${toHex32(info.root)} after ${info.version} transitions (genesis ${toHex32(info.genesisRoot)})`,
-    ...entries.map((e) => `  ${e.key.padEnd(24)} ${e.value.toString().padStart(12)}   slot ${e.slot}`),
+    ...(info.valueFields === undefined ? [] : [`  fields ${info.valueFields.join(", ")} (64 bits each)`]),
+    ...entries.map((e, i) => `  ${e.key.padEnd(24)} ${values[i]}   slot ${e.slot}`),
     ...(pending.length === 0
       ? []
       : [

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkStateValue, MAX_STATE_FIELDS, packStateValue, StateError, unpackStateValue } from "../state";
 import { OPERATION_CODES, SYSTEM_CODES } from "../systems";
 import { PartialRetryPolicySchema } from "./retry";
 import type { StepDefinition, WorkflowDefinition, WorkflowDefinitionInput } from "./types";
@@ -26,6 +27,65 @@ const OperationShape = z
   .passthrough()
   .refine((op) => OPERATION_CODES[op.name] === op.code, {
     message: "operation code differs from the catalog's",
+  });
+
+/**
+ * A state effect: its domain, genesis and changes; `valueFields` 1 to 3 distinct names (not with
+ * `valueName`); each genesis value one 64-bit value, or with valueFields one per field (or packed).
+ */
+const StateEffectShape = z
+  .object({
+    domain: z.string().min(1, "a state domain needs a name"),
+    genesis: z.record(z.string(), z.union([z.bigint(), z.array(z.bigint())])),
+    changes: z.function(),
+    allowInsert: z.boolean().optional(),
+    valueName: z.string().min(1).optional(),
+    valueFields: z
+      .array(
+        z
+          .string()
+          .min(1, "a value field's name is non-empty")
+          .refine((name) => name.trim() === name, "a value field's name has no surrounding spaces"),
+      )
+      .min(1, "valueFields names 1 to 3 fields")
+      .max(MAX_STATE_FIELDS, `a state value packs at most ${MAX_STATE_FIELDS} fields of 64 bits`)
+      .refine((names) => new Set(names).size === names.length, "valueFields names a field twice")
+      .optional(),
+  })
+  .passthrough()
+  .superRefine((effect, ctx) => {
+    const { valueFields } = effect;
+    if (valueFields !== undefined && effect.valueName !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["valueName"],
+        message: "give either valueName (one field) or valueFields, not both",
+      });
+    }
+    // Only names the shape above accepted: count them when they are sound.
+    const count =
+      valueFields === undefined
+        ? 1
+        : valueFields.length >= 1 && valueFields.length <= MAX_STATE_FIELDS
+          ? valueFields.length
+          : undefined;
+    if (count === undefined) return;
+    for (const [key, value] of Object.entries(effect.genesis)) {
+      try {
+        if (Array.isArray(value)) {
+          if (value.length !== count) {
+            throw new StateError(
+              `gives ${value.length} fields; the domain's values have ${count}${valueFields ? ` (${valueFields.join(", ")})` : ""}`,
+            );
+          }
+          packStateValue(value, valueFields ?? ["value"]);
+        } else if (count === 1) checkStateValue(value, key);
+        else unpackStateValue(value, count);
+      } catch (error) {
+        if (!(error instanceof StateError)) throw error;
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["genesis", key], message: error.message });
+      }
+    }
   });
 
 const DefinitionShape = z.object({
@@ -57,6 +117,7 @@ const DefinitionShape = z.object({
     )
     .min(1, "a workflow has at least one step"),
   witness: z.function().optional(),
+  state: StateEffectShape.optional(),
 });
 
 /** Definitions that defineWorkflow validated. */

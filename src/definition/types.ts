@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { AnyOperationSpec, OperationSpec } from "../host";
-import type { StateChange, StateMove } from "../state";
+import type { StateChange, StateGenesisValue, StateMove } from "../state";
 import type { ProviderSet, Trace } from "../trace";
 import type { RetryPolicy } from "./retry";
 
@@ -129,9 +129,17 @@ export type WitnessBuilder = (request: WitnessRequest) => WitnessValues;
 export interface WorkflowStateEffect {
   /** The state domain, e.g. "order/stock"; on chain `stateDomainId(domain)`. */
   domain: string;
-  /** The domain's initial values, used when the journal's state store does not hold it yet. */
-  genesis: Readonly<Record<string, bigint>>;
-  /** The run's changes, from its trace: a committed order takes its quantity; a rolled-back run none. */
+  /**
+   * The domain's initial values, used when the journal's state store does not hold it yet. With
+   * `valueFields`, a value may be given per field (`{ STEEL: [500n, 0n] }`: stock 500, scrap 0) or
+   * packed (`packStateValue`); the genesis root is that of the packed values.
+   */
+  genesis: Readonly<Record<string, StateGenesisValue>>;
+  /**
+   * The run's changes, from its trace: a committed order takes its quantity; a rolled-back run none.
+   * With `valueFields` of two or three names, a change gives `deltas`, one per field in their order
+   * (`{ key: "STEEL", deltas: [-24n, 24n] }`), not `delta`.
+   */
   changes(trace: Trace): StateChange[];
   /**
    * Whether a change may add a key the domain does not hold (default false): only when the
@@ -140,6 +148,14 @@ export interface WorkflowStateEffect {
   allowInsert?: boolean;
   /** What a value of the domain is, for the audit's lines ("stock": `stock of SKU-1 500 → 497`); default "value". */
   valueName?: string;
+  /**
+   * The names of the fields one value of the domain holds (1 to 3, distinct; e.g. ["stock", "scrap"]),
+   * when one leaf keeps several 64-bit quantities of a key: a value packs them as unsigned 64-bit
+   * limbs, field 0 lowest (`packStateValue`: Σ fᵢ · 2^(64·i) < 2^192), and each field stays within
+   * 64 bits. The audit shows them by name (`STEEL stock 500 → 476, scrap 0 → 24`). Absent: a value
+   * is one 64-bit field called `valueName` (give one or the other, not both).
+   */
+  valueFields?: readonly string[];
 }
 
 /** What defineWorkflow takes: a definition whose template may be left to the generic one. */

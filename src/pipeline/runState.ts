@@ -1,7 +1,14 @@
 import type { WorkflowDefinition, WorkflowStateEffect } from "../definition";
 import type { BundleState } from "../bundle";
 import type { Journal } from "../journal";
-import { StateStore, stateDomainId, type StateMove, type StateTransition } from "../state";
+import {
+  sameValueFields,
+  StateDomainExistsError,
+  StateStore,
+  stateDomainId,
+  type StateMove,
+  type StateTransition,
+} from "../state";
 
 /**
  * The state side of a run proven by a state template (circuits.json `stateDomain`): the journal's
@@ -51,9 +58,28 @@ export function runStateFor(args: {
   return { store, effect };
 }
 
-/** Creates the effect's domain in the store from its genesis if the store does not hold it yet. */
+/**
+ * Creates the effect's domain in the store from its genesis if the store does not hold it yet (with
+ * the effect's valueFields, so that its genesis root is that of the packed values). A domain the
+ * store holds with other value fields than the effect's is refused (its values would be misread).
+ */
 export function ensureDomain(store: StateStore, effect: WorkflowStateEffect): void {
-  if (!store.hasDomain(effect.domain)) store.createDomain(effect.domain, { ...effect.genesis });
+  if (!store.hasDomain(effect.domain)) {
+    store.createDomain(
+      effect.domain,
+      { ...effect.genesis },
+      effect.valueFields === undefined ? {} : { valueFields: effect.valueFields },
+    );
+    return;
+  }
+  const held = store.domain(effect.domain).valueFields;
+  if (!sameValueFields(held, effect.valueFields)) {
+    const describe = (fields: readonly string[] | undefined) =>
+      fields === undefined ? "one unnamed value field" : `the value fields ${fields.join(", ")}`;
+    throw new StateDomainExistsError(
+      `the journal's state domain "${effect.domain}" has ${describe(held)}, the workflow's effect declares ${describe(effect.valueFields)}`,
+    );
+  }
 }
 
 /**

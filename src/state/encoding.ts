@@ -1,6 +1,7 @@
 import { id } from "ethers";
 import { decodeString, encodeString, FieldEncodingError, poseidon } from "../crypto";
 import { StateError, StateValueError } from "./errors";
+import { unpackStateValue } from "./fields";
 import { MAX_STATE_VALUE } from "./tree";
 
 /**
@@ -25,19 +26,29 @@ export function stateKeyField(key: string): bigint {
   return field;
 }
 
-/** A used slot's leaf: Poseidon(key, value). (An empty slot's leaf is 0.) */
-export function stateLeaf(keyField: bigint, value: bigint): bigint {
-  return poseidon([keyField, checkStateValue(value)]);
+/**
+ * A used slot's leaf: Poseidon(key, value). (An empty slot's leaf is 0.) The value is one unsigned
+ * 64-bit integer, or in a domain of `fieldCount` named fields their packed value
+ * (`packStateValue`, below 2^(64·fieldCount)).
+ */
+export function stateLeaf(keyField: bigint, value: bigint, fieldCount = 1): bigint {
+  if (fieldCount === 1) return poseidon([keyField, checkStateValue(value)]);
+  unpackStateValue(value, fieldCount);
+  return poseidon([keyField, value]);
 }
 
-/** Checks that `value` is an unsigned 64-bit integer (a bigint, 0 ≤ value < 2^64) and returns it. */
-export function checkStateValue(value: unknown, key?: string, what = "value"): bigint {
+/**
+ * Checks that `value` is an unsigned 64-bit integer (a bigint, 0 ≤ value < 2^64) and returns it;
+ * `field` names the field of a domain of named fields (StateValueError.field).
+ */
+export function checkStateValue(value: unknown, key?: string, what = "value", field?: string): bigint {
   const of = key === undefined ? "" : ` of "${key}"`;
   if (typeof value !== "bigint") {
     throw new StateValueError(
       `the ${what}${of} must be a bigint, got ${typeof value} ${String(value)}`,
       key,
       value,
+      field,
     );
   }
   if (value < 0n) {
@@ -45,6 +56,7 @@ export function checkStateValue(value: unknown, key?: string, what = "value"): b
       `the ${what}${of} would be negative (${value}): state values are unsigned 64-bit integers`,
       key,
       value,
+      field,
     );
   }
   if (value > MAX_STATE_VALUE) {
@@ -52,6 +64,7 @@ export function checkStateValue(value: unknown, key?: string, what = "value"): b
       `the ${what}${of} would be ${value}, above 2^64 - 1 (${MAX_STATE_VALUE}): state values are unsigned 64-bit integers`,
       key,
       value,
+      field,
     );
   }
   return value;

@@ -5,13 +5,17 @@ export class StateError extends Error {
   override name = "StateError";
 }
 
-/** A value outside 0 ≤ v < 2^64: a negative result (e.g. stock below zero) or an overflow. */
+/**
+ * A value outside 0 ≤ v < 2^64: a negative result (e.g. stock below zero) or an overflow. In a
+ * domain of named fields (valueFields), `field` names the field out of range and `value` is its value.
+ */
 export class StateValueError extends StateError {
   override name = "StateValueError";
   constructor(
     message: string,
     readonly key: string | undefined,
     readonly value: unknown,
+    readonly field?: string,
   ) {
     super(message);
   }

@@ -8,7 +8,9 @@
  *    node, so the empty tree's root is `emptyStateRoot()`;
  *  - a used slot's leaf is Poseidon(keyField, value): keyField = `stateKeyField(key)` (the key's
  *    UTF-8 bytes packed big-endian, `encodeString`; for stock the SKU), value an unsigned 64-bit
- *    integer (0 ≤ v < 2^64; anything else is refused with a StateValueError);
+ *    integer (0 ≤ v < 2^64; anything else is refused with a StateValueError) or, in a domain of
+ *    named fields (`valueFields`, 1 to 3), their 64-bit limbs packed field 0 lowest
+ *    (`packStateValue`: value = Σ fᵢ · 2^(64·i) < 2^192), each field within 64 bits;
  *  - slots are given to keys in the order they first appear in the domain (genesis order, then
  *    transitions) and a key keeps its slot forever; pathIndices[i] is bit i of the slot (1: the
  *    node at level i is a right child), pathElements are the siblings bottom-up (`MerklePath`);
@@ -49,3 +51,4 @@ export * from "./encoding";
 export * from "./tree";
 export * from "./store";
 export * from "./leaf";
+export * from "./fields";

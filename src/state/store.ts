@@ -3,6 +3,7 @@ import pLimit from "p-limit";
 import { toHex32 } from "../crypto";
 import type { Journal } from "../journal";
 import { checkStateValue, stateDomainId, stateKeyField, stateLeaf } from "./encoding";
+import { checkValueFields, packStateValue, sameValueFields, unpackStateValue } from "./fields";
 import {
   StaleStateError,
   StateDomainExistsError,
@@ -18,11 +19,30 @@ import { MAX_STATE_VALUE, SparseMerkleTree, STATE_DEPTH, stateSlotOf } from "./t
 export type StateTransitionStatus = "PENDING" | "APPLIED" | "DISCARDED";
 
 /**
- * One change of a run to a state domain: `value` sets the key's value, `delta` adds to it (negative
- * to take away, e.g. stock −qty). A key the domain does not hold yet counts as 0 and takes the slot
- * its key fixes (stateSlotOf), refused when another key holds it.
+ * One change of a run to a state domain: `value` sets the key's value (in a domain of named fields,
+ * the packed value), `delta` adds to it (negative to take away, e.g. stock −qty; only in a domain of
+ * one field), `deltas` adds to each field (one per field of the domain's valueFields, in their
+ * order: `[-24n, 24n]` moves 24 from stock to scrap). A key the domain does not hold yet counts as 0
+ * (every field 0) and takes the slot its key fixes (stateSlotOf), refused when another key holds it.
  */
-export type StateChange = { key: string; value: bigint } | { key: string; delta: bigint };
+export type StateChange =
+  | { key: string; value: bigint }
+  | { key: string; delta: bigint }
+  | { key: string; deltas: readonly bigint[] };
+
+/**
+ * A genesis value: one bigint (the value, or in a domain of named fields the packed value) or, in a
+ * domain of named fields, one bigint per field (`[500n, 0n]`: stock 500, scrap 0).
+ */
+export type StateGenesisValue = bigint | readonly bigint[];
+
+export interface CreateDomainOptions {
+  /**
+   * The names of the fields a value packs (1 to 3, field 0 lowest: `packStateValue`); omitted, a
+   * value is one unnamed 64-bit field. Kept with the domain (StateDomainInfo.valueFields).
+   */
+  valueFields?: readonly string[];
+}
 
 export interface PrepareOptions {
   /**
@@ -99,6 +119,8 @@ export interface StateDomainInfo {
   genesisRoot: bigint;
   /** Keys held (= slots taken). */
   size: number;
+  /** The names of the fields a value packs (field 0 lowest); absent: one unnamed 64-bit field. */
+  valueFields?: readonly string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -133,7 +155,8 @@ CREATE TABLE IF NOT EXISTS state_domains (
   root         TEXT NOT NULL,
   version      INTEGER NOT NULL,
   created_at   TEXT NOT NULL,
-  updated_at   TEXT NOT NULL
+  updated_at   TEXT NOT NULL,
+  value_fields TEXT
 );
 CREATE TABLE IF NOT EXISTS state_entries (
   domain    TEXT NOT NULL REFERENCES state_domains (domain),
@@ -170,6 +193,8 @@ interface DomainRow {
   version: number;
   created_at: string;
   updated_at: string;
+  /** JSON array of the field names, NULL for one unnamed field. */
+  value_fields: string | null;
 }
 
 interface EntryRow {
@@ -198,6 +223,7 @@ interface TransitionRow {
  */
 interface LoadedDomain {
   name: string;
+  valueFields: readonly string[] | undefined;
   version: number;
   root: bigint;
   tree: SparseMerkleTree;
@@ -239,6 +265,7 @@ export class StateStore {
 
   constructor(private readonly db: Database) {
     db.exec(SCHEMA);
+    addValueFieldsColumn(db);
   }
 
   /** A store in the journal's database file. */
@@ -251,21 +278,29 @@ export class StateStore {
   /**
    * Creates a domain with its genesis contents (version 0). Slots are given in the order of
    * `initial` (a Record's order is JavaScript's: integer-like keys first; pass a Map or an array
-   * of pairs to choose it). Creating an existing domain again with the same genesis contents
-   * returns it as it is now; with other contents it is refused.
+   * of pairs to choose it). With `options.valueFields` a value packs those fields (a genesis value
+   * may then be given per field, `[500n, 0n]`, and the genesis root is that of the packed values).
+   * Creating an existing domain again with the same genesis contents and fields returns it as it
+   * is now; with other contents or other fields it is refused.
    */
   createDomain(
     name: string,
     initial:
-      Record<string, bigint> | ReadonlyMap<string, bigint> | readonly (readonly [string, bigint])[] = {},
+      | Readonly<Record<string, StateGenesisValue>>
+      | ReadonlyMap<string, StateGenesisValue>
+      | readonly (readonly [string, StateGenesisValue])[] = {},
+    options: CreateDomainOptions = {},
   ): StateDomainInfo {
     checkDomainName(name);
-    const pairs: (readonly [string, bigint])[] =
+    const valueFields =
+      options.valueFields === undefined ? undefined : [...checkValueFields(options.valueFields)];
+    const fieldCount = valueFields?.length ?? 1;
+    const pairs: (readonly [string, StateGenesisValue])[] =
       initial instanceof Map
-        ? [...initial.entries()]
+        ? [...(initial as ReadonlyMap<string, StateGenesisValue>).entries()]
         : Array.isArray(initial)
-          ? [...initial]
-          : Object.entries(initial as Record<string, bigint>);
+          ? [...(initial as readonly (readonly [string, StateGenesisValue])[])]
+          : Object.entries(initial as Readonly<Record<string, StateGenesisValue>>);
     const entries = new Map<string, StateEntry>();
     const holders = new Map<number, string>();
     for (const [key, value] of pairs) {
@@ -275,10 +310,10 @@ export class StateStore {
       const holder = holders.get(slot);
       if (holder !== undefined) throw new StateSlotTakenError(name, key, slot, holder);
       holders.set(slot, key);
-      entries.set(key, { key, keyField, slot, value: checkStateValue(value, key) });
+      entries.set(key, { key, keyField, slot, value: genesisValueOf(name, key, value, valueFields) });
     }
     const tree = SparseMerkleTree.fromLeaves(
-      [...entries.values()].map((e) => [e.slot, stateLeaf(e.keyField, e.value)] as const),
+      [...entries.values()].map((e) => [e.slot, stateLeaf(e.keyField, e.value, fieldCount)] as const),
       STATE_DEPTH,
     );
     const root = tree.root();
@@ -292,15 +327,30 @@ export class StateStore {
                 `(genesis root ${existing.genesis_root}, these contents give ${toHex32(root)})`,
             );
           }
+          const held = valueFieldsOfRow(existing);
+          if (!sameValueFields(held, valueFields)) {
+            throw new StateDomainExistsError(
+              `state domain "${name}" already exists with ${describeValueFields(held)}, not ${describeValueFields(valueFields)}`,
+            );
+          }
           return false;
         }
         const at = now();
         this.db
           .prepare(
-            `INSERT INTO state_domains (domain, domain_id, depth, genesis_root, root, version, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, 0, ?, ?)`,
+            `INSERT INTO state_domains (domain, domain_id, depth, genesis_root, root, version, created_at, updated_at, value_fields)
+             VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
           )
-          .run(name, stateDomainId(name), STATE_DEPTH, toHex32(root), toHex32(root), at, at);
+          .run(
+            name,
+            stateDomainId(name),
+            STATE_DEPTH,
+            toHex32(root),
+            toHex32(root),
+            at,
+            at,
+            valueFields === undefined ? null : JSON.stringify(valueFields),
+          );
         const insert = this.db.prepare(
           "INSERT INTO state_entries (domain, key, key_field, slot, value) VALUES (?, ?, ?, ?, ?)",
         );
@@ -309,7 +359,9 @@ export class StateStore {
         return true;
       })
       .immediate();
-    if (created) this.loaded.set(name, { name, version: 0, root, tree, entries, generation: 0 });
+    if (created) {
+      this.loaded.set(name, { name, valueFields, version: 0, root, tree, entries, generation: 0 });
+    }
     return this.domain(name);
   }
 
@@ -408,11 +460,11 @@ export class StateStore {
             entry = { slot, keyField, value: 0n };
           }
           const valueBefore = entry.value;
-          const valueAfter = resultOf(domain, change, valueBefore);
+          const valueAfter = resultOf(domain, change, valueBefore, base.valueFields);
           const leafBefore = view.leaf(entry.slot);
           const { pathElements, pathIndices } = view.path(entry.slot);
           const rootBefore = view.root();
-          const leafAfter = stateLeaf(entry.keyField, valueAfter);
+          const leafAfter = stateLeaf(entry.keyField, valueAfter, base.valueFields?.length ?? 1);
           const rootAfter = view.update(entry.slot, leafAfter);
           current.set(key, { ...entry, value: valueAfter });
           writes.push({
@@ -673,8 +725,10 @@ export class StateStore {
       }
       entries.set(r.key, { key: r.key, keyField, slot: r.slot, value: BigInt(r.value) });
     }
+    const valueFields = valueFieldsOfRow(row);
+    const fieldCount = valueFields?.length ?? 1;
     const tree = SparseMerkleTree.fromLeaves(
-      [...entries.values()].map((e) => [e.slot, stateLeaf(e.keyField, e.value)] as const),
+      [...entries.values()].map((e) => [e.slot, stateLeaf(e.keyField, e.value, fieldCount)] as const),
       STATE_DEPTH,
     );
     if (tree.root() !== root) {
@@ -682,7 +736,15 @@ export class StateStore {
         `the entries of state domain "${name}" hash to ${toHex32(tree.root())}, not to its root ${row.root}`,
       );
     }
-    const loaded: LoadedDomain = { name, version: row.version, root, tree, entries, generation: 0 };
+    const loaded: LoadedDomain = {
+      name,
+      valueFields,
+      version: row.version,
+      root,
+      tree,
+      entries,
+      generation: 0,
+    };
     this.loaded.set(name, loaded);
     return loaded;
   }
@@ -797,39 +859,193 @@ export class StateStore {
   }
 }
 
-function resultOf(domain: string, change: StateChange, before: bigint): bigint {
+/**
+ * The value a change leaves, from the key's value before. In a domain of named fields each field is
+ * computed on its own (before + its delta) and must stay within 64 bits; a refusal names the key
+ * and the field.
+ */
+function resultOf(
+  domain: string,
+  change: StateChange,
+  before: bigint,
+  valueFields: readonly string[] | undefined,
+): bigint {
   const { key } = change;
-  const hasValue = "value" in change;
-  const hasDelta = "delta" in change;
-  if (hasValue === hasDelta) {
-    throw new StateError(`the change of "${key}" in "${domain}" must have either a value or a delta`);
+  const count = valueFields?.length ?? 1;
+  const given = ["value", "delta", "deltas"].filter((what) => what in change);
+  if (given.length !== 1) {
+    throw new StateError(
+      `the change of "${key}" in "${domain}" must have either a value or a delta` +
+        (count > 1 ? ` (here deltas, one per field: ${valueFields!.join(", ")})` : ""),
+    );
   }
-  if (hasValue) return checkStateValue(change.value, key);
-  const { delta } = change;
+  if ("value" in change) {
+    if (valueFields === undefined) return checkStateValue(change.value, key);
+    return checkPackedValue(change.value, key, valueFields);
+  }
+  const deltas = deltasOf(domain, change, valueFields);
+  const fieldsBefore = count === 1 ? [before] : unpackStateValue(before, count);
+  const fieldsAfter = fieldsBefore.map((fieldBefore, i) =>
+    fieldResult({ domain, key, field: valueFields?.[i], before: fieldBefore, delta: deltas[i] }),
+  );
+  return count === 1 ? fieldsAfter[0] : packStateValue(fieldsAfter, valueFields);
+}
+
+/** A delta change's deltas, one per field: `delta` only in a domain of one field. */
+function deltasOf(
+  domain: string,
+  change: { key: string; delta: bigint } | { key: string; deltas: readonly bigint[] },
+  valueFields: readonly string[] | undefined,
+): readonly unknown[] {
+  const { key } = change;
+  const count = valueFields?.length ?? 1;
+  if ("delta" in change) {
+    if (count > 1) {
+      throw new StateError(
+        `the change of "${key}" gives one delta, but state domain "${domain}" packs ${count} fields ` +
+          `(${valueFields!.join(", ")}): a change of this domain gives deltas, one per field (check the workflow's changes)`,
+      );
+    }
+    return [change.delta];
+  }
+  const { deltas } = change;
+  if (!Array.isArray(deltas) || deltas.length !== count) {
+    const fields =
+      valueFields === undefined
+        ? "one value"
+        : `${count} field${count === 1 ? "" : "s"} (${valueFields.join(", ")})`;
+    throw new StateError(
+      `the change of "${key}" in "${domain}" gives ${Array.isArray(deltas) ? `${deltas.length} deltas` : "deltas that are no array"}; ` +
+        `the domain's values have ${fields}: give one delta per field`,
+    );
+  }
+  return deltas;
+}
+
+/** One field after its delta: within 0 ≤ f < 2^64, else a StateValueError naming the key and the field. */
+function fieldResult(args: {
+  domain: string;
+  key: string;
+  /** The field's name; undefined in a domain of one unnamed field. */
+  field: string | undefined;
+  before: bigint;
+  delta: unknown;
+}): bigint {
+  const { domain, key, field, before, delta } = args;
+  const subject =
+    field === undefined ? `"${key}" in "${domain}"` : `field "${field}" of "${key}" in "${domain}"`;
+  const what = field === undefined ? "state values" : "the fields of a state value";
   if (typeof delta !== "bigint") {
     throw new StateValueError(
-      `the delta of "${key}" in "${domain}" must be a bigint, got ${typeof delta}`,
+      `the delta of ${subject} must be a bigint, got ${typeof delta}`,
       key,
       delta,
+      field,
     );
   }
   const after = before + delta;
   const sum = `${before} ${delta < 0n ? "-" : "+"} ${delta < 0n ? -delta : delta} = ${after}`;
   if (after < 0n) {
     throw new StateValueError(
-      `"${key}" in "${domain}" would go negative (${sum}): state values are unsigned 64-bit integers`,
+      `${subject} would go negative (${sum}): ${what} are unsigned 64-bit integers`,
       key,
       after,
+      field,
     );
   }
   if (after > MAX_STATE_VALUE) {
     throw new StateValueError(
-      `"${key}" in "${domain}" would overflow (${sum}, above 2^64 - 1): state values are unsigned 64-bit integers`,
+      `${subject} would overflow (${sum}, above 2^64 - 1): ${what} are unsigned 64-bit integers`,
       key,
       after,
+      field,
     );
   }
   return after;
+}
+
+/** A packed value of a domain of named fields (a change's `value`, a genesis bigint): below 2^(64·count). */
+function checkPackedValue(value: unknown, key: string, valueFields: readonly string[]): bigint {
+  try {
+    unpackStateValue(value as bigint, valueFields.length);
+    return value as bigint;
+  } catch (error) {
+    if (!(error instanceof StateValueError)) throw error;
+    throw new StateValueError(
+      `the value of "${key}" (fields ${valueFields.join(", ")}): ${error.message}`,
+      key,
+      value,
+    );
+  }
+}
+
+/** A genesis value, packed: one bigint (the value), or one bigint per field. */
+function genesisValueOf(
+  domain: string,
+  key: string,
+  value: StateGenesisValue,
+  valueFields: readonly string[] | undefined,
+): bigint {
+  if (!Array.isArray(value)) {
+    if (valueFields === undefined) return checkStateValue(value, key);
+    return checkPackedValue(value, key, valueFields);
+  }
+  const fields = value as readonly unknown[];
+  const names = valueFields ?? ["value"];
+  if (fields.length !== names.length) {
+    throw new StateError(
+      `the genesis of "${key}" in "${domain}" gives ${fields.length} fields; the domain's values have ${names.length} (${names.join(", ")})`,
+    );
+  }
+  const checked = fields.map((field, i) =>
+    checkStateValue(field, key, `field "${names[i]}"`, valueFields === undefined ? undefined : names[i]),
+  );
+  return valueFields === undefined ? checked[0] : packStateValue(checked, valueFields);
+}
+
+/** A domain row's field names (undefined: one unnamed field). */
+function valueFieldsOfRow(row: DomainRow): readonly string[] | undefined {
+  if (row.value_fields === null || row.value_fields === undefined) return undefined;
+  let names: unknown;
+  try {
+    names = JSON.parse(row.value_fields);
+  } catch (error) {
+    throw new StateIntegrityError(
+      `state domain "${row.domain}" has unreadable value fields ${row.value_fields}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  try {
+    return checkValueFields(names);
+  } catch (error) {
+    throw new StateIntegrityError(
+      `state domain "${row.domain}" holds bad value fields: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function describeValueFields(valueFields: readonly string[] | undefined): string {
+  return valueFields === undefined ? "one unnamed value field" : `value fields ${valueFields.join(", ")}`;
+}
+
+/** A journal written before domains had named fields: add the column (NULL: one unnamed field). */
+function addValueFieldsColumn(db: Database): void {
+  const has = () =>
+    db
+      .prepare<{ name: string }>("PRAGMA table_info(state_domains)")
+      .all()
+      .some((column) => column.name === "value_fields");
+  if (has()) return;
+  try {
+    db.exec("ALTER TABLE state_domains ADD COLUMN value_fields TEXT");
+  } catch (error) {
+    if (!has()) throw error; // another connection added it in between: fine
+  }
 }
 
 function checkDomainName(name: string): void {
@@ -857,6 +1073,7 @@ function domainFromRow(row: DomainRow, size: number): StateDomainInfo {
     size,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ...(row.value_fields === null ? {} : { valueFields: valueFieldsOfRow(row) }),
   };
 }
 

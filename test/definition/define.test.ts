@@ -78,3 +78,73 @@ describe("workflow definitions: operations, compensations, retry policies", () =
     expect(() => resolveRetryPolicy({ callTimeoutMs: 0 })).to.throw(RetryPolicyError, /callTimeoutMs/);
   });
 });
+
+describe("workflow definitions: a state effect's value fields", () => {
+  const effect = (extra: Record<string, unknown> = {}) => ({
+    domain: "supply/materials",
+    genesis: { STEEL: [500n, 0n] },
+    valueFields: ["stock", "scrap"],
+    changes: () => [],
+    ...extra,
+  });
+  const withState = (state: Record<string, unknown>) =>
+    workflow([{ name: "cut", code: 1, run: local }], { state });
+
+  it("accepts 1 to 3 distinct field names, with genesis values per field or packed", () => {
+    expect(withState(effect()).state?.valueFields).to.deep.equal(["stock", "scrap"]);
+    expect(
+      withState(effect({ valueFields: ["a", "b", "c"], genesis: { K: [1n, 2n, 3n], L: 5n } })).state?.genesis,
+    ).to.deep.equal({ K: [1n, 2n, 3n], L: 5n });
+    // Without valueFields, one field as today (valueName, bigint genesis).
+    expect(
+      withState({ domain: "order/stock", genesis: { SKU: 5n }, valueName: "stock", changes: () => [] }).state,
+    ).to.not.have.property("valueFields");
+  });
+
+  it("refuses no fields, more than 3, a name twice or empty, and valueFields with valueName", () => {
+    const refused = (state: Record<string, unknown>, reason: RegExp) =>
+      expect(() => withState(state)).to.throw(WorkflowDefinitionError, reason);
+    refused(effect({ valueFields: [] }), /state\.valueFields: valueFields names 1 to 3 fields/);
+    refused(
+      effect({ valueFields: ["a", "b", "c", "d"] }),
+      /state\.valueFields: a state value packs at most 3 fields of 64 bits/,
+    );
+    refused(
+      effect({ valueFields: ["stock", "stock"] }),
+      /state\.valueFields: valueFields names a field twice/,
+    );
+    refused(
+      effect({ valueFields: ["stock", ""] }),
+      /state\.valueFields\.1: a value field's name is non-empty/,
+    );
+    refused(effect({ valueFields: [" stock", "scrap"] }), /state\.valueFields\.0: .*no surrounding spaces/);
+    refused(
+      effect({ valueName: "stock" }),
+      /state\.valueName: give either valueName \(one field\) or valueFields/,
+    );
+  });
+
+  it("refuses genesis values of another number of fields or outside 64 bits, naming the key and field", () => {
+    const refused = (state: Record<string, unknown>, reason: RegExp) =>
+      expect(() => withState(state)).to.throw(WorkflowDefinitionError, reason);
+    refused(
+      effect({ genesis: { STEEL: [500n] } }),
+      /state\.genesis\.STEEL: gives 1 fields; the domain's values have 2 \(stock, scrap\)/,
+    );
+    refused(
+      effect({ genesis: { STEEL: [500n, 1n << 64n] } }),
+      /state\.genesis\.STEEL: scrap is 18446744073709551616/,
+    );
+    refused(effect({ genesis: { STEEL: [-1n, 0n] } }), /state\.genesis\.STEEL: stock is -1/);
+    refused(
+      effect({ genesis: { STEEL: 1n << 128n } }),
+      /state\.genesis\.STEEL: .* is not 2 packed unsigned 64-bit fields/,
+    );
+    refused(
+      { domain: "order/stock", genesis: { SKU: 1n << 64n }, changes: () => [] },
+      /state\.genesis\.SKU: the value of "SKU" would be 18446744073709551616, above 2\^64 - 1/,
+    );
+    refused(effect({ genesis: { STEEL: 5 } }), /state\.genesis\.STEEL/);
+    refused(effect({ changes: undefined }), /state\.changes/);
+  });
+});

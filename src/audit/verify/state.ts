@@ -3,11 +3,14 @@ import { poseidon, rootFromPath, toHex32 } from "../../crypto";
 import type { WorkflowStateEffect } from "../../definition";
 import type { CircuitInstance } from "../../prover";
 import {
+  checkValueFields,
   MAX_STATE_VALUE,
+  maxPackedStateValue,
   STATE_DEPTH,
   stateDomainId,
   stateKeyField,
   stateSlotOf,
+  unpackStateValue,
   type StateChange,
 } from "../../state";
 import { SCENARIOS } from "../../scenarios";
@@ -42,11 +45,23 @@ export function checkState(args: {
   }
   const roots = stateRootsOf(state, findings);
   const effect = effectOf(bundle);
+  const valueFields =
+    effect?.valueFields === undefined
+      ? undefined
+      : findings.attempt("state", `scenario ${bundle.scenario}'s value fields`, () => [
+          ...checkValueFields(effect.valueFields),
+        ]);
   const summary: VerifiedState = {
     domain: state.domain,
     domainId: state.domainId,
     valueName: effect?.valueName ?? "value",
-    writes: state.writes.map((w) => ({ key: w.key, valueBefore: w.valueBefore, valueAfter: w.valueAfter })),
+    ...(valueFields === undefined ? {} : { valueFields }),
+    writes: state.writes.map((w) => ({
+      key: w.key,
+      valueBefore: w.valueBefore,
+      valueAfter: w.valueAfter,
+      ...(valueFields === undefined ? {} : fieldsOfWrite(w, valueFields)),
+    })),
     rootBefore: roots ? toHex32(roots.rootBefore) : state.rootBefore,
     rootAfter: roots ? toHex32(roots.rootAfter) : state.rootAfter,
     unchanged: state.rootAfter === state.rootBefore,
@@ -78,8 +93,36 @@ export function checkState(args: {
         effect.changes(traceFromBundle(bundle)),
       )
     : undefined;
-  checkWrites({ bundle, state, roots, changes, allowInsert: effect?.allowInsert === true, findings });
+  checkWrites({
+    bundle,
+    state,
+    roots,
+    changes,
+    allowInsert: effect?.allowInsert === true,
+    valueFields,
+    findings,
+  });
   return { summary, roots };
+}
+
+/**
+ * A write's fields before and after by name (decimal strings), for the report; none when a value is
+ * not a decimal packing of the fields (a finding of its own).
+ */
+function fieldsOfWrite(
+  write: BundleStateWrite,
+  valueFields: readonly string[],
+): { fieldsBefore?: Record<string, string>; fieldsAfter?: Record<string, string> } {
+  const named = (text: string) => {
+    if (typeof text !== "string" || !/^\d+$/.test(text)) return undefined;
+    const value = BigInt(text);
+    if (value > maxPackedStateValue(valueFields.length)) return undefined;
+    const fields = unpackStateValue(value, valueFields.length);
+    return Object.fromEntries(valueFields.map((name, i) => [name, fields[i].toString()]));
+  };
+  const fieldsBefore = named(write.valueBefore);
+  const fieldsAfter = named(write.valueAfter);
+  return fieldsBefore && fieldsAfter ? { fieldsBefore, fieldsAfter } : {};
 }
 
 /** The state effect of the bundle's scenario (a registered module's definition), if it has one. */
@@ -96,11 +139,14 @@ function stateRootsOf(
   return rootBefore === undefined || rootAfter === undefined ? undefined : { rootBefore, rootAfter };
 }
 
-/** What one change does to a value, in words: "take 3", "add 5", "set to 7". */
-function describeChange(change: StateChange): string {
-  if ("delta" in change)
-    return `${change.delta < 0n ? "take" : "add"} ${change.delta < 0n ? -change.delta : change.delta}`;
-  return `set to ${change.value}`;
+/** What a delta does to a value, in words: "take 3", "add 5". */
+function describeDelta(delta: bigint): string {
+  return `${delta < 0n ? "take" : "add"} ${delta < 0n ? -delta : delta}`;
+}
+
+/** What one change does to a value of one field, in words: "take 3", "add 5", "set to 7". */
+function describeChange(change: { value: bigint } | { delta: bigint }): string {
+  return "delta" in change ? describeDelta(change.delta) : `set to ${change.value}`;
 }
 
 /**
@@ -116,9 +162,11 @@ function checkWrites(args: {
   /** The scenario's changes recomputed from the trace (undefined: not recomputable, already a finding). */
   changes: StateChange[] | undefined;
   allowInsert: boolean;
+  /** The scenario's field names (undefined: one unnamed field). */
+  valueFields: readonly string[] | undefined;
   findings: Findings;
 }): void {
-  const { bundle, state, roots, changes, allowInsert, findings } = args;
+  const { bundle, state, roots, changes, allowInsert, valueFields, findings } = args;
   const fail = (problem: string) => findings.fail("state", problem);
   const committed = bundle.outcome === "COMMITTED";
   if (!committed) {
@@ -145,6 +193,7 @@ function checkWrites(args: {
       root,
       change: committed ? changes?.[w] : undefined,
       allowInsert,
+      valueFields,
       findings,
     });
     root = next;
@@ -158,6 +207,94 @@ function checkWrites(args: {
   }
 }
 
+/** A write of a domain of one unnamed field against the run's change of it. */
+function checkValueChange(args: {
+  change: StateChange;
+  w: number;
+  valueBefore: bigint;
+  valueAfter: bigint;
+  fail: (problem: string) => void;
+}): void {
+  const { change, w, valueBefore, valueAfter, fail } = args;
+  let single: { value: bigint } | { delta: bigint };
+  if ("deltas" in change) {
+    if (change.deltas.length !== 1) {
+      fail(`the run's change ${w} gives ${change.deltas.length} deltas; the domain's values have one field`);
+      return;
+    }
+    single = { delta: change.deltas[0] };
+  } else single = change;
+  const result = "delta" in single ? valueBefore + single.delta : single.value;
+  if (result < 0n) {
+    fail(
+      `its valueBefore is ${valueBefore}: the run's change (${describeChange(single)}) would make it negative`,
+    );
+  } else if (valueAfter !== result) {
+    fail(
+      `its valueAfter is ${valueAfter}; the run's change (${describeChange(single)}) from ${valueBefore} gives ${result}`,
+    );
+  }
+}
+
+/**
+ * A write of a domain of named fields against the run's change of it, field by field: each field
+ * after is the field before plus its delta, within 64 bits (a change that sets the value: each
+ * field is the one it sets). Findings name the field.
+ */
+function checkFieldChanges(args: {
+  change: StateChange;
+  w: number;
+  /** Both within 2^(64·fields) (checked before). */
+  valueBefore: bigint;
+  valueAfter: bigint;
+  valueFields: readonly string[];
+  fail: (problem: string) => void;
+}): void {
+  const { change, w, valueBefore, valueAfter, valueFields, fail } = args;
+  const count = valueFields.length;
+  const before = unpackStateValue(valueBefore, count);
+  const after = unpackStateValue(valueAfter, count);
+  const names = valueFields.join(", ");
+  if ("value" in change) {
+    if (change.value < 0n || change.value > maxPackedStateValue(count)) {
+      fail(
+        `the run's change ${w} sets ${change.value}, which is not ${count} packed unsigned 64-bit fields (${names})`,
+      );
+      return;
+    }
+    const set = unpackStateValue(change.value, count);
+    valueFields.forEach((name, i) => {
+      if (after[i] !== set[i])
+        fail(`its ${name} after is ${after[i]}; the run's change sets ${name} to ${set[i]}`);
+    });
+    return;
+  }
+  if ("delta" in change) {
+    fail(
+      `the run's change ${w} gives one delta, but the domain's values have the fields ${names}: its scenario must give deltas, one per field`,
+    );
+    return;
+  }
+  if (change.deltas.length !== count) {
+    fail(
+      `the run's change ${w} gives ${change.deltas.length} deltas; the domain's values have the fields ${names}`,
+    );
+    return;
+  }
+  valueFields.forEach((name, i) => {
+    const delta = change.deltas[i];
+    const result = before[i] + delta;
+    const what = `the run's change (${name}: ${describeDelta(delta)})`;
+    if (result < 0n) {
+      fail(`its ${name} before is ${before[i]}: ${what} would make it negative`);
+    } else if (result > MAX_STATE_VALUE) {
+      fail(`its ${name} before is ${before[i]}: ${what} would take it above 2^64 - 1`);
+    } else if (after[i] !== result) {
+      fail(`its ${name} after is ${after[i]}; ${what} from ${before[i]} gives ${result}`);
+    }
+  });
+}
+
 /** One write; returns the root it leaves (undefined when it cannot be recomputed). */
 function checkWrite(args: {
   write: BundleStateWrite;
@@ -166,9 +303,10 @@ function checkWrite(args: {
   root: bigint | undefined;
   change: StateChange | undefined;
   allowInsert: boolean;
+  valueFields: readonly string[] | undefined;
   findings: Findings;
 }): bigint | undefined {
-  const { write, w, root, change, allowInsert, findings } = args;
+  const { write, w, root, change, allowInsert, valueFields, findings } = args;
   const depth = STATE_DEPTH;
   const label = `write ${w} ("${write.key}")`;
   const fail = (problem: string) => findings.fail("state", `${label}: ${problem}`);
@@ -176,27 +314,29 @@ function checkWrite(args: {
   const keyField = num("keyField", write.keyField);
   const valueBefore = num("valueBefore", write.valueBefore);
   const valueAfter = num("valueAfter", write.valueAfter);
+  const maxValue = valueFields === undefined ? MAX_STATE_VALUE : maxPackedStateValue(valueFields.length);
+  let valuesSound = true;
   for (const [what, value] of [
     ["valueBefore", valueBefore],
     ["valueAfter", valueAfter],
   ] as const) {
-    if (value !== undefined && (value < 0n || value > MAX_STATE_VALUE)) {
-      fail(`its ${what} ${value} is not an unsigned 64-bit integer`);
+    if (value !== undefined && (value < 0n || value > maxValue)) {
+      valuesSound = false;
+      fail(
+        valueFields === undefined
+          ? `its ${what} ${value} is not an unsigned 64-bit integer`
+          : `its ${what} ${value} is not ${valueFields.length} packed unsigned 64-bit fields (${valueFields.join(", ")})`,
+      );
     }
   }
   if (change !== undefined && change.key !== write.key) {
     fail(`the run's change ${w} is to "${change.key}"`);
   }
-  if (change !== undefined && valueBefore !== undefined && valueAfter !== undefined) {
-    const result = "delta" in change ? valueBefore + change.delta : change.value;
-    if (result < 0n) {
-      fail(
-        `its valueBefore is ${valueBefore}: the run's change (${describeChange(change)}) would make it negative`,
-      );
-    } else if (valueAfter !== result) {
-      fail(
-        `its valueAfter is ${valueAfter}; the run's change (${describeChange(change)}) from ${valueBefore} gives ${result}`,
-      );
+  if (change !== undefined && valueBefore !== undefined && valueAfter !== undefined && valuesSound) {
+    if (valueFields === undefined) {
+      checkValueChange({ change, w, valueBefore, valueAfter, fail });
+    } else {
+      checkFieldChanges({ change, w, valueBefore, valueAfter, valueFields, fail });
     }
   }
   if (write.inserted) {

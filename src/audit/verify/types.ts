@@ -52,8 +52,22 @@ export interface VerifiedState {
   domainId: string;
   /** What a value of the domain is ("stock"), from the run's scenario; "value" when it says nothing. */
   valueName: string;
-  /** The run's writes, in order: each key's value before and after (none: the state as it was). */
-  writes: { key: string; valueBefore: string; valueAfter: string }[];
+  /**
+   * A domain of named fields (the scenario's `valueFields`, e.g. ["stock", "scrap"]): their names,
+   * field 0 lowest in the packed value. Absent: a value is one unnamed field.
+   */
+  valueFields?: string[];
+  /**
+   * The run's writes, in order: each key's (packed) value before and after (none: the state as it
+   * was) and, in a domain of named fields, each field before and after by name, decimal.
+   */
+  writes: {
+    key: string;
+    valueBefore: string;
+    valueAfter: string;
+    fieldsBefore?: Record<string, string>;
+    fieldsAfter?: Record<string, string>;
+  }[];
   /** The domain's roots before and after the run, 0x-hex. */
   rootBefore: string;
   rootAfter: string;
