@@ -89,7 +89,9 @@ function stateTamperings(bundle: RunBundle, committedBundle: RunBundle): StateTa
       {
         field: "state.writes (a committed run's write added)",
         tamper: (b) => b.state!.writes.push(copy(committedBundle).state!.writes[0]),
-        reason: both(/a rolled-back run leaves the state as it was, yet the bundle's state has 1 writes/),
+        reason: both(
+          /the run's order trace \(ROLLED_BACK\) makes 0 state changes, the bundle's state has 1 writes/,
+        ),
       },
     ];
   }

@@ -227,7 +227,6 @@ export const SUPPLY_INVENTORY_EFFECT: WorkflowStateEffect = {
   ),
   valueFields: INVENTORY_FIELDS,
   allowInsert: true,
-  valueName: "inventory",
   changes: inventoryChanges,
 };
 
