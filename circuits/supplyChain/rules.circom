@@ -246,13 +246,13 @@ template SupplyChainRules() {
             if (m == 0 || k >= 1) {
                 if (supplyCompRuns(k, m, 1) == 1) {
                     var p = supplyCompSlot(k, m, 1);
-                    layout[k][m] * (request[p][0] - planId) === 0;
+                    layout[k][m] * (request[p][0] - planId) === 0; // cancelPlan: the plan
                 }
                 if (supplyCompRuns(k, m, 2) == 1) {
                     var p = supplyCompSlot(k, m, 2);
                     var lot = 0;
                     if (k >= 4 || (k == 3 && m == 2)) lot = 1;
-                    layout[k][m] * (request[p][0] - planId) === 0;
+                    layout[k][m] * (request[p][0] - planId) === 0; // cancelPurchase: the plan
                     layout[k][m] * (request[p][1] - purchaseOrders) === 0;
                     if (lot == 1) {
                         layout[k][m] * response[p][2] === 0;

@@ -25,8 +25,8 @@ import {
   type ProviderFixture,
 } from "../fixtures/orderTrace";
 
-const saga = constraintOf("SagaWorkflow", "lib/saga.circom");
-const attestation = constraintOf("ProviderAttestation", "lib/attestation.circom");
+const saga = constraintOf("Saga", "lib/saga.circom");
+const attestation = constraintOf("ProviderSignature", "lib/attestation.circom");
 
 const SUBMITTER = 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266n;
 const STEP_NAMES = ["create_order", "reserve_inventory", "payment", "logistics", "invoice", "accounting"];
@@ -201,7 +201,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
     it("a failed call without a signed refusal and without its status query (the unsettled declared failure)", async () => {
       const trace = await signedOrderTrace({ providers, failAt: 2, failure: "declared" });
       // layout (payment, 0) wants the failed call's signed refusal: there is no signature
-      await expectFailAt(circuit, input(trace), attestation("verifier.M <== message.out;"));
+      await expectFailAt(circuit, input(trace), attestation("verifier.M <== message;"));
     });
 
     it("data in a slot the run does not use (after the last record, and in a slot another layout uses)", async () => {
@@ -302,7 +302,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       const calls = took.calls.filter((c) => c.operationName !== "payment.refund");
       const forged = reindexed({ ...took, calls }, steps);
       // the query's signature covers TOOK_EFFECT and the response hash: it does not verify
-      await expectFailAt(circuit, input(forged), attestation("verifier.M <== message.out;"));
+      await expectFailAt(circuit, input(forged), attestation("verifier.M <== message;"));
     });
 
     it('"no effect" claimed with the system\'s own TOOK_EFFECT answer (settlement 1, the refund left out)', async () => {
@@ -361,9 +361,9 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
     it("a status answer of another run, or an ordinary call's signature (another operation code) as the status answer", async () => {
       const none = await noEffect();
       const otherRun = await resigned(none, providers, QUERY, { workflowId: none.workflowId + 1n });
-      await expectFailAt(circuit, input(otherRun), attestation("verifier.M <== message.out;"));
+      await expectFailAt(circuit, input(otherRun), attestation("verifier.M <== message;"));
       const asCharge = await resigned(none, providers, QUERY, { operation: 101 });
-      await expectFailAt(circuit, input(asCharge), attestation("verifier.M <== message.out;"));
+      await expectFailAt(circuit, input(asCharge), attestation("verifier.M <== message;"));
     });
 
     it("a settled call's record with a response although the query says NO_EFFECT", async () => {

@@ -129,7 +129,7 @@ const GENESIS = { "bank:A": 1_000n, "bank:B": 250n, "bank:C": 40n, "bank:E": 7n 
 
 // ------------------------------------------------------------------ where a witness must fail
 
-const updates = constraintOf("StateUpdates", "lib/stateUpdates.circom");
+const updates = constraintOf("StateWrites", "lib/stateUpdates.circom");
 const leafUpdate = constraintOf("StateLeafUpdate", "lib/state.circom");
 /** The opening of a write's leaf under the root the previous writes left (StateLeafUpdate). */
 const OPENING = leafUpdate("enabled * (before[DEPTH] - rootBefore) === 0;");

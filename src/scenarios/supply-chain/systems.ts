@@ -1,17 +1,14 @@
 import {
-  type LedgerEntry,
-  SimulatedLab,
-  startSystems,
-  type LabFaultKind,
-  LAB_FAULT_KINDS,
-} from "../../systems";
-import {
   erpPlan,
   erpProduce,
-  type ErpPlanRequest,
+  LAB_FAULT_KINDS,
+  SimulatedLab,
+  startSystems,
   type ErpPlanResponse,
   type ErpProduceRequest,
   type ErpProduceResponse,
+  type LabFaultKind,
+  type LedgerEntry,
 } from "../../systems";
 import type { SystemName } from "../../trace";
 import { UnknownScenarioError, type RunningSystems, type Scenario } from "../types";
