@@ -9,8 +9,21 @@ function receiptTag() {
     return 0x776573666c6f772f72656365697074;
 }
 
-// SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
-//              STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM)
+// Saga(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, FAILED_STEPS, RECEIPTS,
+//      STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM)
+// (SagaWorkflow, at the end of this file, is Saga with FAILED_STEPS all or committed only and
+// RECEIPTS = 0.)
+//
+// FAILED_STEPS is a mask over k = 0..N: bit k set allows the layouts with failedStep = k (bit N: the
+// committed run), so one instance may prove committed runs only (1 << N), every run ((1 << (N+1)) - 1)
+// or any subset (e.g. the rollbacks that fit a budget). RECEIPTS = 0: one signature per signed call
+// (attestation slot c: the c-th signed call, MAX_CALLS slots); RECEIPTS = 1: one receipt per system
+// the template calls (slot r: the r-th of them by ascending code), each a signature over
+// Poseidon(receiptTag, workflowId, n, chain) where chain links the system's n signed calls of the
+// layout in trace order (link(h, call) = Poseidon(h, callSeq, operation, requestHash, responseHash),
+// from 0: src/trace/receipt.ts). A receipt vouches for exactly the calls one signature per call would
+// (a call left out, added, changed or reordered gives another chain) at about a third of the cost for
+// a system with several calls: ~5.5k constraints per system plus ~300 per possible call.
 //
 // The statement of a workflow template of N forward steps, described by the constant arrays
 // (length N): STEP_CODE (step codes), STEP_OP / STEP_SYSTEM (the operation and system a step calls,
@@ -21,7 +34,7 @@ function receiptTag() {
 // Proves there is a trace committed by traceRoot (TraceCommitment over 2^TRACE_DEPTH slots) whose
 // records are exactly, for the private failedStep k and settlement m:
 //   k = N, m = 0 (outcome = COMMITTED = 1):  F0..F(N-1), all FORWARD/OK;
-//   k < N (outcome = ROLLED_BACK = 2, only when ROLLBACK = 1):  F0..F(k-1) FORWARD/OK, then Fk
+//   k < N (outcome = ROLLED_BACK = 2, when FAILED_STEPS allows k):  F0..F(k-1) FORWARD/OK, then Fk
 //     FORWARD/FAILED, then
 //       m = 0 (a local step, or the system signed a refusal): nothing more;
 //       m = 1 (the call got no usable answer; its status query says NO_EFFECT or REFUSED): Qk;
@@ -35,7 +48,8 @@ function receiptTag() {
 // template, slots after the last record 0, and:
 //   - every call of an OK record is attested: its system's key (system code fixed by the template)
 //     is in the provider set providerSetRoot and signed (workflowId, callSeq, operation,
-//     requestHash, responseHash) over the recorded fields; forward and compensating calls answered
+//     requestHash, responseHash) over the recorded fields (RECEIPTS = 1: signed the receipt whose
+//     chain holds exactly those fields of each of its calls); forward and compensating calls answered
 //     response[0] = 1 (succeeded);
 //   - the failed step's call: m = 0, attested with response[0] != 1 (the system said no: evidence
 //     ATTESTED); m = 1, no signature, response all 0 (evidence DECLARED); m = 2, no signature of its
@@ -53,7 +67,8 @@ function receiptTag() {
 //   - settlement is 0, 1 or 2 and 0 unless the failed step calls and has a status query; request
 //     and response fields of slots the selected layout does not use are 0 (nothing rides along
 //     outside the trace).
-// Attestation slot c holds the c-th signed call in trace order (a settled call has none of its own).
+// Attestation slot c holds the c-th signed call in trace order (a settled call has none of its own);
+// with receipts, slot r the r-th system's receipt (a system the layout does not call: disabled).
 // Public: workflowId, outcome, traceRoot, providerSetRoot, submitter (declared by the wrapping
 // template).
 // Assumptions: request/response values are field elements; business meaning is checked elsewhere.
