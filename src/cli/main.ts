@@ -438,7 +438,9 @@ export function buildProgram(): Command {
     .option(
       "--fail <target:kind>",
       "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
-        "(payment, logistics, invoice), <operation>:<kind> that operation (e.g. payment.refund:error); " +
+        "(order: payment, logistics, invoice; supply-chain: erp, sql, logistics), <operation>:<kind> that " +
+        "operation (e.g. payment.refund:error, erp.produce:decline), <actor>:<kind> a simulated actor " +
+        "(supply-chain: lab:fail-inspection); " +
         `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all)`,
       collectFaultSpec,
     )

@@ -16,6 +16,8 @@ import { DEMO_STOCK, Inventory } from "../../src/scenarios/order/inventory";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
 import { ORDER_STOCK_EFFECT, orderWorkflow } from "../../src/scenarios/order/workflow";
 import type { Fault } from "../../src/systems";
+import type { RunningSystems } from "../../src/scenarios";
+import { supplyChainScenario } from "../../src/scenarios/supply-chain";
 import { newRunNonce, workflowIdOf, type Trace } from "../../src/trace";
 import type { CrashChildConfig } from "../fixtures/crashChild";
 import { ROOT } from "../fixtures/cli";
@@ -430,5 +432,107 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
     }
     // For the report: how much the crash test covered.
     process.stdout.write(`      (kill points: ${killPoints}, effects checked: ${effectsChecked})\n`);
+  });
+});
+
+describe("crash test, the supply chain: one run killed after every journaled transition, finished by a new process", function () {
+  this.timeout(900_000);
+  let dataDir: string;
+  let systems: RunningSystems;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-crash-supply-"));
+    systems = await supplyChainScenario.startSystems({ dataDir, providerSetDepth: 3, logger: silent });
+  });
+
+  after(async () => {
+    for (const child of children) child.kill("SIGKILL");
+    await systems?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const ledgers = () => ({
+    erp: systems.ledger("erp"),
+    sql: systems.ledger("sql"),
+    logistics: systems.ledger("logistics"),
+  });
+  const input = (n: number) => ({
+    orderId: `SO-CRASH-${n}`,
+    product: "PUMP-3",
+    quantity: 3,
+    destination: "20095 Hamburg DE",
+  });
+
+  it("an inspection that fails (the lot scrapped): every effect once, the same records as an uninterrupted run", async () => {
+    // the uninterrupted run
+    systems.injectActorFault!("lab", "fail-inspection", 1);
+    const events: string[] = [];
+    const referenceNonce = newRunNonce();
+    const reference = await executeWorkflow({
+      definition: supplyChainScenario.createDefinition(),
+      input: input(1),
+      binding: { ...TEST_BINDING, runNonce: referenceNonce },
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 50, callTimeoutMs: 30_000 },
+      logger: silent,
+      onEvent: (event) => events.push(describeEvent(event as unknown as ChildEvent)),
+    });
+    expect(reference.trace.outcome).to.equal("ROLLED_BACK");
+
+    // the same run, killed at every boundary
+    systems.injectActorFault!("lab", "fail-inspection", 1);
+    const runNonce = newRunNonce();
+    const workflowId = workflowIdOf({ ...TEST_BINDING, runNonce });
+    const runId = toHex32(workflowId);
+    const journalFile = path.join(dataDir, "journal-supply.sqlite");
+    const killedAt: string[] = [];
+    for (let i = 0; ; i++) {
+      expect(i, "the crash chain finishes").to.be.lessThan(100);
+      const result = await startChild({
+        mode: i === 0 ? "run" : "resume",
+        scenario: "supply-chain",
+        journalFile,
+        dataDir,
+        endpoints: systems.endpoints,
+        workflowId: runId,
+        runNonce: toHex32(runNonce),
+        input: input(2),
+        killAtEvent: 1,
+      });
+      if (result.signal === "SIGKILL") {
+        const fresh = result.events.filter((e) => (e as { new?: boolean }).new);
+        killedAt.push(describeEvent(fresh[fresh.length - 1]));
+        continue;
+      }
+      expect(result.code, result.stderr).to.equal(0);
+      break;
+    }
+    expect(killedAt).to.deep.equal(events);
+    const journal = Journal.open(journalFile);
+    try {
+      const execution = await resumeWorkflow({
+        definition: supplyChainScenario.createDefinition(),
+        journal,
+        runId,
+        endpoints: systems.endpoints,
+        providers: systems.providers,
+        logger: silent,
+      });
+      expect(shape(execution.trace)).to.deep.equal(shape(reference.trace));
+    } finally {
+      journal.close();
+    }
+    const effects = effectsOf(ledgers(), workflowId);
+    expect(effectSummary(effects)).to.deep.equal({
+      "erp.plan": ["PLANNED"],
+      "erp.purchase": ["ORDERED"],
+      "erp.produce": ["PRODUCED"],
+      "lab.inspection_result": ["FAILED"],
+      "erp.scrapLot": ["SCRAPPED"],
+      "erp.cancelPurchase": ["CANCELLED"],
+      "erp.cancelPlan": ["CANCELLED"],
+    });
+    process.stdout.write(`      (kill points: ${killedAt.length})\n`);
   });
 });
