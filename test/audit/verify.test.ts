@@ -172,12 +172,16 @@ function stateTamperings(bundle: RunBundle, committedBundle: RunBundle): StateTa
     {
       field: "state.writes (the write removed)",
       tamper: (b) => b.state!.writes.pop(),
-      reason: both(/the run's order trace makes 1 state changes, the bundle's state has 0 writes/),
+      reason: both(
+        /the run's order trace \(COMMITTED\) makes 1 state changes, the bundle's state has 0 writes/,
+      ),
     },
     {
       field: "state.writes (the write twice)",
       tamper: (b) => b.state!.writes.push(copy(b).state!.writes[0]),
-      reason: both(/the run's order trace makes 1 state changes, the bundle's state has 2 writes/),
+      reason: both(
+        /the run's order trace \(COMMITTED\) makes 1 state changes, the bundle's state has 2 writes/,
+      ),
     },
   ];
 }

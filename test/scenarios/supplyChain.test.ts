@@ -218,6 +218,41 @@ describe("the supply chain (ERP, the lab's database through the SQL gateway, log
     ]);
   });
 
+  it("the inspection read's answer lost after the gateway answered: settled by sql.status, the lot scrapped", async () => {
+    const bundle = await rollbackRun({
+      orderId: "SO-T-000007",
+      fail: () =>
+        session.injectFault("sql", {
+          operation: "lab.inspection_result",
+          kind: "timeout-after-effect",
+          times: 1_000,
+        }),
+      steps: [
+        "confirm_order:OK",
+        "plan:OK",
+        "purchase:OK",
+        "produce:OK",
+        "inspect:FAILED",
+        "inspect.settle:SETTLE",
+        "scrap_lot:OK",
+        "cancel_purchase:OK",
+        "cancel_plan:OK",
+      ],
+      erp: [
+        "erp.plan",
+        "erp.purchase",
+        "erp.produce",
+        "erp.scrapLot",
+        "erp.cancelPurchase",
+        "erp.cancelPlan",
+      ],
+    });
+    expect(bundle.steps.find((s) => s.stepName === "inspect")!.evidence).to.equal("SETTLED");
+    const sql = session.systems.ledger("sql").filter((e) => e.workflowId === bundle.workflowId);
+    expect(sql.map((e) => e.operation)).to.deep.equal(["lab.inspection_result", "sql.status"]);
+  });
+
+  // (last of the runs: its fault stays on erp.produce)
   it("production's answer lost after it took effect: settled by erp.status, the lot scrapped", async () => {
     await rollbackRun({
       orderId: "SO-T-000006",
