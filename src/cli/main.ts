@@ -52,6 +52,15 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A batch size: 1 (no batches) to 32, the registry's MAX_BATCH_SIZE. */
+function batchSizeArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 32) {
+    throw new InvalidArgumentError("expected an integer from 1 to 32 (the registry's largest batch)");
+  }
+  return n;
+}
+
 function milliseconds(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 3_600_000)
@@ -156,7 +165,8 @@ function summaryLines(run: RunSummary): string[] {
           }`,
         ]
       : []),
-    `  tx ${run.txHash} in block ${run.blockNumber}, ${run.gasUsed} gas`,
+    `  tx ${run.txHash} in block ${run.blockNumber}, ${run.gasUsed} gas` +
+      (run.batch ? ` (a batch of ${run.batch.runs} runs: ${run.batch.gasPerRun} gas per run)` : ""),
     `  execute ${run.timings.executeMs} ms, prove ${run.timings.proveMs} ms, submit ${run.timings.submitMs} ms`,
     `  bundle ${run.bundlePath}`,
   ];
@@ -439,11 +449,26 @@ export function buildProgram(): Command {
       positiveInt,
       1,
     )
+    .option(
+      "--batch <n>",
+      "submit proven runs of one template together, up to n (2-32) in one transaction (submitBatch: " +
+        "N + 3 pairings instead of 4N); a state template's runs are still submitted one at a time",
+      batchSizeArg,
+    )
+    .addOption(
+      new Option(
+        "--batch-window <ms>",
+        "how long a proven run waits for others to join its batch at most (default 30000); a batch is sent " +
+          "earlier when full or when no other run is being proven",
+      ).argParser(milliseconds),
+    )
     .option("--json", "print one JSON object on the last line of stdout (with --concurrent: a JSON array)")
     .action(
       async (
         name: string,
         opts: {
+          batch?: number;
+          batchWindow?: number;
           network: string;
           dataDir: string;
           journal?: string;
@@ -475,6 +500,8 @@ export function buildProgram(): Command {
           logger: createLogger(),
           confirmations: opts.confirmations,
           txTimeoutMs: opts.txTimeout,
+          batchSize: opts.batch,
+          batchWindowMs: opts.batchWindow,
         });
         try {
           await finishInterruptedRuns(session);

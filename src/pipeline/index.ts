@@ -5,3 +5,4 @@ export * from "./session";
 export * from "./bench";
 export * from "./queues";
 export * from "./runState";
+export * from "./runChain";
