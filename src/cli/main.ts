@@ -545,6 +545,77 @@ export function buildProgram(): Command {
     );
 
   program
+    .command("submit")
+    .description(
+      "submit proven run bundles (files, or runs folders such as .wesflow/runs) to a network's registry and complete them with their transactions",
+    )
+    .argument("<bundles...>", "bundle files, or folders whose <workflowId>/bundle.json are taken")
+    .addOption(networkOption().default("localhost"))
+    .addOption(dataDirOption())
+    .option(
+      "--batch",
+      "send the bundles of one template in batch transactions of up to 32 (submitBatch), a state template's in chain order; a refused bundle is reported, the others recorded",
+    )
+    .addOption(confirmationsOption())
+    .addOption(txTimeoutOption())
+    .option("--json", "print a JSON array on the last line")
+    .action(
+      async (
+        bundles: string[],
+        opts: {
+          network: string;
+          dataDir: string;
+          batch?: boolean;
+          confirmations: number;
+          txTimeout?: number;
+          json?: boolean;
+        },
+      ) => {
+        const { submitBundleFiles } = await pipeline();
+        const { submitter, deployment, submissions } = await submitBundleFiles({
+          network: opts.network,
+          dataDir: opts.dataDir,
+          paths: bundles.map(userPath),
+          batch: opts.batch === true,
+          confirmations: opts.confirmations,
+          timeoutMs: opts.txTimeout,
+        });
+        const rows = submissions.map((s) => ({
+          file: path.relative(invocationDir, s.file) || s.file,
+          workflowId: toHex32(BigInt(s.workflowId)),
+          template: s.template,
+          ...(s.tx
+            ? {
+                txHash: s.tx.txHash,
+                blockNumber: s.tx.blockNumber,
+                gasUsed: s.tx.gasUsed,
+                runsInTransaction: s.runsInTransaction,
+              }
+            : { error: describeError(s.error) }),
+        }));
+        if (opts.json) out(JSON.stringify(rows));
+        else {
+          out(
+            `registry ${deployment.registry} on ${opts.network} (chain ${deployment.chainId}), submitter ${submitter}`,
+          );
+          for (const row of rows) {
+            out(
+              `${row.workflowId} ${row.template}: ` +
+                ("txHash" in row
+                  ? `tx ${row.txHash} in block ${row.blockNumber}, ${row.gasUsed} gas` +
+                    (row.runsInTransaction && row.runsInTransaction > 1
+                      ? ` (a batch of ${row.runsInTransaction} runs)`
+                      : "")
+                  : `not recorded: ${row.error}`),
+            );
+          }
+        }
+        const refused = rows.filter((row) => "error" in row).length;
+        if (refused > 0) throw new UsageError(`${refused} of ${rows.length} bundles were not recorded`);
+      },
+    );
+
+  program
     .command("status")
     .description("the runs in the journal: status, failed step, runs that need attention and why")
     .addOption(dataDirOption())

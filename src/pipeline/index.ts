@@ -6,3 +6,4 @@ export * from "./bench";
 export * from "./queues";
 export * from "./runState";
 export * from "./runChain";
+export * from "./submitBundles";
