@@ -271,7 +271,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         for (uint256 i = 0; i < count; ++i) {
             uint256[5] calldata signals = pubSignals[i];
             // The common case in a few hundred gas; anything else takes the checks `submit` makes.
-            if (_recordIfPlainlyValid(templateId, signals, activeSet)) {
+            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, false, bytes32(0), 0)) {
                 activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
                 continue;
             }
@@ -302,7 +302,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         for (uint256 i = 0; i < count; ++i) {
             uint256[7] calldata signals = pubSignals[i];
             // The common case in a few hundred gas; anything else takes the checks `submitWithState` makes.
-            if (_recordStateRunIfPlainlyValid(templateId, domainId, root, signals, activeSet)) {
+            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, true, domainId, root)) {
                 activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
             } else {
                 activeSet = _checkStateRun(domainId, root, signals, i, activeSet);
@@ -563,116 +563,108 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     // ------------------------------------------------------------ batch fast path
     //
-    // A batch's runs are checked and recorded by the two functions below when every check passes in its
-    // plainest form: each returns false (having changed nothing) unless every one of `_checkRun`'s (and
-    // `_checkStateRun`'s) conditions holds, and then records the run exactly as `_record` (and
-    // `_recordWithState`) would: the same storage word and the same events, in the same order. They are
-    // an accelerator only (a few hundred gas a run instead of ~1.5k): a run they do not take goes through
-    // the Solidity checks, which raise its error (and would record it if it passed them). The tests
+    // A batch's runs are checked and recorded by `_recordIfPlain` when every check passes in its plainest
+    // form: it records a run only if every one of `_checkRun`'s (`_checkStateRun`'s) conditions holds,
+    // and exactly as `_record` (`_recordWithState`) would: the same storage word and the same events, in
+    // the same order. It is an accelerator only (a few hundred gas a run instead of ~1.5k): a run it does
+    // not take goes through the Solidity checks, which raise its error (and would record it if it passed
+    // them). The tests
     // compare a batch's storage and events with those of single submissions, and every refusal. Memory:
     // only from the free memory pointer on, never the scratch space, which the optimizer's constant
     // loads may overwrite between statements.
 
-    /// @dev Records a run of five signals when it passes every check of `_checkRun` plainly: signals below
-    ///      the modulus, outcome 1 or 2, provider set `activeSet` (non-zero, found active before) or active
-    ///      in storage, bound submitter = msg.sender, workflow id not recorded.
-    function _recordIfPlainlyValid(
+    /// @dev Records a run as `_record` does (the same storage word, the same event), or a state run
+    ///      (`stateful`) as `_recordWithState` does (StateRootAdvanced first), when it passes every check of
+    ///      `_checkRun` (`_checkStateRun`) plainly: its first five signals below the modulus, outcome 1 or
+    ///      2, provider set `activeSet` (non-zero, found active before) or active in storage, bound
+    ///      submitter = msg.sender, workflow id not recorded; for a state run also stateRootBefore =
+    ///      `expectedRoot` (below the modulus: a domain's root) and 0 < stateRootAfter < modulus. Else
+    ///      returns false, having changed nothing. `signals` is the calldata offset of the run's signals.
+    function _recordIfPlain(
         bytes32 templateId,
-        uint256[5] calldata pubSignals,
-        uint256 activeSet
-    ) private returns (bool plain) {
-        bytes32 recordedTopic = WorkflowRecorded.selector;
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            let workflowId := calldataload(pubSignals)
-            let outcome := calldataload(add(pubSignals, 0x20))
-            let traceRoot := calldataload(add(pubSignals, 0x40))
-            let providerSetRoot := calldataload(add(pubSignals, 0x60))
-            plain := and(
-                and(lt(workflowId, SNARK_SCALAR_FIELD), lt(traceRoot, SNARK_SCALAR_FIELD)),
-                and(lt(providerSetRoot, SNARK_SCALAR_FIELD), or(eq(outcome, 1), eq(outcome, 2)))
-            )
-            // submitter == msg.sender (below the modulus and 160 bits wide, then)
-            plain := and(plain, eq(calldataload(add(pubSignals, 0x80)), caller()))
-            if plain {
-                if iszero(and(eq(providerSetRoot, activeSet), iszero(iszero(activeSet)))) {
-                    let key := mload(0x40)
-                    mstore(key, providerSetRoot)
-                    mstore(add(key, 0x20), _providerSets.slot)
-                    plain := eq(sload(keccak256(key, 0x40)), 1) // ProviderSetStatus.Active
-                }
-            }
-            if plain {
-                let key := mload(0x40)
-                mstore(key, workflowId)
-                mstore(add(key, 0x20), _entries.slot)
-                let entry := keccak256(key, 0x40)
-                plain := iszero(sload(entry))
-                if plain {
-                    sstore(entry, or(traceRoot, shl(OUTCOME_SHIFT, outcome)))
-                    let data := mload(0x40)
-                    mstore(data, outcome)
-                    mstore(add(data, 0x20), traceRoot)
-                    mstore(add(data, 0x40), providerSetRoot)
-                    log4(data, 0x60, recordedTopic, workflowId, templateId, caller())
-                }
-            }
-        }
-    }
-
-    /// @dev Records a state run when it passes every check of `_checkStateRun` plainly: those of
-    ///      `_recordIfPlainlyValid`, every signal below the modulus, stateRootBefore = `expectedRoot`,
-    ///      stateRootAfter non-zero. Emits StateRootAdvanced, then WorkflowRecorded, as `_recordWithState`.
-    function _recordStateRunIfPlainlyValid(
-        bytes32 templateId,
+        uint256 signals,
+        uint256 activeSet,
+        bool stateful,
         bytes32 domainId,
-        uint256 expectedRoot,
-        uint256[7] calldata pubSignals,
-        uint256 activeSet
+        uint256 expectedRoot
     ) private returns (bool plain) {
         bytes32 recordedTopic = WorkflowRecorded.selector;
         bytes32 advancedTopic = StateRootAdvanced.selector;
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
-            let workflowId := calldataload(pubSignals)
-            let outcome := calldataload(add(pubSignals, 0x20))
-            let traceRoot := calldataload(add(pubSignals, 0x40))
-            let providerSetRoot := calldataload(add(pubSignals, 0x60))
-            let rootAfter := calldataload(add(pubSignals, 0xc0))
-            plain := and(
-                and(lt(workflowId, SNARK_SCALAR_FIELD), lt(traceRoot, SNARK_SCALAR_FIELD)),
-                and(lt(providerSetRoot, SNARK_SCALAR_FIELD), or(eq(outcome, 1), eq(outcome, 2)))
-            )
-            // rootBefore = expectedRoot (below the modulus: a domain's root), 0 < rootAfter < modulus
-            plain := and(plain, eq(calldataload(add(pubSignals, 0xa0)), expectedRoot))
-            plain := and(plain, and(lt(rootAfter, SNARK_SCALAR_FIELD), iszero(iszero(rootAfter))))
-            plain := and(plain, eq(calldataload(add(pubSignals, 0x80)), caller()))
-            if plain {
-                if iszero(and(eq(providerSetRoot, activeSet), iszero(iszero(activeSet)))) {
-                    let key := mload(0x40)
+            // The modulus once on the stack: as a literal in each comparison, the optimizer would load it
+            // from code each time.
+            let field := SNARK_SCALAR_FIELD
+            let entry := 0
+            if or(iszero(stateful), plainRoots(signals, expectedRoot, field)) {
+                entry := plainRunEntry(signals, activeSet, field)
+            }
+            if entry {
+                let data := mload(0x40)
+                if stateful {
+                    // StateRootAdvanced's data: rootBefore, rootAfter, which are signals 5 and 6
+                    calldatacopy(data, add(signals, 0xa0), 0x40)
+                    log3(data, 0x40, advancedTopic, domainId, calldataload(signals))
+                }
+                // _packEntry(traceRoot, outcome); WorkflowRecorded's data: signals 1 to 3 (outcome,
+                // traceRoot, providerSetRoot)
+                sstore(
+                    entry,
+                    or(calldataload(add(signals, 0x40)), shl(OUTCOME_SHIFT, calldataload(add(signals, 0x20))))
+                )
+                calldatacopy(data, add(signals, 0x20), 0x60)
+                log4(data, 0x60, recordedTopic, calldataload(signals), templateId, caller())
+            }
+            plain := iszero(iszero(entry))
+
+            function plainRoots(at, expected, f) -> ok {
+                let rootAfter := calldataload(add(at, 0xc0))
+                ok := and(
+                    eq(calldataload(add(at, 0xa0)), expected),
+                    and(lt(rootAfter, f), iszero(iszero(rootAfter)))
+                )
+            }
+            // The run's entry slot when it passes the five-signal checks, else 0 (keccak256 is never 0 here).
+            function plainRunEntry(at, known, f) -> slot {
+                let outcome := calldataload(add(at, 0x20))
+                let ok := and(
+                    and(lt(calldataload(at), f), or(eq(outcome, 1), eq(outcome, 2))),
+                    and(lt(calldataload(add(at, 0x40)), f), lt(calldataload(add(at, 0x60)), f))
+                )
+                // submitter == msg.sender (below the modulus and 160 bits wide, then)
+                ok := and(ok, eq(calldataload(add(at, 0x80)), caller()))
+                let key := mload(0x40)
+                let providerSetRoot := calldataload(add(at, 0x60))
+                if and(ok, iszero(and(eq(providerSetRoot, known), iszero(iszero(known))))) {
                     mstore(key, providerSetRoot)
                     mstore(add(key, 0x20), _providerSets.slot)
-                    plain := eq(sload(keccak256(key, 0x40)), 1) // ProviderSetStatus.Active
+                    ok := eq(sload(keccak256(key, 0x40)), 1) // ProviderSetStatus.Active
+                }
+                if ok {
+                    mstore(key, calldataload(at))
+                    mstore(add(key, 0x20), _entries.slot)
+                    slot := keccak256(key, 0x40)
+                    if sload(slot) {
+                        slot := 0
+                    }
                 }
             }
-            if plain {
-                let key := mload(0x40)
-                mstore(key, workflowId)
-                mstore(add(key, 0x20), _entries.slot)
-                let entry := keccak256(key, 0x40)
-                plain := iszero(sload(entry))
-                if plain {
-                    sstore(entry, or(traceRoot, shl(OUTCOME_SHIFT, outcome)))
-                    let data := mload(0x40)
-                    mstore(data, expectedRoot)
-                    mstore(add(data, 0x20), rootAfter)
-                    log3(data, 0x40, advancedTopic, domainId, workflowId)
-                    mstore(data, outcome)
-                    mstore(add(data, 0x20), traceRoot)
-                    mstore(add(data, 0x40), providerSetRoot)
-                    log4(data, 0x60, recordedTopic, workflowId, templateId, caller())
-                }
-            }
+        }
+    }
+
+    /// @dev The calldata offset of a run's five signals.
+    function _offsetOf(uint256[5] calldata signals) private pure returns (uint256 offset) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            offset := signals
+        }
+    }
+
+    /// @dev The calldata offset of a state run's seven signals.
+    function _offsetOf(uint256[7] calldata signals) private pure returns (uint256 offset) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            offset := signals
         }
     }
 
@@ -761,27 +753,24 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     ) private view returns (bool valid) {
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
-            let n := proofs.length
             let data := mload(0x40)
-            let withDefinition := iszero(iszero(definitionHash))
-            let head := add(0x40, mul(withDefinition, 0x20))
-            let proofBytes := shl(8, n)
-            let signalBytes := mul(n, shl(5, width))
+            // the head: two offsets, then definitionHash when there is one
+            let head := add(0x40, mul(iszero(iszero(definitionHash)), 0x20))
             mstore(data, selector)
             mstore(add(data, 0x04), head)
-            mstore(add(data, 0x24), add(add(head, 0x20), proofBytes))
-            if withDefinition {
+            mstore(add(data, 0x24), add(add(head, 0x20), shl(8, proofs.length)))
+            if definitionHash {
                 mstore(add(data, 0x44), definitionHash)
             }
             let at := add(add(data, 0x04), head)
-            mstore(at, n)
-            calldatacopy(add(at, 0x20), proofs.offset, proofBytes)
-            at := add(add(at, 0x20), proofBytes)
-            mstore(at, n)
-            calldatacopy(add(at, 0x20), signalsOffset, signalBytes)
-            let length := sub(add(add(at, 0x20), signalBytes), data)
+            mstore(at, proofs.length)
+            calldatacopy(add(at, 0x20), proofs.offset, shl(8, proofs.length))
+            at := add(add(at, 0x20), shl(8, proofs.length))
+            mstore(at, proofs.length)
+            calldatacopy(add(at, 0x20), signalsOffset, mul(proofs.length, shl(5, width)))
+            at := add(add(at, 0x20), mul(proofs.length, shl(5, width)))
             // A revert of the batch verifier is passed on, as a high-level call would.
-            if iszero(staticcall(gas(), batchVerifier, data, length, data, 0x20)) {
+            if iszero(staticcall(gas(), batchVerifier, data, sub(at, data), data, 0x20)) {
                 returndatacopy(data, 0, returndatasize())
                 revert(data, returndatasize())
             }
