@@ -424,7 +424,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256 run,
         uint256 activeSet
     ) private view returns (uint256) {
-        _checkInField(pubSignals, PUBLIC_SIGNAL_COUNT, run);
+        _checkInField(pubSignals, run);
         return
             _checkRunFields(
                 pubSignals[SIGNAL_WORKFLOW_ID],
@@ -446,7 +446,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256 run,
         uint256 activeSet
     ) private view returns (uint256 providerSet) {
-        _checkInField(pubSignals, STATE_PUBLIC_SIGNAL_COUNT, run);
+        _checkInField(pubSignals, run);
         providerSet = _checkRunFields(
             pubSignals[SIGNAL_WORKFLOW_ID],
             pubSignals[SIGNAL_OUTCOME],
@@ -467,42 +467,23 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         }
     }
 
-    /// @dev Every one of `count` signals from calldata offset `signals` below the modulus, else
-    ///      Registry__InputNotInField(index, value) for the first that is not.
-    function _checkInField(uint256[5] calldata signals, uint256 count, uint256 run) private pure {
-        bool inField;
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            inField := 1
-            for {
-                let i := 0
-            } lt(i, count) {
-                i := add(i, 1)
-            } {
-                inField := and(inField, lt(calldataload(add(signals, shl(5, i))), SNARK_SCALAR_FIELD))
-            }
-        }
-        if (inField) return;
-        for (uint256 i = 0; ; ++i) {
-            uint256 value;
-            // solhint-disable-next-line no-inline-assembly
-            assembly ("memory-safe") {
-                value := calldataload(add(signals, shl(5, i)))
-            }
-            if (value >= SNARK_SCALAR_FIELD) {
-                _reject(run, abi.encodeWithSelector(Registry__InputNotInField.selector, i, value));
+    /// @dev Every one of a run's five signals below the modulus, else Registry__InputNotInField(index, value)
+    ///      for the first that is not.
+    function _checkInField(uint256[5] calldata signals, uint256 run) private pure {
+        for (uint256 i = 0; i < PUBLIC_SIGNAL_COUNT; ++i) {
+            if (signals[i] >= SNARK_SCALAR_FIELD) {
+                _reject(run, abi.encodeWithSelector(Registry__InputNotInField.selector, i, signals[i]));
             }
         }
     }
 
-    /// @dev The seven-signal form of `_checkInField` (the same calldata words, two more of them).
-    function _checkInField(uint256[7] calldata signals, uint256 count, uint256 run) private pure {
-        uint256[5] calldata head;
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            head := signals
+    /// @dev `_checkInField` for a state run's seven signals.
+    function _checkInField(uint256[7] calldata signals, uint256 run) private pure {
+        for (uint256 i = 0; i < STATE_PUBLIC_SIGNAL_COUNT; ++i) {
+            if (signals[i] >= SNARK_SCALAR_FIELD) {
+                _reject(run, abi.encodeWithSelector(Registry__InputNotInField.selector, i, signals[i]));
+            }
         }
-        _checkInField(head, count, run);
     }
 
     /// @dev The checks of a run every kind of template shares: outcome, provider set, submitter, replay.
