@@ -108,7 +108,9 @@ describe("batch verification with real proofs (order circuit)", function () {
     runs = proofs.chain.runs;
   });
 
-  after(() => fs.rmSync(proofs.dataDir, { recursive: true, force: true }));
+  after(() => {
+    if (proofs) fs.rmSync(proofs.dataDir, { recursive: true, force: true });
+  });
 
   describe("the generated batch verifier", () => {
     it("commits to its verification key and takes seven signals per proof", async () => {
