@@ -8,7 +8,8 @@ include "./attestation.circom";
 // WorkflowDefinitionHash(MAX_STEPS)
 // The hash that identifies a workflow definition of stepCount forward steps, given as MAX_STEPS rows
 // (rows at and after stepCount are all zero):
-//   rowHash[j] = Poseidon(stepCode[j], stepOp[j], stepSystem[j], hasComp[j], compOp[j], compSystem[j])
+//   rowHash[j] = Poseidon(stepCode[j], stepOp[j], stepSystem[j], settleOp[j], hasComp[j], compOp[j],
+//                         compSystem[j])
 //   hash = Poseidon(stepCount, rowHash[0], ..., rowHash[MAX_STEPS - 1])
 // Same encoding as src/trace/layout.ts (`workflowDefinitionHash`); a test checks they agree.
 // Only hashes: WorkflowTrace constrains the rows to be well formed.
@@ -18,6 +19,7 @@ template WorkflowDefinitionHash(MAX_STEPS) {
     signal input stepCode[MAX_STEPS];
     signal input stepOp[MAX_STEPS];
     signal input stepSystem[MAX_STEPS];
+    signal input settleOp[MAX_STEPS];
     signal input hasComp[MAX_STEPS];
     signal input compOp[MAX_STEPS];
     signal input compSystem[MAX_STEPS];
@@ -27,13 +29,14 @@ template WorkflowDefinitionHash(MAX_STEPS) {
     component definition = Poseidon(1 + MAX_STEPS);
     definition.inputs[0] <== stepCount;
     for (var j = 0; j < MAX_STEPS; j++) {
-        rowHash[j] = Poseidon(6);
+        rowHash[j] = Poseidon(7);
         rowHash[j].inputs[0] <== stepCode[j];
         rowHash[j].inputs[1] <== stepOp[j];
         rowHash[j].inputs[2] <== stepSystem[j];
-        rowHash[j].inputs[3] <== hasComp[j];
-        rowHash[j].inputs[4] <== compOp[j];
-        rowHash[j].inputs[5] <== compSystem[j];
+        rowHash[j].inputs[3] <== settleOp[j];
+        rowHash[j].inputs[4] <== hasComp[j];
+        rowHash[j].inputs[5] <== compOp[j];
+        rowHash[j].inputs[6] <== compSystem[j];
         definition.inputs[1 + j] <== rowHash[j].out;
     }
     hash <== definition.out;
@@ -45,54 +48,69 @@ template WorkflowDefinitionHash(MAX_STEPS) {
 // is a private input instead of constants, bound by the public definitionHash.
 //
 // Definition (private, rows j = 0..MAX_STEPS-1): stepCount n (1..MAX_STEPS); stepCode, stepOp and
-// stepSystem (the operation and system the step calls, both 0 for a local step); hasComp (0 or 1);
-// compOp and compSystem (the compensation's call, both 0 for a local compensation, and both 0 when
-// hasComp = 0). Rows j >= n are all zero. definitionHash = WorkflowDefinitionHash(rows).
+// stepSystem (the operation and system the step calls, both 0 for a local step); settleOp (the
+// status query of stepSystem that settles the step's call when it got no usable answer; 0 = none,
+// always 0 for a local step); hasComp (0 or 1); compOp and compSystem (the compensation's call,
+// both 0 for a local compensation, and both 0 when hasComp = 0). Rows j >= n are all zero.
+// definitionHash = WorkflowDefinitionHash(rows).
 //
 // Proves there is a trace committed by traceRoot (TraceCommitment over 2^TRACE_DEPTH slots) whose
-// records are exactly, for the private failedStep k (0..n):
-//   k = n (outcome = COMMITTED = 1):  F0..F(n-1), all FORWARD/OK;
-//   k < n (outcome = ROLLED_BACK = 2):  F0..F(k-1) FORWARD/OK, then Fk FORWARD/FAILED, then the
-//     compensations of steps k-1..0 that have one, in that order, COMPENSATE/OK, each with the code
-//     of the step it compensates and the compensation's operation;
+// records are exactly, for the private failedStep k (0..n) and settlement m (0, 1, 2):
+//   k = n, m = 0 (outcome = COMMITTED = 1):  F0..F(n-1), all FORWARD/OK;
+//   k < n (outcome = ROLLED_BACK = 2):  F0..F(k-1) FORWARD/OK, then Fk FORWARD/FAILED, then Qk (its
+//     status query, SETTLE/OK, code of step k, operation settleOp[k]) when m > 0, then Ck (step k's
+//     own compensation) when m = 2 and hasComp[k] = 1, then the compensations of steps k-1..0 that
+//     have one, in that order, COMPENSATE/OK, each with the code of the step it compensates and
+//     the compensation's operation; m > 0 only when step k has a status query (settleOp[k] != 0);
 // record i in slot i (its index field), slots after the last record 0, stepCount of the commitment =
 // the number of records, calls (records with operation != 0) numbered 1, 2, ... in trace order
-// (callSeq 0 for local records), at most MAX_CALLS calls, and:
+// (callSeq 0 for local records), at most MAX_CALLS signed calls (the failed call of m = 1, 2 has no
+// signature of its own), and:
 //   - every call of an OK record is attested: a key of the definition's system for that call
-//     (stepSystem forward, compSystem compensating) is in the provider set providerSetRoot and
-//     signed (workflowId, callSeq, operation, requestHash, responseHash) over the recorded fields,
-//     and response[0] = 1 (succeeded);
-//   - the failed step's call (if it has one) is either attested with response[0] != 1 (evidence
-//     ATTESTED, failedCallAttested = 1) or declared (no signature: evidence DECLARED, response all 0);
+//     (stepSystem forward and for Qk, compSystem compensating) is in the provider set
+//     providerSetRoot and signed (workflowId, callSeq, operation, requestHash, responseHash) over
+//     the recorded fields; forward and compensating calls answered response[0] = 1 (succeeded);
+//   - the failed step's call (if it has one): m = 0, attested with response[0] != 1 (evidence
+//     ATTESTED); m = 1, no signature, response all 0 (DECLARED); m = 2, no signature of its own,
+//     response[0] = 1 and its response hash signed by Qk (SETTLED);
+//   - Qk: request [Fk's callSeq, Fk's operation, Fk's request hash, 0], response [outcome, hash, 0,
+//     0] with outcome 1 (TOOK_EFFECT) and hash = Fk's response hash for m = 2, outcome 2 (NO_EFFECT)
+//     or 3 (REFUSED) for m = 1;
 //   - each record's evidence field says which (NONE for local records).
 // The run's id is bound (RunBinding, lib/trace.circom): workflowId = Poseidon(submitter,
 // definitionHash, runNonce), runNonce private. Public, in this order: workflowId, outcome,
 // traceRoot, providerSetRoot, submitter, definitionHash.
 //
-// How: the layout is computed from (n, k, hasComp) with one-hot selectors of n and k and equality
-// tests only (no range comparator is needed): forward record i is step i; the compensation of step
-// j (j < k, hasComp[j] = 1) is in slot k + P(k) - P(j), where P(t) = the number of steps before t
-// with a compensation; call slot c (callSeq c + 1) is the call record with c calls before it. No
-// auxiliary witness: every record field is a function of the definition and k. The request and
-// response fields of slots after the last record must be 0 (nothing rides along outside the trace),
-// and failedCallAttested must be 0 unless a call failed.
+// How: the layout is computed from (n, k, m, hasComp) with one-hot selectors of n, k and m and
+// equality tests only (no range comparator is needed): forward record i is step i; Qk is in slot
+// k + 1, Ck in slot k + 2; the compensation of step j (j < k, hasComp[j] = 1) is in slot
+// k + shift + P(k) - P(j), where shift = (m > 0) + (m = 2 and hasComp[k]) and P(t) = the number of
+// steps before t with a compensation, and every such compensation must find its slot (a path longer
+// than the slots cannot be proven); attestation slot c is the signed call record with c signed calls
+// before it. No auxiliary witness: every record field is a function of the definition, k and m. The
+// request and response fields of slots after the last record must be 0 (nothing rides along
+// outside the trace).
 // Assumptions: request/response values are field elements; business meaning is checked elsewhere.
 template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     assert(MAX_STEPS >= 1 && MAX_STEPS <= 15);
     assert(MAX_CALLS >= 1);
     var FIELDS = 4;
     var SLOTS = 1 << TRACE_DEPTH;
-    // the longest trace: steps 0..MAX_STEPS-2 done, step MAX_STEPS-1 failed, MAX_STEPS-1 compensations
-    var USED_SLOTS = 2 * MAX_STEPS - 1;
-    assert(USED_SLOTS <= SLOTS);
-    var COMP_STEPS = MAX_STEPS - 1; // the last step is never compensated (nothing fails after it)
+    // the longest trace: steps 0..MAX_STEPS-2 done, the last failed and settled, its status query,
+    // and MAX_STEPS compensations (its own first)
+    var USED_SLOTS = 2 * MAX_STEPS + 1;
+    if (USED_SLOTS > SLOTS) USED_SLOTS = SLOTS;
+    assert(2 * MAX_STEPS - 1 <= SLOTS); // at least every rollback without a status query fits
+    var COMP_STEPS = MAX_STEPS - 1; // compensations after a later step's failure: steps 0..MAX_STEPS-2
 
     var PHASE_FORWARD = 1;
     var PHASE_COMPENSATE = 2;
+    var PHASE_SETTLE = 3;
     var STATUS_OK = 1;
     var STATUS_FAILED = 2;
     var EVIDENCE_DECLARED = 1;
     var EVIDENCE_ATTESTED = 2;
+    var EVIDENCE_SETTLED = 3;
     var CALL_SUCCEEDED = 1;
 
     // public (this order)
@@ -111,13 +129,14 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     signal input stepCode[MAX_STEPS];
     signal input stepOp[MAX_STEPS];
     signal input stepSystem[MAX_STEPS];
+    signal input settleOp[MAX_STEPS];
     signal input hasComp[MAX_STEPS];
     signal input compOp[MAX_STEPS];
     signal input compSystem[MAX_STEPS];
 
     // the run
     signal input failedStep;
-    signal input failedCallAttested;
+    signal input settlement; // 0 none, 1 settled without effect, 2 settled: took effect
     signal input request[SLOTS][FIELDS];
     signal input response[SLOTS][FIELDS];
     signal input salt[SLOTS]; // one random salt per record slot (ignored in unused slots)
@@ -158,6 +177,7 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
         (1 - active[j]) * stepCode[j] === 0;
         (1 - active[j]) * stepOp[j] === 0;
         (1 - active[j]) * stepSystem[j] === 0;
+        (1 - active[j]) * settleOp[j] === 0;
         (1 - active[j]) * hasComp[j] === 0;
         // no compensation: no compensating call
         (1 - hasComp[j]) * compOp[j] === 0;
@@ -168,6 +188,8 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
         systemIsZero[j] = IsZero();
         systemIsZero[j].in <== stepSystem[j];
         opIsZero[j].out === systemIsZero[j].out;
+        // a local step has no status query
+        opIsZero[j].out * settleOp[j] === 0;
         compOpIsZero[j] = IsZero();
         compOpIsZero[j].in <== compOp[j];
         compSystemIsZero[j] = IsZero();
@@ -180,6 +202,7 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     definition.stepCode <== stepCode;
     definition.stepOp <== stepOp;
     definition.stepSystem <== stepSystem;
+    definition.settleOp <== settleOp;
     definition.hasComp <== hasComp;
     definition.compOp <== compOp;
     definition.compSystem <== compSystem;
@@ -205,7 +228,6 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     isCommitted.in[1] <== stepCount;
     signal committed <== isCommitted.out;
     outcome === 2 - committed;
-    failedCallAttested * (1 - failedCallAttested) === 0;
 
     var before[MAX_STEPS]; // before[j] = 1 iff j < k: step j completed
     for (var j = 0; j < MAX_STEPS; j++) {
@@ -219,7 +241,35 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
         failsHere[j] <== kSel[j] * (1 - committed);
     }
 
-    // ---- where the compensations go: step j's compensation in slot k + P(k) - P(j)
+    // ---- settlement m in 0..2: only for a failed step with a status query
+    component isM[3];
+    signal mSel[3];
+    var mSum = 0;
+    for (var m = 0; m < 3; m++) {
+        isM[m] = IsEqual();
+        isM[m].in[0] <== settlement;
+        isM[m].in[1] <== m;
+        mSel[m] <== isM[m].out;
+        mSum += mSel[m];
+    }
+    mSum === 1;
+    signal settled <== mSel[1] + mSel[2];
+    signal failedSettleTerm[MAX_STEPS];
+    signal failedCompTerm[MAX_STEPS];
+    var failedSettleOp = 0;
+    var failedHasComp = 0;
+    for (var j = 0; j < MAX_STEPS; j++) {
+        failedSettleTerm[j] <== failsHere[j] * settleOp[j];
+        failedSettleOp += failedSettleTerm[j];
+        failedCompTerm[j] <== failsHere[j] * hasComp[j];
+        failedHasComp += failedCompTerm[j];
+    }
+    component noSettleOp = IsZero();
+    noSettleOp.in <== failedSettleOp;
+    settled * noSettleOp.out === 0; // committed, a local step or one without a status query: m = 0
+    signal ownComp <== mSel[2] * failedHasComp; // the failed step's own compensation runs
+
+    // ---- where the compensations go: step j's compensation in slot k + shift + P(k) - P(j)
     var prefix[MAX_STEPS + 1]; // P(t): steps before t with a compensation
     prefix[0] = 0;
     for (var t = 0; t < MAX_STEPS; t++) {
@@ -237,17 +287,21 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
         completedWithComp[j] <== hasComp[j] * before[j];
         compensated[j] <== completedWithComp[j] * (1 - committed);
     }
-    // compensation of step j in slot s: s >= k + 1 >= j + 2 and s <= 2k <= USED_SLOTS - 1
+    // compensation of step j in slot s: s >= k + 1 >= j + 2 and s <= USED_SLOTS - 1
     component compSlotIs[SLOTS][COMP_STEPS];
     signal compAt[SLOTS][COMP_STEPS];
     signal compCodeTerm[SLOTS][COMP_STEPS];
     signal compOpTerm[SLOTS][COMP_STEPS];
     signal compSystemTerm[SLOTS][COMP_STEPS];
+    var compSlots[COMP_STEPS];
+    for (var j = 0; j < COMP_STEPS; j++) {
+        compSlots[j] = 0;
+    }
     for (var s = 0; s < SLOTS; s++) {
         for (var j = 0; j < COMP_STEPS; j++) {
             if (s >= j + 2 && s < USED_SLOTS) {
                 compSlotIs[s][j] = IsZero();
-                compSlotIs[s][j].in <== s - failedStep - prefixAtK + prefix[j];
+                compSlotIs[s][j].in <== s - failedStep - settled - ownComp - prefixAtK + prefix[j];
                 compAt[s][j] <== compSlotIs[s][j].out * compensated[j];
                 compCodeTerm[s][j] <== compAt[s][j] * stepCode[j];
                 compOpTerm[s][j] <== compAt[s][j] * compOp[j];
@@ -258,8 +312,57 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
                 compOpTerm[s][j] <== 0;
                 compSystemTerm[s][j] <== 0;
             }
+            compSlots[j] += compAt[s][j];
         }
     }
+    // every compensation due has its slot: a rollback longer than the slots cannot be proven
+    for (var j = 0; j < COMP_STEPS; j++) {
+        compSlots[j] === compensated[j];
+    }
+
+    // ---- the status query (slot k + 1) and the failed step's own compensation (slot k + 2)
+    signal queryAt[SLOTS];
+    signal queryCode[SLOTS];
+    signal queryOp[SLOTS];
+    signal querySystem[SLOTS];
+    signal ownAt[SLOTS];
+    signal ownCode[SLOTS];
+    signal ownOp[SLOTS];
+    signal ownSystem[SLOTS];
+    for (var s = 0; s < SLOTS; s++) {
+        if (s >= 1 && s <= MAX_STEPS && s < USED_SLOTS) {
+            queryAt[s] <== kSel[s - 1] * settled;
+            queryCode[s] <== queryAt[s] * stepCode[s - 1];
+            queryOp[s] <== queryAt[s] * settleOp[s - 1];
+            querySystem[s] <== queryAt[s] * stepSystem[s - 1];
+        } else {
+            queryAt[s] <== 0;
+            queryCode[s] <== 0;
+            queryOp[s] <== 0;
+            querySystem[s] <== 0;
+        }
+        if (s >= 2 && s <= MAX_STEPS + 1 && s < USED_SLOTS) {
+            ownAt[s] <== kSel[s - 2] * ownComp;
+            ownCode[s] <== ownAt[s] * stepCode[s - 2];
+            ownOp[s] <== ownAt[s] * compOp[s - 2];
+            ownSystem[s] <== ownAt[s] * compSystem[s - 2];
+        } else {
+            ownAt[s] <== 0;
+            ownCode[s] <== 0;
+            ownOp[s] <== 0;
+            ownSystem[s] <== 0;
+        }
+    }
+
+    // the status query and the own compensation have their slots too
+    var querySlots = 0;
+    var ownSlots = 0;
+    for (var s = 0; s < SLOTS; s++) {
+        querySlots += queryAt[s];
+        ownSlots += ownAt[s];
+    }
+    querySlots === settled;
+    ownSlots === ownComp;
 
     // ---- the records
     signal fwdCode[MAX_STEPS];
@@ -280,12 +383,18 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     signal isCall[USED_SLOTS];
     signal callSeq[USED_SLOTS];
     signal failedCall[USED_SLOTS];
-    signal attestedFailure[USED_SLOTS];
+    signal refusedCall[USED_SLOTS];
+    signal declaredCall[USED_SLOTS];
+    signal settledCall[USED_SLOTS];
+    signal signedCall[USED_SLOTS];
+    signal queryEffect[USED_SLOTS];
+    signal queryNone[USED_SLOTS];
+    signal queryOutcome[USED_SLOTS];
     signal leaves[SLOTS];
-    var callsBefore[USED_SLOTS];
+    var signedBefore[USED_SLOTS];
     var calls = 0;
+    var signed = 0;
     var recordCount = 0;
-    var failedCalls = 0;
     for (var i = 0; i < SLOTS; i++) {
         if (i >= USED_SLOTS) {
             leaves[i] <== 0;
@@ -296,24 +405,24 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
         } else {
             var fwdOk = 0;
             var fwdFailed = 0;
-            var code = 0;
-            var op = 0;
-            var sys = 0;
+            var code = queryCode[i] + ownCode[i];
+            var op = queryOp[i] + ownOp[i];
+            var sys = querySystem[i] + ownSystem[i];
             if (i < MAX_STEPS) {
                 fwdOk = before[i];
                 fwdFailed = failsHere[i];
-                code = fwdCode[i];
-                op = fwdOp[i];
-                sys = fwdSystem[i];
+                code += fwdCode[i];
+                op += fwdOp[i];
+                sys += fwdSystem[i];
             }
-            var comp = 0;
+            var comp = ownAt[i];
             for (var j = 0; j < COMP_STEPS; j++) {
                 comp += compAt[i][j];
                 code += compCodeTerm[i][j];
                 op += compOpTerm[i][j];
                 sys += compSystemTerm[i][j];
             }
-            used[i] <== fwdOk + fwdFailed + comp;
+            used[i] <== fwdOk + fwdFailed + comp + queryAt[i];
             operation[i] <== op;
             system[i] <== sys;
             recordCount += used[i];
@@ -321,7 +430,6 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
             isLocal[i] = IsZero();
             isLocal[i].in <== operation[i];
             isCall[i] <== 1 - isLocal[i].out;
-            callsBefore[i] = calls;
             callSeq[i] <== isCall[i] * (calls + 1);
             calls += isCall[i];
             if (i < MAX_STEPS) {
@@ -329,33 +437,57 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
             } else {
                 failedCall[i] <== 0;
             }
-            failedCalls += failedCall[i];
-            attestedFailure[i] <== failedCallAttested * failedCall[i];
-            var mustSucceed = isCall[i] - failedCall[i];
+            refusedCall[i] <== failedCall[i] * mSel[0];
+            declaredCall[i] <== failedCall[i] * mSel[1];
+            settledCall[i] <== failedCall[i] * mSel[2];
+            // every call but a settled failed call is signed (a status query is)
+            signedCall[i] <== isCall[i] - declaredCall[i] - settledCall[i];
+            signedBefore[i] = signed;
+            signed += signedCall[i];
+            queryEffect[i] <== queryAt[i] * mSel[2];
+            queryNone[i] <== queryAt[i] * mSel[1];
 
             steps[i] = StepLeaf(FIELDS);
             steps[i].index <== i;
             steps[i].stepCode <== code;
-            steps[i].phase <== PHASE_FORWARD * (fwdOk + fwdFailed) + PHASE_COMPENSATE * comp;
-            steps[i].status <== STATUS_OK * (fwdOk + comp) + STATUS_FAILED * fwdFailed;
+            steps[i].phase <== PHASE_FORWARD * (fwdOk + fwdFailed) + PHASE_COMPENSATE * comp + PHASE_SETTLE * queryAt[i];
+            steps[i].status <== STATUS_OK * (fwdOk + comp + queryAt[i]) + STATUS_FAILED * fwdFailed;
             steps[i].callSeq <== callSeq[i];
             steps[i].operation <== operation[i];
-            // OK call: ATTESTED; failed call: DECLARED, or ATTESTED when the system signed its refusal
-            steps[i].evidence <== EVIDENCE_ATTESTED * mustSucceed + EVIDENCE_DECLARED * failedCall[i] + attestedFailure[i];
+            // signed calls: ATTESTED (a refusal too); a failed call settled: DECLARED (no effect) or
+            // SETTLED (took effect)
+            steps[i].evidence <== EVIDENCE_ATTESTED * signedCall[i] + EVIDENCE_DECLARED * declaredCall[i] + EVIDENCE_SETTLED * settledCall[i];
             steps[i].request <== request[i];
             steps[i].response <== response[i];
             steps[i].salt <== salt[i];
             leaves[i] <== used[i] * steps[i].leaf;
 
-            mustSucceed * (response[i][0] - CALL_SUCCEEDED) === 0;
+            // succeeded: forward and compensating calls, a failed call that took effect, and the
+            // status query that says so (TOOK_EFFECT = 1)
+            (signedCall[i] - refusedCall[i] - queryNone[i] + settledCall[i]) * (response[i][0] - CALL_SUCCEEDED) === 0;
             if (i < MAX_STEPS) {
                 succeeded[i] = IsEqual();
                 succeeded[i].in[0] <== response[i][0];
                 succeeded[i].in[1] <== CALL_SUCCEEDED;
-                attestedFailure[i] * succeeded[i].out === 0;
+                refusedCall[i] * succeeded[i].out === 0;
                 for (var f = 0; f < FIELDS; f++) {
-                    (failedCall[i] - attestedFailure[i]) * response[i][f] === 0;
+                    declaredCall[i] * response[i][f] === 0;
                 }
+            }
+            // the status query names the call before it and answers [outcome, hash, 0, 0]
+            if (i >= 1 && i <= MAX_STEPS) {
+                queryAt[i] * (request[i][0] - callSeq[i - 1]) === 0;
+                queryAt[i] * (request[i][1] - operation[i - 1]) === 0;
+                queryAt[i] * (request[i][2] - steps[i - 1].requestHash) === 0;
+                queryAt[i] * request[i][3] === 0;
+                queryAt[i] * response[i][2] === 0;
+                queryAt[i] * response[i][3] === 0;
+                queryEffect[i] * (response[i][1] - steps[i - 1].responseHash) === 0;
+                // NO_EFFECT (2) or REFUSED (3)
+                queryOutcome[i] <== queryNone[i] * (response[i][0] - 2);
+                queryOutcome[i] * (response[i][0] - 3) === 0;
+            } else {
+                queryOutcome[i] <== 0;
             }
             // no data outside the trace
             for (var f = 0; f < FIELDS; f++) {
@@ -364,13 +496,11 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
             }
         }
     }
-    // failedCallAttested says something only about a failed call
-    failedCallAttested * (1 - failedCalls) === 0;
 
-    // ---- the calls: attestation c belongs to the call record with c calls before it (callSeq c + 1)
+    // ---- the signed calls: attestation c belongs to the signed call record with c signed calls before it
     component callIs[USED_SLOTS][MAX_CALLS];
     signal callAt[USED_SLOTS][MAX_CALLS];
-    signal enabledTerm[USED_SLOTS][MAX_CALLS];
+    signal seqTerm[USED_SLOTS][MAX_CALLS];
     signal operationTerm[USED_SLOTS][MAX_CALLS];
     signal systemTerm[USED_SLOTS][MAX_CALLS];
     signal requestTerm[USED_SLOTS][MAX_CALLS];
@@ -380,18 +510,17 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
         for (var c = 0; c < MAX_CALLS; c++) {
             if (c <= i) {
                 callIs[i][c] = IsEqual();
-                callIs[i][c].in[0] <== callsBefore[i];
+                callIs[i][c].in[0] <== signedBefore[i];
                 callIs[i][c].in[1] <== c;
-                callAt[i][c] <== isCall[i] * callIs[i][c].out;
-                // attested: an OK record's call, or the failed call when the refusal was signed
-                enabledTerm[i][c] <== callAt[i][c] * (isCall[i] - failedCall[i] + attestedFailure[i]);
+                callAt[i][c] <== signedCall[i] * callIs[i][c].out;
+                seqTerm[i][c] <== callAt[i][c] * callSeq[i];
                 operationTerm[i][c] <== callAt[i][c] * operation[i];
                 systemTerm[i][c] <== callAt[i][c] * system[i];
                 requestTerm[i][c] <== callAt[i][c] * steps[i].requestHash;
                 responseTerm[i][c] <== callAt[i][c] * steps[i].responseHash;
             } else {
                 callAt[i][c] <== 0;
-                enabledTerm[i][c] <== 0;
+                seqTerm[i][c] <== 0;
                 operationTerm[i][c] <== 0;
                 systemTerm[i][c] <== 0;
                 requestTerm[i][c] <== 0;
@@ -399,19 +528,21 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
             }
             slotsOfCall += callAt[i][c];
         }
-        // every call has an attestation slot: at most MAX_CALLS calls
-        slotsOfCall === isCall[i];
+        // every signed call has an attestation slot: at most MAX_CALLS of them
+        slotsOfCall === signedCall[i];
     }
 
     component attestations[MAX_CALLS];
     for (var c = 0; c < MAX_CALLS; c++) {
         var enabled = 0;
+        var callSeqOf = 0;
         var callOperation = 0;
         var callSystem = 0;
         var callRequestHash = 0;
         var callResponseHash = 0;
         for (var i = 0; i < USED_SLOTS; i++) {
-            enabled += enabledTerm[i][c];
+            enabled += callAt[i][c];
+            callSeqOf += seqTerm[i][c];
             callOperation += operationTerm[i][c];
             callSystem += systemTerm[i][c];
             callRequestHash += requestTerm[i][c];
@@ -420,7 +551,7 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
         attestations[c] = ProviderAttestation(PROVIDER_DEPTH);
         attestations[c].enabled <== enabled;
         attestations[c].workflowId <== workflowId;
-        attestations[c].callSeq <== c + 1;
+        attestations[c].callSeq <== callSeqOf;
         attestations[c].operation <== callOperation;
         attestations[c].requestHash <== callRequestHash;
         attestations[c].responseHash <== callResponseHash;

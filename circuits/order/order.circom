@@ -30,7 +30,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input submitter;
     signal input runNonce;
     signal input failedStep;
-    signal input failedCallAttested;
+    signal input settlement;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
     signal input salt[1 << TRACE_DEPTH];
@@ -41,7 +41,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input providerPathIndices[3][PROVIDER_DEPTH];
 
     component saga = SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, 6, 3, 0,
-        [1, 2, 3, 4, 5, 6], [0, 0, 101, 201, 301, 0], [0, 0, 1, 2, 3, 0],
+        [1, 2, 3, 4, 5, 6], [0, 0, 101, 201, 301, 0], [0, 0, 1, 2, 3, 0], [0, 0, 103, 203, 303, 0],
         [1, 1, 1, 1, 1, 0], [0, 0, 102, 202, 302, 0], [0, 0, 1, 2, 3, 0]);
     saga.workflowId <== workflowId;
     saga.outcome <== outcome;
@@ -51,7 +51,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.workflowTag <== orderWorkflowTag();
     saga.runNonce <== runNonce;
     saga.failedStep <== failedStep;
-    saga.failedCallAttested <== failedCallAttested;
+    saga.settlement <== settlement;
     saga.request <== request;
     saga.response <== response;
     saga.salt <== salt;
@@ -70,7 +70,7 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input submitter;
     signal input runNonce;
     signal input failedStep;
-    signal input failedCallAttested;
+    signal input settlement;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
     signal input salt[1 << TRACE_DEPTH];
@@ -81,7 +81,7 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input providerPathIndices[6][PROVIDER_DEPTH];
 
     component saga = SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, 6, 6, 1,
-        [1, 2, 3, 4, 5, 6], [0, 0, 101, 201, 301, 0], [0, 0, 1, 2, 3, 0],
+        [1, 2, 3, 4, 5, 6], [0, 0, 101, 201, 301, 0], [0, 0, 1, 2, 3, 0], [0, 0, 103, 203, 303, 0],
         [1, 1, 1, 1, 1, 0], [0, 0, 102, 202, 302, 0], [0, 0, 1, 2, 3, 0]);
     saga.workflowId <== workflowId;
     saga.outcome <== outcome;
@@ -91,7 +91,7 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.workflowTag <== orderWorkflowTag();
     saga.runNonce <== runNonce;
     saga.failedStep <== failedStep;
-    saga.failedCallAttested <== failedCallAttested;
+    saga.settlement <== settlement;
     saga.request <== request;
     saga.response <== response;
     saga.salt <== salt;

@@ -36,7 +36,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     signal input stateRootBefore;
     signal input stateRootAfter;
     signal input failedStep;
-    signal input failedCallAttested;
+    signal input settlement;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
     signal input salt[1 << TRACE_DEPTH];
@@ -50,7 +50,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     signal input statePathElements[STATE_DEPTH];
 
     component saga = SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, 6, CALLS, ROLLBACK,
-        [1, 2, 3, 4, 5, 6], [0, 0, 101, 201, 301, 0], [0, 0, 1, 2, 3, 0],
+        [1, 2, 3, 4, 5, 6], [0, 0, 101, 201, 301, 0], [0, 0, 1, 2, 3, 0], [0, 0, 103, 203, 303, 0],
         [1, 1, 1, 1, 1, 0], [0, 0, 102, 202, 302, 0], [0, 0, 1, 2, 3, 0]);
     saga.workflowId <== workflowId;
     saga.outcome <== outcome;
@@ -60,7 +60,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     saga.workflowTag <== orderWorkflowTag();
     saga.runNonce <== runNonce;
     saga.failedStep <== failedStep;
-    saga.failedCallAttested <== failedCallAttested;
+    saga.settlement <== settlement;
     saga.request <== request;
     saga.response <== response;
     saga.salt <== salt;
@@ -107,7 +107,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input stateRootBefore;
     signal input stateRootAfter;
     signal input failedStep;
-    signal input failedCallAttested;
+    signal input settlement;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
     signal input salt[1 << TRACE_DEPTH];
@@ -130,7 +130,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.stateRootBefore <== stateRootBefore;
     order.stateRootAfter <== stateRootAfter;
     order.failedStep <== failedStep;
-    order.failedCallAttested <== failedCallAttested;
+    order.settlement <== settlement;
     order.request <== request;
     order.response <== response;
     order.salt <== salt;
@@ -154,7 +154,7 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input stateRootBefore;
     signal input stateRootAfter;
     signal input failedStep;
-    signal input failedCallAttested;
+    signal input settlement;
     signal input request[1 << TRACE_DEPTH][4];
     signal input response[1 << TRACE_DEPTH][4];
     signal input salt[1 << TRACE_DEPTH];
@@ -177,7 +177,7 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.stateRootBefore <== stateRootBefore;
     order.stateRootAfter <== stateRootAfter;
     order.failedStep <== failedStep;
-    order.failedCallAttested <== failedCallAttested;
+    order.settlement <== settlement;
     order.request <== request;
     order.response <== response;
     order.salt <== salt;

@@ -10,8 +10,9 @@ export function formatStateMove(state: AuditState): string {
 
 /**
  * One line per trace record: position, name, phase, status, and its call with the evidence level
- * (attested only when the signature verified; declared otherwise, e.g. a timeout). A failed step is
- * marked ✗ and a compensation ↺ with the step it undoes.
+ * (attested only when the signature verified; settled when a failed call's response is shown by the
+ * verified status query after it; declared otherwise, e.g. a timeout). A failed step is marked ✗, a
+ * compensation ↺ with the step it undoes, a status query ? with what it says of the call it settles.
  */
 export function formatTrailSteps(trail: {
   steps: readonly AuditStep[];
@@ -20,10 +21,24 @@ export function formatTrailSteps(trail: {
   const callBySeq = new Map(trail.calls.map((c) => [c.callSeq, c]));
   return trail.steps.map((step) => {
     const call = step.callSeq ? callBySeq.get(step.callSeq) : undefined;
-    const callText = call ? `→ ${call.system} ${call.operation} [${call.evidence}]` : "(local step)";
-    const mark = step.status === "FAILED" ? "✗" : step.phase === "COMPENSATE" ? "↺" : " ";
+    const evidence =
+      call?.evidence === "settled"
+        ? `settled: its status query, call ${call.settledBy}, is attested`
+        : call?.evidence;
+    const callText = call ? `→ ${call.system} ${call.label ?? call.operation} [${evidence}]` : "(local step)";
+    const mark =
+      step.status === "FAILED"
+        ? "✗"
+        : step.phase === "COMPENSATE"
+          ? "↺"
+          : step.phase === "SETTLE"
+            ? "?"
+            : " ";
     const undoes = step.compensates ? `  undoes ${step.compensates}` : "";
-    return `${String(step.index + 1).padStart(2)}. ${mark} ${step.name.padEnd(18)} ${step.phase.padEnd(10)} ${step.status.padEnd(6)} ${callText}${undoes}`;
+    const settles = call?.settles
+      ? `  settles ${step.settles ?? "the failed step"}'s ${call.settles.operation} (call ${call.settles.callSeq}): ${call.settles.outcome}`
+      : "";
+    return `${String(step.index + 1).padStart(2)}. ${mark} ${step.name.padEnd(18)} ${step.phase.padEnd(10)} ${step.status.padEnd(6)} ${callText}${undoes}${settles}`;
   });
 }
 

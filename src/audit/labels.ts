@@ -1,5 +1,5 @@
 import type { BundleCall, BundleStep } from "../bundle";
-import { compensationName, type StepDefinition, type WorkflowDefinition } from "../definition";
+import { compensationName, settleName, type StepDefinition, type WorkflowDefinition } from "../definition";
 import { idempotencyKeyOf, type AnyOperationSpec } from "../host";
 import { scenario as findScenario, SCENARIOS } from "../scenarios";
 import { operationNameOf, operationSpecOf as catalogOperation } from "../systems";
@@ -90,7 +90,12 @@ function definitionProblems(
       );
       continue;
     }
-    const name = step.phase === "FORWARD" ? definedStep.name : compensationName(definedStep);
+    const name =
+      step.phase === "FORWARD"
+        ? definedStep.name
+        : step.phase === "COMPENSATE"
+          ? compensationName(definedStep)
+          : settleName(definedStep);
     if (step.stepName !== name) {
       problems.push(`step ${step.index} is named ${step.stepName}, its code ${step.stepCode} is ${name}`);
     }
@@ -140,8 +145,9 @@ function callProblems(
   // another one is a problem of verify's call checks, not a reason to read the fields otherwise).
   const signed = catalogOperation(step.operation);
   if (signed) {
-    // The JSON of an attested call is what was signed: the bundle must show it.
-    const shown = step.evidence === "ATTESTED";
+    // The JSON of an attested call is what was signed, of a settled one what its status query
+    // signed the hash of: the bundle must show it.
+    const shown = step.evidence === "ATTESTED" || step.evidence === "SETTLED";
     const where = `step ${step.index} (${step.stepName}), call ${call.callSeq} (${call.operationName})`;
     problems.push(...jsonProblems(where, signed, "request", call.request, step.request, shown));
     problems.push(...jsonProblems(where, signed, "response", call.response, step.response, shown));
@@ -153,7 +159,8 @@ function operationSpecOf(
   step: StepDefinition<unknown>,
   phase: BundleStep["phase"],
 ): AnyOperationSpec | undefined {
-  return phase === "FORWARD" ? step.operation : step.compensation?.operation;
+  if (phase === "FORWARD") return step.operation;
+  return phase === "COMPENSATE" ? step.compensation?.operation : step.operation?.settle?.statusQuery;
 }
 
 /**

@@ -23,6 +23,8 @@ function verdict(result: { valid: boolean; onChain: boolean }, where: string | u
 /** `wesflow verify` as a person reads it. */
 export function formatBundleVerification(result: BundleVerification, source: string): string {
   const attested = result.calls.filter((c) => c.evidence === "attested").length;
+  const settled = result.calls.filter((c) => c.evidence === "settled").length;
+  const declared = result.calls.length - attested - settled;
   const lines = [
     `bundle ${source}`,
     `workflow ${result.workflowId} (${result.scenario}, ${result.template}): ${result.outcome}`,
@@ -32,7 +34,9 @@ export function formatBundleVerification(result: BundleVerification, source: str
     const status = result.checks[check];
     const mark = status === "passed" ? "✓" : status === "failed" ? "✗" : "–";
     const extra =
-      check === "calls" ? `  (${attested} attested, ${result.calls.length - attested} declared)` : "";
+      check === "calls"
+        ? `  (${attested} attested, ${settled ? `${settled} settled, ` : ""}${declared} declared)`
+        : "";
     lines.push(`  ${mark} ${CHECK_TITLES[check].padEnd(16)} ${status}${extra}`);
   }
   if (result.entry) {
@@ -52,8 +56,12 @@ export function formatBundleVerification(result: BundleVerification, source: str
   if (result.calls.length > 0) {
     lines.push("", "calls (evidence is what was verified now, never more):");
     for (const call of result.calls) {
+      const settledBy = call.settledBy ? ` (settled by call ${call.settledBy})` : "";
+      const settles = call.settles
+        ? `: ${call.settles.operation} (call ${call.settles.callSeq}) ${call.settles.outcome}`
+        : "";
       lines.push(
-        `  ${String(call.callSeq).padStart(2)}. ${call.step.padEnd(18)} → ${call.system} ${call.operation} [${call.evidence}]`,
+        `  ${String(call.callSeq).padStart(2)}. ${call.step.padEnd(18)} → ${call.system} ${call.operation} [${call.evidence}]${settledBy}${settles}`,
       );
     }
   }

@@ -2,8 +2,10 @@ import { z } from "zod";
 
 /**
  * Version 4: a state run's `state` lists its writes (`writes[]`, each with its path in the tree as
- * the writes before it left it). Version 3 (bound run ids, one state leaf), version 2 (salted leaves,
- * random ids) and version 1 (no salts) were made by older versions: they are refused by name.
+ * the writes before it left it); uncertain outcomes are settled (SETTLE records, SETTLED evidence)
+ * and a definition's layout names each step's status query (its hash covers it). Version 3 (bound
+ * run ids, one state leaf), version 2 (salted leaves, random ids) and version 1 (no salts) were made
+ * by older versions whose proofs this version's templates do not make: they are refused by name.
  */
 export const BUNDLE_FORMAT = "wesflow.run-bundle/4";
 
@@ -11,7 +13,7 @@ export const BUNDLE_FORMAT = "wesflow.run-bundle/4";
 const OLDER_FORMATS: Readonly<Record<number, string>> = {
   1: "before trace leaves were salted",
   2: "before run ids were bound to their submitter and workflow",
-  3: "before state moves listed their writes",
+  3: "before state moves listed their writes and uncertain outcomes were settled",
 };
 
 /**
@@ -59,13 +61,13 @@ export const StepSchema = z.object({
   index: z.number().int().nonnegative(),
   stepCode: z.number().int().positive(),
   stepName: z.string(),
-  phase: z.enum(["FORWARD", "COMPENSATE"]),
+  phase: z.enum(["FORWARD", "COMPENSATE", "SETTLE"]),
   status: z.enum(["OK", "FAILED"]),
   callSeq: z.number().int().nonnegative(),
   operation: z.number().int().nonnegative(),
   request: fields,
   response: fields,
-  evidence: z.enum(["NONE", "DECLARED", "ATTESTED"]),
+  evidence: z.enum(["NONE", "DECLARED", "ATTESTED", "SETTLED"]),
   /** The record's leaf salt (a random field element): required, the leaf cannot be recomputed without it. */
   salt: decimal,
 });
@@ -145,6 +147,8 @@ const DefinitionSchema = z.object({
           code: z.number().int().positive(),
           operation: z.number().int().nonnegative(),
           system: z.number().int().nonnegative(),
+          /** The status query that settles the step's call (a calling step whose operation has one). */
+          settle: z.object({ operation: z.number().int().positive() }).optional(),
           compensation: LayoutCallSchema.optional(),
         }),
       )

@@ -1,15 +1,9 @@
 import { InvalidArgumentError } from "commander";
 import type { Scenario } from "../scenarios";
-import type { Fault, FaultKind } from "../systems";
+import { FAULT_KINDS, type Fault, type FaultKind } from "../systems";
 import type { SystemName } from "../trace";
 
-export const FAULT_KINDS: readonly FaultKind[] = [
-  "error",
-  "timeout",
-  "decline",
-  "bad-signature",
-  "unknown-key",
-];
+export { FAULT_KINDS };
 
 /** Short names people type for systems (`invoice:error` for the invoicing system). */
 const SYSTEM_ALIASES: Record<string, SystemName> = { invoice: "invoicing" };

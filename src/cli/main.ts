@@ -21,7 +21,7 @@ import {
   registerAuditCommands,
   type AuditFilterOptions,
 } from "./auditCommands";
-import { collectFaultSpec, parseFaultSpec } from "./faults";
+import { collectFaultSpec, FAULT_KINDS, parseFaultSpec } from "./faults";
 import { registerStateCommand } from "./stateCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
@@ -167,7 +167,18 @@ function summaryLines(run: RunSummary): string[] {
   return [
     `workflow ${run.workflowId} (${run.scenario}): ${run.outcome}`,
     ...(run.failure
-      ? [`  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`]
+      ? [
+          `  failed step ${run.failure.step} [${run.failure.evidence.toLowerCase()}]: ${run.failure.reason}`,
+          ...(run.failure.settlement
+            ? [
+                `  its outcome settled by the system's status query: ${run.failure.settlement}${
+                  run.failure.settlement === "TOOK_EFFECT"
+                    ? " (so it was compensated too)"
+                    : " (nothing to undo)"
+                }`,
+              ]
+            : []),
+        ]
       : []),
     `  trace root ${run.traceRoot}`,
     ...(run.state
@@ -449,7 +460,7 @@ export function buildProgram(): Command {
       "--fail <target:kind>",
       "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
         "(payment, logistics, invoice), <operation>:<kind> that operation (e.g. payment.refund:error); " +
-        "kinds: error, timeout, decline, bad-signature, unknown-key",
+        `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all)`,
       collectFaultSpec,
     )
     .addOption(callTimeoutOption())
@@ -500,7 +511,7 @@ export function buildProgram(): Command {
           );
         }
         // A path (workflow file or scenario folder) is the user's, relative to where they ran wesflow.
-        const scenario = resolveScenario(isWorkflowFileArg(name) ? userPath(name) : name);
+        const scenario = resolveScenario(name, invocationDir);
         const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
         const { ScenarioSession, RunNotRecordedError } = await pipeline();
         const session = await ScenarioSession.open({
@@ -682,7 +693,7 @@ export function buildProgram(): Command {
         },
       ) => {
         const file = opts.journal ?? defaultJournalFile(opts.dataDir);
-        let scenario = resolveScenario(opts.scenario);
+        let scenario = resolveScenario(opts.scenario, invocationDir);
         if (id !== undefined) {
           if (!fs.existsSync(file)) throw new UsageError(`no journal at ${file}`);
           const journal = Journal.open(file);

@@ -5,7 +5,7 @@ import type { StepDefinition, WorkflowDefinition, WorkflowDefinitionInput } from
 
 /**
  * The circuit instance that proves user-defined workflows without circom: up to 8 forward steps
- * and 4 external calls on any path (committed or rolled back), the definition bound by its hash.
+ * and 4 signed external calls on any path (committed or rolled back), the definition bound by its hash.
  */
 export const GENERIC_TEMPLATE = "WorkflowTrace_8_4";
 
@@ -89,6 +89,12 @@ export function defineWorkflow<Input>(input: WorkflowDefinitionInput<Input>): Wo
     if (names.has(name)) throw new WorkflowDefinitionError(`compensation name "${name}" is used twice`);
     names.add(name);
   }
+  for (const step of definition.steps) {
+    if (!step.operation) continue;
+    const name = settleName(step);
+    if (names.has(name))
+      throw new WorkflowDefinitionError(`"${name}" names the status query of ${step.name}`);
+  }
   defined.add(definition);
   return definition;
 }
@@ -101,4 +107,12 @@ export function isDefinedWorkflow(value: unknown): value is WorkflowDefinition<u
 /** The name a compensation has in the trace and the audit trail. */
 export function compensationName<Input>(step: StepDefinition<Input>): string {
   return step.compensation?.name ?? `${step.name}.compensate`;
+}
+
+/**
+ * The name of the SETTLE record (the status query that settles the step's call when it got no
+ * usable answer) in the trace and the audit trail.
+ */
+export function settleName(step: { name: string }): string {
+  return `${step.name}.settle`;
 }

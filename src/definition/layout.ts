@@ -1,5 +1,5 @@
 import { systemCodeOf } from "../systems";
-import type { WorkflowLayout } from "../trace";
+import { layoutRecords, type SettlementName, type WorkflowLayout } from "../trace";
 import type { AnyOperationSpec } from "../host";
 import { WorkflowDefinitionError } from "./define";
 import type { WorkflowDefinition } from "./types";
@@ -11,17 +11,20 @@ function callOf(operation: AnyOperationSpec | undefined): { operation: number; s
 
 /**
  * The numbers a generic template's circuit knows of a workflow: per forward step its code, the
- * operation and system it calls (0 for a local step) and its compensation's. Their hash
- * (workflowDefinitionHash) is what the registry binds the workflow's template to.
+ * operation and system it calls (0 for a local step), the status query that settles that call, and
+ * its compensation's. Their hash (workflowDefinitionHash) is what the registry binds the workflow's
+ * template to.
  */
 export function workflowLayoutOf<Input>(definition: WorkflowDefinition<Input>): WorkflowLayout {
   return {
     steps: definition.steps.map((step) => {
       const forward = callOf(step.operation);
+      const status = step.operation?.settle?.statusQuery;
       return {
         code: step.code,
         operation: forward.operation,
         system: forward.system,
+        ...(status ? { settle: { operation: status.code } } : {}),
         ...(step.compensation ? { compensation: callOf(step.compensation.operation) } : {}),
       };
     }),
@@ -31,7 +34,10 @@ export function workflowLayoutOf<Input>(definition: WorkflowDefinition<Input>): 
 /** What a template of these maxima can prove, as a definition's worst case. */
 export interface LayoutFit {
   steps: number;
-  /** Most external calls on one path: committed, or failed at step k and compensated. */
+  /**
+   * Most signed external calls on one path (each takes an attestation slot): committed, or failed at
+   * step k (signed refusal, or settled by its status query) and compensated.
+   */
   calls: number;
   /** Most trace records on one path. */
   records: number;
@@ -40,17 +46,16 @@ export interface LayoutFit {
 /** The worst case of a workflow's runs: most calls and records over every outcome it can have. */
 export function layoutNeeds(layout: WorkflowLayout): LayoutFit {
   const steps = layout.steps;
-  let calls = steps.filter((s) => s.operation !== 0).length;
-  let records = steps.length;
-  for (let k = 0; k < steps.length; k++) {
-    const done = steps.slice(0, k);
-    const compensated = done.filter((s) => s.compensation);
-    const pathCalls =
-      done.filter((s) => s.operation !== 0).length +
-      (steps[k].operation !== 0 ? 1 : 0) +
-      compensated.filter((s) => s.compensation!.operation !== 0).length;
-    calls = Math.max(calls, pathCalls);
-    records = Math.max(records, k + 1 + compensated.length);
+  let calls = 0;
+  let records = 0;
+  for (let k = 0; k <= steps.length; k++) {
+    const settlements: SettlementName[] =
+      k < steps.length && steps[k].settle ? ["NONE", "NOTHING_TO_UNDO", "TOOK_EFFECT"] : ["NONE"];
+    for (const settlement of settlements) {
+      const path = layoutRecords(layout, k, settlement);
+      calls = Math.max(calls, path.filter((r) => r.signed).length);
+      records = Math.max(records, path.length);
+    }
   }
   return { steps: steps.length, calls, records };
 }

@@ -62,6 +62,12 @@ export interface StepDefinition<Input> {
   compensation?: CompensationDefinition<Input>;
   /** Overrides the workflow's retry policy for this step. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Must be deterministic given the input and earlier results: it runs again on a retry, after a
+   * crash, and once more when its call got no usable answer and the status query showed it took
+   * effect (its call then returns the response the query showed, and the result it returns is what
+   * its compensation gets as `forward`).
+   */
   run(ctx: StepContext<Input>): Promise<StepOutcome>;
 }
 

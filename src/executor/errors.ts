@@ -51,8 +51,10 @@ export class NondeterministicStepError extends Error {
 }
 
 /**
- * A compensation still failed after its retries: the run is parked as NEEDS_ATTENTION in the
- * journal, with the reason; `wesflow resume <runId>` attempts the compensation again.
+ * The run cannot go on by itself: a compensation still failed after its retries, or the outcome of a
+ * failed step's call is still unknown after its status query's retries (or cannot be queried). The
+ * run is parked as NEEDS_ATTENTION in the journal, with the reason, and is never recorded as if
+ * nothing happened; `wesflow resume <runId>` attempts the record again.
  */
 export class NeedsAttentionError extends Error {
   override name = "NeedsAttentionError";
@@ -61,10 +63,10 @@ export class NeedsAttentionError extends Error {
     readonly stepName: string,
     readonly traceIndex: number,
     readonly reason: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; settling?: boolean },
   ) {
     super(
-      `run ${runId} needs attention: compensation ${stepName} failed: ${reason}; fix the cause, then run \`wesflow resume ${runId}\``,
+      `run ${runId} needs attention: ${options?.settling ? "settling" : "compensation"} ${stepName} failed: ${reason}; fix the cause, then run \`wesflow resume ${runId}\``,
       options,
     );
   }

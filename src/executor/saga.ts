@@ -3,6 +3,7 @@ import {
   backoffMs,
   compensationName,
   resolveRetryPolicy,
+  settleName,
   type CompensationContext,
   type RetryPolicy,
   type StepDefinition,
@@ -17,6 +18,7 @@ import {
   type CallIdentity,
   type HostInterface,
   type OperationSpec,
+  type StatusQueryResponse,
 } from "../host";
 import { toJournalJson } from "../journal/json";
 import type { Journal, JournalCall, JournalStep } from "../journal";
@@ -26,12 +28,14 @@ import {
   hashFields,
   newRecordSalt,
   RECORD_FIELDS,
+  SettleOutcome,
   type Attestation,
   type CallRecord,
   type EvidenceName,
   type OutcomeName,
   type PhaseName,
   type RunBinding,
+  type SettleOutcomeName,
   type StepRecord,
   type SystemName,
   type Trace,
@@ -67,11 +71,15 @@ interface Plan {
   resumed: boolean;
 }
 
-/** A call's answer as the step got it: attested by the host interface (now or before a crash). */
+/**
+ * A call's answer as the step got it: attested by the host interface (now or before a crash), or,
+ * for a call without a usable answer of its own, the response its status query showed (TOOK_EFFECT:
+ * no attestation of its own; the status answer's attestation covers its hash).
+ */
 interface CallAnswer {
   response: unknown;
   responseFields: bigint[];
-  attestation: Attestation;
+  attestation?: Attestation;
 }
 
 /** What the run knows about one callSeq: the request journaled before sending, and the answer if any. */
@@ -92,7 +100,7 @@ interface AttemptCall {
 }
 
 type RecordResult =
-  | { ok: true; record: StepRecord; result: unknown }
+  | { ok: true; record: StepRecord; result: unknown; settled?: { record: StepRecord; result: unknown } }
   | { ok: false; record: StepRecord; message: string; retryable: boolean };
 
 export interface SagaOptions<Input> {
@@ -113,8 +121,15 @@ export interface SagaOptions<Input> {
 /**
  * The atomic container of one run (a saga). Forward steps run in order; when one fails for good
  * (after the retries its policy allows), the compensations of the completed steps run in reverse
- * order. Every transition is journaled before the run goes on, so `restore()` + `drive()` in
- * another process continues exactly where a crashed one stopped.
+ * order. A failed step whose call got no usable answer (a timeout, an outage, a bad signature, an
+ * unknown key: it may have taken effect) is settled first, by the system's signed status query
+ * under the call's idempotency key (a SETTLE record): TOOK_EFFECT makes the step completed, so its
+ * own compensation runs first (its record then holds the response the status query showed, evidence
+ * SETTLED); NO_EFFECT (the key is then fenced) or REFUSED makes it a clean failure; an outcome still
+ * unknown after the query's retries parks the run NEEDS_ATTENTION. (An effect shown never turns the
+ * run into a commit: the run already failed there, and the templates prove one layout per failed
+ * step and settlement, always a rollback.) Every transition is journaled before the run goes on, so
+ * `restore()` + `drive()` in another process continues exactly where a crashed one stopped.
  */
 export class Saga<Input> {
   private readonly records: StepRecord[] = [];
@@ -124,6 +139,8 @@ export class Saga<Input> {
   private readonly callLog = new Map<number, CallLogEntry>();
   private nextCallSeq = 1;
   private failure?: ExecutionFailure;
+  /** What the status query said of the failed step's call (once its SETTLE record is done). */
+  private settlement?: SettleOutcomeName;
   /** A record the journal shows as started (interrupted by a crash) or parked: it goes first. */
   private pending?: JournalStep;
   private readonly steps: StepDefinition<Input>[];
@@ -140,7 +157,13 @@ export class Saga<Input> {
         throw new ResumeError(`the journal's records of ${this.options.runId} have a gap at ${position}`);
       }
       const step = this.steps[row.stepIndex];
-      const expectedName = row.phase === "FORWARD" ? step?.name : step && compensationName(step);
+      const expectedName = !step
+        ? undefined
+        : row.phase === "FORWARD"
+          ? step.name
+          : row.phase === "COMPENSATE"
+            ? compensationName(step)
+            : settleName(step);
       if (!step || step.code !== row.stepCode || expectedName !== row.stepName) {
         throw new ResumeError(
           `record ${row.traceIndex} (${row.stepName}) of run ${this.options.runId} does not match the ${definition.name} workflow as defined now`,
@@ -164,6 +187,8 @@ export class Saga<Input> {
       this.recordSteps.push(row.stepIndex);
       if (row.phase === "FORWARD" && row.status === "OK") this.results[step.name] = row.result;
       if (row.phase === "FORWARD" && row.status === "FAILED") {
+        // A failed step whose call took effect (settled) has the result its code made of the answer.
+        if (row.record.evidence === "SETTLED") this.results[step.name] = row.result;
         this.failure = {
           stepName: row.stepName,
           stepIndex: row.stepIndex,
@@ -172,6 +197,10 @@ export class Saga<Input> {
           message: row.error ?? "failed",
           retryable: false,
         };
+      }
+      if (row.phase === "SETTLE" && row.status === "OK" && this.failure) {
+        this.settlement = settleOutcomeOf(row.record);
+        this.failure.settlement = this.settlement;
       }
     }
     for (const call of calls) {
@@ -184,7 +213,9 @@ export class Saga<Input> {
         answer:
           call.status === "ANSWERED" && call.responseFields && call.attestation
             ? { response: call.response, responseFields: call.responseFields, attestation: call.attestation }
-            : undefined,
+            : call.status === "SETTLED" && call.responseFields
+              ? { response: call.response, responseFields: call.responseFields }
+              : undefined,
       });
     }
   }
@@ -197,10 +228,20 @@ export class Saga<Input> {
   /** Runs the remaining records. Resolves with the final trace; rejects with NeedsAttentionError when a compensation is parked. */
   async drive(): Promise<{ trace: Trace; results: Record<string, unknown>; failure?: ExecutionFailure }> {
     for (let plan = this.nextPlan(); plan; plan = this.nextPlan()) {
-      const outcome = await this.executeRecord(plan);
+      const outcome =
+        plan.phase === "SETTLE" ? await this.executeSettle(plan) : await this.executeRecord(plan);
       this.records.push(outcome.record);
       this.recordSteps.push(plan.stepIndex);
       if (plan.phase === "FORWARD" && outcome.ok) this.results[plan.name] = outcome.result;
+      if (plan.phase === "SETTLE" && outcome.ok && this.failure) {
+        this.settlement = settleOutcomeOf(outcome.record);
+        this.failure.settlement = this.settlement;
+        if (outcome.settled) {
+          this.records[this.failure.traceIndex] = outcome.settled.record;
+          this.failure.evidence = outcome.settled.record.evidence;
+          this.results[this.steps[plan.stepIndex].name] = outcome.settled.result;
+        }
+      }
       if (plan.phase === "FORWARD" && !outcome.ok) {
         this.failure = {
           stepName: plan.name,
@@ -248,8 +289,14 @@ export class Saga<Input> {
       const stepIndex = this.recordSteps.length;
       return stepIndex < this.steps.length ? this.plan({ stepIndex, phase: "FORWARD" }) : undefined;
     }
-    // Compensate below the last compensated step (or below the failed one), in reverse order.
-    let below = this.failure.stepIndex;
+    // A failed call without a usable answer (it may have taken effect): settle it first.
+    const failed = this.records[this.failure.traceIndex];
+    if (failed.callSeq > 0 && failed.evidence !== "ATTESTED" && this.settlement === undefined) {
+      return this.plan({ stepIndex: this.failure.stepIndex, phase: "SETTLE" });
+    }
+    // Compensate below the last compensated step (or below the failed one: from it, when its call
+    // took effect after all), in reverse order.
+    let below = this.failure.stepIndex + (this.settlement === "TOOK_EFFECT" ? 1 : 0);
     this.records.forEach((record, i) => {
       if (record.phase === "COMPENSATE") below = Math.min(below, this.recordSteps[i]);
     });
@@ -263,14 +310,25 @@ export class Saga<Input> {
     const { definition, retryOverride } = this.options;
     const step = this.steps[args.stepIndex];
     const compensation = args.phase === "COMPENSATE" ? step.compensation : undefined;
-    const operation = args.phase === "FORWARD" ? step.operation : compensation?.operation;
+    const operation =
+      args.phase === "FORWARD"
+        ? step.operation
+        : args.phase === "COMPENSATE"
+          ? compensation?.operation
+          : step.operation?.settle?.statusQuery;
     let callSeq = args.callSeq ?? 0;
-    if (args.callSeq === undefined && operation) callSeq = this.nextCallSeq++;
+    // A SETTLE record always takes a callSeq: without a status query it parks before any call.
+    if (args.callSeq === undefined && (operation || args.phase === "SETTLE")) callSeq = this.nextCallSeq++;
     return {
       traceIndex: this.records.length,
       stepIndex: args.stepIndex,
       phase: args.phase,
-      name: args.phase === "FORWARD" ? step.name : compensationName(step),
+      name:
+        args.phase === "FORWARD"
+          ? step.name
+          : args.phase === "COMPENSATE"
+            ? compensationName(step)
+            : settleName(step),
       code: step.code,
       callSeq,
       operation,
@@ -336,27 +394,7 @@ export class Saga<Input> {
         log.debug({ attempt, error: message, retryable }, "record failed for good");
         return this.fail(plan, call, message, retryable, attempt, error);
       }
-      const wait = backoffMs(plan.policy, attempt);
-      this.journaled((j) =>
-        j.stepAttemptFailed({
-          runId,
-          traceIndex: plan.traceIndex,
-          attempt,
-          error: message,
-          retryable,
-          backoffMs: wait,
-        }),
-      );
-      this.emit({
-        type: "step-retrying",
-        traceIndex: plan.traceIndex,
-        stepName: plan.name,
-        attempt,
-        backoffMs: wait,
-        error: message,
-      });
-      log.info({ attempt, backoffMs: wait, error: message }, "attempt failed, retrying");
-      await sleep(wait);
+      await this.retryAfter({ plan, attempt, message, retryable, log, what: "attempt failed, retrying" });
     }
   }
 
@@ -416,11 +454,7 @@ export class Saga<Input> {
     cause: unknown,
   ): RecordResult {
     const { runId } = this.options;
-    if (plan.phase === "COMPENSATE") {
-      this.journaled((j) => j.parkRun({ runId, traceIndex: plan.traceIndex, reason: message }));
-      this.emit({ type: "run-parked", traceIndex: plan.traceIndex, stepName: plan.name, reason: message });
-      throw new NeedsAttentionError(runId, plan.name, plan.traceIndex, message, { cause });
-    }
+    if (plan.phase !== "FORWARD") this.park(plan, message, cause);
     let request = zeros();
     let response = zeros();
     let evidence: EvidenceName = "NONE";
@@ -457,6 +491,303 @@ export class Saga<Input> {
       status: "FAILED",
     });
     return { ok: false, record, message, retryable };
+  }
+
+  /** A failed attempt that will be retried: journaled, announced, logged, then the backoff waited out. */
+  private async retryAfter(args: {
+    plan: Plan;
+    attempt: number;
+    message: string;
+    retryable: boolean;
+    log: Logger;
+    what: string;
+  }): Promise<void> {
+    const { plan, attempt, message, retryable, log } = args;
+    const wait = backoffMs(plan.policy, attempt);
+    this.journaled((j) =>
+      j.stepAttemptFailed({
+        runId: this.options.runId,
+        traceIndex: plan.traceIndex,
+        attempt,
+        error: message,
+        retryable,
+        backoffMs: wait,
+      }),
+    );
+    this.emit({
+      type: "step-retrying",
+      traceIndex: plan.traceIndex,
+      stepName: plan.name,
+      attempt,
+      backoffMs: wait,
+      error: message,
+    });
+    log.info({ attempt, backoffMs: wait, error: message }, args.what);
+    await sleep(wait);
+  }
+
+  private park(plan: Plan, message: string, cause: unknown): never {
+    const { runId } = this.options;
+    this.journaled((j) => j.parkRun({ runId, traceIndex: plan.traceIndex, reason: message }));
+    this.emit({ type: "run-parked", traceIndex: plan.traceIndex, stepName: plan.name, reason: message });
+    throw new NeedsAttentionError(runId, plan.name, plan.traceIndex, message, {
+      cause,
+      settling: plan.phase === "SETTLE",
+    });
+  }
+
+  // ------------------------------------------------------------------ settling an uncertain call
+
+  /**
+   * The SETTLE record of the failed step: its system's status query under the failed call's
+   * idempotency key, retried like any call of the step. Journaled as one record; when the answer is
+   * TOOK_EFFECT, the failed record is amended in the same transaction (the response the query
+   * showed, evidence SETTLED) with the result the step's code makes of that response, so its
+   * compensation sees it as it would a completed step's. An outcome still unknown after the
+   * retries (or a step whose operation has no status query) parks the run.
+   */
+  private async executeSettle(plan: Plan): Promise<RecordResult> {
+    const { runId, logger } = this.options;
+    const failure = this.failure!;
+    const failed = this.records[failure.traceIndex];
+    const step = this.steps[plan.stepIndex];
+    const of = step.operation!;
+    if (plan.resumed) this.journaled((j) => j.stepResumed({ runId, traceIndex: plan.traceIndex }));
+    else {
+      this.journaled((j) =>
+        j.stepStarted({
+          runId,
+          traceIndex: plan.traceIndex,
+          stepIndex: plan.stepIndex,
+          phase: "SETTLE",
+          stepName: plan.name,
+          stepCode: plan.code,
+          callSeq: plan.callSeq,
+          operation: plan.operation?.code ?? 0,
+        }),
+      );
+    }
+    this.emit({
+      type: "step-started",
+      traceIndex: plan.traceIndex,
+      stepName: plan.name,
+      phase: "SETTLE",
+      resumed: plan.resumed,
+    });
+    const unknown = `the outcome of ${of.name} (call ${failed.callSeq}) is unknown`;
+    if (!plan.operation) {
+      this.park(plan, `${unknown}: ${of.name} declares no status query to settle it`, undefined);
+    }
+    const log = logger.child({ step: plan.name, phase: plan.phase, traceIndex: plan.traceIndex });
+    for (let attempt = 1; ; attempt++) {
+      let settled: { answer: CallAnswer; original?: CallAnswer };
+      try {
+        settled = await this.settleCall(plan, failed);
+      } catch (error) {
+        if (error instanceof JournalWriteError) throw error;
+        const retryable = isRetryable(error);
+        const message = describeFailure(error);
+        if (!retryable || attempt >= plan.policy.maxAttempts) {
+          log.debug({ attempt, error: message, retryable }, "the status query failed for good");
+          this.park(plan, `${unknown}: ${message}`, error);
+        }
+        await this.retryAfter({
+          plan,
+          attempt,
+          message,
+          retryable,
+          log,
+          what: "status query failed, retrying",
+        });
+        continue;
+      }
+      const record: StepRecord = {
+        index: plan.traceIndex,
+        stepCode: plan.code,
+        stepName: plan.name,
+        phase: "SETTLE",
+        status: "OK",
+        callSeq: plan.callSeq,
+        operation: plan.operation!.code,
+        request: this.callLog.get(plan.callSeq)!.requestFields,
+        response: settled.answer.responseFields,
+        evidence: "ATTESTED",
+        salt: newRecordSalt(),
+      };
+      const outcome = settleOutcomeOf(record);
+      let amended: { record: StepRecord; result: unknown } | undefined;
+      if (outcome === "TOOK_EFFECT") {
+        amended = {
+          record: { ...failed, response: settled.original!.responseFields, evidence: "SETTLED" },
+          result: await this.settledResult(plan.stepIndex, failed.callSeq),
+        };
+      }
+      this.journaled((j) =>
+        j.settleFinished({
+          runId,
+          record,
+          attempts: attempt,
+          ...(amended ? { settled: amended } : {}),
+        }),
+      );
+      this.emit({
+        type: "step-finished",
+        traceIndex: plan.traceIndex,
+        stepName: plan.name,
+        phase: "SETTLE",
+        status: "OK",
+      });
+      log.info({ outcome, callSeq: failed.callSeq }, "the failed call's outcome is settled");
+      return { ok: true, record, result: undefined, ...(amended ? { settled: amended } : {}) };
+    }
+  }
+
+  /**
+   * The status query's call (journaled before it is sent, like every call) and, for TOOK_EFFECT, the
+   * response it showed, journaled with the answer in one transaction as the failed call's settled
+   * answer. After a crash the journaled answer is used again: nothing is sent twice.
+   */
+  private async settleCall(
+    plan: Plan,
+    failed: StepRecord,
+  ): Promise<{ answer: CallAnswer; original?: CallAnswer }> {
+    const { runId, workflowId, host } = this.options;
+    const status = plan.operation!;
+    const of = this.steps[plan.stepIndex].operation!;
+    const request = {
+      callSeq: failed.callSeq,
+      operation: of.name,
+      requestHash: hashFields(failed.request).toString(),
+    };
+    const requestFields = status.encodeRequest(request);
+    let entry = this.callLog.get(plan.callSeq);
+    if (entry) {
+      if (
+        entry.operationName !== status.name ||
+        hashFields(entry.requestFields) !== hashFields(requestFields)
+      ) {
+        throw new NondeterministicStepError(
+          `call ${plan.callSeq} is journaled as another request than the status query of call ${failed.callSeq}`,
+        );
+      }
+      if (entry.answer) {
+        const original = this.callLog.get(failed.callSeq)?.answer;
+        const took = entry.answer.responseFields[0] === BigInt(SettleOutcome.TOOK_EFFECT);
+        if (took && !original) {
+          throw new ResumeError(
+            `call ${failed.callSeq} is settled as TOOK_EFFECT without its response in the journal`,
+          );
+        }
+        return { answer: entry.answer, ...(took ? { original } : {}) };
+      }
+    } else {
+      entry = {
+        callSeq: plan.callSeq,
+        traceIndex: plan.traceIndex,
+        operationName: status.name,
+        request,
+        requestFields,
+      };
+      this.callLog.set(plan.callSeq, entry);
+    }
+    const idempotencyKey = idempotencyKeyOf(workflowId, plan.callSeq);
+    this.journaled((j) =>
+      j.callSending({
+        runId,
+        callSeq: plan.callSeq,
+        traceIndex: plan.traceIndex,
+        system: status.system,
+        operation: status.code,
+        operationName: status.name,
+        idempotencyKey,
+        request,
+        requestFields,
+      }),
+    );
+    this.emit({
+      type: "call-sending",
+      traceIndex: plan.traceIndex,
+      callSeq: plan.callSeq,
+      operation: status.name,
+      idempotencyKey,
+    });
+    let result;
+    try {
+      result = await host.settle({
+        status: of.settle!.statusQuery,
+        of,
+        queried: { callSeq: failed.callSeq, requestFields: failed.request },
+        stepIndex: plan.traceIndex,
+        callSeq: plan.callSeq,
+        timeoutMs: plan.policy.callTimeoutMs,
+      });
+    } catch (error) {
+      const message = describeFailure(error);
+      this.journaled((j) =>
+        j.callFailed({ runId, callSeq: plan.callSeq, error: message, retryable: isRetryable(error) }),
+      );
+      this.emit({
+        type: "call-failed",
+        traceIndex: plan.traceIndex,
+        callSeq: plan.callSeq,
+        error: message,
+        retryable: isRetryable(error),
+      });
+      throw error;
+    }
+    const answer: CallAnswer = {
+      response: result.query.response,
+      responseFields: result.query.responseFields,
+      attestation: result.query.record.attestation!,
+    };
+    const response = result.query.response as StatusQueryResponse;
+    const original: CallAnswer | undefined =
+      response.outcome === "TOOK_EFFECT" && result.original
+        ? { response: result.original.response, responseFields: result.original.responseFields }
+        : undefined;
+    this.journaled((j) =>
+      j.callSettled({
+        runId,
+        callSeq: plan.callSeq,
+        response: answer.response,
+        responseFields: answer.responseFields,
+        attestation: answer.attestation!,
+        ...(original ? { settles: { callSeq: failed.callSeq, ...original } } : {}),
+      }),
+    );
+    entry.answer = answer;
+    const failedEntry = this.callLog.get(failed.callSeq);
+    if (original && failedEntry) failedEntry.answer = original;
+    // one event per journaled transition: the status answer (and the response it showed) kept
+    this.emit({
+      type: "call-settled",
+      traceIndex: plan.traceIndex,
+      callSeq: failed.callSeq,
+      outcome: response.outcome,
+    });
+    return { answer, ...(original ? { original } : {}) };
+  }
+
+  /**
+   * What the failed step's code makes of the response its status query showed (it is run again; its
+   * call returns that response): the `forward` result its compensation gets. A step that throws on
+   * it leaves no result (its compensation then sees none).
+   */
+  private async settledResult(stepIndex: number, callSeq: number): Promise<unknown> {
+    const step = this.steps[stepIndex];
+    const plan = this.plan({ stepIndex, phase: "FORWARD", callSeq, resumed: true });
+    try {
+      const outcome = await step.run(this.context(plan, 1, { called: false }));
+      toJournalJson(outcome?.result);
+      return outcome?.result;
+    } catch (error) {
+      if (error instanceof JournalWriteError) throw error;
+      this.options.logger.warn(
+        { err: error, step: step.name },
+        "the step's code failed on the settled response: its compensation gets no result",
+      );
+      return undefined;
+    }
   }
 
   // ------------------------------------------------------------------ the step's context and its call
@@ -588,12 +919,13 @@ export class Saga<Input> {
       });
       throw error;
     }
+    const attestation = result.record.attestation!;
     const answer: CallAnswer = {
       response: result.response,
       responseFields: result.responseFields,
-      attestation: result.record.attestation!,
+      attestation,
     };
-    this.journaled((j) => j.callAnswered({ runId, callSeq: plan.callSeq, ...answer }));
+    this.journaled((j) => j.callAnswered({ runId, callSeq: plan.callSeq, ...answer, attestation }));
     entry.answer = answer;
     call.answer = answer;
     this.emit({
@@ -613,9 +945,17 @@ export class Saga<Input> {
     this.records.forEach((record, i) => {
       if (record.callSeq === 0) return;
       const step = this.steps[this.recordSteps[i]];
-      const operation = record.phase === "FORWARD" ? step.operation! : step.compensation!.operation!;
+      const operation =
+        record.phase === "FORWARD"
+          ? step.operation!
+          : record.phase === "COMPENSATE"
+            ? step.compensation!.operation!
+            : step.operation!.settle!.statusQuery;
       const entry = this.callLog.get(record.callSeq);
-      const attested = record.evidence === "ATTESTED" && entry?.answer;
+      // The response shows when the record holds it: signed (ATTESTED), or shown by the status query
+      // that follows (SETTLED, no attestation of its own).
+      const answer =
+        record.evidence === "ATTESTED" || record.evidence === "SETTLED" ? entry?.answer : undefined;
       calls.push({
         callSeq: record.callSeq,
         stepIndex: record.index,
@@ -626,8 +966,8 @@ export class Saga<Input> {
         requestHash: hashFields(record.request),
         responseHash: hashFields(record.response),
         requestJson: entry?.request ?? null,
-        responseJson: attested ? entry.answer!.response : null,
-        attestation: attested ? entry.answer!.attestation : undefined,
+        responseJson: answer ? answer.response : null,
+        attestation: record.evidence === "ATTESTED" ? answer?.attestation : undefined,
       });
     });
     calls.sort((a, b) => a.callSeq - b.callSeq);
@@ -688,6 +1028,16 @@ function checkedFields(stepName: string, what: string, fields: readonly bigint[]
   } catch (cause) {
     throw new StepContractError((cause as Error).message, { cause });
   }
+}
+
+/** What a SETTLE record's status answer says (its response field 0). */
+function settleOutcomeOf(record: StepRecord): SettleOutcomeName {
+  const code = record.response[0];
+  const name = (Object.keys(SettleOutcome) as SettleOutcomeName[]).find(
+    (n) => BigInt(SettleOutcome[n]) === code,
+  );
+  if (!name) throw new ResumeError(`record ${record.index} (${record.stepName}) holds no status answer`);
+  return name;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,4 +1,4 @@
-import type { EvidenceName, OutcomeName, PhaseName } from "../trace";
+import type { EvidenceName, OutcomeName, PhaseName, SettleOutcomeName } from "../trace";
 
 /** Why a rolled-back run did not commit: its forward step that failed for good. */
 export interface ExecutionFailure {
@@ -7,8 +7,14 @@ export interface ExecutionFailure {
   stepIndex: number;
   /** Position of its (FAILED) record in the trace. */
   traceIndex: number;
-  /** ATTESTED: the system signed a refusal; DECLARED: no valid signed answer; NONE: a local step. */
+  /**
+   * ATTESTED: the system signed a refusal; DECLARED: no valid signed answer (its status query then
+   * settled it: NO_EFFECT or REFUSED); SETTLED: no valid answer, and the status query showed it took
+   * effect (the step was compensated too); NONE: a local step.
+   */
   evidence: EvidenceName;
+  /** What the status query said of the failed call (a call without a usable answer of its own). */
+  settlement?: SettleOutcomeName;
   message: string;
   /** The last error was retryable (the retries ran out), rather than final. */
   retryable: boolean;
@@ -63,6 +69,17 @@ export type ExecutorEvent =
       stepName: string;
       phase: PhaseName;
       status: "OK" | "FAILED";
+    }
+  | {
+      /**
+       * The status query's attested answer is journaled (instead of call-answered): what the failed
+       * call `callSeq` did (TOOK_EFFECT: its step is compensated too).
+       */
+      type: "call-settled";
+      runId: string;
+      traceIndex: number;
+      callSeq: number;
+      outcome: SettleOutcomeName;
     }
   | { type: "run-parked"; runId: string; traceIndex: number; stepName: string; reason: string }
   | { type: "run-finished"; runId: string; outcome: OutcomeName };

@@ -2,6 +2,7 @@ import { SNARK_SCALAR_FIELD, toHex32, verifySignature, type PublicKey } from "..
 import { createLogger, type Logger } from "../project";
 import {
   attestationMessage,
+  CALL_SUCCEEDED,
   hashFields,
   type CallRecord,
   type ProviderKey,
@@ -25,7 +26,26 @@ import {
   idempotencyKeyOf,
   OperationResponseBodySchema,
 } from "./protocol";
-import type { CallArgs, CallResult, HostInterfaceOptions, OperationRequestBody } from "./types";
+import type {
+  AnyOperationSpec,
+  CallArgs,
+  CallResult,
+  HostInterfaceOptions,
+  OperationRequestBody,
+  StatusOperationSpec,
+  StatusQueryResponse,
+} from "./types";
+
+/** What a status query settled (HostInterface.settle). */
+export interface SettleResult {
+  /** The status query's own attested call: its answer is what the system did under the queried key. */
+  query: CallResult<StatusQueryResponse>;
+  /**
+   * TOOK_EFFECT (and REFUSED, when the system shows it): the queried call's response, checked to be
+   * one of its operation's responses whose hash is the one the status answer signed.
+   */
+  original?: { response: unknown; responseFields: bigint[] };
+}
 
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
@@ -89,6 +109,80 @@ export class HostInterface {
   }
 
   async call<Req, Res>(args: CallArgs<Req, Res>): Promise<CallResult<Res>> {
+    return (await this.exchange(args)).result;
+  }
+
+  /**
+   * Asks `status` (the system's status query) what the system did under the idempotency key of
+   * the earlier call `queried` (its callSeq and request fields, of operation `of`), as a call of its
+   * own (its own callSeq, attested and recorded like any call). A TOOK_EFFECT answer must carry the
+   * queried call's response (`original`), which must be one of `of`'s responses, hash to the
+   * signed responseHash and say "succeeded"; a REFUSED answer's, when it shows one, must hash to it
+   * and not say "succeeded"; a NO_EFFECT answer shows none. Otherwise InvalidResponseError.
+   */
+  async settle(args: {
+    status: StatusOperationSpec;
+    of: AnyOperationSpec;
+    queried: { callSeq: number; requestFields: readonly bigint[] };
+    stepIndex: number;
+    callSeq?: number;
+    timeoutMs?: number;
+  }): Promise<SettleResult> {
+    const { status, of, queried } = args;
+    const identity: CallIdentity = {
+      system: status.system,
+      operation: status.name,
+      callSeq: args.callSeq ?? this.lastCallSeq + 1,
+    };
+    if (!status.settles().includes(of)) {
+      throw new HostConfigurationError(`${status.name} does not settle ${of.name}`, identity);
+    }
+    if (queried.callSeq === identity.callSeq) {
+      throw new HostConfigurationError(`a status query cannot query its own call`, identity);
+    }
+    const { result, original } = await this.exchange({
+      operation: status,
+      request: {
+        callSeq: queried.callSeq,
+        operation: of.name,
+        requestHash: hashFields(queried.requestFields).toString(),
+      },
+      stepIndex: args.stepIndex,
+      callSeq: args.callSeq,
+      timeoutMs: args.timeoutMs,
+    });
+    const answer = result.response;
+    const bad = (why: string) =>
+      new InvalidResponseError(`the status answer ${answer.outcome} ${why}`, identity);
+    if (answer.outcome === "NO_EFFECT") {
+      if (original) throw bad("shows a response");
+      return { query: result };
+    }
+    if (!original) {
+      if (answer.outcome === "TOOK_EFFECT") throw bad("shows no response of the queried call");
+      return { query: result };
+    }
+    const parsed = of.responseSchema.safeParse(original.response);
+    if (!parsed.success)
+      throw bad(`shows no ${of.name} response: ${describeZodError(parsed.error, "original")}`);
+    let responseFields: bigint[];
+    try {
+      responseFields = of.encodeResponse(parsed.data);
+    } catch (cause) {
+      throw bad(`shows a response that cannot be encoded: ${(cause as Error).message}`);
+    }
+    if (hashFields(responseFields).toString() !== answer.responseHash) {
+      throw bad("shows a response whose hash is not the one it signed");
+    }
+    if ((responseFields[0] === CALL_SUCCEEDED) !== (answer.outcome === "TOOK_EFFECT")) {
+      throw bad(`shows a response whose status is ${responseFields[0]}`);
+    }
+    return { query: result, original: { response: parsed.data, responseFields } };
+  }
+
+  private async exchange<Req, Res>(
+    args: CallArgs<Req, Res>,
+  ): Promise<{ result: CallResult<Res>; original?: { response: unknown } }> {
     const { operation, stepIndex } = args;
     const callSeq = args.callSeq ?? this.lastCallSeq + 1;
     const identity: CallIdentity = { system: operation.system, operation: operation.name, callSeq };
@@ -247,7 +341,8 @@ export class HostInterface {
         { status: responseFields[0].toString(), ms: Math.round(performance.now() - started) },
         "call attested and recorded",
       );
-      return { response, requestFields, responseFields, record };
+      const original = envelope.data.original && { response: envelope.data.original.response };
+      return { result: { response, requestFields, responseFields, record }, original };
     } catch (error) {
       log.warn({ err: error, ms: Math.round(performance.now() - started) }, "call failed");
       throw error;

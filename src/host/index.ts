@@ -1,5 +1,6 @@
 export * from "./types";
 export * from "./errors";
 export * from "./operation";
+export * from "./status";
 export * from "./protocol";
 export * from "./host";

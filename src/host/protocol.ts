@@ -39,6 +39,8 @@ export const OperationRequestBodySchema = z.object({
 export const OperationResponseBodySchema = z.object({
   response: z.unknown(),
   attestation: z.unknown(),
+  /** A status query's answer: the queried call's response (see OperationResponseBody). */
+  original: z.object({ response: z.unknown() }).strict().optional(),
 });
 
 export const ErrorBodySchema = z.object({

@@ -27,7 +27,48 @@ export interface OperationSpec<Req, Res> {
   decodeRequest(fields: readonly bigint[]): Req;
   /** The inverse of encodeResponse, as decodeRequest is of encodeRequest. */
   decodeResponse(fields: readonly bigint[]): Res;
+  /**
+   * How people read a call of the operation, from its request: e.g.
+   * `lab.inspection_result(lot=LT000001)`. The audit shows it (from the committed request fields,
+   * decoded) instead of the bare operation name. Optional: the name alone otherwise.
+   */
+  describe?(request: Req): string;
+
+  /**
+   * How the outcome of one of its calls is settled when the call got no usable answer (a timeout
+   * after the retries, an outage, a bad signature or an unknown key): the system's signed status
+   * query under the call's idempotency key (TOOK_EFFECT with the original response, REFUSED, or
+   * NO_EFFECT, after which the key is fenced). The executor asks it before compensating anything
+   * else; a forward step whose call cannot be settled parks the run NEEDS_ATTENTION. (A
+   * compensation is never settled this way: it is re-sent under its key until it is answered.)
+   * Absent: the operation's outcome cannot be settled.
+   */
+  settle?: { statusQuery: StatusOperationSpec };
 }
+
+/**
+ * A system's status query (src/host/status.ts, defineStatusOperation): its request names a call of
+ * the system (callSeq, operation, request hash), its answer says what the system did under that
+ * call's idempotency key.
+ */
+export interface StatusQueryRequest {
+  /** The queried call's callSeq (which fixes its idempotency key). */
+  callSeq: number;
+  /** The queried call's operation (one of this system's). */
+  operation: OperationName;
+  /** Poseidon of the queried call's request fields, as a decimal string. */
+  requestHash: string;
+}
+
+export type StatusQueryResponse =
+  | { outcome: "TOOK_EFFECT"; responseHash: string }
+  | { outcome: "REFUSED"; responseHash: string }
+  | { outcome: "NO_EFFECT" };
+
+export type StatusOperationSpec = OperationSpec<StatusQueryRequest, StatusQueryResponse> & {
+  /** The operations whose calls it settles (its system's own). */
+  settles(): readonly AnyOperationSpec[];
+};
 
 /** Any operation spec, whatever its request and response types (for lists of specs). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -85,6 +126,11 @@ export interface AttestationJson {
 export interface OperationResponseBody {
   response: unknown;
   attestation: AttestationJson;
+  /**
+   * A status query's answer TOOK_EFFECT (or REFUSED) only: the response the queried call got, whose
+   * hash the signed answer carries (the host checks it).
+   */
+  original?: { response: unknown };
 }
 
 /** The JSON body of every non-200 answer. */

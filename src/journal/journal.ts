@@ -598,6 +598,67 @@ export class Journal {
     })();
   }
 
+  /**
+   * A SETTLE record is final (the status query answered), and, when the failed call took effect,
+   * the failed record is amended in the same transaction: the response the status query showed,
+   * evidence SETTLED, and the result the step's code made of it (what its compensation gets).
+   */
+  settleFinished(args: {
+    runId: string;
+    record: StepRecord;
+    attempts: number;
+    settled?: { record: StepRecord; result?: unknown };
+  }): void {
+    const { runId, record, settled } = args;
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE steps SET status = 'OK', record_status = 'OK', attempts = ?, request_fields = ?, response_fields = ?,
+             evidence = ?, salt = ?, error = NULL, finished_at = ?
+           WHERE run_id = ? AND trace_index = ? AND phase = 'SETTLE'`,
+        )
+        .run(
+          args.attempts,
+          fieldsToJson(record.request),
+          fieldsToJson(record.response),
+          record.evidence,
+          toField(record.salt, "salt").toString(),
+          now(),
+          runId,
+          record.index,
+        );
+      if (settled) {
+        const changed = this.db
+          .prepare(
+            `UPDATE steps SET response_fields = ?, evidence = 'SETTLED', result_json = ?
+             WHERE run_id = ? AND trace_index = ? AND phase = 'FORWARD' AND status = 'FAILED'`,
+          )
+          .run(
+            fieldsToJson(settled.record.response),
+            settled.result === undefined ? null : toJournalJson(settled.result),
+            runId,
+            settled.record.index,
+          );
+        if (changed.changes !== 1) {
+          throw new JournalError(`run ${runId} has no failed record ${settled.record.index} to settle`);
+        }
+      }
+      this.touch(runId);
+      this.event(
+        runId,
+        "step-finished",
+        {
+          step: record.stepName,
+          phase: record.phase,
+          status: record.status,
+          evidence: record.evidence,
+          settled: record.response[0]?.toString(),
+        },
+        record.index,
+      );
+    })();
+  }
+
   // ------------------------------------------------------------------ calls
 
   /**
@@ -689,6 +750,39 @@ export class Journal {
         undefined,
         args.callSeq,
       );
+    })();
+  }
+
+  /**
+   * A status query's attested answer arrived; when it shows the queried call took effect, that
+   * call's response is kept with it in the same transaction (the queried call becomes SETTLED).
+   */
+  callSettled(args: {
+    runId: string;
+    callSeq: number;
+    response: unknown;
+    responseFields: readonly bigint[];
+    attestation: Attestation;
+    settles?: { callSeq: number; response: unknown; responseFields: readonly bigint[] };
+  }): void {
+    this.db.transaction(() => {
+      this.callAnswered(args);
+      const { settles } = args;
+      if (settles) {
+        this.db
+          .prepare(
+            `UPDATE calls SET status = 'SETTLED', response_json = ?, response_fields = ?, attestation_json = NULL,
+               answered_at = ? WHERE run_id = ? AND call_seq = ?`,
+          )
+          .run(
+            toJournalJson(settles.response),
+            fieldsToJson(settles.responseFields),
+            now(),
+            args.runId,
+            settles.callSeq,
+          );
+        this.event(args.runId, "call-settled", { by: args.callSeq }, undefined, settles.callSeq);
+      }
     })();
   }
 

@@ -5,7 +5,8 @@ import type { Attestation, OutcomeName, PhaseName, RunBinding, StepRecord } from
  * - RUNNING: forward steps are executing (or were, when the process died);
  * - COMPENSATING: a step failed for good; the compensations are executing (or were);
  * - COMMITTED / ROLLED_BACK: executed; the trace is final;
- * - NEEDS_ATTENTION: a compensation still failed after its retries; `wesflow resume` retries it;
+ * - NEEDS_ATTENTION: a compensation still failed after its retries, or the outcome of the failed
+ *   step's call is still unknown after its status query's retries; `wesflow resume` retries it;
  * - PROVEN: the trace is proven; RECORDED: the proof is recorded on a chain.
  */
 export const RUN_STATUSES = [
@@ -24,8 +25,13 @@ export const UNFINISHED_STATUSES: readonly RunStatus[] = ["RUNNING", "COMPENSATI
 
 /** A trace record's state: STARTED (executing or interrupted), OK, FAILED, or PARKED (a compensation that needs attention). */
 export type JournalStepStatus = "STARTED" | "OK" | "FAILED" | "PARKED";
-/** A call's state: PENDING = journaled (and maybe sent) without an answer yet; ANSWERED = attested answer kept. */
-export type JournalCallStatus = "PENDING" | "ANSWERED" | "FAILED";
+/**
+ * A call's state: PENDING = journaled (and maybe sent) without an answer yet; ANSWERED = attested
+ * answer kept; FAILED = the last attempt got no acceptable answer; SETTLED = it got none, and the
+ * system's status query (another call) showed it took effect with the response kept here (no
+ * attestation of its own).
+ */
+export type JournalCallStatus = "PENDING" | "ANSWERED" | "FAILED" | "SETTLED";
 
 export interface JournalRun {
   /** toHex32(workflowId). */

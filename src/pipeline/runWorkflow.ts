@@ -38,6 +38,7 @@ import {
   fixedWorkflowTag,
   workflowDefinitionHash,
   type EvidenceName,
+  type SettleOutcomeName,
   type ProviderSet,
   type SystemName,
   type Trace,
@@ -67,8 +68,11 @@ export interface RunSummary {
   batch?: { runs: number; gasPerRun: number };
   /** State template runs: the state domain's root before and after the run (equal when rolled back). */
   state?: { domain: string; rootBefore: string; rootAfter: string };
-  /** Rolled-back runs only: the step that failed for good, and why. */
-  failure?: { step: string; evidence: EvidenceName; reason: string };
+  /**
+   * Rolled-back runs only: the step that failed for good, and why; `settlement` when its call got no
+   * usable answer: what its status query said (TOOK_EFFECT: the step was compensated too).
+   */
+  failure?: { step: string; evidence: EvidenceName; reason: string; settlement?: SettleOutcomeName };
 }
 
 /**
@@ -411,8 +415,9 @@ export async function recordExecution<Input>(
   const bundlePath = path.relative(process.cwd(), bundleFile) || bundleFile;
   journal?.updateRun({ runId, bundlePath: bundleFile });
   const attested = trace.calls.filter((c) => c.attestation).length;
+  const settled = execution.failure?.settlement ? ` (settled: ${execution.failure.settlement})` : "";
   const failed = execution.failure
-    ? `, ${trace.outcome}: ${execution.failure.stepName} failed, ${trace.steps.filter((s) => s.phase === "COMPENSATE").length} compensations`
+    ? `, ${trace.outcome}: ${execution.failure.stepName} failed${settled}, ${trace.steps.filter((s) => s.phase === "COMPENSATE").length} compensations`
     : "";
   progress.done(`workflow ${bundle.workflowId.slice(0, 18)}…, ${attested} attested calls${failed}`);
 
@@ -634,6 +639,7 @@ export async function recordExecution<Input>(
             step: execution.failure.stepName,
             evidence: execution.failure.evidence,
             reason: execution.failure.message,
+            ...(execution.failure.settlement ? { settlement: execution.failure.settlement } : {}),
           },
         }
       : {}),

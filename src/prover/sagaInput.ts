@@ -3,9 +3,10 @@ import {
   computeTraceRoot,
   Outcome,
   RECORD_FIELDS,
+  Settlement,
+  type SettlementName,
   type CallRecord,
   type ProviderSet,
-  type StepRecord,
   type Trace,
 } from "../trace";
 import type { CircuitInput } from "./types";
@@ -34,12 +35,13 @@ export interface SagaTemplateShape {
 const IDENTITY: [bigint, bigint] = [0n, 1n];
 
 /**
- * The run's calls in callSeq order, checked to be numbered 1, 2, … and to fit the circuit's
- * attestation slots (`circuit` names it in the message).
+ * The run's calls in callSeq order, checked to be numbered 1, 2, … (`circuit` names the circuit in
+ * the message; signedCalls checks they fit its attestation slots).
  */
 export function sortedCalls(trace: Trace, maxCalls: number, circuit: string): CallRecord[] {
   const calls = [...trace.calls].sort((a, b) => a.callSeq - b.callSeq);
-  if (calls.length > maxCalls) {
+  // a settled call has no attestation slot: one more call than slots may fit
+  if (calls.length > maxCalls + 1) {
     throw new WitnessInputError(`the run made ${calls.length} calls; ${circuit} proves at most ${maxCalls}`);
   }
   calls.forEach((call, c) => {
@@ -65,15 +67,40 @@ export function recordFieldsInput(
   };
 }
 
-/** failedCallAttested: the failed step made a call and its system signed the refusal. */
-export function failedCallAttested(failed: StepRecord | undefined): bigint {
-  return failed?.evidence === "ATTESTED" && failed.callSeq > 0 ? 1n : 0n;
+/**
+ * How the trace's failed call was settled (the circuits' private `settlement`): TOOK_EFFECT when
+ * the failed record is SETTLED, NOTHING_TO_UNDO when a SETTLE record follows a DECLARED one, NONE
+ * otherwise (committed, a local failure, a signed refusal). The circuit checks the rest.
+ */
+export function settlementOf(trace: Trace): SettlementName {
+  const failedAt = trace.steps.findIndex((s) => s.status === "FAILED");
+  if (failedAt < 0 || trace.steps[failedAt + 1]?.phase !== "SETTLE") return "NONE";
+  return trace.steps[failedAt].evidence === "SETTLED" ? "TOOK_EFFECT" : "NOTHING_TO_UNDO";
+}
+
+/** The `settlement` signal's value for a trace. */
+export function settlementInput(trace: Trace): bigint {
+  return BigInt(Settlement[settlementOf(trace)]);
 }
 
 /**
- * Per attestation slot c (the call with callSeq c + 1): the provider's key, signature and Merkle
- * path in the provider set under the system code the circuit checks the call against
- * (`systemCodeOf`); a call without a signature, or no call, takes the identity point and zeros.
+ * The run's signed calls in callSeq order: the ones the attestation slots hold (a failed call that
+ * was settled by its status query has no signature of its own and no slot).
+ */
+export function signedCalls(calls: readonly CallRecord[], maxCalls: number, circuit: string): CallRecord[] {
+  const signed = calls.filter((call) => call.attestation !== undefined);
+  if (signed.length > maxCalls) {
+    throw new WitnessInputError(
+      `the run has ${signed.length} signed calls; ${circuit} proves at most ${maxCalls}`,
+    );
+  }
+  return signed;
+}
+
+/**
+ * Per attestation slot c (the c-th signed call): the provider's key, signature and Merkle path in
+ * the provider set under the system code the circuit checks the call against (`systemCodeOf`); an
+ * unused slot takes the identity point and zeros.
  */
 export function attestationInput(args: {
   calls: readonly CallRecord[];
@@ -144,8 +171,8 @@ function toHex20(value: bigint): string {
 
 /**
  * The input of a SagaWorkflow-based circuit for a trace: every record's request and response
- * fields (slots after the last record are zeros), which forward step failed (N = none), whether
- * the failed call's refusal was signed, and per call (callSeq 1..) the provider's key, signature
+ * fields (slots after the last record are zeros), which forward step failed (N = none), how its call
+ * was settled (settlementOf), and per signed call (in callSeq order) the provider's key, signature
  * and Merkle path in the provider set. The circuit recomputes and checks everything; a trace that
  * does not have the template's layout simply fails to prove.
  */
@@ -169,7 +196,7 @@ export function sagaWorkflowInput(args: {
   if ((trace.outcome === "ROLLED_BACK") !== Boolean(failed)) {
     throw new WitnessInputError(`a ${trace.outcome} run ${failed ? "has" : "lacks"} a failed step`);
   }
-  const calls = sortedCalls(trace, shape.maxCalls, template);
+  const calls = signedCalls(sortedCalls(trace, shape.maxCalls, template), shape.maxCalls, template);
   const records = recordFieldsInput(trace, slots);
   const attestations = attestationInput({
     calls,
@@ -185,7 +212,7 @@ export function sagaWorkflowInput(args: {
     submitter,
     ...runNonceInput(trace, submitter, shape.workflowTag),
     failedStep: BigInt(failed ? failed.index : shape.steps),
-    failedCallAttested: failedCallAttested(failed),
+    settlement: settlementInput(trace),
     ...records,
     ...attestations,
   };

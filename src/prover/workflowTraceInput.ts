@@ -13,9 +13,11 @@ import {
 } from "../trace";
 import {
   attestationInput,
-  failedCallAttested,
   recordFieldsInput,
   runNonceInput,
+  settlementInput,
+  settlementOf,
+  signedCalls,
   sortedCalls,
   WitnessInputError,
 } from "./sagaInput";
@@ -65,10 +67,10 @@ export function genericTemplateParams(template: string, params: readonly number[
 /**
  * The input of WorkflowTrace(traceDepth, providers.depth, maxSteps, maxCalls) for a run of the
  * workflow `layout`: the definition rows (private) and their hash (public definitionHash), which
- * forward step failed (the number of steps = none), whether the failed call's refusal was signed,
- * every record's request and response fields (slots after the last record are zeros), and per call
- * (callSeq 1..) the provider's key, signature and Merkle path in the provider set under the system
- * the definition names for that call. Throws WitnessInputError for a run that cannot fit the
+ * forward step failed (the number of steps = none), how its call was settled (settlementOf), every
+ * record's request and response fields (slots after the last record are zeros), and per signed call
+ * (in callSeq order) the provider's key, signature and Merkle path in the provider set under the
+ * system the definition names for that call. Throws WitnessInputError for a run that cannot fit the
  * circuit; the circuit checks everything else (a trace without the layout's records fails to prove).
  */
 export function workflowTraceInput(args: {
@@ -111,9 +113,17 @@ export function workflowTraceInput(args: {
     );
   }
   const failedStep = failed ? failed.index : n;
-  const calls = sortedCalls(trace, maxCalls, circuit);
-  // the system the circuit checks call c against: the definition's, for the calls the layout makes
-  const expectedCalls = layoutRecords(layout, failedStep).filter((r) => r.callSeq > 0);
+  const calls = signedCalls(sortedCalls(trace, maxCalls, circuit), maxCalls, circuit);
+  // the system the circuit checks signed call c against: the definition's, for the calls the layout makes
+  const settlement = settlementOf(trace);
+  let expectedCalls: ReturnType<typeof layoutRecords>;
+  try {
+    expectedCalls = layoutRecords(layout, failedStep, settlement).filter((r) => r.signed);
+  } catch (cause) {
+    if (cause instanceof WorkflowLayoutError)
+      throw new WitnessInputError(`${circuit}: ${cause.message}`, { cause });
+    throw cause;
+  }
   let attestations: ReturnType<typeof attestationInput>;
   try {
     attestations = attestationInput({
@@ -145,11 +155,12 @@ export function workflowTraceInput(args: {
     stepCode: column(0),
     stepOp: column(1),
     stepSystem: column(2),
-    hasComp: column(3),
-    compOp: column(4),
-    compSystem: column(5),
+    settleOp: column(3),
+    hasComp: column(4),
+    compOp: column(5),
+    compSystem: column(6),
     failedStep: BigInt(failedStep),
-    failedCallAttested: failedCallAttested(failed),
+    settlement: settlementInput(trace),
     ...recordFieldsInput(trace, slots),
     ...attestations,
   };

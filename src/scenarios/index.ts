@@ -67,10 +67,9 @@ export function unregisterScenarioFolder(dir: string): void {
  * workflow file by path (`./my.workflow.ts`), which runs against every registered external system
  * (src/systems/).
  */
-export function resolveScenario(nameOrFile: string): Scenario {
-  if (isScenarioFolder(nameOrFile) && isWorkflowFileArg(nameOrFile))
-    return registerScenarioFolder(nameOrFile);
-  return isWorkflowFileArg(nameOrFile)
-    ? loadWorkflowFile(nameOrFile, simulatedSystems(SYSTEMS.map((s) => s.name)))
-    : scenario(nameOrFile);
+export function resolveScenario(nameOrFile: string, baseDir = process.cwd()): Scenario {
+  if (!isWorkflowFileArg(nameOrFile)) return scenario(nameOrFile);
+  const absolute = path.resolve(baseDir, nameOrFile);
+  if (isScenarioFolder(absolute)) return registerScenarioFolder(absolute);
+  return loadWorkflowFile(nameOrFile, simulatedSystems(SYSTEMS.map((s) => s.name)), baseDir);
 }

@@ -22,8 +22,10 @@ export function isWorkflowFileArg(arg: string): boolean {
 export function loadWorkflowFile(
   file: string,
   systemsOf: Pick<Scenario, "startSystems" | "loadProviderSet" | "operationSystems">,
+  /** What a relative `file` is relative to (default: the current directory); messages name `file` as given. */
+  baseDir = process.cwd(),
 ): Scenario {
-  const absolute = path.resolve(file);
+  const absolute = path.resolve(baseDir, file);
   if (!fs.existsSync(absolute)) throw new WorkflowFileError(`workflow file ${file} does not exist`);
   let loaded: { default?: unknown; workflow?: unknown; exampleInput?: unknown };
   try {

@@ -2,19 +2,27 @@ import path from "node:path";
 import type { AnyOperationSpec } from "../host";
 import type { Logger } from "../project";
 import { ProviderSet, type ProviderKey, type SystemName } from "../trace";
+import { erpSystem } from "./erp";
 import { invoicingSystem } from "./invoicing";
 import { loadOrCreateProviderKey } from "./keys";
 import { logisticsSystem } from "./logistics";
 import type { SystemModule } from "./module";
 import { paymentSystem } from "./payment";
 import { startSimulatedSystem } from "./server";
+import { sqlSystem } from "./sql";
 import type { SimulatedSystem } from "./types";
 
 /**
  * Every external system the product knows, one module per folder (src/systems/<name>/). A new
  * system is a folder and one line here; its codes are checked unique when this module loads.
  */
-export const SYSTEMS: readonly SystemModule[] = [paymentSystem, logisticsSystem, invoicingSystem];
+export const SYSTEMS: readonly SystemModule[] = [
+  paymentSystem,
+  logisticsSystem,
+  invoicingSystem,
+  erpSystem,
+  sqlSystem,
+];
 
 export class SystemCatalogError extends Error {
   override name = "SystemCatalogError";
@@ -49,7 +57,7 @@ export function checkSystemCatalog(systems: readonly SystemModule[]): void {
           `operation ${operation.name} is ${operation.system}'s, not ${system.name}'s`,
         );
       }
-      if (!/^[a-z][a-z0-9]*\.[a-zA-Z][a-zA-Z0-9]*$/.test(operation.name)) {
+      if (!/^[a-z][a-z0-9]*\.[a-zA-Z][a-zA-Z0-9_]*$/.test(operation.name)) {
         throw new SystemCatalogError(
           `operation ${operation.name} of ${system.name} is not named <system>.<verb> (e.g. ${system.name}.${system.forward.split(".")[1] ?? "act"})`,
         );
@@ -70,6 +78,21 @@ export function checkSystemCatalog(systems: readonly SystemModule[]): void {
       throw new SystemCatalogError(
         `system ${system.name}'s forward operation ${system.forward} is not one of its own`,
       );
+    }
+    if (!system.operations.includes(system.status)) {
+      throw new SystemCatalogError(`system ${system.name}'s status query is not one of its operations`);
+    }
+    for (const operation of system.operations) {
+      if (operation === system.status) continue;
+      // Every operation says how a call of it without a usable answer is settled: the status query.
+      if (operation.settle?.statusQuery !== system.status) {
+        throw new SystemCatalogError(
+          `operation ${operation.name} does not name ${system.status.name} as its status query`,
+        );
+      }
+      if (!system.status.settles().includes(operation)) {
+        throw new SystemCatalogError(`${system.status.name} does not settle ${operation.name}`);
+      }
     }
   }
 }
@@ -200,8 +223,9 @@ export async function startSystems(args: {
         system: name,
         systemCode: module.code,
         privateKey: key.privateKey,
-        operations: module.handlers(),
+        operations: module.handlers({ dataDir, storeDir, logger }),
         specs: module.operations,
+        status: module.status,
         timeoutHoldMs,
         storeFile: storeDir && path.join(storeDir, `${name}.sqlite`),
         logger,

@@ -7,3 +7,5 @@ export * from "./catalog";
 export * from "./payment";
 export * from "./logistics";
 export * from "./invoicing";
+export * from "./erp";
+export * from "./sql";

@@ -8,13 +8,18 @@ import { derivePublicKey, newPrivateKey, poseidon, signMessage, toHex32, type Pu
 import {
   attestationToJson,
   describeZodError,
+  idempotencyKeyOf,
   OperationRequestBodySchema,
   type AnyOperationSpec,
   type ErrorBody,
   type OperationResponseBody,
+  type StatusOperationSpec,
+  type StatusQueryRequest,
+  type StatusQueryResponse,
 } from "../host";
 import { createLogger, type Logger } from "../project";
 import { attestationMessage, CALL_SUCCEEDED, hashFields, type SystemName } from "../trace";
+import { OperationRefusal } from "./types";
 import type {
   Fault,
   FaultKind,
@@ -27,11 +32,13 @@ import type {
 
 const MAX_BODY_BYTES = 1 << 20;
 const DEFAULT_TIMEOUT_HOLD_MS = 60_000;
-const FAULT_KINDS = [
+export const FAULT_KINDS = [
   "error",
   "timeout",
+  "timeout-after-effect",
   "decline",
   "bad-signature",
+  "bad-signature-after-effect",
   "unknown-key",
 ] as const satisfies readonly FaultKind[];
 
@@ -40,16 +47,12 @@ export const FaultSchema = z
     operation: z.string().min(1).optional(),
     kind: z.enum(FAULT_KINDS),
     times: z.number().int().positive().max(1_000_000).optional(),
-    afterEffect: z.boolean().optional(),
     workflowId: z
       .string()
       .regex(/^0x[0-9a-f]{64}$/, "workflowId is toHex32 of the workflow id")
       .optional(),
   })
-  .strict()
-  .refine((f) => !f.afterEffect || f.kind === "timeout", {
-    message: "afterEffect applies to timeout faults only",
-  });
+  .strict();
 
 export class SimulatedSystemError extends Error {
   override name = "SimulatedSystemError";
@@ -79,7 +82,6 @@ interface ActiveFault {
   operation?: string;
   workflowId?: string;
   kind: FaultKind;
-  afterEffect: boolean;
   remaining: number;
 }
 
@@ -124,6 +126,9 @@ class SimulatedSystemServer {
   private readonly logger: Logger;
   private readonly server: http.Server;
   private readonly effects = new Map<string, StoredEffect>();
+  /** Idempotency keys a status query answered NO_EFFECT for: never performed from then on. */
+  private readonly fenced = new Set<string>();
+  private readonly status?: StatusOperationSpec;
   private readonly store?: EffectStore;
   private faults: ActiveFault[] = [];
   private readonly held = new Set<HeldAnswer>();
@@ -153,6 +158,21 @@ class SimulatedSystemServer {
         throw new SimulatedSystemError(`operation ${name} has a handler but no spec`);
       this.handlers.set(name, handler);
     }
+    if (options.status) {
+      if (this.specs.get(options.status.name) !== options.status) {
+        throw new SimulatedSystemError(`the status query ${options.status.name} is not one of the specs`);
+      }
+      if (this.handlers.has(options.status.name)) {
+        throw new SimulatedSystemError(
+          `the status query ${options.status.name} is answered by the server, not a handler`,
+        );
+      }
+      this.status = options.status;
+      const status = options.status;
+      this.handlers.set(status.name, (request, ctx) =>
+        this.statusAnswer(request as StatusQueryRequest, BigInt(ctx.workflowId)),
+      );
+    }
     this.timeoutHoldMs = options.timeoutHoldMs ?? DEFAULT_TIMEOUT_HOLD_MS;
     defaultLogger ??= createLogger();
     this.logger = (options.logger ?? defaultLogger).child({
@@ -161,7 +181,7 @@ class SimulatedSystemServer {
     });
     if (options.storeFile) {
       this.store = new EffectStore(options.storeFile);
-      for (const effect of this.store.load()) this.effects.set(effect.entry.idempotencyKey, effect);
+      for (const effect of this.store.load()) this.remember(effect);
     }
     this.server = http.createServer((req, res) => void this.route(req, res));
   }
@@ -187,17 +207,14 @@ class SimulatedSystemServer {
     const parsed = FaultSchema.safeParse(fault);
     if (!parsed.success)
       throw new SimulatedSystemError(`invalid fault: ${describeZodError(parsed.error, "fault")}`);
-    const { operation, kind, times, afterEffect, workflowId } = parsed.data;
+    const { operation, kind, times, workflowId } = parsed.data;
     if (operation !== undefined && !this.handlers.has(operation)) {
       throw new SimulatedSystemError(`${this.system} has no operation "${operation}"`);
     }
-    this.faults.push({
-      operation,
-      workflowId,
-      kind,
-      afterEffect: afterEffect ?? false,
-      remaining: times ?? 1,
-    });
+    if (kind === "decline" && operation !== undefined && operation === this.status?.name) {
+      throw new SimulatedSystemError(`a status query cannot decline: it says what the system did`);
+    }
+    this.faults.push({ operation, workflowId, kind, remaining: times ?? 1 });
     this.logger.info({ fault: parsed.data }, "fault injected");
   }
 
@@ -312,15 +329,23 @@ class SimulatedSystemServer {
           );
         }
       }
-      const fault = this.takeFault(name, toHex32(workflowId), existing !== undefined);
+      const isStatus = name === this.status?.name;
+      const fault = this.takeFault(name, toHex32(workflowId), existing !== undefined || isStatus);
       if (fault?.kind === "error") {
         log.info("fault: answering 503");
         throw new HttpError(503, "SIMULATED_OUTAGE", `${this.system} is unavailable (injected fault)`);
       }
-      if (fault?.kind === "timeout" && !fault.afterEffect) return { fault };
+      if (fault?.kind === "timeout") return { fault };
       if (existing) {
         log.debug({ idempotencyKey }, "replay: answering the original response");
         return { fault, effect: existing };
+      }
+      if (this.fenced.has(idempotencyKey)) {
+        throw new HttpError(
+          409,
+          "SETTLED_NO_EFFECT",
+          `idempotency key ${idempotencyKey} was settled as never performed (status query): it is not performed now`,
+        );
       }
       const effect = await this.perform({
         spec,
@@ -332,8 +357,11 @@ class SimulatedSystemServer {
         callSeq,
         idempotencyKey,
         decline: fault?.kind === "decline",
+        // A bad signature before any effect: the answer the operation would give, not kept.
+        keep: fault?.kind !== "bad-signature",
       });
-      log.info({ idempotencyKey, sequence: this.effects.size }, "effect performed");
+      if (fault?.kind === "bad-signature") log.info("fault: answering without performing the effect");
+      else log.info({ idempotencyKey, sequence: this.effects.size }, "effect performed");
       return { fault, effect };
     });
 
@@ -346,7 +374,7 @@ class SimulatedSystemServer {
       return;
     }
     const body = await this.tamper(effect, fault?.kind);
-    if (fault?.kind === "timeout") {
+    if (fault?.kind === "timeout-after-effect") {
       log.info({ holdMs: this.timeoutHoldMs }, "fault: effect performed, holding the answer");
       this.hold(res, () => sendJson(res, 200, body));
       return;
@@ -364,6 +392,8 @@ class SimulatedSystemServer {
     callSeq: number;
     idempotencyKey: string;
     decline: boolean;
+    /** false: compute the answer only (the effect is not performed, nothing is kept). */
+    keep: boolean;
   }): Promise<StoredEffect> {
     const { spec, workflowId, callSeq, idempotencyKey, decline } = args;
     const ctx: OperationContext = {
@@ -378,6 +408,8 @@ class SimulatedSystemServer {
     try {
       raw = await args.handler(args.request, ctx);
     } catch (error) {
+      if (error instanceof HttpError) throw error;
+      if (error instanceof OperationRefusal) throw new HttpError(422, error.code, error.message);
       throw new HttpError(500, "OPERATION_FAILED", `${spec.name} failed: ${(error as Error).message}`);
     }
     const parsed = spec.responseSchema.safeParse(raw);
@@ -401,6 +433,10 @@ class SimulatedSystemServer {
       responseHash: hashFields(responseFields),
     });
     const signature = await signMessage(this.privateKey, message);
+    const original =
+      spec.name === this.status?.name
+        ? this.originalOf(args.request as StatusQueryRequest, workflowId, response as StatusQueryResponse)
+        : undefined;
     const effect: StoredEffect = {
       entry: {
         idempotencyKey,
@@ -414,37 +450,93 @@ class SimulatedSystemServer {
       workflowId,
       requestJson: args.requestJson,
       message,
-      body: { response, attestation: attestationToJson(this.publicKey, signature) },
+      body: {
+        response,
+        attestation: attestationToJson(this.publicKey, signature),
+        ...(original !== undefined ? { original: { response: original } } : {}),
+      },
     };
-    this.store?.save(effect); // durable before the answer leaves
-    this.effects.set(idempotencyKey, effect);
+    if (!args.keep) return effect;
+    this.store?.save(effect); // durable before the answer leaves (a NO_EFFECT answer: the fence too)
+    this.remember(effect);
     return effect;
+  }
+
+  /** Keeps an effect (performed now or loaded from the store); a status query's NO_EFFECT fences its key. */
+  private remember(effect: StoredEffect): void {
+    this.effects.set(effect.entry.idempotencyKey, effect);
+    if (this.status && effect.entry.operation === this.status.name) {
+      const query = effect.entry.request as StatusQueryRequest;
+      if ((effect.entry.response as StatusQueryResponse).outcome === "NO_EFFECT") {
+        this.fenced.add(idempotencyKeyOf(effect.workflowId, query.callSeq));
+      }
+    }
+  }
+
+  /**
+   * The status query's answer (run as its handler, one at a time with every effect): what this
+   * system did under the queried call's key. A key used for another operation or request, or by a
+   * status query itself, is a conflict, never signed.
+   */
+  private statusAnswer(query: StatusQueryRequest, workflowId: bigint): StatusQueryResponse {
+    const key = idempotencyKeyOf(workflowId, query.callSeq);
+    const target = this.effects.get(key);
+    if (!target) return { outcome: "NO_EFFECT" };
+    const spec = this.specs.get(target.entry.operation);
+    if (
+      !spec ||
+      spec.name === this.status?.name ||
+      target.entry.operation !== query.operation ||
+      target.workflowId !== workflowId ||
+      hashFields(spec.encodeRequest(target.entry.request)).toString() !== query.requestHash
+    ) {
+      throw new HttpError(
+        409,
+        "IDEMPOTENCY_CONFLICT",
+        `idempotency key ${key} holds ${target.entry.operation} call ${target.entry.callSeq} with another request than the one queried`,
+      );
+    }
+    const responseFields = spec.encodeResponse(target.entry.response);
+    const responseHash = hashFields(responseFields).toString();
+    return responseFields[0] === CALL_SUCCEEDED
+      ? { outcome: "TOOK_EFFECT", responseHash }
+      : { outcome: "REFUSED", responseHash };
+  }
+
+  /** The response a status answer (other than NO_EFFECT) speaks of: the queried call's. */
+  private originalOf(query: StatusQueryRequest, workflowId: bigint, answer: StatusQueryResponse): unknown {
+    if (answer.outcome === "NO_EFFECT") return undefined;
+    return structuredClone(this.effects.get(idempotencyKeyOf(workflowId, query.callSeq))?.entry.response);
   }
 
   /** The stored answer, or (for a signature fault) a copy with a signature that must not be accepted. */
   private async tamper(effect: StoredEffect, kind: FaultKind | undefined): Promise<OperationResponseBody> {
-    if (kind === "bad-signature") {
+    if (kind === "bad-signature" || kind === "bad-signature-after-effect") {
       // The registered key, but over another message.
       const signature = await signMessage(this.privateKey, poseidon([effect.message]));
-      return { response: effect.body.response, attestation: attestationToJson(this.publicKey, signature) };
+      return { ...effect.body, attestation: attestationToJson(this.publicKey, signature) };
     }
     if (kind === "unknown-key") {
       // The right message, signed by a key no provider set holds.
       const foreignKey = newPrivateKey();
       const signature = await signMessage(foreignKey, effect.message);
       return {
-        response: effect.body.response,
+        ...effect.body,
         attestation: attestationToJson(await derivePublicKey(foreignKey), signature),
       };
     }
     return effect.body;
   }
 
-  /** The first fault for this operation (and workflow), used up by one call. A decline never applies to a replay. */
+  /**
+   * The first fault for this operation (and workflow), used up by one call. A decline never applies
+   * to a replay or a status query; a fault named for no operation leaves the status query alone.
+   */
   private takeFault(operation: string, workflowId: string, replay: boolean): ActiveFault | undefined {
+    const isStatus = operation === this.status?.name;
     const fault = this.faults.find(
       (f) =>
-        (f.operation === undefined || f.operation === operation) &&
+        (f.operation === operation || (f.operation === undefined && !isStatus)) &&
         (f.workflowId === undefined || f.workflowId === workflowId) &&
         !(replay && f.kind === "decline"),
     );

@@ -1,20 +1,33 @@
 import type { PublicKey } from "../crypto";
-import type { AnyOperationSpec, OperationSpec } from "../host";
+import type { AnyOperationSpec, OperationSpec, StatusOperationSpec } from "../host";
 import type { Logger } from "../project";
 import type { SystemName } from "../trace";
 
 /**
  * What a simulated system can be told to do wrong, per operation:
  * - `error`: answer HTTP 503, perform nothing;
- * - `timeout`: hold the answer (default 60 s, ended by close()). With `afterEffect` the effect is
- *   performed first and only the answer is lost, so a retry with the same idempotency key gets
- *   the original answer; without it the system hangs before doing anything;
+ * - `timeout`: hang before doing anything (hold the request, default 60 s, ended by close());
+ * - `timeout-after-effect`: perform the effect, then hold the answer: only the answer is lost (a
+ *   retry under the same idempotency key gets the original answer, a status query says TOOK_EFFECT);
  * - `decline`: the business refuses: a valid signed answer with a non-success status (the handler
- *   gets `ctx.decline`); applies to new effects only, never to a replay;
- * - `bad-signature`: the registered key signs a different message;
- * - `unknown-key`: a fresh key, in no provider set, signs the right message.
+ *   gets `ctx.decline`); applies to new effects only, never to a replay (nor to a status query);
+ * - `bad-signature`: perform nothing, and answer what the operation would answer with the
+ *   registered key's signature over a different message (a garbled answer: no evidence);
+ * - `bad-signature-after-effect`: perform the effect, then answer it with that bad signature;
+ * - `unknown-key`: perform the effect, then sign the right message with a fresh key that is in no
+ *   provider set (a key rotated mid-call).
+ * After every kind but `decline` the call has no usable answer: the executor settles its outcome
+ * with the system's status query (src/host/status.ts), which these faults do not touch unless they
+ * name it (`operation: "payment.status"`).
  */
-export type FaultKind = "error" | "timeout" | "decline" | "bad-signature" | "unknown-key";
+export type FaultKind =
+  | "error"
+  | "timeout"
+  | "timeout-after-effect"
+  | "decline"
+  | "bad-signature"
+  | "bad-signature-after-effect"
+  | "unknown-key";
 
 export interface Fault {
   /** The operation name (e.g. "payment.charge"); omitted: every operation of the system. */
@@ -22,8 +35,6 @@ export interface Fault {
   kind: FaultKind;
   /** How many calls it affects, default 1. */
   times?: number;
-  /** `timeout` only: perform the effect, then lose the answer. */
-  afterEffect?: boolean;
   /** Only calls of this workflow (toHex32 of its id); omitted: every workflow's. */
   workflowId?: string;
 }
@@ -43,6 +54,22 @@ export interface OperationContext {
    * system keeps its effects in a store file.
    */
   ledger: readonly LedgerEntry[];
+}
+
+/**
+ * Thrown by a handler that refuses a request it cannot answer at all (not the business's signed
+ * refusal, which is a response with a non-success status): the server answers HTTP 422 with `code`
+ * and the message, performs and records nothing, and the host does not retry it. E.g. the SQL
+ * gateway's query whose rows do not fit the fields.
+ */
+export class OperationRefusal extends Error {
+  override name = "OperationRefusal";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Performs one operation's effect and returns its response (checked with the spec's response schema). */
@@ -76,6 +103,11 @@ export interface SimulatedSystemOptions {
   /** The effect of each operation, by operation name; every name needs a spec in `specs`. */
   operations: Record<string, OperationHandler>;
   specs: readonly AnyOperationSpec[];
+  /**
+   * The system's status query (one of `specs`, with no handler): the server answers it from its own
+   * effects, signed, and fences a key it answers NO_EFFECT for. Omitted: no status query is served.
+   */
+  status?: StatusOperationSpec;
   /** Default 127.0.0.1 (loopback). */
   host?: string;
   /** Default 0 (any free port). */

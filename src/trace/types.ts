@@ -4,13 +4,30 @@ import type { RunBinding } from "./binding";
 /** Number of field elements that encode one step's request and one step's response. */
 export const RECORD_FIELDS = 4;
 
-export const Phase = { FORWARD: 1, COMPENSATE: 2 } as const;
+/**
+ * FORWARD: a step; COMPENSATE: the compensation of a step; SETTLE: the status query that settles
+ * the outcome of a failed step's call that got no usable answer (its code is the failed step's).
+ */
+export const Phase = { FORWARD: 1, COMPENSATE: 2, SETTLE: 3 } as const;
 export const StepStatus = { OK: 1, FAILED: 2 } as const;
-/** How well a step's external call is backed: see DESIGN.md, "Evidence levels". */
-export const Evidence = { NONE: 0, DECLARED: 1, ATTESTED: 2 } as const;
+/**
+ * How well a step's external call is backed: see DESIGN.md, "Evidence levels". SETTLED: the call
+ * got no usable answer of its own; the system's attested status query (the SETTLE record right
+ * after it) says it took effect, with the response the record holds (bound by its hash).
+ */
+export const Evidence = { NONE: 0, DECLARED: 1, ATTESTED: 2, SETTLED: 3 } as const;
 export const Outcome = { COMMITTED: 1, ROLLED_BACK: 2 } as const;
 /** response[0] of an attested call: the system's own status code. 1 means the operation succeeded. */
 export const CALL_SUCCEEDED = 1n;
+
+/**
+ * response[0] of a status query (a SETTLE record): what the system did under the queried call's
+ * idempotency key. TOOK_EFFECT: performed and succeeded (response[1] = the hash of its response);
+ * NO_EFFECT: never performed, and now never will be (the key is fenced); REFUSED: performed as a
+ * business refusal (response[1] = the hash of that signed refusal): nothing to undo either.
+ */
+export const SettleOutcome = { TOOK_EFFECT: 1, NO_EFFECT: 2, REFUSED: 3 } as const;
+export type SettleOutcomeName = keyof typeof SettleOutcome;
 
 export type PhaseName = keyof typeof Phase;
 export type StepStatusName = keyof typeof StepStatus;

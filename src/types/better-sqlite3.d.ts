@@ -7,6 +7,12 @@ declare module "better-sqlite3" {
   }
 
   interface Statement<Row = unknown> {
+    /** Whether the statement returns rows (a SELECT, or a statement with RETURNING). */
+    readonly reader: boolean;
+    /** Whether the statement leaves the database unchanged. */
+    readonly readonly: boolean;
+    /** Integers as BigInt (exact beyond 2^53) instead of numbers. */
+    safeIntegers(toggle?: boolean): this;
     run(...params: unknown[]): RunResult;
     get(...params: unknown[]): Row | undefined;
     all(...params: unknown[]): Row[];

@@ -254,7 +254,10 @@ function tamperings(bundle: RunBundle): Tampering[] {
       { field: `${at}.stepCode`, tamper: (b) => (b.steps[index].stepCode += 1) },
       { field: `${at}.stepName`, tamper: (b) => (b.steps[index].stepName = "approve_everything") },
       { field: `${at}.phase`, tamper: (b) => (b.steps[index].phase = "COMPENSATE") },
-      { field: `${at}.status`, tamper: (b) => (b.steps[index].status = "FAILED") },
+      {
+        field: `${at}.status`,
+        tamper: (b) => (b.steps[index].status = b.steps[index].status === "FAILED" ? "OK" : "FAILED"),
+      },
       { field: `${at}.callSeq`, tamper: (b) => (b.steps[index].callSeq += 7) },
       { field: `${at}.operation`, tamper: (b) => (b.steps[index].operation += 1) },
       { field: `${at}.evidence`, tamper: (b) => (b.steps[index].evidence = "DECLARED") },
@@ -345,10 +348,11 @@ describe("verify: a run bundle against itself and the registry, without calling 
   let chain: RegistryView;
   let committed: RunBundle;
   let rolledBack: RunBundle;
+  let settled: RunBundle;
 
   before(async () => {
     recorded = await recordBundles("wesflow-verify-");
-    ({ session, committed, rolledBack } = recorded);
+    ({ session, committed, rolledBack, settled } = recorded);
     chain = session.chain;
   });
 
@@ -414,12 +418,88 @@ describe("verify: a run bundle against itself and the registry, without calling 
     expect(evidence).to.deep.equal({
       "payment.charge": "attested",
       "logistics.ship": "declared",
+      "logistics.status": "attested",
       "payment.refund": "attested",
     });
-    expect(result.calls.find((c) => c.operation === "logistics.ship")?.signatureVerified).to.equal(false);
+    const ship = result.calls.find((c) => c.operation === "logistics.ship")!;
+    expect(ship.signatureVerified).to.equal(false);
+    expect(ship.settledBy).to.equal(3);
+    expect(result.calls.find((c) => c.operation === "logistics.status")?.settles).to.deep.equal({
+      callSeq: 2,
+      operation: "logistics.ship",
+      outcome: "NO_EFFECT",
+    });
+  });
+
+  it("a settled run's bundle is valid: the failed charge settled by the payment system's attested status query (TOOK_EFFECT), then refunded", async () => {
+    const result = await verifyBundle({ bundle: settled, registry: chain });
+    expect(result.reasons).to.deep.equal([]);
+    expect(result).to.include({ valid: true, onChain: true, outcome: "ROLLED_BACK" });
+    expect(result.calls.map((c) => [c.callSeq, c.operation, c.evidence, c.signatureVerified])).to.deep.equal([
+      [1, "payment.charge", "settled", false],
+      [2, "payment.status", "attested", true],
+      [3, "payment.refund", "attested", true],
+    ]);
+    expect(result.calls[0].settledBy).to.equal(2);
+    expect(result.calls[1].settles).to.deep.equal({
+      callSeq: 1,
+      operation: "payment.charge",
+      outcome: "TOOK_EFFECT",
+    });
+    expect(result.steps.map((s) => `${s.name} ${s.phase}`)).to.deep.equal([
+      "create_order FORWARD",
+      "reserve_inventory FORWARD",
+      "payment FORWARD",
+      "payment.settle SETTLE",
+      "refund_payment COMPENSATE",
+      "release_inventory COMPENSATE",
+      "cancel_order COMPENSATE",
+    ]);
+    expect(result.steps[3].settles).to.equal("payment");
+    const text = formatBundleVerification(result, "settled.json");
+    expect(text).to.match(/\(2 attested, 1 settled, 0 declared\)/);
+    expect(text).to.match(/1\. payment +→ payment payment\.charge \[settled\] \(settled by call 2\)/);
+    expect(text).to.match(
+      /2\. payment\.settle +→ payment payment\.status \[attested\]: payment\.charge \(call 1\) TOOK_EFFECT/,
+    );
+  });
+
+  it("a settled run is never shown better than its status query: without its signature, or claiming NO_EFFECT, or not bound to the call", async () => {
+    const without = copy(settled);
+    delete without.calls[1].attestation;
+    let result = await verifyBundle({ bundle: without });
+    expect(result.valid).to.equal(false);
+    expect(result.calls.map((c) => c.evidence)).to.deep.equal(["declared", "declared", "attested"]);
+    expect(result.reasons.join("\n")).to.match(
+      /call 2 \(payment\.status\): step payment\.settle claims attested evidence/,
+    );
+
+    // "no effect" claimed: the query's outcome and the charge's record edited (the refund left in)
+    const noEffect = copy(settled);
+    noEffect.steps[3].response[0] = "2";
+    result = await verifyBundle({ bundle: noEffect });
+    expect(result.valid).to.equal(false);
+    expect(result.reasons.join("\n")).to.match(
+      /the failed record claims the call took effect, the query says NO_EFFECT/,
+    );
+    expect(result.calls[0].evidence).to.equal("declared");
+
+    // a query of another call
+    const other = copy(settled);
+    other.steps[3].request[0] = "3";
+    result = await verifyBundle({ bundle: other });
+    expect(result.reasons.join("\n")).to.match(/it queries call 3, operation 101, not call 1's own/);
+
+    // a failed call claimed settled without a status query after it
+    const bare = copy(settled);
+    bare.steps[3].phase = "COMPENSATE";
+    result = await verifyBundle({ bundle: bare });
+    expect(result.reasons.join("\n")).to.match(/got no usable answer and no status query settles it/);
   });
 
   it("tampering with any field of a bundle makes it invalid, with a reason", async () => {
+    // A settled bundle's own tamperings are the test above ("never shown better than its status
+    // query"); this list is made for ordinary calls (every call attested or declared).
     for (const source of [committed, rolledBack]) {
       for (const { field, tamper, chainOnly } of tamperings(source)) {
         const bundle = copy(source);
@@ -603,7 +683,9 @@ describe("verify: a run bundle against itself and the registry, without calling 
   it("the audit trail filters recorded runs by outcome (not an indexed event field)", async () => {
     const query = auditQuery(`${recorded.dataDir}/runs`);
     const rolled = await readAuditTrail({ ...query, outcome: "ROLLED_BACK" });
-    expect(rolled.map((e) => e.workflowId)).to.deep.equal([rolledBack.workflowId]);
+    expect(rolled.map((e) => e.workflowId).sort()).to.deep.equal(
+      [rolledBack.workflowId, settled.workflowId].sort(),
+    );
     const done = await readAuditTrail({ ...query, outcome: "COMMITTED" });
     expect(done.map((e) => e.workflowId)).to.deep.equal([committed.workflowId]);
   });

@@ -115,6 +115,7 @@ function orderSteps(f: OrderFigures): StepSpec[] {
       response: [],
       call: {
         operation: "payment.charge",
+        settle: "payment.status",
         system: "payment",
         request: [order, customer, f.gross, s("EUR")],
         response: [1n, s("PAY-000001"), f.gross, 0n],
@@ -137,6 +138,7 @@ function orderSteps(f: OrderFigures): StepSpec[] {
       response: [],
       call: {
         operation: "logistics.ship",
+        settle: "logistics.status",
         system: "logistics",
         request: [order, sku, f.quantity, s("10115 Berlin DE")],
         response: [1n, s("TRK-000001"), s("SIM-CARRIER"), 2n],
@@ -159,6 +161,7 @@ function orderSteps(f: OrderFigures): StepSpec[] {
       response: [],
       call: {
         operation: "invoice.issue",
+        settle: "invoice.status",
         system: "invoicing",
         request: [order, customer, f.gross, f.tax],
         response: [1n, s("INV-000001"), f.gross, 0n],
@@ -370,7 +373,9 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
     });
 
     for (let k = 0; k < STEP_NAMES.length; k++) {
-      const kinds = CALL_STEPS.has(k) ? (["signed-refusal", "declared"] as const) : (["declared"] as const);
+      const kinds = CALL_STEPS.has(k)
+        ? (["signed-refusal", "settled-no-effect", "settled-took-effect"] as const)
+        : (["signed-refusal"] as const);
       for (const failure of kinds) {
         const how = CALL_STEPS.has(k) ? ` (${failure})` : "";
         it(`OrderStateSaga: a rollback after ${STEP_NAMES[k]} failed${how}; stateRootAfter = stateRootBefore`, async () => {
@@ -392,7 +397,7 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
     });
 
     it("a rollback: the state path is not looked at (any siblings)", async () => {
-      const trace = await orderTrace({ failAt: 3, failure: "declared" });
+      const trace = await orderTrace({ failAt: 3, failure: "settled-no-effect" });
       const valid = input("OrderStateSaga", trace);
       const witness = {
         ...valid,
@@ -685,7 +690,7 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
       it("the rules of the completed steps still apply: payment ≠ gross in a run that failed at invoice", async () => {
         const trace = await orderTrace({
           failAt: 4,
-          failure: "declared",
+          failure: "settled-no-effect",
           edit: (steps) => (forward(steps, 2).request[2] += 1n),
         });
         await expectFailAt(
@@ -699,7 +704,7 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
         const trace = await orderTrace({
           f: figures({ stockBefore: 2n, stockAfter: P - 1n }),
           failAt: 2,
-          failure: "declared",
+          failure: "settled-no-effect",
         });
         await expectFailAt(
           circuits.OrderStateSaga,
@@ -749,11 +754,11 @@ describe("OrderStateWorkflow / OrderStateSaga (4, 3, 10): order rules and the st
       );
     });
     it("a rolled-back run that changes the stock", async () => {
-      const rolledBack = await orderTrace({ failAt: 2, failure: "declared" });
+      const rolledBack = await orderTrace({ failAt: 2, failure: "settled-no-effect" });
       refuses({ valueAfter: 497n }, /leaves the state as it was/, rolledBack);
     });
     it("OrderStateWorkflow: a rolled-back run", async () => {
-      const rolledBack = await orderTrace({ failAt: 2, failure: "declared" });
+      const rolledBack = await orderTrace({ failAt: 2, failure: "settled-no-effect" });
       expect(() => input("OrderStateWorkflow", rolledBack)).to.throw(
         WitnessInputError,
         /proves committed runs/,

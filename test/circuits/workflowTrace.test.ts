@@ -61,6 +61,7 @@ const SUBSCRIPTION_STEPS: StepSpec[] = [
     call: {
       operation: "payment.charge",
       system: "payment",
+      settle: "payment.status",
       request: [s("SUB-1"), s("CUST-7"), 2900n, s("EUR")],
       response: [1n, s("PAY-000042"), 2900n, 0n],
     },
@@ -83,6 +84,7 @@ const SUBSCRIPTION_STEPS: StepSpec[] = [
     call: {
       operation: "invoice.issue",
       system: "invoicing",
+      settle: "invoice.status",
       request: [s("SUB-1"), s("CUST-7"), 2900n, 0n],
       response: [1n, s("INV-000042"), 2900n, 0n],
     },
@@ -109,7 +111,7 @@ const clone = (input: CircuitInput): CircuitInput => structuredClone(input);
 
 /** The definitionHash of the (possibly edited) definition rows of an input, as a forger would recompute it. */
 function rehash(input: CircuitInput): CircuitInput {
-  const columns = ["stepCode", "stepOp", "stepSystem", "hasComp", "compOp", "compSystem"].map(
+  const columns = ["stepCode", "stepOp", "stepSystem", "settleOp", "hasComp", "compOp", "compSystem"].map(
     (name) => input[name] as bigint[],
   );
   const rows = columns[0].map((_, j) => columns.map((column) => Number(column[j])));
@@ -190,9 +192,10 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
             stepCode: rows.map((r) => r[0]),
             stepOp: rows.map((r) => r[1]),
             stepSystem: rows.map((r) => r[2]),
-            hasComp: rows.map((r) => r[3]),
-            compOp: rows.map((r) => r[4]),
-            compSystem: rows.map((r) => r[5]),
+            settleOp: rows.map((r) => r[3]),
+            hasComp: rows.map((r) => r[4]),
+            compOp: rows.map((r) => r[5]),
+            compSystem: rows.map((r) => r[6]),
           },
           { hash: workflowDefinitionHash(layout, MAX_STEPS) },
         );
@@ -215,19 +218,33 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
 
   describe("the layout TypeScript derives is the trace the executor records", () => {
     for (const name of ["order", "subscription"] as const) {
-      it(`${name}: layoutRecords(k) = the records of a run failing at k (and committed)`, async () => {
+      it(`${name}: layoutRecords(k, settlement) = the records of a run failing at k (and committed)`, async () => {
         const { steps, layout } = WORKFLOWS[name];
+        const settlements = [
+          ["NONE", "signed-refusal"],
+          ["NOTHING_TO_UNDO", "settled-no-effect"],
+          ["TOOK_EFFECT", "settled-took-effect"],
+        ] as const;
         for (let k = 0; k <= steps.length; k++) {
-          const trace = await run(name, k < steps.length ? k : undefined, "signed-refusal");
-          const actual = trace.steps.map((r) => [r.stepCode, r.phase, r.status, r.operation, r.callSeq]);
-          const expected = layoutRecords(layout, k).map((r) => [
-            r.stepCode,
-            r.phase,
-            r.status,
-            r.operation,
-            r.callSeq,
-          ]);
-          expect(actual).to.deep.equal(expected);
+          for (const [settlement, failure] of settlements) {
+            if (settlement !== "NONE" && !steps[k]?.call) continue;
+            const trace = await run(name, k < steps.length ? k : undefined, failure);
+            const actual = trace.steps.map((r) => [r.stepCode, r.phase, r.status, r.operation, r.callSeq]);
+            const expected = layoutRecords(layout, k, settlement).map((r) => [
+              r.stepCode,
+              r.phase,
+              r.status,
+              r.operation,
+              r.callSeq,
+            ]);
+            expect(actual, `k = ${k}, ${settlement}`).to.deep.equal(expected);
+            const signed = trace.calls.filter((c) => c.attestation).map((c) => c.callSeq);
+            expect(signed).to.deep.equal(
+              layoutRecords(layout, k, settlement)
+                .filter((r) => r.signed)
+                .map((r) => r.callSeq),
+            );
+          }
         }
       });
     }
@@ -240,10 +257,18 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
         await circuit.expectPass(input(await run(name), layout));
       });
       for (let k = 0; k < steps.length; k++) {
-        const calls = layoutRecords(layout, k).filter((r) => r.callSeq > 0).length;
-        if (calls > MAX_CALLS) continue; // see "the witness builder refuses"
-        const kinds: FailureKind[] = steps[k].call ? ["signed-refusal", "declared"] : ["declared"];
+        const kinds: FailureKind[] = steps[k].call
+          ? ["signed-refusal", "settled-no-effect", "settled-refused", "settled-took-effect"]
+          : ["signed-refusal"];
         for (const failure of kinds) {
+          const settlement =
+            failure === "settled-took-effect"
+              ? "TOOK_EFFECT"
+              : failure === "signed-refusal"
+                ? "NONE"
+                : "NOTHING_TO_UNDO";
+          const signed = layoutRecords(layout, k, settlement).filter((r) => r.signed).length;
+          if (signed > MAX_CALLS) continue; // see "the witness builder refuses"
           const how = steps[k].call ? ` (${failure})` : " (local step)";
           it(`a ${name} run rolled back after ${steps[k].name} failed${how}`, async () => {
             await circuit.expectPass(input(await run(name, k, failure), layout));
@@ -293,7 +318,7 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
     });
 
     it("COMMITTED claimed for a run with a failed step (outcome alone, or outcome, root and failedStep)", async () => {
-      const trace = await run("subscription", 2, "declared");
+      const trace = await run("subscription", 2, "settled-no-effect");
       const valid = input(trace, subscription);
       await circuit.expectFail({ ...valid, outcome: 1n });
       await circuit.expectFail({
@@ -334,6 +359,7 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
         "stepCode",
         "stepOp",
         "stepSystem",
+        "settleOp",
         "hasComp",
         "compOp",
         "compSystem",
@@ -379,9 +405,10 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
         stepCode: column(0),
         stepOp: column(1),
         stepSystem: column(2),
-        hasComp: column(3),
-        compOp: column(4),
-        compSystem: column(5),
+        settleOp: column(3),
+        hasComp: column(4),
+        compOp: column(5),
+        compSystem: column(6),
         definitionHash: layoutRowsHash(voiding.steps.length, rows),
       });
     });
@@ -564,14 +591,117 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
     });
 
     it("a declared failure that carries a response no system signed", async () => {
-      const trace = await run("subscription", 1, "declared");
+      const trace = await run("subscription", 1, "settled-no-effect");
       const steps = trace.steps.map((step, i) => (i === 1 ? { ...step, response: [2n, 0n, 55n, 0n] } : step));
       await circuit.expectFail(input({ ...trace, steps }, subscription));
     });
 
-    it("a signed refusal claimed without a failed call (failedCallAttested on a committed run)", async () => {
+    it("a settlement claimed without a failed call (on a committed run, a local failure), or out of range", async () => {
       const valid = input(await run("subscription"), subscription);
-      await circuit.expectFail({ ...valid, failedCallAttested: 1n });
+      await circuit.expectFail({ ...valid, settlement: 1n });
+      await circuit.expectFail({ ...valid, settlement: 2n });
+      await circuit.expectFail({ ...valid, settlement: 3n });
+      const local = input(await run("subscription", 0), subscription);
+      await circuit.expectPass(local);
+      await circuit.expectFail({ ...local, settlement: 1n });
+    });
+
+    it("a failed call without a signed refusal and without its status query (the unsettled declared failure)", async () => {
+      await circuit.expectFail(input(await run("subscription", 1, "declared"), subscription));
+    });
+
+    it("a settled call of a step whose definition has no status query (settleOp 0, hash recomputed)", async () => {
+      const valid = input(await run("subscription", 1, "settled-no-effect"), subscription);
+      await circuit.expectPass(valid);
+      const settleOp = [...(valid.settleOp as bigint[])];
+      settleOp[1] = 0n;
+      await circuit.expectFail(rehash({ ...valid, settleOp }));
+      // nor may a local step have one
+      const local = [...(valid.settleOp as bigint[])];
+      local[0] = 103n;
+      await circuit.expectFail(rehash({ ...valid, settleOp: local }));
+    });
+
+    it('"no effect" claimed for a call whose status query says TOOK_EFFECT (the refund left out)', async () => {
+      const took = await run("subscription", 1, "settled-took-effect");
+      await circuit.expectPass(input(took, subscription));
+      const steps = took.steps
+        .filter((step) => step.phase !== "COMPENSATE" || step.stepCode !== 12)
+        .map((step) =>
+          step.index === 1 ? { ...step, evidence: "DECLARED" as const, response: [0n, 0n, 0n, 0n] } : step,
+        );
+      const calls = took.calls.filter((c) => c.operationName !== "payment.refund");
+      await circuit.expectFail(input(reindexed({ ...took, calls }, steps), subscription));
+    });
+
+    it("a step settled as completed but not compensated, and a settled step's compensation without the status query", async () => {
+      const took = await run("subscription", 1, "settled-took-effect");
+      const noRefund = took.steps.filter((step) => step.phase !== "COMPENSATE" || step.stepCode !== 12);
+      await circuit.expectFail(
+        input(
+          reindexed(
+            { ...took, calls: took.calls.filter((c) => c.operationName !== "payment.refund") },
+            noRefund,
+          ),
+          subscription,
+        ),
+      );
+      const valid = input(took, subscription);
+      await circuit.expectFail({ ...valid, settlement: 1n });
+      // the refund renumbered to the query's call 2 and signed so (the forger has that signature)
+      const noQuery = took.steps
+        .filter((step) => step.phase !== "SETTLE")
+        .map((step) =>
+          step.phase === "COMPENSATE" && step.stepCode === 12 ? { ...step, callSeq: 2 } : step,
+        );
+      const refund = took.calls.find((c) => c.operationName === "payment.refund")!;
+      const signature = await resign(took, refund, { callSeq: 2 });
+      const calls = took.calls
+        .filter((c) => c.operationName !== "payment.status")
+        .map((c) => (c === refund ? { ...withSignature(c, signature), callSeq: 2, stepIndex: 2 } : c));
+      const forged = input(reindexed({ ...took, calls }, noQuery), subscription);
+      expect(forged.settlement).to.equal(0n);
+      await circuit.expectFail(forged);
+      await circuit.expectFail({ ...forged, settlement: 2n });
+    });
+
+    it("a status query of another call or request, or TOOK_EFFECT over another response (signed by the system as it is)", async () => {
+      const took = await run("subscription", 1, "settled-took-effect");
+      const query = took.calls.find((c) => c.operationName === "payment.status")!;
+      const edits: { request?: bigint[]; response?: bigint[] }[] = [
+        { request: [2n, ...took.steps[2].request.slice(1)] },
+        { request: [took.steps[2].request[0], 302n, ...took.steps[2].request.slice(2)] },
+        { request: [...took.steps[2].request.slice(0, 2), 5n, 0n] },
+        { response: [1n, 5n, 0n, 0n] },
+      ];
+      for (const edit of edits) {
+        const request = edit.request ?? took.steps[2].request;
+        const response = edit.response ?? took.steps[2].response;
+        const signature = await signMessage(
+          provider("payment").privateKey,
+          attestationMessage({
+            workflowId: took.workflowId,
+            callSeq: query.callSeq,
+            operation: query.operation,
+            requestHash: hashFields(request),
+            responseHash: hashFields(response),
+          }),
+        );
+        const tampered: Trace = {
+          ...took,
+          steps: took.steps.map((step) => (step.index === 2 ? { ...step, request, response } : step)),
+          calls: took.calls.map((c) =>
+            c === query
+              ? {
+                  ...withSignature(c, signature),
+                  requestHash: hashFields(request),
+                  responseHash: hashFields(response),
+                }
+              : c,
+          ),
+        };
+        await circuit.expectFail(input(tampered, subscription));
+      }
     });
 
     it("data in a slot after the last record", async () => {
@@ -619,7 +749,7 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
         const trace = await run("order", k, "signed-refusal");
         expect(() => input(trace, WORKFLOWS.order.layout)).to.throw(
           WitnessInputError,
-          /the run made [56] calls; WorkflowTrace\(4, 3, 8, 4\) proves at most 4/,
+          /the run (made|has) [56] (signed )?calls; WorkflowTrace\(4, 3, 8, 4\) proves at most 4/,
         );
       }
     });
@@ -634,7 +764,7 @@ describe("WorkflowTrace(4, 3, 8, 4) circuit: one generic circuit for user-define
     });
 
     it("a failed record beyond the definition's steps, or an outcome that contradicts the records", async () => {
-      const trace = await run("subscription", 2, "declared");
+      const trace = await run("subscription", 2, "settled-no-effect");
       expect(() => input({ ...trace, outcome: "COMMITTED" }, WORKFLOWS.subscription.layout)).to.throw(
         WitnessInputError,
         /COMMITTED run has a failed step/,

@@ -45,7 +45,7 @@ describe("wesflow scenarios: every registered scenario with its systems, instanc
     expect(listed.map((s) => s.name)).to.deep.equal([...Object.keys(SCENARIOS), "tally"]);
     expect(listed.at(-1)).to.deep.include({
       systems: ["payment"],
-      instances: { committed: "TallySaga_2_3_10", rolledBack: "TallySaga_2_3_10" },
+      instances: { committed: "TallySaga_3_3_10", rolledBack: "TallySaga_3_3_10" },
       stateDomains: ["tally/pledged"],
     });
     const refused = await wesflow(["--scenario-folder", "test/fixtures", "scenarios"]);
@@ -73,11 +73,13 @@ describe("wesflow scenarios: every registered scenario with its systems, instanc
     }
   });
 
-  it("wesflow run <folder> runs, proves and records a folder's scenario; another process verifies its bundle with --scenario-folder", async () => {
+  it("wesflow run <folder> runs, proves and records a folder's scenario; another process verifies its bundle with --scenario-folder", async function () {
+    // The first run builds the folder's circuit (about a minute alone, longer on a busy machine).
+    this.timeout(1_200_000);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-cli-folder-"));
     try {
       const run = await wesflow(["run", "test/fixtures/scenarios/tally", "--data-dir", dataDir, "--json"], {
-        timeoutMs: 600_000,
+        timeoutMs: 1_100_000,
       });
       expect(run.code, run.stderr).to.equal(0);
       const summary = JSON.parse(lastLine(run.stdout)) as {

@@ -109,7 +109,7 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
     noted.steps[2].note = "refunded";
     expectBadInput(
       await wesflow(["verify", writeCopy("noted.json", JSON.stringify(noted))]),
-      /has keys that wesflow\.run-bundle\/3 does not define: steps\.2\.note/,
+      /has keys that wesflow\.run-bundle\/4 does not define: steps\.2\.note/,
     );
   });
 
@@ -123,12 +123,17 @@ describe("wesflow verify, disclose and verify-disclosure (command line, offline)
     const unsalted = { ...bundle, format: "wesflow.run-bundle/1" } as Record<string, unknown>;
     expectBadInput(
       await wesflow(["verify", writeCopy("v1.json", JSON.stringify(unsalted))]),
-      /is in format wesflow\.run-bundle\/1, made by an older wesflow before trace leaves were salted; this version reads wesflow\.run-bundle\/3 only/,
+      /is in format wesflow\.run-bundle\/1, made by an older wesflow before trace leaves were salted; this version reads wesflow\.run-bundle\/4 only/,
     );
     const unbound = { ...bundle, format: "wesflow.run-bundle/2" } as Record<string, unknown>;
     expectBadInput(
       await wesflow(["verify", writeCopy("v2.json", JSON.stringify(unbound))]),
-      /is in format wesflow\.run-bundle\/2, made by an older wesflow before run ids were bound to their submitter and workflow; this version reads wesflow\.run-bundle\/3 only/,
+      /is in format wesflow\.run-bundle\/2, made by an older wesflow before run ids were bound to their submitter and workflow; this version reads wesflow\.run-bundle\/4 only/,
+    );
+    const oneLeaf = { ...bundle, format: "wesflow.run-bundle/3" } as Record<string, unknown>;
+    expectBadInput(
+      await wesflow(["verify", writeCopy("v3.json", JSON.stringify(oneLeaf))]),
+      /is in format wesflow\.run-bundle\/3, made by an older wesflow before state moves listed their writes and uncertain outcomes were settled; this version reads wesflow\.run-bundle\/4 only/,
     );
     expectBadInput(
       await wesflow(["verify", bundleFile, "--network", "mainnet-please"]),

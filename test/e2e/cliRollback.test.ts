@@ -42,7 +42,10 @@ describe("wesflow command line: rollback, status, resume", function () {
   function storedEffects(system: string, runId: string): string[] {
     return readStoredLedger(path.join(dataDir, "systems", `${system}.sqlite`))
       .filter((e) => e.workflowId === runId)
-      .map((e) => `${e.operation} ${(e.response as { status: string }).status}`);
+      .map((e) => {
+        const response = e.response as { status?: string; outcome?: string };
+        return `${e.operation} ${response.status ?? response.outcome}`;
+      });
   }
 
   it('run order --fail payment:decline --json ends with "outcome":"ROLLED_BACK": proven and recorded', async () => {
@@ -77,7 +80,85 @@ describe("wesflow command line: rollback, status, resume", function () {
     expect(storedEffects("payment", summary.workflowId)).to.deep.equal(["payment.charge DECLINED"]);
   });
 
-  it("prints the failed step and the compensations, a timeout as declared", async () => {
+  // The issue's "done when", for each system: the effect performed, its answer lost on every attempt
+  // (timeout-after-effect), settled by the system's signed status query, undone exactly once
+  // (the system's own ledger), proven and recorded as ROLLED_BACK.
+  const UNCERTAIN = [
+    {
+      target: "payment",
+      system: "payment",
+      effects: ["payment.charge CAPTURED", "payment.status TOOK_EFFECT", "payment.refund REFUNDED"],
+    },
+    {
+      target: "logistics",
+      system: "logistics",
+      effects: ["logistics.ship SCHEDULED", "logistics.status TOOK_EFFECT", "logistics.cancel CANCELLED"],
+    },
+    {
+      target: "invoice",
+      system: "invoicing",
+      effects: ["invoice.issue ISSUED", "invoice.status TOOK_EFFECT", "invoice.void VOIDED"],
+    },
+  ];
+  for (const u of UNCERTAIN) {
+    it(`run order --fail ${u.target}:timeout-after-effect --json: ROLLED_BACK, settled TOOK_EFFECT, undone exactly once, proven and recorded`, async () => {
+      const result = await wesflow([
+        "run",
+        "order",
+        "--fail",
+        `${u.target}:timeout-after-effect`,
+        "--call-timeout",
+        "500",
+        "--json",
+        "--data-dir",
+        dataDir,
+      ]);
+      expect(result.code, result.stderr).to.equal(0);
+      const summary = JSON.parse(lastLine(result.stdout));
+      expect(summary.outcome).to.equal("ROLLED_BACK");
+      expect(summary.failure).to.deep.include({ evidence: "SETTLED", settlement: "TOOK_EFFECT" });
+      expect(summary.txHash).to.match(/^0x[0-9a-f]{64}$/);
+      expect(storedEffects(u.system, summary.workflowId)).to.deep.equal(u.effects);
+      if (u.system !== "payment") {
+        expect(storedEffects("payment", summary.workflowId)).to.deep.equal([
+          "payment.charge CAPTURED",
+          "payment.refund REFUNDED",
+        ]);
+      }
+      const bundle = readBundle(path.resolve(ROOT, summary.bundlePath));
+      expect(bundle.proof).to.not.equal(undefined);
+      const failedAt = bundle.steps.findIndex((s) => s.status === "FAILED");
+      expect(bundle.steps[failedAt]).to.include({ evidence: "SETTLED" });
+      expect(bundle.steps[failedAt + 1]).to.include({ phase: "SETTLE", evidence: "ATTESTED" });
+      expect(bundle.steps[failedAt + 2]).to.include({ phase: "COMPENSATE" });
+      expect(bundle.steps[failedAt + 2].stepCode).to.equal(bundle.steps[failedAt].stepCode);
+      const [row] = (await status()).filter((r) => r.runId === summary.workflowId);
+      expect(row).to.include({ status: "RECORDED", outcome: "ROLLED_BACK" });
+    });
+  }
+
+  it("the same as text: the failed step settled, its status query and its own compensation", async () => {
+    const result = await wesflow([
+      "run",
+      "order",
+      "--fail",
+      "payment:bad-signature-after-effect",
+      "--data-dir",
+      dataDir,
+    ]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/failed step payment \[settled\]: AttestationError/);
+    expect(result.stdout).to.match(/its outcome settled by the system's status query: TOOK_EFFECT/);
+    expect(result.stdout).to.match(
+      /✗ payment +FORWARD +FAILED → payment payment\.charge \[settled: its status query, call 2, is attested\]/,
+    );
+    expect(result.stdout).to.match(
+      /\? payment\.settle +SETTLE +OK +→ payment payment\.status \[attested\] +settles payment's payment\.charge \(call 1\): TOOK_EFFECT/,
+    );
+    expect(result.stdout).to.match(/↺ refund_payment +COMPENSATE OK +→ payment payment\.refund \[attested\]/);
+  });
+
+  it("prints the failed step and the compensations, a timeout as declared (settled: no effect)", async () => {
     const result = await wesflow([
       "run",
       "order",
@@ -92,6 +173,9 @@ describe("wesflow command line: rollback, status, resume", function () {
     expect(result.stdout).to.match(/: ROLLED_BACK\n/);
     expect(result.stdout).to.match(/failed step invoice \[declared\]: CallTimeoutError/);
     expect(result.stdout).to.match(/✗ invoice +FORWARD +FAILED → invoicing invoice\.issue \[declared\]/);
+    expect(result.stdout).to.match(
+      /\? invoice\.settle +SETTLE +OK +→ invoicing invoice\.status \[attested\] +settles invoice's invoice\.issue \(call 3\): NO_EFFECT/,
+    );
     expect(result.stdout).to.match(
       /↺ cancel_shipment +COMPENSATE OK +→ logistics logistics\.cancel \[attested\]/,
     );

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { readStoredLedger } from "../../src/systems";
 import { lastLine, ROOT, runCommand, wesflow } from "../fixtures/cli";
 
 function freePort(): Promise<number> {
@@ -241,7 +242,12 @@ describe("against a real JSON-RPC node (npx hardhat node): deploy → runs → a
     expect(report).to.include({ valid: true, onChain: true, outcome: "ROLLED_BACK" });
     expect(
       report.calls.map((c: { operation: string; evidence: string }) => `${c.operation} ${c.evidence}`),
-    ).to.deep.equal(["payment.charge attested", "logistics.ship declared", "payment.refund attested"]);
+    ).to.deep.equal([
+      "payment.charge attested",
+      "logistics.ship declared",
+      "logistics.status attested",
+      "payment.refund attested",
+    ]);
 
     const rolledBack = await hardhatScript("scripts/audit.ts", { ...env, OUTCOME: "ROLLED_BACK" });
     expect(rolledBack.code, rolledBack.stderr).to.equal(0);
@@ -265,6 +271,75 @@ describe("against a real JSON-RPC node (npx hardhat node): deploy → runs → a
     const badFilter = await hardhatScript("scripts/audit.ts", { ...env, OUTCOME: "MAYBE" });
     expect(badFilter.code).to.equal(1);
     expect(badFilter.stderr).to.match(/^audit: OUTCOME: /);
+  });
+
+  it("an uncertain payment (the charge performed, its answer lost): settled by its status query, refunded once, recorded; audit shows the settling query", async () => {
+    const run = await wesflow(
+      [
+        "run",
+        "order",
+        "--network",
+        "localhost",
+        "--fail",
+        "payment:timeout-after-effect",
+        "--call-timeout",
+        "500",
+        "--json",
+      ],
+      { env },
+    );
+    expect(run.code, run.stderr).to.equal(0);
+    const summary = JSON.parse(lastLine(run.stdout));
+    expect(summary.outcome).to.equal("ROLLED_BACK");
+    expect(summary.failure).to.deep.include({
+      step: "payment",
+      evidence: "SETTLED",
+      settlement: "TOOK_EFFECT",
+    });
+    const payments = readStoredLedger(path.join(dataDir, "systems", "payment.sqlite"))
+      .filter((e) => e.workflowId === summary.workflowId)
+      .map((e) => e.operation);
+    expect(payments).to.deep.equal(["payment.charge", "payment.status", "payment.refund"]);
+
+    const audit = await wesflow(["audit", "--network", "localhost", "--workflow", summary.workflowId], {
+      env,
+    });
+    expect(audit.code, audit.stderr).to.equal(0);
+    expect(audit.stdout).to.match(/bundle verified against the registry/);
+    expect(audit.stdout).to.match(
+      /✗ payment +FORWARD +FAILED → payment payment\.charge \[settled: its status query, call 2, is attested\]/,
+    );
+    expect(audit.stdout).to.match(
+      /\? payment\.settle +SETTLE +OK +→ payment payment\.status \[attested\] +settles payment's payment\.charge \(call 1\): TOOK_EFFECT/,
+    );
+    expect(audit.stdout).to.match(
+      /↺ refund_payment +COMPENSATE OK +→ payment payment\.refund \[attested\] +undoes payment/,
+    );
+    const json = JSON.parse(
+      lastLine(
+        (
+          await wesflow(["audit", "--network", "localhost", "--workflow", summary.workflowId, "--json"], {
+            env,
+          })
+        ).stdout,
+      ),
+    );
+    const calls = json[0].trail.calls as {
+      operation: string;
+      evidence: string;
+      settles?: unknown;
+      settledBy?: number;
+    }[];
+    expect(calls.map((c) => `${c.operation} ${c.evidence}`)).to.deep.equal([
+      "payment.charge settled",
+      "payment.status attested",
+      "payment.refund attested",
+    ]);
+    expect(calls[1].settles).to.deep.equal({
+      callSeq: 1,
+      operation: "payment.charge",
+      outcome: "TOOK_EFFECT",
+    });
   });
 
   it("scripts/submit.ts records a bundle proven elsewhere; verify knows it only afterwards", async () => {
@@ -304,7 +379,7 @@ describe("against a real JSON-RPC node (npx hardhat node): deploy → runs → a
 
     const all = await hardhatScript("scripts/audit.ts", env);
     expect(all.code, all.stderr).to.equal(0);
-    expect(JSON.parse(all.stdout)).to.have.length(3);
+    expect(JSON.parse(all.stdout)).to.have.length(4);
   });
 
   it("says clearly when the node cannot be reached", async () => {

@@ -177,8 +177,15 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
     }
   }
 
-  const ROLLBACK_FAULTS = [
+  type Faults = { system: "payment" | "logistics" | "invoicing"; fault: Fault }[];
+  const ROLLBACK_FAULTS: Faults = [
     { system: "invoicing" as const, fault: { operation: "invoice.issue", kind: "decline" as const } },
+  ];
+  /** The child's retry policy (test/fixtures/crashChild.ts), for the reference run. */
+  const CHILD_RETRY = { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 50, callTimeoutMs: 30_000 };
+  /** Every call of `operation` of the run answers with `kind` (retries too). */
+  const always = (system: Faults[number]["system"], operation: string, kind: Fault["kind"]): Faults => [
+    { system, fault: { operation, kind, times: 1_000 } },
   ];
   const COMMITTED_EFFECTS = {
     "payment.charge": ["CAPTURED"],
@@ -192,13 +199,19 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
     "logistics.cancel": ["CANCELLED"],
     "payment.refund": ["REFUNDED"],
   };
+  /** The charge performed, its answer unusable: settled TOOK_EFFECT, refunded once (by the ledger). */
+  const CHARGE_TOOK_EFFECT = {
+    "payment.charge": ["CAPTURED"],
+    "payment.status": ["TOOK_EFFECT"],
+    "payment.refund": ["REFUNDED"],
+  };
 
   const proven: { outcome: string; trace: Trace }[] = [];
   let killPoints = 0;
   let effectsChecked = 0;
 
   /** The transitions of an uninterrupted run with the same faults, in this process. */
-  async function referenceRun(faults: typeof ROLLBACK_FAULTS) {
+  async function referenceRun(faults: Faults) {
     const run = newRun(faults);
     const events: string[] = [];
     const execution = await executeWorkflow({
@@ -207,6 +220,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
       binding: { ...TEST_BINDING, runNonce: run.runNonce },
       endpoints: systems.endpoints,
       providers: systems.providers,
+      retry: CHILD_RETRY,
       logger: silent,
       onEvent: (event) => events.push(describeEvent(event as unknown as ChildEvent)),
     });
@@ -218,7 +232,7 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
    * process resumes the run from the journal and is killed right after its first new transition;
    * until one finishes. So the run is killed once at every boundary, each time resumed elsewhere.
    */
-  async function crashChain(faults: typeof ROLLBACK_FAULTS) {
+  async function crashChain(faults: Faults) {
     const run = newRun(faults);
     const killedAt: string[] = [];
     for (let i = 0; i < 100; i++) {
@@ -234,11 +248,16 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
     throw new Error("the crash chain did not finish in 100 processes");
   }
 
-  it("committed and rolled-back runs: killed after every journaled transition, each time finished by a new process", async () => {
-    const scenarios = [
-      { faults: [] as typeof ROLLBACK_FAULTS, outcome: "COMMITTED", effects: COMMITTED_EFFECTS },
-      { faults: ROLLBACK_FAULTS, outcome: "ROLLED_BACK", effects: ROLLED_BACK_EFFECTS },
-    ];
+  interface ChainScenario {
+    faults: Faults;
+    outcome: string;
+    effects: Record<string, string[]>;
+    /** Journaled calls the system never performed (a settled NO_EFFECT: the key is fenced). */
+    unperformed?: string[];
+  }
+
+  /** Runs the crash chains of `scenarios` side by side and checks each against an uninterrupted run. */
+  async function checkChains(scenarios: ChainScenario[]) {
     const chains = await Promise.all(scenarios.map((s) => crashChain(s.faults)));
     for (const [i, scenario] of scenarios.entries()) {
       const { run, killedAt } = chains[i];
@@ -255,19 +274,51 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
       expect(effectSummary(effects)).to.deep.equal(scenario.effects);
       const keys = Object.values(effects).flatMap((entries) => entries.map((e) => e.idempotencyKey));
       expect(new Set(keys).size).to.equal(keys.length);
-      expect(calls.map((c) => c.idempotencyKey).sort()).to.deep.equal([...keys].sort());
+      const unperformed = calls.filter((c) => scenario.unperformed?.includes(c.operationName));
+      expect(unperformed.map((c) => c.operationName)).to.deep.equal(scenario.unperformed ?? []);
+      expect(calls.map((c) => c.idempotencyKey).sort()).to.deep.equal(
+        [...keys, ...unperformed.map((c) => c.idempotencyKey)].sort(),
+      );
       killPoints += killedAt.length;
       effectsChecked += keys.length;
       proven.push({ outcome: scenario.outcome, trace: execution.trace });
     }
+  }
+
+  it("committed and rolled-back runs: killed after every journaled transition, each time finished by a new process", async () => {
+    await checkChains([
+      { faults: [], outcome: "COMMITTED", effects: COMMITTED_EFFECTS },
+      { faults: ROLLBACK_FAULTS, outcome: "ROLLED_BACK", effects: ROLLED_BACK_EFFECTS },
+    ]);
+  });
+
+  it("settled runs: killed after every journaled transition, the settling ones included, each time finished by a new process", async () => {
+    await checkChains([
+      // the charge performed, its answer badly signed: settled TOOK_EFFECT, the charge refunded
+      {
+        faults: always("payment", "payment.charge", "bad-signature-after-effect"),
+        outcome: "ROLLED_BACK",
+        effects: CHARGE_TOOK_EFFECT,
+      },
+      // a garbled answer, nothing charged: settled NO_EFFECT (the key fenced), nothing to refund
+      {
+        faults: always("payment", "payment.charge", "bad-signature"),
+        outcome: "ROLLED_BACK",
+        effects: { "payment.status": ["NO_EFFECT"] },
+        unperformed: ["payment.charge"],
+      },
+    ]);
   });
 
   const midCall: {
     name: string;
-    faults: { system: "payment" | "logistics" | "invoicing"; fault: Fault }[];
+    faults: Faults;
     killOn: (e: ChildEvent) => boolean;
     outcome: string;
     effects: Record<string, string[]>;
+    /** How often the held call was sent: before the crash, and by the resume (default 2). */
+    sends?: number;
+    callTimeoutMs?: number;
   }[] = [
     {
       name: "payment.charge held before the effect",
@@ -278,18 +329,36 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
     },
     {
       name: "payment.charge held after the effect (the answer is lost)",
-      faults: [
-        { system: "payment", fault: { operation: "payment.charge", kind: "timeout", afterEffect: true } },
-      ],
+      faults: [{ system: "payment", fault: { operation: "payment.charge", kind: "timeout-after-effect" } }],
       killOn: (e) => e.type === "call-sending" && e.callSeq === 1,
       outcome: "COMMITTED",
       effects: COMMITTED_EFFECTS,
     },
     {
+      name: "payment.charge held after the effect, every retry too: settled TOOK_EFFECT by its status query, refunded",
+      faults: always("payment", "payment.charge", "timeout-after-effect"),
+      killOn: (e) => e.type === "call-sending" && e.callSeq === 1,
+      outcome: "ROLLED_BACK",
+      effects: CHARGE_TOOK_EFFECT,
+      // sent before the crash, then the resume's two attempts
+      sends: 3,
+      callTimeoutMs: 1_500,
+    },
+    {
+      name: "the payment.status query held after its answer was kept (the charge badly signed)",
+      faults: [
+        ...always("payment", "payment.charge", "bad-signature-after-effect"),
+        { system: "payment", fault: { operation: "payment.status", kind: "timeout-after-effect" } },
+      ],
+      killOn: (e) => e.type === "call-sending" && e.callSeq === 2,
+      outcome: "ROLLED_BACK",
+      effects: CHARGE_TOOK_EFFECT,
+    },
+    {
       name: "the payment.refund compensation held after the effect",
       faults: [
         ...ROLLBACK_FAULTS,
-        { system: "payment", fault: { operation: "payment.refund", kind: "timeout", afterEffect: true } },
+        { system: "payment", fault: { operation: "payment.refund", kind: "timeout-after-effect" } },
       ],
       killOn: (e) => e.type === "call-sending" && e.callSeq === 5,
       outcome: "ROLLED_BACK",
@@ -300,12 +369,13 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
   for (const c of midCall) {
     it(`killed in the middle of an external call (${c.name}): the resume re-sends it, one effect`, async () => {
       const run = newRun(c.faults);
-      const killed = await startChild(config(run, {}), (event, child) => {
+      const timeouts = c.callTimeoutMs ? { callTimeoutMs: c.callTimeoutMs } : {};
+      const killed = await startChild(config(run, timeouts), (event, child) => {
         // The request leaves right after it is journaled; give the system time to hold it.
         if (c.killOn(event)) setTimeout(() => child.kill("SIGKILL"), 500);
       });
       expect(killed.signal, killed.stderr).to.equal("SIGKILL");
-      const resumed = await startChild(config(run, { mode: "resume" }));
+      const resumed = await startChild(config(run, { mode: "resume", ...timeouts }));
       expect(resumed.code, resumed.stderr).to.equal(0);
       const { runs, status, calls } = await journaledExecution(run);
       expect(runs).to.have.length(1);
@@ -313,14 +383,19 @@ describe("crash test: the executor process is SIGKILLed, another process resumes
       const effects = effectsOf(liveLedgers(systems), run.workflowId);
       expect(effectSummary(effects)).to.deep.equal(c.effects);
       const heldCall = calls.find((call) => c.killOn({ n: 0, type: "call-sending", callSeq: call.callSeq }))!;
-      expect(heldCall.attempts, "sent before the crash and again by the resume").to.equal(2);
+      expect(heldCall.attempts, "sent before the crash and again by the resume").to.equal(c.sends ?? 2);
       effectsChecked += Object.values(effects).flat().length;
       killPoints += 1;
     });
   }
 
-  it("a crash-resumed committed run and a crash-resumed rolled-back run each prove and verify", async function () {
-    expect(proven.map((p) => p.outcome)).to.deep.equal(["COMMITTED", "ROLLED_BACK"]);
+  it("crash-resumed runs each prove and verify: committed, rolled back, and rolled back after settling (took effect, no effect)", async function () {
+    expect(proven.map((p) => p.outcome)).to.deep.equal([
+      "COMMITTED",
+      "ROLLED_BACK",
+      "ROLLED_BACK",
+      "ROLLED_BACK",
+    ]);
     // The runs' stock transitions, against a fresh stock domain (the children kept no state).
     const journal = Journal.open(path.join(dataDir, "state-check.sqlite"));
     const store = StateStore.open(journal);

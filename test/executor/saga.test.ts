@@ -40,7 +40,23 @@ const FAILING_STEPS: FailingStep[] = [
   { system: "logistics", operation: "logistics.ship", step: 3 },
   { system: "invoicing", operation: "invoice.issue", step: 4 },
 ];
-const KINDS: FaultKind[] = ["decline", "error", "timeout", "bad-signature", "unknown-key"];
+const KINDS: FaultKind[] = [
+  "decline",
+  "error",
+  "timeout",
+  "bad-signature",
+  "timeout-after-effect",
+  "bad-signature-after-effect",
+  "unknown-key",
+];
+/** The kinds after which the failed call took effect: its status query says TOOK_EFFECT. */
+const AFTER_EFFECT: FaultKind[] = ["timeout-after-effect", "bad-signature-after-effect", "unknown-key"];
+/** What the compensation of each calling step answers when it undoes an effect. */
+const UNDONE: Record<string, [string, string]> = {
+  "payment.charge": ["payment.refund", "REFUNDED"],
+  "logistics.ship": ["logistics.cancel", "CANCELLED"],
+  "invoice.issue": ["invoice.void", "VOIDED"],
+};
 
 /** The trace's records as "name PHASE STATUS evidence callSeq" lines. */
 function shape(trace: Trace): string[] {
@@ -113,7 +129,10 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
 
   for (const failing of FAILING_STEPS) {
     for (const kind of KINDS) {
-      it(`${failing.operation} fails with ${kind}: compensates steps ${failing.step - 1}..0 in reverse, once each`, async () => {
+      const tookEffect = AFTER_EFFECT.includes(kind);
+      const settled = kind !== "decline";
+      const compensated = tookEffect ? failing.step : failing.step - 1;
+      it(`${failing.operation} fails with ${kind}: ${settled ? `settled (${tookEffect ? "took effect" : "no effect"}), ` : ""}compensates steps ${compensated}..0 in reverse, once each`, async () => {
         // Retryable kinds fail every attempt, so the retries run out; the others fail at once.
         systems.systems[failing.system as "payment"].injectFault({
           operation: failing.operation,
@@ -125,16 +144,18 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
         const k = failing.step;
         expect(trace.outcome).to.equal("ROLLED_BACK");
 
-        // Shape: F0..F(k-1) OK, Fk FAILED, then C(k-1)..C0.
+        // Shape: F0..F(k-1) OK, Fk FAILED, [its status query, and Ck when it took effect], then C(k-1)..C0.
         const callsBefore = FORWARD.slice(0, k).filter((_, i) => i >= 2).length;
+        const evidence = kind === "decline" ? "ATTESTED" : tookEffect ? "SETTLED" : "DECLARED";
         const expected = [
           ...FORWARD.slice(0, k).map(
             (name, i) => `${name} FORWARD OK ${i >= 2 ? "ATTESTED" : "NONE"} ${i >= 2 ? i - 1 : 0}`,
           ),
-          `${FORWARD[k]} FORWARD FAILED ${kind === "decline" ? "ATTESTED" : "DECLARED"} ${callsBefore + 1}`,
+          `${FORWARD[k]} FORWARD FAILED ${evidence} ${callsBefore + 1}`,
         ];
         let callSeq = callsBefore + 1;
-        for (let j = k - 1; j >= 0; j--) {
+        if (settled) expected.push(`${FORWARD[k]}.settle SETTLE OK ATTESTED ${++callSeq}`);
+        for (let j = tookEffect ? k : k - 1; j >= 0; j--) {
           const external = j >= 2;
           expected.push(
             `${COMPENSATION[j]} COMPENSATE OK ${external ? "ATTESTED" : "NONE"} ${external ? ++callSeq : 0}`,
@@ -150,7 +171,8 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
             ),
           );
 
-        // The failed record: its call's request is recorded; the response only when the system signed it.
+        // The failed record: its call's request is recorded; the response when the system signed it,
+        // or when its status query showed it (bound by the hash the query signed).
         const failed = trace.steps[k];
         expect(failed.request.map(String)).not.to.deep.equal(ZERO);
         const failedCall = trace.calls.find((c) => c.callSeq === failed.callSeq)!;
@@ -158,10 +180,27 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
         if (kind === "decline") {
           expect(failed.response[0]).to.equal(2n);
           expect(failedCall.attestation).to.not.equal(undefined);
+        } else if (tookEffect) {
+          expect(failed.response[0]).to.equal(1n);
+          expect(failedCall.attestation).to.equal(undefined);
+          expect(failedCall.responseJson).to.deep.equal(effects[failing.operation][0].response);
         } else {
           expect(failed.response.map(String)).to.deep.equal(ZERO);
           expect(failedCall.attestation).to.equal(undefined);
           expect(failedCall.responseJson).to.equal(null);
+        }
+        if (settled) {
+          // The status query: it names the failed call (callSeq, operation, request hash) and says
+          // what the system did, with the hash of the response it showed.
+          const query = trace.steps[k + 1];
+          expect(query.request.slice(0, 3)).to.deep.equal([
+            BigInt(failed.callSeq),
+            BigInt(failed.operation),
+            hashFields(failed.request),
+          ]);
+          expect(query.response[0]).to.equal(tookEffect ? 1n : 2n);
+          expect(query.response[1]).to.equal(tookEffect ? hashFields(failed.response) : 0n);
+          expect(execution.failure?.settlement).to.equal(tookEffect ? "TOOK_EFFECT" : "NO_EFFECT");
         }
         // One CallRecord per callSeq, 1..n in trace order; all but the failed one attested.
         expect(trace.calls.map((c) => c.callSeq)).to.deep.equal(
@@ -171,25 +210,35 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
           .filter((c) => c.callSeq !== failed.callSeq)
           .forEach((c) => expect(c.attestation, `call ${c.callSeq}`).to.not.equal(undefined));
 
-        // Effects: every completed external step undone exactly once; stock back.
+        // Effects: every external effect undone exactly once, the failed call's too when it took
+        // effect (from the systems' ledgers); stock back.
         const summary = effectSummary(effects);
-        if (k > 2) expect(summary["payment.refund"]).to.deep.equal(["REFUNDED"]);
-        else expect(summary["payment.refund"]).to.equal(undefined);
-        if (k > 3) expect(summary["logistics.cancel"]).to.deep.equal(["CANCELLED"]);
-        else expect(summary["logistics.cancel"]).to.equal(undefined);
-        expect(summary["invoice.void"]).to.equal(undefined);
+        const [undo, undone] = UNDONE[failing.operation];
+        expect(summary["payment.refund"]).to.deep.equal(
+          k > 2 || (tookEffect && k === 2) ? ["REFUNDED"] : undefined,
+        );
+        expect(summary["logistics.cancel"]).to.deep.equal(
+          k > 3 || (tookEffect && k === 3) ? ["CANCELLED"] : undefined,
+        );
+        expect(summary["invoice.void"]).to.deep.equal(tookEffect && k === 4 ? ["VOIDED"] : undefined);
         const failedEffects = summary[failing.operation] ?? [];
         if (kind === "decline") expect(failedEffects).to.have.length(1).and.not.include("CAPTURED");
-        if (kind === "error" || kind === "timeout") expect(failedEffects).to.deep.equal([]);
-        // A bad signature or an unknown key: the system did act, but its answer is no evidence and
-        // the step counts as failed (see the report: the trace has no record for undoing it).
-        if (kind === "bad-signature" || kind === "unknown-key") expect(failedEffects).to.have.length(1);
+        else if (tookEffect) {
+          // It acted, then answered with no usable answer: settled, and undone once.
+          expect(failedEffects).to.have.length(1);
+          expect(summary[undo]).to.deep.equal([undone]);
+        } else expect(failedEffects).to.deep.equal([]);
+        const system = failing.operation.split(".")[0];
+        const queries = summary[`${system}.status`] ?? [];
+        expect(queries).to.have.length(settled ? 1 : 0);
         expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU]);
 
         // Journal: rolled back, retries only for retryable failures.
         const events = journal.events(execution.runId);
-        const retries = events.filter((e) => e.kind === "step-attempt-failed").length;
-        expect(retries).to.equal(kind === "error" || kind === "timeout" ? FAST_RETRY.maxAttempts - 1 : 0);
+        // (the failed record's own retries: its status query may retry too on a slow machine)
+        const retries = events.filter((e) => e.kind === "step-attempt-failed" && e.traceIndex === k).length;
+        const retried = kind === "error" || kind === "timeout" || kind === "timeout-after-effect";
+        expect(retries).to.equal(retried ? FAST_RETRY.maxAttempts - 1 : 0);
         expect(journal.getRun(execution.runId)?.status).to.equal("ROLLED_BACK");
         expect(execution.failure).to.include({ stepName: FORWARD[k], traceIndex: k });
       });
@@ -223,7 +272,7 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
   });
 
   it("a timeout after the effect: the retry gets the original signed answer, one charge", async () => {
-    systems.systems.payment.injectFault({ operation: "payment.charge", kind: "timeout", afterEffect: true });
+    systems.systems.payment.injectFault({ operation: "payment.charge", kind: "timeout-after-effect" });
     const { execution, effects } = await run();
     expect(execution.trace.outcome).to.equal("COMMITTED");
     expect(effectSummary(effects)["payment.charge"]).to.deep.equal(["CAPTURED"]);
@@ -272,6 +321,109 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
     expect(effects["logistics.cancel"]).to.deep.equal(["CANCELLED"]);
     expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU]);
     expect(journal.getRun(runId)?.status).to.equal("ROLLED_BACK");
+  });
+
+  it("a status query still unanswered after its retries parks the run NEEDS_ATTENTION (nothing compensated yet); resume settles it", async () => {
+    systems.systems.payment.injectFault({
+      operation: "payment.charge",
+      kind: "bad-signature-after-effect",
+      times: 100,
+    });
+    systems.systems.payment.injectFault({ operation: "payment.status", kind: "error", times: 100 });
+    const inventory = new Inventory(DEMO_STOCK);
+    const parked = await run({ inventory }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(parked).to.be.instanceOf(NeedsAttentionError);
+    const { runId, stepName } = parked as NeedsAttentionError;
+    expect(stepName).to.equal("payment.settle");
+    expect((parked as Error).message).to.match(/settling payment\.settle failed/);
+    const journaled = journal.getRun(runId)!;
+    expect(journaled.status).to.equal("NEEDS_ATTENTION");
+    expect(journaled.reason).to.match(/the outcome of payment\.charge \(call 1\) is unknown: .*503/);
+    // never treated as if nothing happened: the charge stands, nothing was compensated yet
+    let effects = effectSummary(effectsOf(liveLedgers(systems), BigInt(runId)));
+    expect(effects).to.deep.equal({ "payment.charge": ["CAPTURED"] });
+    expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU] - 3);
+
+    systems.systems.payment.clearFaults();
+    const execution = await resumeWorkflow({
+      definition: orderWorkflow(inventory),
+      journal,
+      runId,
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      retry: FAST_RETRY,
+      logger: silent,
+    });
+    expect(shape(execution.trace)).to.deep.equal([
+      "create_order FORWARD OK NONE 0",
+      "reserve_inventory FORWARD OK NONE 0",
+      "payment FORWARD FAILED SETTLED 1",
+      "payment.settle SETTLE OK ATTESTED 2",
+      "refund_payment COMPENSATE OK ATTESTED 3",
+      "release_inventory COMPENSATE OK NONE 0",
+      "cancel_order COMPENSATE OK NONE 0",
+    ]);
+    effects = effectSummary(effectsOf(liveLedgers(systems), BigInt(runId)));
+    expect(effects).to.deep.equal({
+      "payment.charge": ["CAPTURED"],
+      "payment.status": ["TOOK_EFFECT"],
+      "payment.refund": ["REFUNDED"],
+    });
+    expect(inventory.available(SKU)).to.equal(DEMO_STOCK[SKU]);
+    expect(journal.getRun(runId)?.status).to.equal("ROLLED_BACK");
+    // the journal kept the settled answer of call 1 (the response the query showed) apart from its own
+    const calls = journal.loadRun(runId).calls;
+    expect(calls.find((c) => c.callSeq === 1)).to.include({ status: "SETTLED" });
+    expect(calls.find((c) => c.callSeq === 1)?.attestation).to.equal(undefined);
+    expect(calls.find((c) => c.callSeq === 2)).to.include({
+      status: "ANSWERED",
+      operationName: "payment.status",
+    });
+  });
+
+  it("a step whose operation names no status query cannot be settled: parked NEEDS_ATTENTION", async () => {
+    const unsettled = { ...paymentCharge, settle: undefined };
+    systems.systems.payment.injectFault({ operation: "payment.charge", kind: "bad-signature-after-effect" });
+    const definition = defineWorkflow<{ n: number }>({
+      name: "unsettled",
+      template: "WorkflowTrace_8_4",
+      description: "test",
+      inputSchema: z.object({ n: z.number() }),
+      steps: [
+        {
+          name: "charge",
+          code: 1,
+          operation: unsettled,
+          async run({ call }) {
+            const result = await call(unsettled, {
+              orderId: "U-1",
+              customerId: "C",
+              amountCents: 5,
+              currency: "EUR",
+            });
+            return { result };
+          },
+        },
+      ],
+    });
+    const error = await executeWorkflow({
+      definition,
+      input: { n: 1 },
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      binding: TEST_BINDING,
+      retry: FAST_RETRY,
+      journal,
+      logger: silent,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(NeedsAttentionError);
+    expect((error as NeedsAttentionError).reason).to.match(/declares no status query to settle it/);
   });
 
   it("a compensation the system refuses (signed) stays parked: the same key gets the same refusal", async () => {
@@ -398,14 +550,21 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
           },
         ]),
       );
-      expect(shape(execution.trace)).to.deep.equal(["early FORWARD FAILED DECLARED 1"]);
+      // Never sent, but settled all the same (a proof cannot tell): NO_EFFECT, and the key fenced.
+      expect(shape(execution.trace)).to.deep.equal([
+        "early FORWARD FAILED DECLARED 1",
+        "early.settle SETTLE OK ATTESTED 2",
+      ]);
       expect(execution.trace.steps[0].request.map(String)).to.deep.equal(ZERO);
-      expect(execution.trace.calls).to.have.length(1);
+      expect(execution.trace.calls).to.have.length(2);
       expect(execution.trace.calls[0]).to.include({
         callSeq: 1,
         operationName: "payment.charge",
         requestJson: null,
       });
+      expect(execution.trace.calls[1]).to.include({ callSeq: 2, operationName: "payment.status" });
+      expect(execution.trace.calls[1].responseJson).to.deep.equal({ outcome: "NO_EFFECT" });
+      expect(execution.failure?.settlement).to.equal("NO_EFFECT");
     });
   });
 });

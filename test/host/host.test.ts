@@ -8,11 +8,12 @@ import { expect } from "chai";
 import pino from "pino";
 import { z } from "zod";
 
-import { derivePublicKey, newPrivateKey, toHex32, verifySignature } from "../../src/crypto";
+import { derivePublicKey, newPrivateKey, signMessage, toHex32, verifySignature } from "../../src/crypto";
 import {
   AttestationError,
   CallRejectedError,
   CallTimeoutError,
+  HostConfigurationError,
   HostInterface,
   InvalidRequestError,
   InvalidResponseError,
@@ -27,6 +28,7 @@ import {
   type PaymentChargeRequest,
 } from "../../src/scenarios/order/operations";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
+import { loadOrCreateProviderKey, paymentStatus } from "../../src/systems";
 import {
   attestationMessage,
   CALL_SUCCEEDED,
@@ -105,7 +107,7 @@ describe("HostInterface against the simulated order systems", function () {
   });
 
   beforeEach(async function () {
-    systems = await startOrderSystems({ dataDir, providerSetDepth: 2, logger: silent });
+    systems = await startOrderSystems({ dataDir, providerSetDepth: 3, logger: silent });
     workflowId = newWorkflowId();
   });
 
@@ -334,8 +336,7 @@ describe("HostInterface against the simulated order systems", function () {
     it("timeout after the effect: the retry under the same callSeq gets the original answer, one effect", async function () {
       systems.systems.payment.injectFault({
         operation: "payment.charge",
-        kind: "timeout",
-        afterEffect: true,
+        kind: "timeout-after-effect",
       });
       const h = host({ timeoutMs: 300 });
       const error = await rejection(
@@ -470,7 +471,7 @@ describe("HostInterface against the simulated order systems", function () {
 
     it("a system with no registered key is refused before anything is sent", async function () {
       const providers = new ProviderSet(
-        2,
+        3,
         systems.providers.providers.filter((p) => p.system !== "invoicing"),
       );
       const h = host({ providers });
@@ -591,6 +592,116 @@ describe("HostInterface against the simulated order systems", function () {
         expect(h.calls).to.have.length(0);
       } finally {
         await unsigned.close();
+      }
+    });
+  });
+  describe("settling a call without a usable answer: the system's status query", function () {
+    it("TOOK_EFFECT: the charge performed and badly signed; the query shows its response, checked against the signed hash", async function () {
+      systems.systems.payment.injectFault({
+        operation: "payment.charge",
+        kind: "bad-signature-after-effect",
+      });
+      const h = host();
+      await rejection(h.call({ operation: paymentCharge, request: CHARGE, stepIndex: 2 }), AttestationError);
+      const settled = await h.settle({
+        status: paymentStatus,
+        of: paymentCharge,
+        queried: { callSeq: 1, requestFields: paymentCharge.encodeRequest(CHARGE) },
+        stepIndex: 3,
+      });
+      const [charge] = systems.systems.payment.ledger();
+      expect(settled.query.response).to.deep.equal({
+        outcome: "TOOK_EFFECT",
+        responseHash: hashFields(paymentCharge.encodeResponse(charge.response as never)).toString(),
+      });
+      expect(settled.original?.response).to.deep.equal(charge.response);
+      expect(settled.query.record).to.include({
+        callSeq: 2,
+        operation: 103,
+        operationName: "payment.status",
+      });
+      expect(h.calls.map((c) => c.callSeq)).to.deep.equal([2]);
+    });
+
+    it("NO_EFFECT for a call the system never performed; the status query settles only its system's own operations", async function () {
+      const h = host();
+      const settled = await h.settle({
+        status: paymentStatus,
+        of: paymentCharge,
+        queried: { callSeq: 1, requestFields: paymentCharge.encodeRequest(CHARGE) },
+        stepIndex: 3,
+        callSeq: 2,
+      });
+      expect(settled.query.response).to.deep.equal({ outcome: "NO_EFFECT" });
+      expect(settled.original).to.equal(undefined);
+      await rejection(
+        h.settle({
+          status: paymentStatus,
+          of: logisticsShip,
+          queried: { callSeq: 1, requestFields: [0n, 0n, 0n, 0n] },
+          stepIndex: 3,
+        }),
+        HostConfigurationError,
+      );
+    });
+
+    it("a status answer whose response is not the one it signed, or that shows none for TOOK_EFFECT, is no settlement (InvalidResponseError)", async function () {
+      const key = await loadOrCreateProviderKey({ dataDir, system: "payment" });
+      const shown = { status: "CAPTURED", paymentRef: "PAY-000001", amountCents: 6780 } as const;
+      const signedHash = hashFields(paymentCharge.encodeResponse({ ...shown, amountCents: 1 })).toString();
+      const lying = async (original: unknown) => {
+        const server = http.createServer((req, res) => {
+          let text = "";
+          req.on("data", (chunk: Buffer) => (text += chunk.toString()));
+          req.on("end", async () => {
+            const body = JSON.parse(text) as { callSeq: number; request: never };
+            const response = { outcome: "TOOK_EFFECT", responseHash: signedHash } as const;
+            const signature = await signMessage(
+              key.privateKey,
+              attestationMessage({
+                workflowId,
+                callSeq: body.callSeq,
+                operation: paymentStatus.code,
+                requestHash: hashFields(paymentStatus.encodeRequest(body.request)),
+                responseHash: hashFields(paymentStatus.encodeResponse(response)),
+              }),
+            );
+            const answer = {
+              response,
+              attestation: {
+                publicKey: key.publicKey.map(String),
+                signature: { R8: signature.R8.map(String), S: signature.S.toString() },
+              },
+              ...(original === undefined ? {} : { original: { response: original } }),
+            };
+            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+          });
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+      };
+      for (const [original, why] of [
+        [shown, /hash is not the one it signed/],
+        [undefined, /shows no response of the queried call/],
+      ] as const) {
+        const { server, url } = await lying(original);
+        try {
+          const error = await rejection(
+            host({ endpoints: { payment: url } }).settle({
+              status: paymentStatus,
+              of: paymentCharge,
+              queried: { callSeq: 1, requestFields: paymentCharge.encodeRequest(CHARGE) },
+              stepIndex: 3,
+              callSeq: 2,
+            }),
+            InvalidResponseError,
+          );
+          expect(error.message).to.match(why);
+          expect(error.retryable).to.equal(false);
+        } finally {
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        }
       }
     });
   });

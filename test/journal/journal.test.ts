@@ -378,6 +378,52 @@ describe("durable journal (SQLite)", function () {
     );
   });
 
+  it("a settled run's rows: the status query journaled as its own call and record, the failed call SETTLED with the response it showed, the failed record amended; rebuilt alike", async () => {
+    systems.systems.payment.injectFault({ operation: "payment.charge", kind: "unknown-key" });
+    const execution = await execute();
+    systems.systems.payment.clearFaults();
+    const { run, steps, calls } = journal.loadRun(execution.runId);
+    expect(run).to.include({ status: "ROLLED_BACK", failedStep: "payment" });
+    expect(steps.map((s) => `${s.stepName} ${s.phase} ${s.status} ${s.record?.evidence}`)).to.deep.equal([
+      "create_order FORWARD OK NONE",
+      "reserve_inventory FORWARD OK NONE",
+      "payment FORWARD FAILED SETTLED",
+      "payment.settle SETTLE OK ATTESTED",
+      "refund_payment COMPENSATE OK ATTESTED",
+      "release_inventory COMPENSATE OK NONE",
+      "cancel_order COMPENSATE OK NONE",
+    ]);
+    const charge = effectsOf(liveLedgers(systems), execution.trace.workflowId)["payment.charge"][0];
+    // the failed record keeps the response the query showed, and the result the step's code made of it
+    expect(steps[2].record?.response[0]).to.equal(1n);
+    expect(steps[2].result).to.deep.equal(charge.response);
+    expect(
+      calls.map((c) => `${c.callSeq} ${c.operationName} ${c.status} ${c.attestation ? "signed" : "-"}`),
+    ).to.deep.equal([
+      "1 payment.charge SETTLED -",
+      "2 payment.status ANSWERED signed",
+      "3 payment.refund ANSWERED signed",
+    ]);
+    expect(calls[0].response).to.deep.equal(charge.response);
+    const kinds = journal.events(execution.runId).map((e) => e.kind);
+    expect(kinds.filter((k) => k === "call-settled")).to.have.length(1);
+    // rebuilt from the journal: the same trace
+    const again = await resumeWorkflow({
+      definition: orderWorkflow(new Inventory(DEMO_STOCK)),
+      journal,
+      runId: execution.runId,
+      endpoints: systems.endpoints,
+      providers: systems.providers,
+      logger: silent,
+    });
+    expect(computeTraceRoot(again.trace, 4)).to.equal(computeTraceRoot(execution.trace, 4));
+    expect(again.trace.calls).to.deep.equal(execution.trace.calls);
+    expect(again.failure).to.include({ evidence: "SETTLED", settlement: "TOOK_EFFECT" });
+    expect(
+      effectSummary(effectsOf(liveLedgers(systems), execution.trace.workflowId))["payment.refund"],
+    ).to.deep.equal(["REFUNDED"]);
+  });
+
   it("a finished run resumed again is rebuilt from the journal without running anything", async () => {
     const execution = await execute();
     const eventsBefore = journal.events(execution.runId).length;

@@ -29,7 +29,7 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
 
   before(async () => {
     expect(SCENARIOS.tally, "nothing built in names the fixture").to.equal(undefined);
-    expect(loadCircuitInstances().some((i) => i.name === "TallySaga_2_3_10")).to.equal(false);
+    expect(loadCircuitInstances().some((i) => i.name === "TallySaga_3_3_10")).to.equal(false);
     const scenario = registerScenarioFolder(FOLDER);
     expect(registerScenarioFolder(FOLDER), "registering again changes nothing").to.equal(scenario);
     expect(resolveScenario("tally")).to.equal(scenario);
@@ -39,6 +39,8 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
       network: "hardhat",
       dataDir,
       logger: pino({ level: "silent" }),
+      // Short call timeouts: the settled run's charge answers are all lost (held past the timeout).
+      retry: { callTimeoutMs: 3_000, initialBackoffMs: 5, maxBackoffMs: 50 },
     });
   });
 
@@ -46,12 +48,12 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
     await session?.close();
     unregisterScenarioFolder(FOLDER);
     expect(SCENARIOS.tally).to.equal(undefined);
-    expect(loadCircuitInstances().some((i) => i.name === "TallySaga_2_3_10")).to.equal(false);
+    expect(loadCircuitInstances().some((i) => i.name === "TallySaga_3_3_10")).to.equal(false);
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("its instance is registered from the folder's circuits.json, its source inside the folder", () => {
-    const instance = circuitInstance("TallySaga_2_3_10");
+    const instance = circuitInstance("TallySaga_3_3_10");
     expect(instance).to.include({ kind: "state", stateDomain: "tally/pledged", template: "TallySaga" });
     expect(instance.file).to.equal("../test/fixtures/scenarios/tally/tally");
     // The circuit's tag constant is the instance's workflowTag (tally.circom's tallyWorkflowTag()).
@@ -62,6 +64,7 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
   let committed: RunBundle;
   let inserted: RunBundle;
   let rolledBack: RunBundle;
+  let settled: RunBundle;
 
   it("a committed run adds the pledge to a held donor's total; a new donor's pledge adds the donor; a declined charge rolls back", async () => {
     const store = stateStoreOf(session.journal);
@@ -97,8 +100,36 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
     ]);
   });
 
+  it("a charge whose answer is lost after it took effect is settled by payment.status and refunded: rolled back, the total unchanged", async () => {
+    const store = stateStoreOf(session.journal);
+    const rootBefore = store.root("tally/pledged");
+    const pledge = session.scenario.demoInput(6) as { pledgeId: string };
+    // Every answer lost (more times than the host's retries): the executor asks payment.status.
+    session.injectFault("payment", {
+      operation: "payment.charge",
+      kind: "timeout-after-effect",
+      times: 1_000,
+    });
+    const run = await session.run(pledge);
+    expect(run.outcome).to.equal("ROLLED_BACK");
+    expect(store.root("tally/pledged")).to.equal(rootBefore);
+    const effects = session.systems
+      .ledger("payment")
+      .filter((e) => (e.request as { orderId?: string }).orderId === pledge.pledgeId)
+      .map((e) => e.operation);
+    expect(effects).to.deep.equal(["payment.charge", "payment.refund"]);
+    settled = readBundle(run.bundlePath);
+    expect(settled.steps.map((s) => `${s.stepName}:${s.phase}:${s.status}`)).to.deep.equal([
+      "pledge:FORWARD:OK",
+      "collect:FORWARD:FAILED",
+      "collect.settle:SETTLE:OK",
+      "refund_charge:COMPENSATE:OK",
+      "cancel_pledge:COMPENSATE:OK",
+    ]);
+  });
+
   it("verify checks each bundle against its scenario's own changes and the registry; the audit lists the runs with their writes", async () => {
-    for (const bundle of [committed, inserted, rolledBack]) {
+    for (const bundle of [committed, inserted, rolledBack, settled]) {
       const result = await verifyBundle({ bundle, registry: session.chain });
       expect(result.reasons, bundle.outcome).to.deep.equal([]);
       expect(result.checks).to.include({ proof: "passed", state: "passed", chain: "passed" });
@@ -113,10 +144,15 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
       deployment: session.chain.deployment,
       runsDir: path.join(dataDir, "runs"),
     });
-    expect(entries.map((e) => e.outcome)).to.deep.equal(["COMMITTED", "COMMITTED", "ROLLED_BACK"]);
+    expect(entries.map((e) => e.outcome)).to.deep.equal([
+      "COMMITTED",
+      "COMMITTED",
+      "ROLLED_BACK",
+      "ROLLED_BACK",
+    ]);
     expect(entries.every((e) => e.trail?.matchesChain)).to.equal(true);
     expect(
-      entries.every((e) => e.template === "TallySaga_2_3_10" && e.state?.domain === "tally/pledged"),
+      entries.every((e) => e.template === "TallySaga_3_3_10" && e.state?.domain === "tally/pledged"),
     ).to.equal(true);
     expect(formatAuditTrail(entries, "hardhat")).to.include("tally/pledged");
   });
@@ -132,7 +168,7 @@ describe("a scenario from a folder of its own (test/fixtures/scenarios/tally): r
   });
 
   it("its circuit refuses a committed run whose write is not the pledge (a witness one more than the trace gives has no proof)", async () => {
-    const instance = circuitInstance("TallySaga_2_3_10");
+    const instance = circuitInstance("TallySaga_3_3_10");
     const state = committed.state!;
     const write = state.writes[0];
     const move = {

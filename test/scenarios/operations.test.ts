@@ -8,6 +8,7 @@ import pino from "pino";
 import { encodeString } from "../../src/crypto";
 import {
   HostInterface,
+  isStatusOperation,
   OperationDecodingError,
   type AnyOperationSpec,
   type CallResult,
@@ -21,10 +22,22 @@ import {
   paymentRefund,
 } from "../../src/scenarios/order/operations";
 import { startOrderSystems, type OrderSystems } from "../../src/scenarios/order/systems";
-import { SYSTEMS } from "../../src/systems";
+import {
+  erpCancelPlan,
+  erpCancelPurchase,
+  erpPlan,
+  erpProduce,
+  erpPurchase,
+  erpScrapLot,
+  labInspectionResult,
+  SYSTEMS,
+} from "../../src/systems";
 
 const silent = pino({ level: "silent" });
-const ALL: AnyOperationSpec[] = SYSTEMS.flatMap((s) => s.operations);
+// Status queries have their own tests (test/systems/server.test.ts: what the shared server answers).
+const ALL: AnyOperationSpec[] = SYSTEMS.flatMap((s) => s.operations).filter(
+  (spec) => !isStatusOperation(spec),
+);
 
 describe("order operations: strict schemas, one encoding per value, decoders", function () {
   this.timeout(60_000);
@@ -149,6 +162,42 @@ describe("order operations: strict schemas, one encoding per value, decoders", f
         invoiceVoid,
         { orderId: "O-1", invoiceNumber: "INV-000001", amountCents: 6779 },
         { status: "VOIDED", creditNoteNumber: "CN-000001", amountCents: 6779 },
+      ],
+      [
+        erpPlan,
+        { product: "GEARBOX-7", quantity: 10 },
+        {
+          status: "PLANNED",
+          planId: "PL000001",
+          bom: [{ material: "STEEL", perUnit: 12 }],
+          specMin: 4950,
+          specMax: 5050,
+        },
+      ],
+      [
+        erpPurchase,
+        { planId: "PL000001", lines: [{ material: "STEEL", quantity: 40 }] },
+        { status: "ORDERED", poIds: ["PO000001"] },
+      ],
+      [
+        erpProduce,
+        { planId: "PL000001", quantity: 10 },
+        { status: "PRODUCED", lotId: "LT000001", quantity: 10, consumed: [120] },
+      ],
+      [erpCancelPlan, { planId: "PL000001" }, { status: "CANCELLED" }],
+      [
+        erpCancelPurchase,
+        { planId: "PL000001", poIds: ["PO000001"] },
+        { status: "CANCELLED", poIds: ["PO000001"], returned: [40] },
+      ],
+      [erpScrapLot, { lotId: "LT000001" }, { status: "SCRAPPED", quantity: 10, writtenOff: [120] }],
+      [
+        labInspectionResult,
+        { lot: "LT000001" },
+        {
+          status: "PASSED",
+          rows: [{ lot: "LT000001", passed: true, measuredValue: 5000, testId: "QT-000001" }],
+        },
       ],
     ];
     expect(samples.map(([spec]) => spec.name).sort()).to.deep.equal(ALL.map((spec) => spec.name).sort());

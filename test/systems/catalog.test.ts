@@ -46,11 +46,13 @@ describe("systems catalog: one module per external system (src/systems/<name>/)"
       payment: "payment.charge",
       logistics: "logistics.ship",
       invoicing: "invoice.issue",
+      erp: "erp.plan",
+      sql: "lab.inspection_result",
     });
     expect(systemModule("logistics")).to.equal(logisticsSystem);
-    expect(() => systemModule("erp")).to.throw(
+    expect(() => systemModule("bank")).to.throw(
       SystemCatalogError,
-      /unknown system "erp"; registered: payment/,
+      /unknown system "bank"; registered: payment, logistics, invoicing, erp, sql/,
     );
   });
 

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import pino from "pino";
 
@@ -45,12 +48,151 @@ describe("simulated system (HTTP protocol)", function () {
       privateKey,
       operations: paymentSystem.handlers(),
       specs: paymentSystem.operations,
+      status: paymentSystem.status,
       logger: silent,
     });
   });
 
   afterEach(async function () {
     await payment.close();
+  });
+
+  describe("the status query (payment.status): what the system did under a call's idempotency key, signed", () => {
+    const chargeHash = hashFields(paymentCharge.encodeRequest(CHARGE)).toString();
+    const query = (callSeq: number, overrides: Record<string, unknown> = {}) => ({
+      callSeq,
+      operation: "payment.charge",
+      requestHash: chargeHash,
+      ...overrides,
+    });
+    interface StatusBody {
+      response: { outcome: string; responseHash?: string };
+      attestation: unknown;
+      original?: { response: unknown };
+    }
+    const ask = async (callSeq: number, overrides: Record<string, unknown> = {}, seq = 9) =>
+      post("/operations/payment.status", envelope(seq, query(callSeq, overrides)));
+
+    it("TOOK_EFFECT: the response's hash, signed over the status operation (103) and its own callSeq, and the response itself", async function () {
+      const charged = (await (await post("/operations/payment.charge", envelope(1))).json()) as {
+        response: unknown;
+      };
+      const res = await ask(1);
+      expect(res.status).to.equal(200);
+      const body = (await res.json()) as StatusBody;
+      const responseFields = paymentCharge.encodeResponse(
+        paymentCharge.responseSchema.parse(charged.response),
+      );
+      expect(body.response).to.deep.equal({
+        outcome: "TOOK_EFFECT",
+        responseHash: hashFields(responseFields).toString(),
+      });
+      expect(body.original).to.deep.equal({ response: charged.response });
+      const status = paymentSystem.status;
+      const message = attestationMessage({
+        workflowId: 0x1234n,
+        callSeq: 9,
+        operation: 103,
+        requestHash: hashFields(status.encodeRequest(query(1) as never)),
+        responseHash: hashFields(status.encodeResponse(body.response as never)),
+      });
+      const attestation = AttestationJsonSchema.parse(body.attestation);
+      expect(await verifySignature(message, attestation.signature, payment.publicKey)).to.equal(true);
+      // a replay of the query gets the same answer; the ledger keeps the query too
+      expect(await (await ask(1)).json()).to.deep.equal(body);
+      expect(payment.ledger().map((e) => e.operation)).to.deep.equal(["payment.charge", "payment.status"]);
+    });
+
+    it("NO_EFFECT for a key never performed, and the key is fenced: the call is refused from then on", async function () {
+      const res = await ask(5);
+      expect(((await res.json()) as StatusBody).response).to.deep.equal({ outcome: "NO_EFFECT" });
+      const late = await post("/operations/payment.charge", envelope(5));
+      expect(late.status).to.equal(409);
+      expect(((await late.json()) as { error: { code: string } }).error.code).to.equal("SETTLED_NO_EFFECT");
+      expect(payment.ledger().map((e) => e.operation)).to.deep.equal(["payment.status"]);
+      // another key is not fenced
+      expect((await post("/operations/payment.charge", envelope(6))).status).to.equal(200);
+    });
+
+    it("REFUSED for a call the business refused (signed refusal), with that refusal's hash", async function () {
+      payment.injectFault({ operation: "payment.charge", kind: "decline" });
+      await post("/operations/payment.charge", envelope(1));
+      const body = (await (await ask(1)).json()) as StatusBody;
+      const refusal = { status: "DECLINED", paymentRef: "", amountCents: 0 } as const;
+      expect(body.response).to.deep.equal({
+        outcome: "REFUSED",
+        responseHash: hashFields(paymentCharge.encodeResponse(refusal)).toString(),
+      });
+    });
+
+    it("a query of the key with another operation or another request is a conflict (409), never signed", async function () {
+      await post("/operations/payment.charge", envelope(1));
+      for (const overrides of [{ operation: "payment.refund" }, { requestHash: "12345" }]) {
+        const res = await ask(1, overrides);
+        expect(res.status).to.equal(409);
+        expect(((await res.json()) as { error: { code: string } }).error.code).to.equal(
+          "IDEMPOTENCY_CONFLICT",
+        );
+      }
+      // a query of a key that holds a status query, or of an operation the status query does not settle
+      expect((await ask(1)).status).to.equal(200);
+      expect((await ask(9, {}, 10)).status).to.equal(409);
+      expect((await ask(1, { operation: "payment.status" })).status).to.equal(400);
+    });
+
+    it("bad-signature performs nothing (NO_EFFECT), bad-signature-after-effect and timeout-after-effect do (TOOK_EFFECT)", async function () {
+      payment.injectFault({ operation: "payment.charge", kind: "bad-signature" });
+      expect((await post("/operations/payment.charge", envelope(1))).status).to.equal(200);
+      expect(payment.ledger()).to.have.length(0);
+      expect(((await (await ask(1, {}, 11)).json()) as StatusBody).response.outcome).to.equal("NO_EFFECT");
+
+      payment.injectFault({ operation: "payment.charge", kind: "bad-signature-after-effect" });
+      await post("/operations/payment.charge", envelope(2));
+      expect(((await (await ask(2, {}, 12)).json()) as StatusBody).response.outcome).to.equal("TOOK_EFFECT");
+
+      payment.injectFault({ operation: "payment.charge", kind: "timeout-after-effect" });
+      const held = new AbortController();
+      const lost = post("/operations/payment.charge", envelope(3), held.signal).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(((await (await ask(3, {}, 13)).json()) as StatusBody).response.outcome).to.equal("TOOK_EFFECT");
+      held.abort();
+      await lost;
+    });
+
+    it("a fault named for no operation leaves the status query alone; one named for it applies", async function () {
+      payment.injectFault({ kind: "error", times: 10 });
+      expect((await ask(1)).status).to.equal(200);
+      payment.clearFaults();
+      payment.injectFault({ operation: "payment.status", kind: "error" });
+      expect((await ask(2, {}, 14)).status).to.equal(503);
+    });
+
+    it("the fence survives a restart (the system keeps its effects in a store file)", async function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-status-"));
+      const storeFile = path.join(dir, "payment.sqlite");
+      const start = () =>
+        startSimulatedSystem({
+          system: "payment",
+          systemCode: paymentSystem.code,
+          privateKey,
+          operations: paymentSystem.handlers(),
+          specs: paymentSystem.operations,
+          status: paymentSystem.status,
+          storeFile,
+          logger: silent,
+        });
+      try {
+        await payment.close();
+        payment = await start();
+        await ask(4);
+        await payment.close();
+        payment = await start();
+        expect((await post("/operations/payment.charge", envelope(4))).status).to.equal(409);
+      } finally {
+        await payment.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   it("serves /health and /key, and signs the protocol's message with that key", async function () {
@@ -123,7 +265,12 @@ describe("simulated system (HTTP protocol)", function () {
     expect(() => payment.injectFault({ operation: "payment.teleport", kind: "error" })).to.throw(
       SimulatedSystemError,
     );
-    expect(() => payment.injectFault({ kind: "error", afterEffect: true })).to.throw(SimulatedSystemError);
+    expect(() => payment.injectFault({ kind: "timeout", afterEffect: true } as never)).to.throw(
+      SimulatedSystemError,
+    );
+    expect(() => payment.injectFault({ operation: "payment.status", kind: "decline" })).to.throw(
+      SimulatedSystemError,
+    );
     const res = await post("/faults", { kind: "explode" });
     expect(res.status).to.equal(400);
   });

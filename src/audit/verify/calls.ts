@@ -1,5 +1,12 @@
 import { callRecordOf, type RunBundle } from "../../bundle";
-import { hashFields, type ProviderSet, type StepRecord } from "../../trace";
+import { operationSpecOf } from "../../systems";
+import {
+  hashFields,
+  SettleOutcome,
+  type ProviderSet,
+  type SettleOutcomeName,
+  type StepRecord,
+} from "../../trace";
 import { attestationProblem } from "../evidence";
 import type { Findings } from "./findings";
 import type { VerifiedCall } from "./types";
@@ -59,11 +66,13 @@ export async function checkCalls(args: {
       }
       if (step.evidence === "NONE") fail(`${label}: step ${step.stepName} records no external call`);
     }
+    const described = step && callLabel(step);
     verified.push({
       callSeq: call.callSeq,
       step: step?.stepName ?? `#${call.stepIndex}`,
       system: call.system,
       operation: call.operationName,
+      ...(described !== undefined && { label: described }),
       // Attested means what the proof states too: the record's evidence level is committed in its leaf.
       evidence: signatureVerified && step?.evidence === "ATTESTED" ? "attested" : "declared",
       signatureVerified,
@@ -74,5 +83,127 @@ export async function checkCalls(args: {
       fail(`step ${step.index} (${step.stepName}) records call ${step.callSeq}, the bundle has no such call`);
     }
   }
+  checkSettlements({ steps, verified, fail });
   return verified;
+}
+
+/**
+ * How people read a record's call: its operation's `describe` of the request the record commits to
+ * (decoded from the committed fields, so it shows nothing the proof does not), e.g.
+ * `lab.inspection_result(lot=LT000001)`; undefined when the operation describes none, or the fields
+ * are the encoding of no request.
+ */
+export function callLabel(step: Pick<StepRecord, "operation" | "request">): string | undefined {
+  const spec = operationSpecOf(step.operation);
+  if (!spec?.describe) return undefined;
+  try {
+    return spec.describe(spec.decodeRequest(step.request));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A failed call either carries a signed refusal or is settled by the status query right after it:
+ * the SETTLE record names it (callSeq, operation, request hash) and says TOOK_EFFECT with its
+ * response's hash (the failed record then holds that response, evidence SETTLED) or NO_EFFECT /
+ * REFUSED (the failed record holds no response, evidence DECLARED). A settled call is reported
+ * `settled` only when all of that holds and the status query's own signature verified.
+ */
+function checkSettlements(args: {
+  steps: readonly StepRecord[];
+  verified: VerifiedCall[];
+  fail: (problem: string) => void;
+}): void {
+  const { steps, verified, fail } = args;
+  const byCall = new Map(verified.map((v) => [v.callSeq, v]));
+  const queried = new Set<number>();
+  for (const failed of steps) {
+    if (failed.evidence === "SETTLED" && (failed.status !== "FAILED" || failed.callSeq === 0)) {
+      fail(
+        `step ${failed.index} (${failed.stepName}) claims SETTLED evidence; only a failed call is settled`,
+      );
+    }
+    if (failed.phase !== "FORWARD" || failed.status !== "FAILED" || failed.callSeq === 0) continue;
+    const label = `step ${failed.index} (${failed.stepName}), call ${failed.callSeq}`;
+    const query = steps.find((s) => s.index === failed.index + 1 && s.phase === "SETTLE");
+    if (failed.evidence === "ATTESTED") {
+      if (query) fail(`${label}: a signed refusal needs no settling, yet a status query follows it`);
+      continue;
+    }
+    if (!query) {
+      fail(
+        `${label} got no usable answer and no status query settles it: nothing shows whether it took effect (no template proves such a run)`,
+      );
+      continue;
+    }
+    queried.add(query.index);
+    const qLabel = `status query ${query.index} (${query.stepName}), call ${query.callSeq}`;
+    const problems: string[] = [];
+    if (query.stepCode !== failed.stepCode)
+      problems.push(`it has code ${query.stepCode}, not ${failed.stepCode}`);
+    const requestHash = hashFields(failed.request);
+    const [qCallSeq, qOperation, qRequestHash, qPad] = query.request;
+    if (
+      qCallSeq !== BigInt(failed.callSeq) ||
+      qOperation !== BigInt(failed.operation) ||
+      qRequestHash !== requestHash ||
+      qPad !== 0n
+    ) {
+      problems.push(
+        `it queries call ${qCallSeq}, operation ${qOperation}, not call ${failed.callSeq}'s own (operation ${failed.operation}, its request hash)`,
+      );
+    }
+    const outcome = outcomeName(query.response[0]);
+    if (!outcome)
+      problems.push(
+        `it answers outcome ${query.response[0]}, none of ${Object.keys(SettleOutcome).join(", ")}`,
+      );
+    if (query.response[2] !== 0n || query.response[3] !== 0n)
+      problems.push("its response fields 2 and 3 are not 0");
+    if (failed.evidence === "SETTLED") {
+      if (outcome !== "TOOK_EFFECT")
+        problems.push(
+          `the failed record claims the call took effect, the query says ${outcome ?? "nothing"}`,
+        );
+      if (query.response[1] !== hashFields(failed.response)) {
+        problems.push("the response hash it signed is not the hash of the failed record's response");
+      }
+      if (failed.response[0] !== 1n) problems.push("the failed record's response does not say succeeded");
+    } else if (failed.evidence === "DECLARED") {
+      if (outcome === "TOOK_EFFECT")
+        problems.push("it says the call took effect, the failed record claims it did not");
+      if (failed.response.some((f) => f !== 0n))
+        problems.push("the failed record holds a response the call never got");
+    } else {
+      problems.push(`the failed record's evidence is ${failed.evidence}`);
+    }
+    problems.forEach((problem) => fail(`${qLabel}: ${problem}`));
+    const queryCall = byCall.get(query.callSeq);
+    const failedCall = byCall.get(failed.callSeq);
+    if (queryCall && outcome) {
+      queryCall.settles = {
+        callSeq: failed.callSeq,
+        operation: failedCall?.operation ?? `#${failed.operation}`,
+        outcome,
+      };
+    }
+    if (failedCall) {
+      failedCall.settledBy = query.callSeq;
+      // as good as the status query's own signature, never better
+      failedCall.evidence =
+        problems.length === 0 && failed.evidence === "SETTLED" && queryCall?.evidence === "attested"
+          ? "settled"
+          : "declared";
+    }
+  }
+  for (const step of steps) {
+    if (step.phase === "SETTLE" && !queried.has(step.index)) {
+      fail(`status query ${step.index} (${step.stepName}) follows no failed call without a usable answer`);
+    }
+  }
+}
+
+function outcomeName(code: bigint): SettleOutcomeName | undefined {
+  return (Object.keys(SettleOutcome) as SettleOutcomeName[]).find((n) => BigInt(SettleOutcome[n]) === code);
 }

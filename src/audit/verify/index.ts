@@ -190,7 +190,10 @@ function documentProblems(bundle: RunBundle): string[] {
   );
 }
 
-/** The bundle's trace records as the report shows them; a compensation names the forward step it undoes. */
+/**
+ * The bundle's trace records as the report shows them; a compensation names the forward step it
+ * undoes, a status query the one whose call it settles.
+ */
 function stepsOf(bundle: RunBundle): VerifiedStep[] {
   const forwardName = new Map(
     bundle.steps.filter((s) => s.phase === "FORWARD").map((s) => [s.stepCode, s.stepName]),
@@ -202,5 +205,6 @@ function stepsOf(bundle: RunBundle): VerifiedStep[] {
     status: s.status,
     callSeq: s.callSeq,
     ...(s.phase === "COMPENSATE" ? { compensates: forwardName.get(s.stepCode) } : {}),
+    ...(s.phase === "SETTLE" ? { settles: forwardName.get(s.stepCode) } : {}),
   }));
 }

@@ -1,13 +1,29 @@
+import type { SettleOutcomeName } from "../../trace";
 import type { BundleCheck, CheckStatus } from "./checks";
 
-/** One call as `verify` reports it: `attested` only when its signature verified now, under the registered key. */
+/**
+ * One call as `verify` reports it: `attested` only when its signature verified now, under the
+ * registered key; `settled` for a failed call without a usable answer of its own whose response the
+ * status query that follows it shows, when that query's signature verified now and it names this
+ * call, says TOOK_EFFECT and signs this response's hash (the response is then as good as the
+ * query's attestation, never the call's own); `declared` otherwise.
+ */
 export interface VerifiedCall {
   callSeq: number;
   step: string;
   system: string;
   operation: string;
-  evidence: "attested" | "declared";
+  /**
+   * The call as people read it, when its operation's spec describes its calls (`describe`): from
+   * the request its step record commits to, e.g. `lab.inspection_result(lot=LT000001)`.
+   */
+  label?: string;
+  evidence: "attested" | "settled" | "declared";
   signatureVerified: boolean;
+  /** A settled call: the callSeq of the status query that settled it. */
+  settledBy?: number;
+  /** A status query: the call it settles and what it says of it. */
+  settles?: { callSeq: number; operation: string; outcome: SettleOutcomeName };
 }
 
 /**
@@ -17,11 +33,13 @@ export interface VerifiedCall {
 export interface VerifiedStep {
   index: number;
   name: string;
-  phase: "FORWARD" | "COMPENSATE";
+  phase: "FORWARD" | "COMPENSATE" | "SETTLE";
   status: "OK" | "FAILED";
   callSeq: number;
   /** For a compensation: the forward step it undoes (the name of the forward record of its step code). */
   compensates?: string;
+  /** For a status query: the forward step whose call it settles. */
+  settles?: string;
 }
 
 /**

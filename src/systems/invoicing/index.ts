@@ -1,6 +1,6 @@
 import type { SystemModule } from "../module";
 import { invoicingHandlers } from "./handlers";
-import { invoiceIssue, invoiceVoid } from "./operations";
+import { invoiceIssue, invoiceVoid, invoiceStatus } from "./operations";
 
 export * from "./operations";
 export * from "./handlers";
@@ -9,7 +9,8 @@ export * from "./handlers";
 export const invoicingSystem: SystemModule = {
   name: "invoicing",
   code: 3,
-  operations: [invoiceIssue, invoiceVoid],
+  operations: [invoiceIssue, invoiceVoid, invoiceStatus],
   forward: invoiceIssue.name,
+  status: invoiceStatus,
   handlers: invoicingHandlers,
 };

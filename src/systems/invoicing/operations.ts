@@ -1,9 +1,23 @@
 import { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import { defineOperation, type OperationSpec } from "../../host";
+import { defineOperation, defineStatusOperation, type OperationSpec } from "../../host";
 import { cents, fieldText, numberOf, statusOf } from "../fields";
 
 /** The invoicing system's operations: issue, and void (compensates an invoice). */
+
+// ---------------------------------------------------------------- invoice.status (settles a call)
+
+/**
+ * The invoicing system's status query: what it did under the idempotency key of one of its calls
+ * (TOOK_EFFECT with the response's hash, REFUSED, or NO_EFFECT and the key fenced). Every operation
+ * below names it as its `settle.statusQuery`.
+ */
+export const invoiceStatus = defineStatusOperation({
+  name: "invoice.status",
+  code: 303,
+  system: "invoicing",
+  settles: () => [invoiceIssue, invoiceVoid],
+});
 
 // ---------------------------------------------------------------- invoice.issue
 
@@ -40,6 +54,7 @@ export const invoiceIssue: OperationSpec<InvoiceIssueRequest, InvoiceIssueRespon
   name: "invoice.issue",
   code: 301,
   system: "invoicing",
+  settle: { statusQuery: invoiceStatus },
   requestSchema: InvoiceIssueRequestSchema,
   responseSchema: InvoiceIssueResponseSchema,
   encodeRequest: (r) => [
@@ -92,6 +107,7 @@ export const invoiceVoid: OperationSpec<InvoiceVoidRequest, InvoiceVoidResponse>
   name: "invoice.void",
   code: 302,
   system: "invoicing",
+  settle: { statusQuery: invoiceStatus },
   requestSchema: InvoiceVoidRequestSchema,
   responseSchema: InvoiceVoidResponseSchema,
   encodeRequest: (r) => [encodeString(r.orderId), encodeString(r.invoiceNumber), BigInt(r.amountCents), 0n],

@@ -1,6 +1,6 @@
 import type { SystemModule } from "../module";
 import { logisticsHandlers } from "./handlers";
-import { logisticsShip, logisticsCancel } from "./operations";
+import { logisticsShip, logisticsCancel, logisticsStatus } from "./operations";
 
 export * from "./operations";
 export * from "./handlers";
@@ -9,7 +9,8 @@ export * from "./handlers";
 export const logisticsSystem: SystemModule = {
   name: "logistics",
   code: 2,
-  operations: [logisticsShip, logisticsCancel],
+  operations: [logisticsShip, logisticsCancel, logisticsStatus],
   forward: logisticsShip.name,
+  status: logisticsStatus,
   handlers: logisticsHandlers,
 };

@@ -1,9 +1,23 @@
 import { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import { defineOperation, type OperationSpec } from "../../host";
+import { defineOperation, defineStatusOperation, type OperationSpec } from "../../host";
 import { count, fieldText, numberOf, statusOf } from "../fields";
 
 /** The logistics system's operations: ship, and cancel (compensates a shipment). */
+
+// ---------------------------------------------------------------- logistics.status (settles a call)
+
+/**
+ * The logistics system's status query: what it did under the idempotency key of one of its calls
+ * (TOOK_EFFECT with the response's hash, REFUSED, or NO_EFFECT and the key fenced). Every operation
+ * below names it as its `settle.statusQuery`.
+ */
+export const logisticsStatus = defineStatusOperation({
+  name: "logistics.status",
+  code: 203,
+  system: "logistics",
+  settles: () => [logisticsShip, logisticsCancel],
+});
 
 // ---------------------------------------------------------------- logistics.ship
 
@@ -35,6 +49,7 @@ export const logisticsShip: OperationSpec<LogisticsShipRequest, LogisticsShipRes
   name: "logistics.ship",
   code: 201,
   system: "logistics",
+  settle: { statusQuery: logisticsStatus },
   requestSchema: LogisticsShipRequestSchema,
   responseSchema: LogisticsShipResponseSchema,
   encodeRequest: (r) => [
@@ -92,6 +107,7 @@ export const logisticsCancel: OperationSpec<LogisticsCancelRequest, LogisticsCan
     name: "logistics.cancel",
     code: 202,
     system: "logistics",
+    settle: { statusQuery: logisticsStatus },
     requestSchema: LogisticsCancelRequestSchema,
     responseSchema: LogisticsCancelResponseSchema,
     encodeRequest: (r) => [encodeString(r.orderId), encodeString(r.trackingNumber), 0n, 0n],

@@ -1,6 +1,6 @@
 import type { SystemModule } from "../module";
 import { paymentHandlers } from "./handlers";
-import { paymentCharge, paymentRefund } from "./operations";
+import { paymentCharge, paymentRefund, paymentStatus } from "./operations";
 
 export * from "./operations";
 export * from "./handlers";
@@ -9,7 +9,8 @@ export * from "./handlers";
 export const paymentSystem: SystemModule = {
   name: "payment",
   code: 1,
-  operations: [paymentCharge, paymentRefund],
+  operations: [paymentCharge, paymentRefund, paymentStatus],
   forward: paymentCharge.name,
+  status: paymentStatus,
   handlers: paymentHandlers,
 };

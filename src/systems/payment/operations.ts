@@ -1,9 +1,23 @@
 import { z } from "zod";
 import { decodeString, encodeString } from "../../crypto";
-import { defineOperation, type OperationSpec } from "../../host";
+import { defineOperation, defineStatusOperation, type OperationSpec } from "../../host";
 import { cents, fieldText, numberOf, statusOf } from "../fields";
 
 /** The payment system's operations: charge, and refund (compensates a charge). */
+
+// ---------------------------------------------------------------- payment.status (settles a call)
+
+/**
+ * The payment system's status query: what it did under the idempotency key of one of its calls
+ * (TOOK_EFFECT with the response's hash, REFUSED, or NO_EFFECT and the key fenced). Every operation
+ * below names it as its `settle.statusQuery`.
+ */
+export const paymentStatus = defineStatusOperation({
+  name: "payment.status",
+  code: 103,
+  system: "payment",
+  settles: () => [paymentCharge, paymentRefund],
+});
 
 // ---------------------------------------------------------------- payment.charge
 
@@ -34,6 +48,7 @@ export const paymentCharge: OperationSpec<PaymentChargeRequest, PaymentChargeRes
   name: "payment.charge",
   code: 101,
   system: "payment",
+  settle: { statusQuery: paymentStatus },
   requestSchema: PaymentChargeRequestSchema,
   responseSchema: PaymentChargeResponseSchema,
   encodeRequest: (r) => [
@@ -86,6 +101,7 @@ export const paymentRefund: OperationSpec<PaymentRefundRequest, PaymentRefundRes
   name: "payment.refund",
   code: 102,
   system: "payment",
+  settle: { statusQuery: paymentStatus },
   requestSchema: PaymentRefundRequestSchema,
   responseSchema: PaymentRefundResponseSchema,
   encodeRequest: (r) => [
