@@ -4,6 +4,10 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
+import {Groth16Proof} from "./interfaces/Groth16Proof.sol";
+import {IWorkflowBatchVerifier} from "./interfaces/IWorkflowBatchVerifier.sol";
+import {IWorkflowDefinitionBatchVerifier} from "./interfaces/IWorkflowDefinitionBatchVerifier.sol";
+import {IWorkflowStateBatchVerifier} from "./interfaces/IWorkflowStateBatchVerifier.sol";
 import {IWorkflowStateVerifier} from "./interfaces/IWorkflowStateVerifier.sol";
 import {IWorkflowDefinitionVerifier} from "./interfaces/IWorkflowDefinitionVerifier.sol";
 import {IWorkflowRegistry} from "./interfaces/IWorkflowRegistry.sol";
@@ -16,7 +20,10 @@ import {IWorkflowVerifier} from "./interfaces/IWorkflowVerifier.sol";
 ///      and traceRoot packed into a word); the rest of the run is in its WorkflowRecorded event.
 ///      A template is either a circuit's own (IWorkflowVerifier, five public signals) or bound to a
 ///      user-defined workflow (IWorkflowDefinitionVerifier, the registered definition hash appended as a
-///      sixth signal); `submit` takes the same five signals for both.
+///      sixth signal); `submit` takes the same five signals for both. A template may also have a batch
+///      verifier (generated at setup from the same verification key): `submitBatch` and
+///      `submitBatchWithState` record up to MAX_BATCH_SIZE runs of one template in one transaction, each
+///      run checked, stored and announced exactly as its single submission would be.
 contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     /// @notice The role allowed to register and (de)activate templates and provider sets.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
@@ -24,6 +31,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     /// @notice The order of BN254's scalar field: every public signal must be below it.
     uint256 public constant SNARK_SCALAR_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    /// @notice The most runs one submitBatch or submitBatchWithState records.
+    uint256 public constant MAX_BATCH_SIZE = 32;
 
     uint8 public constant OUTCOME_COMMITTED = 1;
     uint8 public constant OUTCOME_ROLLED_BACK = 2;
@@ -38,6 +48,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     uint256 private constant SIGNAL_STATE_ROOT_BEFORE = 5;
     uint256 private constant SIGNAL_STATE_ROOT_AFTER = 6;
 
+    /// @dev The run index the checks take for a single submission: their errors are raised as they are.
+    uint256 private constant SINGLE_RUN = type(uint256).max;
+
     /// @dev A recorded run's word keeps its outcome in the top two bits, above the 254-bit traceRoot.
     uint256 private constant OUTCOME_SHIFT = 254;
     uint256 private constant TRACE_ROOT_MASK = (uint256(1) << OUTCOME_SHIFT) - 1;
@@ -49,7 +62,8 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     }
 
     /// @dev The fields `submit` reads share one slot; only a definition-bound template's submission reads
-    ///      the second (its metadataHash, the definition's hash).
+    ///      the second (its metadataHash, the definition's hash), only a state template's the third, only a
+    ///      batch the fourth.
     struct TemplateRecord {
         address verifier;
         bool active;
@@ -57,6 +71,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bool stateful;
         bytes32 metadataHash;
         bytes32 stateDomain;
+        address batchVerifier;
     }
 
     mapping(bytes32 templateId => TemplateRecord) private _templates;
@@ -132,6 +147,20 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         emit TemplateActiveSet(templateId, active);
     }
 
+    /// @inheritdoc IWorkflowRegistry
+    function setTemplateBatchVerifier(
+        bytes32 templateId,
+        address batchVerifier
+    ) external onlyRole(REGISTRAR_ROLE) {
+        TemplateRecord storage template_ = _templates[templateId];
+        if (template_.verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        if (batchVerifier == address(0)) revert Registry__ZeroVerifier(templateId);
+        if (batchVerifier.code.length == 0) revert Registry__VerifierHasNoCode(templateId, batchVerifier);
+        if (template_.batchVerifier != address(0)) revert Registry__BatchVerifierAlreadySet(templateId);
+        template_.batchVerifier = batchVerifier;
+        emit TemplateBatchVerifierSet(templateId, batchVerifier, batchVerifier.codehash);
+    }
+
     // ---------------------------------------------------------------- provider sets
 
     /// @inheritdoc IWorkflowRegistry
@@ -190,29 +219,8 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2] calldata c,
         uint256[5] calldata pubSignals
     ) external whenNotPaused {
-        address verifier;
-        bool bindsDefinition;
-        {
-            TemplateRecord storage template_ = _templates[templateId];
-            // The three fields share a slot: read together before any branch, the optimizer loads it once.
-            verifier = template_.verifier;
-            bool active = template_.active;
-            bindsDefinition = template_.bindsDefinition;
-            bool stateful = template_.stateful;
-            if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
-            if (!active) revert Registry__TemplateInactive(templateId);
-            // A state template's runs must move its domain's root: they go through submitWithState.
-            if (stateful) revert Registry__TemplateKindMismatch(templateId);
-        }
-
-        for (uint256 i = 0; i < PUBLIC_SIGNAL_COUNT; ++i) {
-            if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert Registry__InputNotInField(i, pubSignals[i]);
-        }
-
-        uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
-        uint256 outcome = pubSignals[SIGNAL_OUTCOME];
-        uint256 providerSetRoot = pubSignals[SIGNAL_PROVIDER_SET_ROOT];
-        _checkRun(workflowId, outcome, providerSetRoot, pubSignals[SIGNAL_SUBMITTER]);
+        (address verifier, bool bindsDefinition) = _plainTemplate(templateId);
+        _checkRun(pubSignals, SINGLE_RUN, 0);
 
         bool valid =
             bindsDefinition
@@ -220,10 +228,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
                 : IWorkflowVerifier(verifier).verifyProof(a, b, c, pubSignals);
         if (!valid) revert Registry__InvalidProof(templateId);
 
-        uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
-        _entries[workflowId] = _packEntry(traceRoot, outcome);
-
-        emit WorkflowRecorded(workflowId, templateId, msg.sender, uint8(outcome), traceRoot, providerSetRoot);
+        _record(templateId, pubSignals);
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -234,46 +239,83 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2] calldata c,
         uint256[7] calldata pubSignals
     ) external whenNotPaused {
-        TemplateRecord storage template_ = _templates[templateId];
-        address verifier = template_.verifier;
-        if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
-        if (!template_.active) revert Registry__TemplateInactive(templateId);
-        if (!template_.stateful) revert Registry__TemplateKindMismatch(templateId);
-        for (uint256 i = 0; i < STATE_PUBLIC_SIGNAL_COUNT; ++i) {
-            if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert Registry__InputNotInField(i, pubSignals[i]);
-        }
-        _checkRun(
-            pubSignals[SIGNAL_WORKFLOW_ID],
-            pubSignals[SIGNAL_OUTCOME],
-            pubSignals[SIGNAL_PROVIDER_SET_ROOT],
-            pubSignals[SIGNAL_SUBMITTER]
-        );
-
+        (address verifier, bytes32 domainId) = _stateTemplate(templateId);
         // The proof must start from the domain's current root: a run proven against an older state is stale.
-        bytes32 domainId = template_.stateDomain;
-        uint256 rootBefore = pubSignals[SIGNAL_STATE_ROOT_BEFORE];
         uint256 current = _stateRoots[domainId];
-        if (rootBefore != current) revert Registry__StaleStateRoot(current, rootBefore);
-        // Zero is an unregistered domain's root: storing it would unregister the domain (and let anyone
-        // with the registrar role register it again from another root). Below the modulus: checked above.
-        uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
-        if (rootAfter == 0) revert Registry__InvalidStateRoot(domainId, rootAfter);
+        _checkStateRun(domainId, current, pubSignals, SINGLE_RUN, 0);
         if (!IWorkflowStateVerifier(verifier).verifyProof(a, b, c, pubSignals)) {
             revert Registry__InvalidProof(templateId);
         }
 
-        uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
-        _stateRoots[domainId] = rootAfter;
-        _entries[workflowId] = _packEntry(pubSignals[SIGNAL_TRACE_ROOT], pubSignals[SIGNAL_OUTCOME]);
-        emit StateRootAdvanced(domainId, workflowId, rootBefore, rootAfter);
-        emit WorkflowRecorded(
-            workflowId,
-            templateId,
-            msg.sender,
-            uint8(pubSignals[SIGNAL_OUTCOME]),
-            pubSignals[SIGNAL_TRACE_ROOT],
-            pubSignals[SIGNAL_PROVIDER_SET_ROOT]
-        );
+        uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
+        // A rolled-back run leaves the root as it was: nothing to write.
+        if (rootAfter != current) _stateRoots[domainId] = rootAfter;
+        _recordWithState(templateId, domainId, pubSignals);
+    }
+
+    /// @inheritdoc IWorkflowRegistry
+    function submitBatch(
+        bytes32 templateId,
+        Groth16Proof[] calldata proofs,
+        uint256[5][] calldata pubSignals
+    ) external whenNotPaused {
+        uint256 count = _checkBatchSize(proofs.length, pubSignals.length);
+        (address verifier, bool bindsDefinition) = _plainTemplate(templateId);
+        _batchVerifierOf(templateId); // none: refused before any run is looked at
+
+        // Each run is checked, stored and announced as its single submission would be, in order: a
+        // workflow id twice in one batch is a replay at its second run. The proofs are checked after the
+        // loop (a static call); any failure reverts the whole batch, these effects included.
+        // The provider set found active for the run before (most batches have one): not read again.
+        uint256 activeSet = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256[5] calldata signals = pubSignals[i];
+            // The common case in a few hundred gas; anything else takes the checks `submit` makes.
+            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, false, bytes32(0), 0)) {
+                activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
+                continue;
+            }
+            activeSet = _checkRun(signals, i, activeSet);
+            _record(templateId, signals);
+        }
+
+        if (!_verifyBatch(templateId, bindsDefinition, proofs, pubSignals)) {
+            _revertInvalidBatch(templateId, verifier, bindsDefinition, proofs, pubSignals);
+        }
+    }
+
+    /// @inheritdoc IWorkflowRegistry
+    function submitBatchWithState(
+        bytes32 templateId,
+        Groth16Proof[] calldata proofs,
+        uint256[7][] calldata pubSignals
+    ) external whenNotPaused {
+        uint256 count = _checkBatchSize(proofs.length, pubSignals.length);
+        (address verifier, bytes32 domainId) = _stateTemplate(templateId);
+        address batchVerifier = _batchVerifierOf(templateId);
+
+        // The runs chain their roots: the first starts from the domain's current root, each next one from
+        // the root the run before it left.
+        uint256 initial = _stateRoots[domainId];
+        uint256 root = initial;
+        uint256 activeSet = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256[7] calldata signals = pubSignals[i];
+            // The common case in a few hundred gas; anything else takes the checks `submitWithState` makes.
+            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, true, domainId, root)) {
+                activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
+            } else {
+                activeSet = _checkStateRun(domainId, root, signals, i, activeSet);
+                _recordWithState(templateId, domainId, signals);
+            }
+            root = signals[SIGNAL_STATE_ROOT_AFTER];
+        }
+        // One write for the whole chain, none when it ends where it started.
+        if (root != initial) _stateRoots[domainId] = root;
+
+        if (!_verifyStateBatch(batchVerifier, proofs, pubSignals)) {
+            _revertInvalidStateBatch(templateId, verifier, proofs, pubSignals);
+        }
     }
 
     // ---------------------------------------------------------------- views
@@ -283,6 +325,13 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         TemplateRecord storage record = _templates[templateId];
         if (record.verifier == address(0)) revert Registry__UnknownTemplate(templateId);
         return record.stateDomain;
+    }
+
+    /// @inheritdoc IWorkflowRegistry
+    function templateBatchVerifier(bytes32 templateId) external view returns (address) {
+        TemplateRecord storage record = _templates[templateId];
+        if (record.verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        return record.batchVerifier;
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -324,28 +373,452 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev The checks of a run every kind of template shares: outcome, provider set, submitter, replay.
+    /// @dev A template that takes five signals (its own circuit's, or definition-bound): its verifier and
+    ///      whether it binds a definition. Reverts for an unknown, inactive or state template.
+    function _plainTemplate(
+        bytes32 templateId
+    ) private view returns (address verifier, bool bindsDefinition) {
+        TemplateRecord storage template_ = _templates[templateId];
+        // The four fields share a slot: read together before any branch, the optimizer loads it once.
+        verifier = template_.verifier;
+        bool active = template_.active;
+        bindsDefinition = template_.bindsDefinition;
+        bool stateful = template_.stateful;
+        if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        if (!active) revert Registry__TemplateInactive(templateId);
+        // A state template's runs must move its domain's root: they go through submitWithState.
+        if (stateful) revert Registry__TemplateKindMismatch(templateId);
+    }
+
+    /// @dev A state template: its verifier and state domain. Reverts for an unknown, inactive or plain one.
+    function _stateTemplate(bytes32 templateId) private view returns (address verifier, bytes32 domainId) {
+        TemplateRecord storage template_ = _templates[templateId];
+        verifier = template_.verifier;
+        bool active = template_.active;
+        bool stateful = template_.stateful;
+        if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        if (!active) revert Registry__TemplateInactive(templateId);
+        if (!stateful) revert Registry__TemplateKindMismatch(templateId);
+        domainId = template_.stateDomain;
+    }
+
+    /// @dev The template's batch verifier; reverts when it has none.
+    function _batchVerifierOf(bytes32 templateId) private view returns (address batchVerifier) {
+        batchVerifier = _templates[templateId].batchVerifier;
+        if (batchVerifier == address(0)) revert Registry__NoBatchVerifier(templateId);
+    }
+
+    /// @dev A batch has 1 to MAX_BATCH_SIZE runs, one signal row per proof.
+    function _checkBatchSize(uint256 proofCount, uint256 signalCount) private pure returns (uint256) {
+        if (proofCount == 0 || proofCount > MAX_BATCH_SIZE || proofCount != signalCount) {
+            revert Registry__InvalidBatchSize(proofCount, signalCount, MAX_BATCH_SIZE);
+        }
+        return proofCount;
+    }
+
+    /// @dev Checks a run of five signals as `submit` does (its proof aside): every signal below the modulus,
+    ///      then outcome, provider set, submitter and replay. A refusal is raised with `_reject`. Returns the
+    ///      run's provider set root, found active (`activeSet`: one found active before, not read again).
     function _checkRun(
+        uint256[5] calldata pubSignals,
+        uint256 run,
+        uint256 activeSet
+    ) private view returns (uint256) {
+        _checkInField(pubSignals, run);
+        return
+            _checkRunFields(
+                pubSignals[SIGNAL_WORKFLOW_ID],
+                pubSignals[SIGNAL_OUTCOME],
+                pubSignals[SIGNAL_PROVIDER_SET_ROOT],
+                pubSignals[SIGNAL_SUBMITTER],
+                run,
+                activeSet
+            );
+    }
+
+    /// @dev As `_checkRun` for a state template's run (seven signals), which must moreover start from
+    ///      `expectedRoot` (else Registry__StaleStateRoot) and not leave a zero root
+    ///      (Registry__InvalidStateRoot).
+    function _checkStateRun(
+        bytes32 domainId,
+        uint256 expectedRoot,
+        uint256[7] calldata pubSignals,
+        uint256 run,
+        uint256 activeSet
+    ) private view returns (uint256 providerSet) {
+        _checkInField(pubSignals, run);
+        providerSet = _checkRunFields(
+            pubSignals[SIGNAL_WORKFLOW_ID],
+            pubSignals[SIGNAL_OUTCOME],
+            pubSignals[SIGNAL_PROVIDER_SET_ROOT],
+            pubSignals[SIGNAL_SUBMITTER],
+            run,
+            activeSet
+        );
+        uint256 rootBefore = pubSignals[SIGNAL_STATE_ROOT_BEFORE];
+        if (rootBefore != expectedRoot) {
+            _reject(run, abi.encodeWithSelector(Registry__StaleStateRoot.selector, expectedRoot, rootBefore));
+        }
+        // Zero is an unregistered domain's root: storing it would unregister the domain (and let anyone
+        // with the registrar role register it again from another root). Below the modulus: checked above.
+        uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
+        if (rootAfter == 0) {
+            _reject(run, abi.encodeWithSelector(Registry__InvalidStateRoot.selector, domainId, rootAfter));
+        }
+    }
+
+    /// @dev Every one of a run's five signals below the modulus, else Registry__InputNotInField(index, value)
+    ///      for the first that is not.
+    function _checkInField(uint256[5] calldata signals, uint256 run) private pure {
+        for (uint256 i = 0; i < PUBLIC_SIGNAL_COUNT; ++i) {
+            if (signals[i] >= SNARK_SCALAR_FIELD) {
+                _reject(run, abi.encodeWithSelector(Registry__InputNotInField.selector, i, signals[i]));
+            }
+        }
+    }
+
+    /// @dev `_checkInField` for a state run's seven signals.
+    function _checkInField(uint256[7] calldata signals, uint256 run) private pure {
+        for (uint256 i = 0; i < STATE_PUBLIC_SIGNAL_COUNT; ++i) {
+            if (signals[i] >= SNARK_SCALAR_FIELD) {
+                _reject(run, abi.encodeWithSelector(Registry__InputNotInField.selector, i, signals[i]));
+            }
+        }
+    }
+
+    /// @dev The checks of a run every kind of template shares: outcome, provider set, submitter, replay.
+    ///      Returns the run's provider set root (active); `activeSet` is one already found active.
+    function _checkRunFields(
         uint256 workflowId,
         uint256 outcome,
         uint256 providerSetRoot,
-        uint256 boundSubmitter
-    ) private view {
+        uint256 boundSubmitter,
+        uint256 run,
+        uint256 activeSet
+    ) private view returns (uint256) {
         if (outcome != OUTCOME_COMMITTED && outcome != OUTCOME_ROLLED_BACK) {
-            revert Registry__InvalidOutcome(outcome);
+            _reject(run, abi.encodeWithSelector(Registry__InvalidOutcome.selector, outcome));
         }
-        ProviderSetStatus providerSetStatus = _providerSets[providerSetRoot];
-        if (providerSetStatus == ProviderSetStatus.Unknown)
-            revert Registry__UnknownProviderSet(providerSetRoot);
-        if (providerSetStatus == ProviderSetStatus.Revoked)
-            revert Registry__ProviderSetRevoked(providerSetRoot);
+        if (providerSetRoot != activeSet || activeSet == 0) {
+            ProviderSetStatus providerSetStatus = _providerSets[providerSetRoot];
+            if (providerSetStatus == ProviderSetStatus.Unknown) {
+                _reject(run, abi.encodeWithSelector(Registry__UnknownProviderSet.selector, providerSetRoot));
+            }
+            if (providerSetStatus == ProviderSetStatus.Revoked) {
+                _reject(run, abi.encodeWithSelector(Registry__ProviderSetRevoked.selector, providerSetRoot));
+            }
+        }
         // Compare as uint256: truncating the signal to an address would accept 2^160 + sender.
-        if (boundSubmitter > type(uint160).max) revert Registry__SubmitterOutOfRange(boundSubmitter);
+        if (boundSubmitter > type(uint160).max) {
+            _reject(run, abi.encodeWithSelector(Registry__SubmitterOutOfRange.selector, boundSubmitter));
+        }
         if (boundSubmitter != uint256(uint160(msg.sender))) {
-            revert Registry__SubmitterMismatch(address(uint160(boundSubmitter)), msg.sender);
+            _reject(
+                run,
+                abi.encodeWithSelector(
+                    Registry__SubmitterMismatch.selector,
+                    address(uint160(boundSubmitter)),
+                    msg.sender
+                )
+            );
         }
         // The workflow id is the nullifier: a re-randomised proof of the same run has the same id.
-        if (_entries[workflowId] != 0) revert Registry__AlreadyRecorded(workflowId);
+        if (_entries[workflowId] != 0) {
+            _reject(run, abi.encodeWithSelector(Registry__AlreadyRecorded.selector, workflowId));
+        }
+        return providerSetRoot;
+    }
+
+    /// @dev Refuses a run with `reason`, an ABI-encoded registry error: raised as it is for a single
+    ///      submission (`run` = SINGLE_RUN), as Registry__BatchRunRejected(run, reason) for run `run` of a
+    ///      batch.
+    function _reject(uint256 run, bytes memory reason) private pure {
+        if (run == SINGLE_RUN) {
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                revert(add(reason, 0x20), mload(reason))
+            }
+        }
+        revert Registry__BatchRunRejected(run, reason);
+    }
+
+    // ------------------------------------------------------------ batch fast path
+    //
+    // A batch's runs are checked and recorded by `_recordIfPlain` when every check passes in its plainest
+    // form: it records a run only if every one of `_checkRun`'s (`_checkStateRun`'s) conditions holds,
+    // and exactly as `_record` (`_recordWithState`) would: the same storage word and the same events, in
+    // the same order. It is an accelerator only (a few hundred gas a run instead of ~1.5k): a run it does
+    // not take goes through the Solidity checks, which raise its error (and would record it if it passed
+    // them). The tests
+    // compare a batch's storage and events with those of single submissions, and every refusal. Memory:
+    // only from the free memory pointer on, never the scratch space, which the optimizer's constant
+    // loads may overwrite between statements.
+
+    /// @dev Records a run as `_record` does (the same storage word, the same event), or a state run
+    ///      (`stateful`) as `_recordWithState` does (StateRootAdvanced first), when it passes every check of
+    ///      `_checkRun` (`_checkStateRun`) plainly: its first five signals below the modulus, outcome 1 or
+    ///      2, provider set `activeSet` (non-zero, found active before) or active in storage, bound
+    ///      submitter = msg.sender, workflow id not recorded; for a state run also stateRootBefore =
+    ///      `expectedRoot` (below the modulus: a domain's root) and 0 < stateRootAfter < modulus. Else
+    ///      returns false, having changed nothing. `signals` is the calldata offset of the run's signals.
+    function _recordIfPlain(
+        bytes32 templateId,
+        uint256 signals,
+        uint256 activeSet,
+        bool stateful,
+        bytes32 domainId,
+        uint256 expectedRoot
+    ) private returns (bool plain) {
+        bytes32 recordedTopic = WorkflowRecorded.selector;
+        bytes32 advancedTopic = StateRootAdvanced.selector;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            // The modulus once on the stack: as a literal in each comparison, the optimizer would load it
+            // from code each time.
+            let field := SNARK_SCALAR_FIELD
+            let entry := 0
+            if or(iszero(stateful), plainRoots(signals, expectedRoot, field)) {
+                entry := plainRunEntry(signals, activeSet, field)
+            }
+            if entry {
+                let data := mload(0x40)
+                if stateful {
+                    // StateRootAdvanced's data: rootBefore, rootAfter, which are signals 5 and 6
+                    calldatacopy(data, add(signals, 0xa0), 0x40)
+                    log3(data, 0x40, advancedTopic, domainId, calldataload(signals))
+                }
+                // _packEntry(traceRoot, outcome); WorkflowRecorded's data: signals 1 to 3 (outcome,
+                // traceRoot, providerSetRoot)
+                sstore(
+                    entry,
+                    or(calldataload(add(signals, 0x40)), shl(OUTCOME_SHIFT, calldataload(add(signals, 0x20))))
+                )
+                calldatacopy(data, add(signals, 0x20), 0x60)
+                log4(data, 0x60, recordedTopic, calldataload(signals), templateId, caller())
+            }
+            plain := iszero(iszero(entry))
+
+            function plainRoots(at, expected, f) -> ok {
+                let rootAfter := calldataload(add(at, 0xc0))
+                ok := and(
+                    eq(calldataload(add(at, 0xa0)), expected),
+                    and(lt(rootAfter, f), iszero(iszero(rootAfter)))
+                )
+            }
+            // The run's entry slot when it passes the five-signal checks, else 0 (keccak256 is never 0 here).
+            function plainRunEntry(at, known, f) -> slot {
+                let outcome := calldataload(add(at, 0x20))
+                let ok := and(
+                    and(lt(calldataload(at), f), or(eq(outcome, 1), eq(outcome, 2))),
+                    and(lt(calldataload(add(at, 0x40)), f), lt(calldataload(add(at, 0x60)), f))
+                )
+                // submitter == msg.sender (below the modulus and 160 bits wide, then)
+                ok := and(ok, eq(calldataload(add(at, 0x80)), caller()))
+                let key := mload(0x40)
+                let providerSetRoot := calldataload(add(at, 0x60))
+                if and(ok, iszero(and(eq(providerSetRoot, known), iszero(iszero(known))))) {
+                    mstore(key, providerSetRoot)
+                    mstore(add(key, 0x20), _providerSets.slot)
+                    ok := eq(sload(keccak256(key, 0x40)), 1) // ProviderSetStatus.Active
+                }
+                if ok {
+                    mstore(key, calldataload(at))
+                    mstore(add(key, 0x20), _entries.slot)
+                    slot := keccak256(key, 0x40)
+                    if sload(slot) {
+                        slot := 0
+                    }
+                }
+            }
+        }
+    }
+
+    /// @dev The calldata offset of a run's five signals.
+    function _offsetOf(uint256[5] calldata signals) private pure returns (uint256 offset) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            offset := signals
+        }
+    }
+
+    /// @dev The calldata offset of a state run's seven signals.
+    function _offsetOf(uint256[7] calldata signals) private pure returns (uint256 offset) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            offset := signals
+        }
+    }
+
+    /// @dev Stores a run of five signals and emits its WorkflowRecorded event.
+    function _record(bytes32 templateId, uint256[5] calldata pubSignals) private {
+        uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
+        uint256 outcome = pubSignals[SIGNAL_OUTCOME];
+        uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
+        _entries[workflowId] = _packEntry(traceRoot, outcome);
+        emit WorkflowRecorded(
+            workflowId,
+            templateId,
+            msg.sender,
+            uint8(outcome),
+            traceRoot,
+            pubSignals[SIGNAL_PROVIDER_SET_ROOT]
+        );
+    }
+
+    /// @dev Stores a state run and emits its StateRootAdvanced and WorkflowRecorded events (the domain's
+    ///      root is written by the caller).
+    function _recordWithState(bytes32 templateId, bytes32 domainId, uint256[7] calldata pubSignals) private {
+        uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
+        uint256 outcome = pubSignals[SIGNAL_OUTCOME];
+        uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
+        _entries[workflowId] = _packEntry(traceRoot, outcome);
+        emit StateRootAdvanced(
+            domainId,
+            workflowId,
+            pubSignals[SIGNAL_STATE_ROOT_BEFORE],
+            pubSignals[SIGNAL_STATE_ROOT_AFTER]
+        );
+        emit WorkflowRecorded(
+            workflowId,
+            templateId,
+            msg.sender,
+            uint8(outcome),
+            traceRoot,
+            pubSignals[SIGNAL_PROVIDER_SET_ROOT]
+        );
+    }
+
+    /// @dev Checks a batch of five-signal runs with the template's batch verifier: for a definition-bound
+    ///      template, with its definition hash as every proof's sixth signal.
+    function _verifyBatch(
+        bytes32 templateId,
+        bool bindsDefinition,
+        Groth16Proof[] calldata proofs,
+        uint256[5][] calldata pubSignals
+    ) private view returns (bool) {
+        address batchVerifier = _batchVerifierOf(templateId);
+        uint256 signalsOffset;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            signalsOffset := pubSignals.offset
+        }
+        if (!bindsDefinition) {
+            bytes4 selector = IWorkflowBatchVerifier.verifyBatch.selector;
+            return _callBatchVerifier(batchVerifier, selector, proofs, signalsOffset, PUBLIC_SIGNAL_COUNT, 0);
+        }
+        uint256 definitionHash = uint256(_templates[templateId].metadataHash);
+        bytes4 withDefinition = IWorkflowDefinitionBatchVerifier.verifyBatch.selector;
+        return
+            _callBatchVerifier(
+                batchVerifier,
+                withDefinition,
+                proofs,
+                signalsOffset,
+                PUBLIC_SIGNAL_COUNT,
+                definitionHash
+            );
+    }
+
+    /// @dev Calls a batch verifier's verifyBatch(proofs, signals[, definitionHash]) with the batch's calldata
+    ///      copied as it is (two calldatacopy, no per-run encoding): the signal rows, `width` words each, one
+    ///      per proof, from calldata offset `signalsOffset`; a third argument, `definitionHash`, when it is
+    ///      not zero (a definition-bound template's, never zero). True only when the call returns true; a
+    ///      target without code returns nothing, which is false; a revert is passed on.
+    function _callBatchVerifier(
+        address batchVerifier,
+        bytes4 selector,
+        Groth16Proof[] calldata proofs,
+        uint256 signalsOffset,
+        uint256 width,
+        uint256 definitionHash
+    ) private view returns (bool valid) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let data := mload(0x40)
+            // the head: two offsets, then definitionHash when there is one
+            let head := add(0x40, mul(iszero(iszero(definitionHash)), 0x20))
+            mstore(data, selector)
+            mstore(add(data, 0x04), head)
+            mstore(add(data, 0x24), add(add(head, 0x20), shl(8, proofs.length)))
+            if definitionHash {
+                mstore(add(data, 0x44), definitionHash)
+            }
+            let at := add(add(data, 0x04), head)
+            mstore(at, proofs.length)
+            calldatacopy(add(at, 0x20), proofs.offset, shl(8, proofs.length))
+            at := add(add(at, 0x20), shl(8, proofs.length))
+            mstore(at, proofs.length)
+            calldatacopy(add(at, 0x20), signalsOffset, mul(proofs.length, shl(5, width)))
+            at := add(add(at, 0x20), mul(proofs.length, shl(5, width)))
+            // A revert of the batch verifier is passed on, as a high-level call would.
+            if iszero(staticcall(gas(), batchVerifier, data, sub(at, data), data, 0x20)) {
+                returndatacopy(data, 0, returndatasize())
+                revert(data, returndatasize())
+            }
+            valid := and(gt(returndatasize(), 0x1f), eq(mload(data), 1))
+        }
+    }
+
+    /// @dev Checks a batch of state runs with the template's batch verifier.
+    function _verifyStateBatch(
+        address batchVerifier,
+        Groth16Proof[] calldata proofs,
+        uint256[7][] calldata pubSignals
+    ) private view returns (bool) {
+        uint256 signalsOffset;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            signalsOffset := pubSignals.offset
+        }
+        bytes4 selector = IWorkflowStateBatchVerifier.verifyBatch.selector;
+        return
+            _callBatchVerifier(batchVerifier, selector, proofs, signalsOffset, STATE_PUBLIC_SIGNAL_COUNT, 0);
+    }
+
+    /// @dev The batch verifier refused a batch of state runs: names the first run whose proof the template's
+    ///      own verifier refuses, or, when it refuses none, says the batch verifier disagrees with it.
+    function _revertInvalidStateBatch(
+        bytes32 templateId,
+        address verifier,
+        Groth16Proof[] calldata proofs,
+        uint256[7][] calldata pubSignals
+    ) private view {
+        for (uint256 i = 0; i < proofs.length; ++i) {
+            Groth16Proof calldata proof = proofs[i];
+            if (!IWorkflowStateVerifier(verifier).verifyProof(proof.a, proof.b, proof.c, pubSignals[i])) {
+                revert Registry__BatchRunRejected(
+                    i,
+                    abi.encodeWithSelector(Registry__InvalidProof.selector, templateId)
+                );
+            }
+        }
+        revert Registry__BatchVerifierRejected(templateId);
+    }
+
+    /// @dev The batch verifier refused a batch of five-signal runs: names the first run whose proof the
+    ///      template's own verifier refuses (as its single submission would be refused), or, when it refuses
+    ///      none, says the batch verifier disagrees with it.
+    function _revertInvalidBatch(
+        bytes32 templateId,
+        address verifier,
+        bool bindsDefinition,
+        Groth16Proof[] calldata proofs,
+        uint256[5][] calldata pubSignals
+    ) private view {
+        for (uint256 i = 0; i < proofs.length; ++i) {
+            Groth16Proof calldata proof = proofs[i];
+            bool valid =
+                bindsDefinition
+                    ? _verifyWithDefinition(templateId, verifier, proof.a, proof.b, proof.c, pubSignals[i])
+                    : IWorkflowVerifier(verifier).verifyProof(proof.a, proof.b, proof.c, pubSignals[i]);
+            if (!valid) {
+                revert Registry__BatchRunRejected(
+                    i,
+                    abi.encodeWithSelector(Registry__InvalidProof.selector, templateId)
+                );
+            }
+        }
+        revert Registry__BatchVerifierRejected(templateId);
     }
 
     /// @dev Stores a new, active template; shared by the three kinds of registration. The event carries
@@ -369,7 +842,8 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             bindsDefinition: bindsDefinition,
             stateful: stateful,
             metadataHash: metadataHash,
-            stateDomain: stateDomain
+            stateDomain: stateDomain,
+            batchVerifier: address(0)
         });
         emit TemplateRegistered(
             templateId,

@@ -1,82 +1,70 @@
-// Submits a run bundle's proof to the wesflow registry of a network, from the account the proof is
-// bound to (its submitter signal), and completes the bundle with the transaction, so that
+// Submits run bundles' proofs to the wesflow registry of a network, from the account the proofs are
+// bound to (their submitter signal), and completes each bundle with its transaction, so that
 // `wesflow verify --network` and `wesflow disclose` find it.
 //
 //   BUNDLE=.wesflow/runs/<workflowId>/bundle.json npx hardhat run scripts/submit.ts --network localhost
+//   BUNDLE=a/bundle.json,b/bundle.json npx hardhat run scripts/submit.ts --network localhost
+//   BUNDLE=.wesflow/runs npx hardhat run scripts/submit.ts --network localhost     (every bundle there)
 //
-// The registry's address comes from <data dir>/deployments/<network>.json (scripts/deploy.ts).
-// Data dir: WESFLOW_DATA_DIR or .wesflow/.
+// Several bundles of one template go out in batch transactions of up to 32 (submitBatch; BATCH=0 sends
+// one transaction per bundle), a state template's in chain order from the registry's current root; a
+// bundle the registry refuses is reported and the others are recorded. The registry's address comes
+// from <data dir>/deployments/<network>.json (scripts/deploy.ts). Data dir: WESFLOW_DATA_DIR or .wesflow/.
 import path from "node:path";
-import { ethers, network } from "hardhat";
-import { readBundle, writeBundleFile } from "../src/bundle";
-import { STATE_PUBLIC_SIGNAL_NAMES, submitRun, submitRunWithState } from "../src/chain";
+import { network } from "hardhat";
+import { readBundle } from "../src/bundle";
 import { toHex32 } from "../src/crypto";
-import { IN_PROCESS_NETWORK, openRegistryReader } from "../src/pipeline";
+import { submitBundleFiles } from "../src/pipeline";
 import { defaultDataDir } from "../src/project";
 
 async function main(): Promise<void> {
-  if (network.name === IN_PROCESS_NETWORK) {
-    throw new Error(
-      "the in-process network forgets the registry when this script ends: use --network localhost",
+  if (!process.env.BUNDLE) {
+    throw new Error("say which bundles: BUNDLE=<bundle file or runs folder>[,<another>...]");
+  }
+  const paths = process.env.BUNDLE.split(",")
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)
+    .map((p) => path.resolve(p));
+  const previous = new Map(paths.map((file) => [file, safeSubmission(file)]));
+  const { deployment, submissions } = await submitBundleFiles({
+    network: network.name,
+    dataDir: defaultDataDir(),
+    paths,
+    batch: process.env.BATCH !== "0",
+  });
+  // One bundle: its refusal is the script's error, as before batches.
+  if (submissions.length === 1 && submissions[0].error) throw submissions[0].error;
+  const lines: string[] = [];
+  for (const s of submissions) {
+    const bundle = readBundle(s.file);
+    lines.push(`workflow      ${toHex32(BigInt(s.workflowId))} (${s.template}, ${bundle.outcome})`);
+    if (!s.tx) {
+      lines.push(`not recorded  ${s.error?.message}`, "");
+      continue;
+    }
+    const before = previous.get(s.file);
+    lines.push(
+      `registry      ${deployment.registry} (chain ${deployment.chainId})`,
+      `tx            ${s.tx.txHash}` +
+        (s.runsInTransaction && s.runsInTransaction > 1 ? ` (a batch of ${s.runsInTransaction} runs)` : ""),
+      `block         ${s.tx.blockNumber}`,
+      `gas           ${s.tx.gasUsed}`,
+      `bundle        ${s.file} completed with the transaction` +
+        (before ? ` (it said: recorded on ${before.network} in tx ${before.txHash})` : ""),
+      "",
     );
   }
-  if (!process.env.BUNDLE) throw new Error("say which bundle: BUNDLE=<path of a run bundle>");
-  const file = path.resolve(process.env.BUNDLE);
-  const bundle = readBundle(file);
-  if (!bundle.proof)
-    throw new Error(`${file} has no proof: the run was not proven (wesflow resume proves it)`);
+  process.stdout.write(lines.join("\n"));
+  if (submissions.some((s) => !s.tx)) process.exitCode = 1;
+}
 
-  const dataDir = defaultDataDir();
-  const reader = await openRegistryReader({ network: network.name, dataDir });
-  const template = reader.deployment.templates[bundle.template];
-  if (template?.templateId !== bundle.templateId) {
-    throw new Error(`template ${bundle.template} (${bundle.templateId}) is not deployed on ${network.name}`);
+/** A bundle file's submission before this script completes it, if it is a readable bundle. */
+function safeSubmission(file: string) {
+  try {
+    return readBundle(file).submission;
+  } catch {
+    return undefined;
   }
-  const bound = BigInt(bundle.proof.publicSignals[4]);
-  const signer = (await ethers.getSigners()).find((s) => BigInt(s.address) === bound);
-  if (!signer) {
-    throw new Error(
-      `the proof is bound to submitter 0x${bound.toString(16).padStart(40, "0")}, which is not an account of ${network.name}`,
-    );
-  }
-
-  const started = performance.now();
-  // A state template's proof (seven signals: the state roots last) goes through submitWithState,
-  // which refuses it when its stateRootBefore is not the domain's current root on this registry.
-  const submit =
-    bundle.proof.publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length ? submitRunWithState : submitRun;
-  const tx = await submit({
-    registry: reader.registry.connect(signer),
-    templateId: bundle.templateId,
-    proof: bundle.proof.proof,
-    publicSignals: bundle.proof.publicSignals,
-  });
-  const submitMs = Math.round(performance.now() - started);
-  const previous = bundle.submission;
-  writeBundleFile(file, {
-    ...bundle,
-    submission: {
-      network: network.name,
-      chainId: reader.deployment.chainId,
-      registry: reader.deployment.registry,
-      submitter: signer.address,
-      txHash: tx.txHash,
-      blockNumber: tx.blockNumber,
-      gasUsed: tx.gasUsed,
-      submitMs,
-    },
-  });
-  process.stdout.write(
-    [
-      `workflow      ${toHex32(BigInt(bundle.workflowId))} (${bundle.template}, ${bundle.outcome})`,
-      `registry      ${reader.deployment.registry} (chain ${reader.deployment.chainId})`,
-      `tx            ${tx.txHash}`,
-      `block         ${tx.blockNumber}`,
-      `gas           ${tx.gasUsed}`,
-      `bundle        ${file} completed with the transaction` +
-        (previous ? ` (it said: recorded on ${previous.network} in tx ${previous.txHash})` : ""),
-    ].join("\n") + "\n",
-  );
 }
 
 main().catch((error: Error) => {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Groth16Proof} from "./Groth16Proof.sol";
+
 /// @title IWorkflowRegistry
 /// @notice An audit registry of proven workflow runs. Each run is proven by a Groth16 proof whose five
 ///         public signals are, in order: workflowId (the replay nullifier), outcome (1 = COMMITTED,
@@ -53,6 +55,13 @@ interface IWorkflowRegistry {
         bytes32 verifierCodeHash
     );
     event TemplateActiveSet(bytes32 indexed templateId, bool active);
+    /// @dev A template's batch verifier (generated at setup from the same verification key as its verifier)
+    ///      and its extcodehash, for auditors to compare with the one compiled from the key.
+    event TemplateBatchVerifierSet(
+        bytes32 indexed templateId,
+        address indexed batchVerifier,
+        bytes32 batchVerifierCodeHash
+    );
     /// @dev Carries the full provider list so that anyone can rebuild the Poseidon root off-chain.
     event ProviderSetRegistered(uint256 indexed root, Provider[] providers);
     event ProviderSetRevoked(uint256 indexed root);
@@ -98,6 +107,19 @@ interface IWorkflowRegistry {
     error Registry__ZeroStateDomain();
     error Registry__StaleStateRoot(uint256 expected, uint256 given);
     error Registry__TemplateKindMismatch(bytes32 templateId);
+    /// @notice A batch has from 1 to `maxSize` runs, and as many signal rows as proofs.
+    error Registry__InvalidBatchSize(uint256 proofCount, uint256 signalCount, uint256 maxSize);
+    error Registry__NoBatchVerifier(bytes32 templateId);
+    error Registry__BatchVerifierAlreadySet(bytes32 templateId);
+    /// @notice Run `runIndex` of a batch (counting from 0) cannot be recorded: `reason` is the registry error
+    ///         its single submission would raise (ABI-encoded with its selector, e.g.
+    ///         Registry__AlreadyRecorded(workflowId), Registry__StaleStateRoot(expected, given) for a broken
+    ///         root chain, Registry__InvalidProof(templateId) for the first proof the template's verifier
+    ///         refuses). The whole batch is reverted.
+    error Registry__BatchRunRejected(uint256 runIndex, bytes reason);
+    /// @notice The batch verifier refused a batch whose every proof the template's verifier accepts on its
+    ///         own: the two verifiers are not of one verification key.
+    error Registry__BatchVerifierRejected(bytes32 templateId);
 
     /// @dev A state domain (e.g. keccak256("order/stock")) and the root its history starts from.
     event StateDomainRegistered(bytes32 indexed domainId, uint256 initialRoot);
@@ -146,6 +168,50 @@ interface IWorkflowRegistry {
         uint256[2] calldata c,
         uint256[7] calldata pubSignals
     ) external;
+
+    /// @notice Records up to MAX_BATCH_SIZE proven runs of one template (of its own circuit, or bound to a
+    ///         definition) in one transaction, verified together by the template's batch verifier (N + 3
+    ///         pairings). Each run is checked, stored and announced exactly as by `submit` (the same entry
+    ///         and WorkflowRecorded event), in order; a run that `submit` would refuse reverts the whole
+    ///         batch with Registry__BatchRunRejected(index, the error `submit` would raise), and so does a
+    ///         workflow id that an earlier run of the batch took.
+    /// @param templateId The template every run belongs to.
+    /// @param proofs The runs' proofs.
+    /// @param pubSignals Each run's five public signals, as for `submit`.
+    function submitBatch(
+        bytes32 templateId,
+        Groth16Proof[] calldata proofs,
+        uint256[5][] calldata pubSignals
+    ) external;
+
+    /// @notice Records up to MAX_BATCH_SIZE proven runs of one state template in one transaction, as
+    ///         `submitWithState` would record them one after the other: run 0 starts from the domain's
+    ///         current root, run i from run i-1's stateRootAfter (else Registry__BatchRunRejected(i,
+    ///         Registry__StaleStateRoot(expected, given))); the domain's root becomes the last run's
+    ///         stateRootAfter. Each run's entry and StateRootAdvanced and WorkflowRecorded events are those
+    ///         of its single submission. Any refused run reverts the whole batch (see submitBatch).
+    /// @param templateId The state template every run belongs to.
+    /// @param proofs The runs' proofs.
+    /// @param pubSignals Each run's seven public signals, as for `submitWithState`.
+    function submitBatchWithState(
+        bytes32 templateId,
+        Groth16Proof[] calldata proofs,
+        uint256[7][] calldata pubSignals
+    ) external;
+
+    /// @notice Gives a template its batch verifier, once: IWorkflowBatchVerifier for a template of its own
+    ///         circuit, IWorkflowDefinitionBatchVerifier for a definition-bound one,
+    ///         IWorkflowStateBatchVerifier for a state template, generated from the verification key of the
+    ///         template's verifier. Registrar only.
+    /// @param templateId The registered template.
+    /// @param batchVerifier The batch verifier's address (a contract).
+    function setTemplateBatchVerifier(bytes32 templateId, address batchVerifier) external;
+
+    /// @notice Returns a template's batch verifier (zero when it has none); reverts with
+    ///         Registry__UnknownTemplate when the template is absent.
+    /// @param templateId The template's id.
+    /// @return The batch verifier's address.
+    function templateBatchVerifier(bytes32 templateId) external view returns (address);
 
     /// @notice Returns the state domain a template's runs move (zero for a template without state).
     /// @param templateId The template's id; reverts with Registry__UnknownTemplate when absent.

@@ -15,8 +15,17 @@ contract MockWorkflowDefinitionVerifier is IWorkflowDefinitionVerifier {
 
     bool public result = true;
     bool public echo;
+    /// @notice When non-zero, proofs whose A.x is this value are refused (a batch's bad run, for tests).
+    /// @dev In the slot of `result` and `echo`: a submission reads one slot of the mock for them, as before.
+    uint240 public rejectedAx;
     /// @notice When non-zero, the only sixth signal verifyProof accepts.
     uint256 public requiredDefinitionHash;
+
+    /// @notice Makes later verifyProof calls refuse proofs whose A.x is `ax` (0: none).
+    /// @param ax The A.x to refuse.
+    function setRejectedAx(uint240 ax) external {
+        rejectedAx = ax;
+    }
 
     /// @notice Sets the answer of every later verifyProof call (subject to the required definition hash).
     /// @param result_ The answer.
@@ -38,11 +47,12 @@ contract MockWorkflowDefinitionVerifier is IWorkflowDefinitionVerifier {
 
     /// @inheritdoc IWorkflowDefinitionVerifier
     function verifyProof(
-        uint256[2] calldata,
+        uint256[2] calldata _pA,
         uint256[2][2] calldata,
         uint256[2] calldata,
         uint256[6] calldata _pubSignals
     ) external view returns (bool) {
+        if (rejectedAx != 0 && _pA[0] == rejectedAx) return false;
         if (echo) revert MockDefinitionVerifier__Received(_pubSignals);
         if (requiredDefinitionHash != 0 && _pubSignals[5] != requiredDefinitionHash) return false;
         return result;

@@ -32,6 +32,11 @@ export const deploymentRecordSchema = z.object({
       definitionHash: z.string().regex(/^\d+$/, "expected a decimal integer string").optional(),
       /** For a state template: the name of the state domain its runs move (see `stateDomains`). */
       stateDomain: z.string().min(1).optional(),
+      /**
+       * The template's batch verifier (submitBatch), when it has one: generated at setup from the same
+       * verification key as `verifier`. A record written before batches existed has none.
+       */
+      batchVerifier: address.optional(),
     }),
   ),
   /**
@@ -49,6 +54,8 @@ export const deploymentRecordSchema = z.object({
     .optional(),
   /** Deployed generic verifiers by instance name (the verifier every definition template shares). */
   verifiers: z.record(z.string().min(1), address).optional(),
+  /** Deployed generic batch verifiers by instance name (shared by every definition template, as above). */
+  batchVerifiers: z.record(z.string().min(1), address).optional(),
   providerSetRoot: z
     .string()
     .regex(/^\d+$/, "expected a decimal integer string")

@@ -70,6 +70,27 @@ export class RegistrySubmitError extends RegistryRevertError {
   }
 }
 
+/**
+ * The registry refused one run of a batch (Registry__BatchRunRejected): `errorName` and `args` are the
+ * error its single submission would raise (e.g. Registry__AlreadyRecorded, Registry__StaleStateRoot,
+ * Registry__InvalidProof), `runIndex` its place in the batch. The whole batch was reverted.
+ */
+export class RegistryBatchRunError extends RegistrySubmitError {
+  override name = "RegistryBatchRunError";
+
+  constructor(
+    templateId: string,
+    workflowId: bigint,
+    readonly runIndex: number,
+    errorName: string,
+    args: readonly unknown[],
+    options?: RevertErrorOptions,
+  ) {
+    super(templateId, workflowId, errorName, args, options);
+    this.message = `batch run ${runIndex}: ${this.message}`;
+  }
+}
+
 /** A proof or its public signals are not in the shape snarkjs produces or the registry takes. */
 export class ProofFormatError extends ChainError {
   override name = "ProofFormatError";
@@ -94,7 +115,7 @@ export class VerifierArtifactError extends ChainError {
   constructor(
     readonly contractName: string,
     readonly artifactPath: string,
-    readonly reason: "missing" | "malformed" | "not-a-workflow-verifier",
+    readonly reason: "missing" | "malformed" | "not-a-workflow-verifier" | "not-a-batch-verifier",
     options?: { cause?: unknown },
   ) {
     super(

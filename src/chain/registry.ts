@@ -4,6 +4,7 @@ import path from "node:path";
 import {
   ContractFactory,
   Interface,
+  ZeroAddress,
   ZeroHash,
   getAddress,
   id,
@@ -20,7 +21,10 @@ import type {
 import { z } from "zod";
 
 import {
+  IWorkflowBatchVerifier__factory,
+  IWorkflowDefinitionBatchVerifier__factory,
   IWorkflowDefinitionVerifier__factory,
+  IWorkflowStateBatchVerifier__factory,
   IWorkflowStateVerifier__factory,
   IWorkflowVerifier__factory,
   WorkflowRegistry__factory,
@@ -30,6 +34,7 @@ import { splitPublicSignals, toSolidityProof, toStatePublicSignalValues } from "
 import {
   ChainArgumentError,
   DefinitionMismatchError,
+  RegistryBatchRunError,
   RegistryRevertError,
   RegistrySubmitError,
   TransactionNotMinedError,
@@ -40,8 +45,13 @@ import {
 import {
   DEFAULT_CONFIRMATIONS,
   DEFAULT_TX_TIMEOUT_MS,
+  MAX_BATCH_SIZE,
   OUTCOME_CODES,
+  STATE_PUBLIC_SIGNAL_NAMES,
+  type BatchRun,
+  type BatchRunOutcome,
   type ConfirmedTransaction,
+  type DeployBatchVerifierOptions,
   type DeployRegistryOptions,
   type DeployVerifierOptions,
   type EventRangeOptions,
@@ -56,7 +66,9 @@ import {
   type RegisterStateDomainOptions,
   type RegisterStateTemplateOptions,
   type RegisterTemplateOptions,
+  type SetTemplateBatchVerifierOptions,
   type StateAdvance,
+  type SubmitBatchOptions,
   type SubmitRunOptions,
   type SubmitRunWithStateOptions,
   type TransactionWaitOptions,
@@ -73,6 +85,13 @@ const VERIFY_PROOF_SIGNATURES = [
   "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5])",
   "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[6])",
   "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[7])",
+] as const;
+
+/** The signatures a template's batch verifier exposes (generated at setup: src/prover/batchVerifier.ts). */
+const VERIFY_BATCH_SIGNATURES = [
+  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[5][])",
+  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[5][],uint256)",
+  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[7][])",
 ] as const;
 
 const UINT256_LIMIT = 1n << 256n;
@@ -163,10 +182,76 @@ export async function deployVerifier({
     `${contractName}.sol`,
     `${contractName}.json`,
   );
-  const { verifierInterface, bytecode } = await readVerifierArtifact(contractName, artifactPath);
+  const { verifierInterface, bytecode } = await readVerifierArtifact(
+    contractName,
+    artifactPath,
+    VERIFY_PROOF_SIGNATURES,
+    "not-a-workflow-verifier",
+  );
   const verifier = await new ContractFactory(verifierInterface, bytecode, signer).deploy();
   await verifier.waitForDeployment();
   return verifier.getAddress();
+}
+
+/**
+ * Deploys a generated batch verifier (`<artifactsDir>/contracts/verifiers/<Name>.sol/<Name>.json`,
+ * written by setup beside snarkjs's verifier) from its Hardhat artifact. Returns its address.
+ */
+export async function deployBatchVerifier({
+  signer,
+  contractName,
+  artifactsDir = PROJECT_ARTIFACTS_DIR,
+}: DeployBatchVerifierOptions): Promise<string> {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(contractName)) {
+    throw new ChainArgumentError("contractName", `${JSON.stringify(contractName)} is not a contract name`);
+  }
+  const artifactPath = path.join(
+    artifactsDir,
+    "contracts",
+    "verifiers",
+    `${contractName}.sol`,
+    `${contractName}.json`,
+  );
+  const { verifierInterface, bytecode } = await readVerifierArtifact(
+    contractName,
+    artifactPath,
+    VERIFY_BATCH_SIGNATURES,
+    "not-a-batch-verifier",
+  );
+  const verifier = await new ContractFactory(verifierInterface, bytecode, signer).deploy();
+  await verifier.waitForDeployment();
+  return verifier.getAddress();
+}
+
+/**
+ * Gives a registered template its batch verifier (once; the registry refuses a second). Needs the
+ * registrar role. The batch verifier must be made from the verification key of the template's verifier:
+ * the registry cannot tell, it records the verifier's code hash in TemplateBatchVerifierSet.
+ */
+export async function setTemplateBatchVerifier({
+  registry,
+  templateId,
+  batchVerifier,
+}: SetTemplateBatchVerifierOptions): Promise<ConfirmedTransaction> {
+  checkBytes32("templateId", templateId);
+  const batchVerifierAddress = checkedAddress("batchVerifier", batchVerifier);
+  return sendRegistryTransaction({
+    registry,
+    operation: `setTemplateBatchVerifier(${templateId})`,
+    send: () => registry.setTemplateBatchVerifier(templateId, batchVerifierAddress),
+  });
+}
+
+/** A template's batch verifier on the registry; undefined when it has none. */
+export async function readTemplateBatchVerifier({
+  registry,
+  templateId,
+}: ReadTemplateOptions): Promise<string | undefined> {
+  checkBytes32("templateId", templateId);
+  const address = await callRegistry(registry, `templateBatchVerifier(${templateId})`, () =>
+    registry.templateBatchVerifier(templateId),
+  );
+  return address === ZeroAddress ? undefined : getAddress(address);
 }
 
 /** Registers a template and its verifier. Needs the registrar role. */
@@ -436,6 +521,187 @@ export async function submitRunWithState({
       new RegistrySubmitError(templateId, workflowId, errorName, args, options),
     wait,
   });
+}
+
+/** A batch's runs in the registry's calldata: the proofs, and the signals of the kind the runs share. */
+async function batchCalldata(registry: WorkflowRegistry, templateId: string, runs: readonly BatchRun[]) {
+  if (!Array.isArray(runs) || runs.length < 1 || runs.length > MAX_BATCH_SIZE) {
+    throw new ChainArgumentError(
+      "runs",
+      `a batch has 1 to ${MAX_BATCH_SIZE} runs, got ${Array.isArray(runs) ? runs.length : String(runs)}`,
+    );
+  }
+  const proofs = runs.map((run) => toSolidityProof(run.proof));
+  const stateful = runs[0].publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length;
+  if (runs.some((run) => (run.publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length) !== stateful)) {
+    throw new ChainArgumentError(
+      "runs",
+      "a batch's runs are all of a state template (seven signals) or none",
+    );
+  }
+  if (stateful) {
+    const signals = runs.map((run) => toStatePublicSignalValues(run.publicSignals));
+    return { stateful, proofs, signals, workflowIds: signals.map((s) => s[0]) } as const;
+  }
+  const split = runs.map((run) => splitPublicSignals(run.publicSignals));
+  const hashes = new Set(split.map((s) => s.definitionHash));
+  if (hashes.size !== 1) {
+    throw new ChainArgumentError(
+      "runs",
+      "a batch's runs are proofs of one definition (the same sixth signal)",
+    );
+  }
+  const [definitionHash] = hashes;
+  const workflowIds = split.map((s) => s.signals[0]);
+  if (definitionHash !== undefined) {
+    const template = await fetchTemplate(registry, templateId);
+    if (template.definitionHash !== definitionHash) {
+      throw new DefinitionMismatchError(templateId, workflowIds[0], definitionHash, template.definitionHash);
+    }
+  }
+  return { stateful, proofs, signals: split.map((s) => s.signals), workflowIds } as const;
+}
+
+/**
+ * Submits up to MAX_BATCH_SIZE proven runs of one template in one transaction (`submitBatch`, or
+ * `submitBatchWithState` for a state template's runs, whose roots must chain), verified together by
+ * the template's batch verifier. The registry records each run as its single submission would, or
+ * none: a run it refuses is thrown as a RegistryBatchRunError naming the run (its index and workflow
+ * id, and the error its single submission would raise); a refusal of the whole batch (no batch
+ * verifier, paused, ...) as a RegistryRevertError.
+ */
+export async function submitBatch({
+  registry,
+  templateId,
+  runs,
+  gasLimit,
+  ...waitOptions
+}: SubmitBatchOptions): Promise<ConfirmedTransaction> {
+  checkBytes32("templateId", templateId);
+  const wait = transactionWaitOf(waitOptions);
+  const overrides = gasOverrides(gasLimit);
+  const calldata = await batchCalldata(registry, templateId, runs);
+  const operation = `submitBatch(${templateId}, ${runs.length} runs)`;
+  return sendRegistryTransaction({
+    registry,
+    operation,
+    send: () =>
+      calldata.stateful
+        ? registry.submitBatchWithState(templateId, calldata.proofs, calldata.signals, overrides)
+        : registry.submitBatch(templateId, calldata.proofs, calldata.signals, overrides),
+    toRevertError: (errorName, args, options) => {
+      if (errorName !== "Registry__BatchRunRejected") {
+        return new RegistryRevertError(operation, errorName, args, options);
+      }
+      const runIndex = Number(args[0]);
+      const reason = registry.interface.parseError(String(args[1]));
+      return new RegistryBatchRunError(
+        templateId,
+        calldata.workflowIds[runIndex] ?? 0n,
+        runIndex,
+        reason?.name ?? "unknown error",
+        reason ? reason.args.toArray() : [args[1]],
+        options,
+      );
+    },
+    wait,
+  });
+}
+
+/**
+ * Records runs of one template with as few transactions as it can: one batch (`submitBatch`), and
+ * when the registry refuses a run of it, that run is reported and the others are sent again as a
+ * batch (a state template's runs after it, whose chain it broke, are then refused too, each with
+ * Registry__StaleStateRoot). A single run left, a template without a batch verifier, or a batch
+ * verifier that refuses a batch whose every proof the template's verifier accepts: the runs are
+ * submitted one by one. Returns what became of each run, in order; a failure that concerns every run
+ * (paused registry, a transaction whose fate is unknown, ...) is reported for each of them.
+ */
+export async function recordBatch(options: SubmitBatchOptions): Promise<BatchRunOutcome[]> {
+  const { runs } = options;
+  const workflowIds = runs.map((run) => splitWorkflowId(run.publicSignals));
+  const outcomes: BatchRunOutcome[] = [];
+  const settle = (index: number, result: { tx: ConfirmedTransaction } | { error: Error }) => {
+    outcomes[index] = { index, workflowId: workflowIds[index], ...result } as BatchRunOutcome;
+  };
+  let pending = runs.map((_, index) => index);
+  let batched = runs.length > 1;
+  while (pending.length > 0) {
+    if (!batched || pending.length === 1) {
+      for (const index of pending) {
+        try {
+          settle(index, { tx: await submitOne({ ...options, run: runs[index] }) });
+        } catch (error) {
+          settle(index, { error: error as Error });
+        }
+      }
+      break;
+    }
+    try {
+      const tx = await submitBatch({ ...options, runs: pending.map((index) => runs[index]) });
+      for (const index of pending) settle(index, { tx });
+      break;
+    } catch (error) {
+      if (error instanceof RegistryBatchRunError && pending[error.runIndex] !== undefined) {
+        const refused = pending[error.runIndex];
+        settle(refused, { error });
+        pending = pending.filter((index) => index !== refused);
+        continue;
+      }
+      if (
+        error instanceof RegistryRevertError &&
+        ["Registry__NoBatchVerifier", "Registry__BatchVerifierRejected"].includes(error.errorName)
+      ) {
+        batched = false;
+        continue;
+      }
+      for (const index of pending) settle(index, { error: error as Error });
+      break;
+    }
+  }
+  return outcomes;
+}
+
+/** A batch's run submitted on its own (submitRun, or submitRunWithState for seven signals). */
+function submitOne({ run, runs: _runs, ...options }: SubmitBatchOptions & { run: BatchRun }) {
+  const single = { ...options, proof: run.proof, publicSignals: run.publicSignals };
+  return run.publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length
+    ? submitRunWithState(single)
+    : submitRun(single);
+}
+
+function splitWorkflowId(publicSignals: readonly (string | bigint)[]): bigint {
+  const [workflowId] = publicSignals;
+  return typeof workflowId === "bigint" ? workflowId : BigInt(String(workflowId));
+}
+
+/**
+ * The gas a transaction calling only the template's batch verifier with these runs would use (21k base
+ * and calldata included): the verification share of a batch submission.
+ */
+export async function estimateBatchVerifierGas({
+  registry,
+  templateId,
+  runs,
+}: Pick<SubmitBatchOptions, "registry" | "templateId" | "runs">): Promise<number> {
+  const calldata = await batchCalldata(registry, templateId, runs);
+  const batchVerifier = await readTemplateBatchVerifier({ registry, templateId });
+  if (batchVerifier === undefined) {
+    throw new ChainArgumentError("templateId", `template ${templateId} has no batch verifier`);
+  }
+  if (calldata.stateful) {
+    const verifier = IWorkflowStateBatchVerifier__factory.connect(batchVerifier, registry.runner);
+    return Number(await verifier.verifyBatch.estimateGas(calldata.proofs, calldata.signals));
+  }
+  const template = await fetchTemplate(registry, templateId);
+  if (template.definitionHash !== undefined) {
+    const verifier = IWorkflowDefinitionBatchVerifier__factory.connect(batchVerifier, registry.runner);
+    return Number(
+      await verifier.verifyBatch.estimateGas(calldata.proofs, calldata.signals, template.definitionHash),
+    );
+  }
+  const verifier = IWorkflowBatchVerifier__factory.connect(batchVerifier, registry.runner);
+  return Number(await verifier.verifyBatch.estimateGas(calldata.proofs, calldata.signals));
 }
 
 /**
@@ -733,6 +999,8 @@ function findRevertData(error: unknown, depth = 0): string | undefined {
 async function readVerifierArtifact(
   contractName: string,
   artifactPath: string,
+  signatures: readonly string[],
+  notAVerifier: "not-a-workflow-verifier" | "not-a-batch-verifier",
 ): Promise<{ verifierInterface: Interface; bytecode: string }> {
   let text: string;
   try {
@@ -749,8 +1017,8 @@ async function readVerifierArtifact(
   } catch (error) {
     throw new VerifierArtifactError(contractName, artifactPath, "malformed", { cause: error });
   }
-  if (VERIFY_PROOF_SIGNATURES.every((signature) => verifierInterface.getFunction(signature) === null)) {
-    throw new VerifierArtifactError(contractName, artifactPath, "not-a-workflow-verifier");
+  if (signatures.every((signature) => verifierInterface.getFunction(signature) === null)) {
+    throw new VerifierArtifactError(contractName, artifactPath, notAVerifier);
   }
   return { verifierInterface, bytecode };
 }

@@ -239,6 +239,54 @@ export interface SubmitRunWithStateOptions extends TransactionWaitOptions {
   gasLimit?: bigint;
 }
 
+/** The most runs one batch submission records (the registry's MAX_BATCH_SIZE). */
+export const MAX_BATCH_SIZE = 32;
+
+/** One run of a batch: its proof and public signals, as for a single submission. */
+export interface BatchRun {
+  proof: Groth16ProofJson;
+  /**
+   * Five public signals, six for a proof of the generic circuit (its definition hash, which the
+   * template binds, last), or seven for a state template's (stateRootBefore, stateRootAfter last).
+   */
+  publicSignals: readonly (string | bigint)[];
+}
+
+export interface SubmitBatchOptions extends TransactionWaitOptions {
+  /** The registry, connected to the signer bound in every run's submitter signal. */
+  registry: WorkflowRegistry;
+  /** The template every run belongs to. */
+  templateId: string;
+  /**
+   * 1 to {@link MAX_BATCH_SIZE} runs of one kind, in the order they are recorded; a state template's
+   * runs chain their roots (each run's stateRootBefore is the previous run's stateRootAfter, the
+   * first the domain's current root).
+   */
+  runs: readonly BatchRun[];
+  /** The transaction's gas limit; estimated by default (as for SubmitRunOptions). */
+  gasLimit?: bigint;
+}
+
+/** What became of one run handed to {@link recordBatch}: recorded in `tx`, or refused with `error`. */
+export type BatchRunOutcome =
+  | { index: number; workflowId: bigint; tx: ConfirmedTransaction; error?: undefined }
+  | { index: number; workflowId: bigint; tx?: undefined; error: Error };
+
+export interface DeployBatchVerifierOptions {
+  signer: Signer;
+  /** The generated batch verifier's contract name, e.g. `OrderStateWorkflow_4_3_10BatchVerifier`. */
+  contractName: string;
+  /** Hardhat's artifacts folder; the project's `artifacts/` by default. */
+  artifactsDir?: string;
+}
+
+export interface SetTemplateBatchVerifierOptions {
+  registry: WorkflowRegistry;
+  templateId: string;
+  /** The template's batch verifier, generated from the verification key of its verifier. */
+  batchVerifier: string;
+}
+
 /** A state domain's root moved by a recorded run, read from the registry's StateRootAdvanced event. */
 export interface StateAdvance {
   /** bytes32 hex. */

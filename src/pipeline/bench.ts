@@ -1,13 +1,30 @@
 import fs from "node:fs";
 import path from "node:path";
 import { readBundle } from "../bundle";
-import { estimateVerifierGas } from "../chain";
+import {
+  deployBatchVerifier,
+  deployRegistry,
+  deployVerifier,
+  estimateBatchVerifierGas,
+  estimateVerifierGas,
+  registerProviderSet,
+  registerStateDomain,
+  registerStateTemplate,
+  registerTemplate,
+  setTemplateBatchVerifier,
+  submitBatch,
+  submitRun,
+  submitRunWithState,
+  templateIdOf,
+} from "../chain";
 import { executeWorkflow } from "../executor";
 import { Journal } from "../journal";
 import type { Logger } from "../project";
-import { circuitInstance } from "../prover";
+import { batchVerifierContractOf, circuitInstance } from "../prover";
+import { stateDomainId } from "../state";
 import { scenario as findScenario, SCENARIOS } from "../scenarios";
-import { IN_PROCESS_NETWORK } from "./network";
+import { IN_PROCESS_NETWORK, loadHardhat } from "./network";
+import { proveRunChain, type ProvenRunChain } from "./runChain";
 import { workflowTagOf, type RunSummary } from "./runWorkflow";
 import { ScenarioSession } from "./session";
 
@@ -182,4 +199,161 @@ export async function measureJournalOverhead(args: {
     await systems.stop();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The batch sizes `npm run bench` measures by default (issue 14). */
+export const BENCH_BATCH_SIZES = [1, 4, 8, 16, 32] as const;
+
+export interface BatchGasFigures {
+  scenario: string;
+  /** The circuit instance whose real proofs were submitted (the scenario's committed template). */
+  instance: string;
+  /** Gas per recorded run of a single submission (the transaction's gas), median over several runs. */
+  single: number;
+  /**
+   * Gas per recorded run in batches of each size, all-in: the batch transaction's gas / its runs
+   * (21k base, calldata, the batch verifier, storage and events), median over disjoint batches.
+   */
+  batch: Record<string, number>;
+  /** Of that, a transaction calling only the batch verifier with the same batch, per run. */
+  verifierOnly: Record<string, number>;
+  /** How many disjoint batches each median is taken over. */
+  batches: Record<string, number>;
+  /** The chain's proofs: how many, and their median proving time. */
+  proofs: { count: number; medianProveMs: number };
+}
+
+/**
+ * Gas per recorded run, single and in batches, with real proofs through the real generated verifiers
+ * on the in-process Hardhat network: proves a chain of the scenario's committed runs (the largest
+ * size's worth), then, for each size, submits disjoint consecutive batches of the chain to fresh
+ * registries (each domain starting at its batch's first root) and takes the median gas per run.
+ * Deterministic but for the proofs' calldata (a zero byte costs 4 gas, others 16).
+ */
+export async function benchmarkBatchGas(args: {
+  scenario: string;
+  dataDir: string;
+  sizes?: readonly number[];
+  logger?: Logger;
+  onProof?: (index: number, count: number, proveMs: number) => void;
+}): Promise<BatchGasFigures> {
+  const sizes = [...(args.sizes ?? BENCH_BATCH_SIZES)].sort((a, b) => a - b);
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1 || size > 32)) {
+    throw new RangeError(`batch sizes are integers from 1 to 32, got ${sizes.join(", ")}`);
+  }
+  const count = Math.max(...sizes, 4);
+  const hre = loadHardhat(IN_PROCESS_NETWORK);
+  const [signer] = await hre.ethers.getSigners();
+  const chain: ProvenRunChain = await proveRunChain({
+    scenario: args.scenario,
+    count,
+    dataDir: args.dataDir,
+    submitterOf: () => signer.address,
+    logger: args.logger,
+    onProof: (index, proveMs) => args.onProof?.(index, count, proveMs),
+  });
+  const { instance, providers, state } = chain;
+  const templateId = templateIdOf(instance.name);
+  const verifier = await deployVerifier({ signer, contractName: instance.verifierContract });
+  const batchVerifier = await deployBatchVerifier({
+    signer,
+    contractName: batchVerifierContractOf(instance),
+  });
+  /** A fresh registry with the template, whose state domain (if any) starts at `root`. */
+  const freshRegistry = async (root: bigint | undefined) => {
+    const registry = await deployRegistry({ signer });
+    await registerProviderSet({
+      registry,
+      root: providers.root,
+      providers: providers.providers.map((p) => ({
+        systemCode: p.systemCode,
+        pubKeyX: p.publicKey[0],
+        pubKeyY: p.publicKey[1],
+      })),
+    });
+    if (state && root !== undefined) {
+      const domainId = stateDomainId(state.domain);
+      await registerStateDomain({ registry, domainId, root });
+      await registerStateTemplate({ registry, templateId, verifier, domainId });
+    } else {
+      await registerTemplate({ registry, templateId, verifier });
+    }
+    await setTemplateBatchVerifier({ registry, templateId, batchVerifier });
+    return registry;
+  };
+  const rootBefore = (index: number) => (state ? BigInt(chain.runs[index].publicSignals[5]) : undefined);
+
+  const singles: number[] = [];
+  {
+    const registry = await freshRegistry(rootBefore(0));
+    for (const run of chain.runs.slice(0, Math.min(8, chain.runs.length))) {
+      const submit = state ? submitRunWithState : submitRun;
+      singles.push(
+        (await submit({ registry, templateId, proof: run.proof, publicSignals: run.publicSignals })).gasUsed,
+      );
+    }
+  }
+  const batch: Record<string, number> = {};
+  const verifierOnly: Record<string, number> = {};
+  const batches: Record<string, number> = {};
+  for (const size of sizes) {
+    const perRun: number[] = [];
+    const windows = Math.min(8, Math.floor(chain.runs.length / size));
+    for (let window = 0; window < windows; window += 1) {
+      const runs = chain.runs.slice(window * size, (window + 1) * size);
+      const registry = await freshRegistry(rootBefore(window * size));
+      if (window === 0) {
+        verifierOnly[size] = Math.round(
+          (await estimateBatchVerifierGas({ registry, templateId, runs })) / size,
+        );
+      }
+      const tx = await submitBatch({ registry, templateId, runs });
+      perRun.push(tx.gasUsed / size);
+    }
+    batch[size] = Math.round(median(perRun));
+    batches[size] = windows;
+  }
+  return {
+    scenario: args.scenario,
+    instance: instance.name,
+    single: Math.round(median(singles)),
+    batch,
+    verifierOnly,
+    batches,
+    proofs: { count: chain.runs.length, medianProveMs: median(chain.runs.map((r) => r.proveMs)) },
+  };
+}
+
+/** A small SVG bar chart of gas per recorded run: single, then each batch size, with the budgets. */
+export function gasChartSvg(figures: BatchGasFigures, budgets: Record<string, number> = {}): string {
+  const bars = [
+    { label: "single", gas: figures.single },
+    ...Object.entries(figures.batch).map(([size, gas]) => ({ label: `batch ${size}`, gas })),
+  ];
+  const width = 80 * bars.length + 60;
+  const height = 260;
+  const top = Math.max(...bars.map((b) => b.gas), ...Object.values(budgets)) * 1.1;
+  const y = (gas: number) => Math.round(220 - (gas / top) * 200);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<text x="10" y="14" font-size="12">gas per recorded run, all-in (${figures.scenario}, ${figures.instance})</text>`,
+    `<line x1="40" y1="220" x2="${width - 10}" y2="220" stroke="#333"/>`,
+  ];
+  bars.forEach((bar, i) => {
+    const x = 50 + i * 80;
+    parts.push(
+      `<rect x="${x}" y="${y(bar.gas)}" width="50" height="${220 - y(bar.gas)}" fill="#4a78b5"/>`,
+      `<text x="${x + 25}" y="${y(bar.gas) - 4}" text-anchor="middle">${Math.round(bar.gas / 1000)}k</text>`,
+      `<text x="${x + 25}" y="236" text-anchor="middle">${bar.label}</text>`,
+    );
+    const budget = budgets[bar.label];
+    if (budget !== undefined) {
+      parts.push(
+        `<line x1="${x - 5}" y1="${y(budget)}" x2="${x + 55}" y2="${y(budget)}" stroke="#c0392b" stroke-dasharray="4 2"/>`,
+        `<text x="${x + 25}" y="252" text-anchor="middle" fill="#c0392b">≤ ${Math.round(budget / 1000)}k</text>`,
+      );
+    }
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
 }

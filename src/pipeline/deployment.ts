@@ -1,6 +1,7 @@
 import type { Signer } from "ethers";
 import {
   definitionTemplateName,
+  deployBatchVerifier,
   deployRegistry,
   deploymentBlockOf,
   readTemplate,
@@ -11,17 +12,26 @@ import {
   registerStateDomain,
   registerStateTemplate,
   registerTemplate,
+  readTemplateBatchVerifier,
+  setTemplateBatchVerifier,
   templateIdOf,
   type DeploymentRecord,
 } from "../chain";
 import type { WorkflowRegistry } from "../../typechain-types";
-import { isInstanceBuilt, loadCircuitInstances, readSetupRecord, type CircuitInstance } from "../prover";
+import {
+  batchVerifierContractOf,
+  isInstanceBuilt,
+  loadCircuitInstances,
+  readSetupRecord,
+  type CircuitInstance,
+} from "../prover";
 import { stateDomainId } from "../state";
 import type { ProviderSet } from "../trace";
 
 /**
  * Deploys the registry and, for each circuit instance that setup has built, its generated verifier,
- * registered as a template (metadata hash = the circuit build's source hash); registers the provider
+ * registered as a template (metadata hash = the circuit build's source hash) with its batch verifier
+ * (setup generates both from the instance's verification key); registers the provider
  * set; registers the state domains of `stateRoots` with the roots given (the state the executor holds:
  * the registry's domain starts where the journal's state store is). A state instance (one that moves a
  * domain) is registered bound to its domain, when that domain is among `stateRoots`. The record
@@ -40,6 +50,7 @@ export async function deployWesflow(args: {
   const deploymentBlock = await deploymentBlockOf(registry);
   const templates: DeploymentRecord["templates"] = {};
   const verifiers: Record<string, string> = {};
+  const batchVerifiers: Record<string, string> = {};
   const stateDomains: NonNullable<DeploymentRecord["stateDomains"]> = {};
   for (const [domain, root] of Object.entries(args.stateRoots ?? {})) {
     const domainId = stateDomainId(domain);
@@ -55,6 +66,10 @@ export async function deployWesflow(args: {
       // A generic instance is no template by itself: each workflow definition is registered with
       // its hash when first run (registerDefinition).
       verifiers[instance.name] = await deployVerifier({ signer, contractName: instance.verifierContract });
+      batchVerifiers[instance.name] = await deployBatchVerifier({
+        signer,
+        contractName: batchVerifierContractOf(instance),
+      });
     } else {
       templates[instance.name] = await addTemplate({ registry, signer, instance });
     }
@@ -75,6 +90,7 @@ export async function deployWesflow(args: {
     deploymentBlock,
     templates,
     verifiers,
+    batchVerifiers,
     stateDomains,
     providerSetRoot: providers.root,
     deployedAt: new Date().toISOString(),
@@ -115,7 +131,17 @@ export async function registerDefinition(args: {
     }
     await registerDefinitionTemplate({ registry, templateId, verifier, definitionHash });
   }
-  return { templateId, verifier, definitionHash: definitionHash.toString() };
+  // The generic batch verifier is shared like the verifier: deployed once per deployment.
+  let batchVerifier = await readTemplateBatchVerifier({ registry, templateId });
+  if (!batchVerifier) {
+    batchVerifier = deployment.batchVerifiers?.[instance.name];
+    if (!batchVerifier) {
+      batchVerifier = await deployBatchVerifier({ signer, contractName: batchVerifierContractOf(instance) });
+      deployment.batchVerifiers = { ...deployment.batchVerifiers, [instance.name]: batchVerifier };
+    }
+    await setTemplateBatchVerifier({ registry, templateId, batchVerifier });
+  }
+  return { templateId, verifier, batchVerifier, definitionHash: definitionHash.toString() };
 }
 
 /**
@@ -143,7 +169,8 @@ export async function ensureStateDomain(args: {
 
 /**
  * Deploys an instance's generated verifier and registers it as a template of the registry: bound to
- * its state domain (which must be registered) for a state instance.
+ * its state domain (which must be registered) for a state instance; then deploys its batch verifier
+ * and gives it to the template.
  */
 export async function addTemplate(args: {
   registry: WorkflowRegistry;
@@ -155,11 +182,22 @@ export async function addTemplate(args: {
   const templateId = templateIdOf(instance.name);
   const sourceHash = readSetupRecord(instance)?.sourceHash;
   const metadataHash = sourceHash ? `0x${sourceHash}` : undefined;
+  const batchVerifier = await deployBatchVerifier({
+    signer,
+    contractName: batchVerifierContractOf(instance),
+  });
   if (instance.stateDomain !== undefined) {
     const domainId = stateDomainId(instance.stateDomain);
     await registerStateTemplate({ registry, templateId, verifier, metadataHash, domainId });
-    return { templateId: templateId as `0x${string}`, verifier, stateDomain: instance.stateDomain };
+    await setTemplateBatchVerifier({ registry, templateId, batchVerifier });
+    return {
+      templateId: templateId as `0x${string}`,
+      verifier,
+      batchVerifier,
+      stateDomain: instance.stateDomain,
+    };
   }
   await registerTemplate({ registry, templateId, verifier, metadataHash });
-  return { templateId: templateId as `0x${string}`, verifier };
+  await setTemplateBatchVerifier({ registry, templateId, batchVerifier });
+  return { templateId: templateId as `0x${string}`, verifier, batchVerifier };
 }

@@ -5,3 +5,5 @@ export * from "./session";
 export * from "./bench";
 export * from "./queues";
 export * from "./runState";
+export * from "./runChain";
+export * from "./submitBundles";

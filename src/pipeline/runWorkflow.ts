@@ -6,6 +6,7 @@ import {
   definitionTemplateName,
   queryEntries,
   readStateRoot,
+  recordBatch,
   RegistrySubmitError,
   submitRun,
   submitRunWithState,
@@ -13,6 +14,7 @@ import {
   TransactionTimeoutError,
   waitForTransaction,
   writeDeployment,
+  type BatchRun,
   type ConfirmedTransaction,
 } from "../chain";
 import { toHex32 } from "../crypto";
@@ -60,6 +62,11 @@ export interface RunSummary {
   gasUsed: number;
   bundlePath: string;
   timings: { executeMs: number; proveMs: number; submitMs: number };
+  /**
+   * When the run was recorded in a batch transaction of several runs (`--batch`): how many, and the
+   * transaction's gas divided by them (`gasUsed` is the whole transaction's).
+   */
+  batch?: { runs: number; gasPerRun: number };
   /** State template runs: the state domain's root before and after the run (equal when rolled back). */
   state?: { domain: string; rootBefore: string; rootAfter: string };
   /**
@@ -534,6 +541,39 @@ export async function recordExecution<Input>(
       return runState ? submitRunWithState(args) : submitRun(args);
     });
 
+  /**
+   * Submits with the other runs of this template that wait (the session's batch settings): one
+   * transaction for all of them (recordBatch, which reports a refused run and records the others).
+   */
+  let batchRuns = 1;
+  const submitInBatch = async (proof: RunProof): Promise<ConfirmedTransaction> => {
+    const recorded = await alreadyRecorded();
+    if (recorded) return recorded;
+    progress.start(
+      `${definitionName}: waiting to be submitted in a batch (up to ${queues.batch!.size} runs)`,
+    );
+    const run: BatchRun = { proof: proof.proof, publicSignals: proof.publicSignals };
+    const { tx, runs } = await queues.submitBatched(template.templateId, run, async (batch: BatchRun[]) => {
+      const outcomes = await recordBatch({
+        registry: chain.registry,
+        templateId: template.templateId,
+        runs: batch,
+        confirmations: chain.confirmations,
+        timeoutMs: chain.txTimeoutMs,
+      });
+      const perTransaction = new Map<string, number>();
+      for (const { tx } of outcomes)
+        if (tx) perTransaction.set(tx.txHash, (perTransaction.get(tx.txHash) ?? 0) + 1);
+      return outcomes.map((outcome) =>
+        outcome.tx
+          ? { value: { tx: outcome.tx, runs: perTransaction.get(outcome.tx.txHash)! } }
+          : { error: outcome.error },
+      );
+    });
+    batchRuns = runs;
+    return tx;
+  };
+
   let proof: RunProof;
   let tx: ConfirmedTransaction;
   let submitMs = 0;
@@ -549,6 +589,14 @@ export async function recordExecution<Input>(
     }
   };
   if (runState) {
+    if (queues.batch && !notedUnbatched.has(queues)) {
+      notedUnbatched.add(queues);
+      // Batching a state template's runs needs each prepared against the root the one before it will
+      // leave, before that one is recorded: the state store prepares against its applied root only.
+      progress.note(
+        `${definitionName}: ${instance.name} moves ${runState.effect.domain}; its runs are submitted one at a time (not in batches)`,
+      );
+    }
     ({ proof, tx } = await recordWithState({
       runState,
       runId,
@@ -565,7 +613,7 @@ export async function recordExecution<Input>(
     }));
   } else {
     proof = await prove();
-    tx = await submitted(() => submit(proof));
+    tx = await submitted(() => (queues.batch ? submitInBatch(proof) : submit(proof)));
   }
 
   bundle = {
@@ -589,7 +637,12 @@ export async function recordExecution<Input>(
     txHash: tx.txHash,
     lastError: null,
   });
-  progress.done(`block ${tx.blockNumber}, ${tx.gasUsed} gas`);
+  progress.done(
+    `block ${tx.blockNumber}, ${tx.gasUsed} gas` +
+      (batchRuns > 1
+        ? ` (a batch of ${batchRuns} runs: ${Math.round(tx.gasUsed / batchRuns)} gas per run)`
+        : ""),
+  );
 
   return {
     workflowId: toHex32(trace.workflowId),
@@ -601,6 +654,7 @@ export async function recordExecution<Input>(
     gasUsed: tx.gasUsed,
     bundlePath,
     timings: { executeMs: execution.executeMs, proveMs: proof.proveMs, submitMs },
+    ...(batchRuns > 1 ? { batch: { runs: batchRuns, gasPerRun: Math.round(tx.gasUsed / batchRuns) } } : {}),
     ...(bundle.state
       ? {
           state: {
@@ -715,6 +769,9 @@ export async function recordWithState(args: {
     }
   });
 }
+
+/** Sessions told that their state template's runs are not batched (said once per session). */
+const notedUnbatched = new WeakSet<RunQueues>();
 
 /** A submission whose transaction was sent but whose fate is unknown (RunNotRecordedError's cause). */
 function mayStillBeMined(error: unknown): boolean {

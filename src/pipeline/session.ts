@@ -12,7 +12,7 @@ import { readStateRoot } from "../chain";
 import { stateDomainId, type StateStore } from "../state";
 import { IN_PROCESS_NETWORK, NetworkError, openChain, type ChainContext } from "./network";
 import { ensureDomain, stateStoreOf } from "./runState";
-import { createRunQueues, type RunQueues } from "./queues";
+import { createRunQueues, DEFAULT_BATCH_WINDOW_MS, type RunQueues } from "./queues";
 import { recordExecution, runWorkflow, workflowTagOf, type RunSummary } from "./runWorkflow";
 
 /** What happened to one run that a resume picked up. */
@@ -78,8 +78,20 @@ export class ScenarioSession {
     confirmations?: number;
     /** How long a run's transaction is waited for, in milliseconds (default 120 000). */
     txTimeoutMs?: number;
+    /**
+     * Submit proven runs of one template in batch transactions of up to this many (2 to 32; default:
+     * one transaction per run). A state template's runs are still submitted one at a time.
+     */
+    batchSize?: number;
+    /** How long a proven run waits for others to join its batch, at most (default 30 000 ms). */
+    batchWindowMs?: number;
   }): Promise<ScenarioSession> {
-    const queues = createRunQueues({ provingConcurrency: args.provingConcurrency });
+    const queues = createRunQueues({
+      provingConcurrency: args.provingConcurrency,
+      ...(args.batchSize === undefined || args.batchSize < 2
+        ? {}
+        : { batch: { size: args.batchSize, windowMs: args.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS } }),
+    });
     const scenario = typeof args.scenario === "string" ? resolveScenario(args.scenario) : args.scenario;
     const journal = Journal.open(args.journalFile ?? defaultJournalFile(args.dataDir));
     let systems: RunningSystems | undefined;

@@ -2,6 +2,7 @@ export * from "./types";
 export * from "./instances";
 export * from "./progress";
 export * from "./setup";
+export * from "./batchVerifier";
 export * from "./sagaInput";
 export * from "./workflowTraceInput";
 export * from "./prove";

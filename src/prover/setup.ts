@@ -6,6 +6,12 @@ import { promisify } from "node:util";
 import { Circomkit } from "circomkit";
 import * as snarkjs from "snarkjs";
 import { DEFAULT_PTAU, PROJECT_ROOT } from "../project";
+import {
+  batchVerifierContractOf,
+  batchVerifierPathOf,
+  exportBatchVerifier,
+  isBatchVerifierCurrent,
+} from "./batchVerifier";
 import { loadCircuitInstances, VERIFIERS_DIR, type CircuitInstance } from "./instances";
 import { silentProgress, type ProgressReporter } from "./progress";
 
@@ -43,7 +49,10 @@ export class SetupError extends Error {
 /**
  * The build pipeline: for each instance of circuits.json, compile the circuit (circom2), run the
  * Groth16 setup (phase 2 on the powers of tau, one dev contribution with fresh random entropy),
- * export the verification key and the Solidity verifier, then compile the contracts.
+ * export the verification key, snarkjs's Solidity verifier (single proofs) and the batch verifier
+ * generated from the same key (src/prover/batchVerifier.ts), then compile the contracts. An instance
+ * whose circuit is up to date but whose batch verifier is missing or was made from another key gets
+ * its batch verifier written again (no circuit build).
  */
 export async function runSetup(options: SetupOptions = {}): Promise<SetupResult> {
   const progress = options.progress ?? silentProgress;
@@ -61,17 +70,22 @@ export async function runSetup(options: SetupOptions = {}): Promise<SetupResult>
   const instances = options.only ? allInstances.filter((i) => options.only!.includes(i.name)) : allInstances;
   const built: SetupRecord[] = [];
   const upToDate: string[] = [];
+  let regenerated = 0;
   for (const instance of instances) {
     const sourceHash = circuitSourceHash(instance);
     if (!options.ptauPath && options.ifStale && isUpToDate(instance, sourceHash)) {
       upToDate.push(instance.name);
-      progress.note(`${instance.name}: up to date`);
+      if (!isBatchVerifierCurrent(instance)) {
+        exportBatchVerifier(instance);
+        regenerated += 1;
+        progress.note(`${instance.name}: up to date; batch verifier written from its verification key`);
+      } else progress.note(`${instance.name}: up to date`);
       continue;
     }
     built.push(await buildInstance({ instance, sourceHash, ptauFile, progress }));
   }
   removeStaleVerifiers(allInstances);
-  if (built.length > 0 || !contractsCompiled(instances)) {
+  if (built.length > 0 || regenerated > 0 || !contractsCompiled(instances)) {
     progress.start("compiling contracts (hardhat, solc 0.8.28)", "~30 s");
     await compileContracts();
     progress.done();
@@ -127,9 +141,12 @@ function packageFile(pkg: string, ...parts: string[]): string {
   return path.join(PROJECT_ROOT, "node_modules", pkg, ...parts);
 }
 
-/** Whether an instance's build outputs exist and match its current circuit sources. */
+/**
+ * Whether an instance's build outputs exist and match its current circuit sources, its batch
+ * verifier included (made from its current verification key).
+ */
 export function isInstanceBuilt(instance: CircuitInstance): boolean {
-  return isUpToDate(instance, circuitSourceHash(instance));
+  return isUpToDate(instance, circuitSourceHash(instance)) && isBatchVerifierCurrent(instance);
 }
 
 export function readSetupRecord(instance: CircuitInstance): SetupRecord | undefined {
@@ -185,10 +202,11 @@ async function buildInstance(args: {
     await groth16Setup({ instance, ptauFile });
     progress.done();
 
-    progress.start(`${instance.name}: exporting verification key and Solidity verifier`);
+    progress.start(`${instance.name}: exporting verification key, Solidity verifier and batch verifier`);
     const vkey = await snarkjs.zKey.exportVerificationKey(instance.paths.zkey);
     fs.writeFileSync(instance.paths.vkey, JSON.stringify(vkey, null, 2));
     await exportVerifier(instance);
+    exportBatchVerifier(instance);
     progress.done();
 
     const record: SetupRecord = {
@@ -240,7 +258,9 @@ async function exportVerifier(instance: CircuitInstance): Promise<void> {
 /** Verifiers of instances no longer in circuits.json would still be compiled: remove them. */
 function removeStaleVerifiers(instances: CircuitInstance[]): void {
   if (!fs.existsSync(VERIFIERS_DIR)) return;
-  const wanted = new Set(instances.map((i) => path.basename(i.paths.verifierSol)));
+  const wanted = new Set(
+    instances.flatMap((i) => [path.basename(i.paths.verifierSol), path.basename(batchVerifierPathOf(i))]),
+  );
   for (const file of fs.readdirSync(VERIFIERS_DIR)) {
     if (file.endsWith(".sol") && !wanted.has(file)) fs.rmSync(path.join(VERIFIERS_DIR, file));
   }
@@ -253,7 +273,10 @@ function contractsCompiled(instances: CircuitInstance[]): boolean {
   const outputs = [
     compileCache,
     artifact("WorkflowRegistry", ""),
-    ...instances.map((i) => artifact(i.verifierContract, "verifiers")),
+    ...instances.flatMap((i) => [
+      artifact(i.verifierContract, "verifiers"),
+      artifact(batchVerifierContractOf(i), "verifiers"),
+    ]),
   ];
   if (!outputs.every((f) => fs.existsSync(f))) return false;
   const newestSource = Math.max(

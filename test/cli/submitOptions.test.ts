@@ -72,4 +72,37 @@ describe("wesflow: --confirmations and --tx-timeout of the commands that submit"
     expect(error).to.be.instanceOf(NetworkError);
     expect((error as Error).message).to.contain("never get 3 confirmations");
   });
+
+  it("run refuses a batch size outside 1-32 and a bad batch window", async () => {
+    for (const value of ["0", "33", "1.5", "many"]) {
+      const error = await failure(["run", "order", "--batch", value, "--data-dir", dataDir]);
+      expect((error as CommanderError).code).to.equal("commander.invalidArgument");
+      expect((error as Error).message).to.contain("expected an integer from 1 to 32");
+    }
+    const error = await failure([
+      "run",
+      "order",
+      "--batch",
+      "8",
+      "--batch-window",
+      "0",
+      "--data-dir",
+      dataDir,
+    ]);
+    expect((error as Error).message).to.contain("expected milliseconds");
+  });
+
+  it("submit refuses the in-process network, whose registry ends with the command", async () => {
+    const error = await failure([
+      "submit",
+      dataDir,
+      "--network",
+      "hardhat",
+      "--batch",
+      "--data-dir",
+      dataDir,
+    ]);
+    expect(error).to.be.instanceOf(NetworkError);
+    expect((error as Error).message).to.contain("use --network localhost");
+  });
 });
