@@ -424,7 +424,8 @@ export function buildProgram(): Command {
           }
           if (opts.rollback && demo) {
             out(`next: ${demo.rollback.description} → rolled back, proven and recorded`);
-            if ("actor" in demo.rollback) session.injectActorFault(demo.rollback.actor, demo.rollback.kind, 1);
+            if ("actor" in demo.rollback)
+              session.injectActorFault(demo.rollback.actor, demo.rollback.kind, 1);
             else session.injectFault(demo.rollback.system, demo.rollback.fault);
             const run = await session.run(session.scenario.demoInput(runs + 1), terminalProgress());
             summaryLines(run).forEach((line) => out(line));
