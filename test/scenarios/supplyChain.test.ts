@@ -105,6 +105,18 @@ describe("the supply chain (ERP, the lab's database through the SQL gateway, log
     expect(stateStoreOf(session.journal).root(DOMAIN)).to.equal(root);
   });
 
+  it("the purchase refused: the plan cancelled, the inventory as it was", async () => {
+    const root = stateStoreOf(session.journal).root(DOMAIN);
+    const bundle = await rollbackRun({
+      orderId: "SO-T-000008",
+      fail: () => session.injectFault("erp", { operation: "erp.purchase", kind: "decline", times: 1 }),
+      steps: ["confirm_order:OK", "plan:OK", "purchase:FAILED", "cancel_plan:OK"],
+      erp: ["erp.plan", "erp.purchase", "erp.cancelPlan"],
+    });
+    expect(bundle.state!.writes).to.deep.equal([]);
+    expect(stateStoreOf(session.journal).root(DOMAIN)).to.equal(root);
+  });
+
   it("production refused: the purchase is returned in full and the plan cancelled, the inventory as it was", async () => {
     const root = stateStoreOf(session.journal).root(DOMAIN);
     // 15 gearboxes need 180 STEEL: 150 - 60 = 90 in stock after the first run, so 90 are bought
