@@ -3,6 +3,7 @@ import path from "node:path";
 import { unregisterCircuitInstances } from "../prover";
 import { SYSTEMS } from "../systems";
 import { orderScenario } from "./order";
+import { clearingScenario } from "./clearing";
 import { isScenarioFolder, loadScenarioFolder } from "./folder";
 import { isWorkflowFileArg, loadWorkflowFile } from "./workflowFile";
 import type { Scenario } from "./types";
@@ -23,6 +24,7 @@ import { UnknownScenarioError } from "./types";
  */
 export const SCENARIOS: Record<string, Scenario> = {
   order: orderScenario,
+  clearing: clearingScenario,
 };
 const BUILT_IN = new Set(Object.keys(SCENARIOS));
 
