@@ -249,6 +249,22 @@ describe("settlement bank and trade venue (src/systems/bank, src/systems/venue) 
     expect(netField(-1n)).to.equal(SNARK_SCALAR_FIELD - 1n);
   });
 
+  it("honours idempotency keys: a transfer re-sent under its callSeq gets the original signed answer, posted once", async () => {
+    const { call } = run();
+    const request = { batchId: "CB-IDEM", legs: legs({ ...BATCH, batchId: "CB-IDEM" }) };
+    const first = await call(bankTransferBatch, request);
+    const once = balances();
+    const again = await call(bankTransferBatch, request, first.record.callSeq);
+    expect(again.response).to.deep.equal(first.response);
+    expect(again.record.attestation?.signature).to.deep.equal(first.record.attestation?.signature);
+    expect(balances()).to.deep.equal(once);
+    await call(bankReverseBatch, {
+      batchId: "CB-IDEM",
+      transfer: first.response.transfer,
+      legsHash: first.response.legsHash,
+    });
+  });
+
   it("keeps its books in its store file: the balances survive a restart", async () => {
     const { call } = run();
     await call(bankTransferBatch, { batchId: "CB-SYS03", legs: legs({ ...BATCH, batchId: "CB-SYS03" }) });
