@@ -1,4 +1,5 @@
 import type { AuditCall, AuditStep, AuditEntry, AuditState, Trail } from "./trail";
+import type { VerifiedState } from "./verify";
 
 /** A recorded run's state root move: `order/stock root 0x… → 0x…`, or `… unchanged` when it did not move. */
 export function formatStateMove(state: AuditState): string {
@@ -6,6 +7,17 @@ export function formatStateMove(state: AuditState): string {
   return state.rootAfter === state.rootBefore
     ? `${domain} root ${state.rootBefore} unchanged`
     : `${domain} root ${state.rootBefore} → ${state.rootAfter}`;
+}
+
+/**
+ * A state run's writes, one line each with the change: `stock of SKU-1 500 → 497 (-3)`, `balance
+ * of NORDBANK 40000000 → 39880000 (-120000)`; what a value is is the run's scenario's word.
+ */
+export function formatStateWrites(state: VerifiedState | undefined): string[] {
+  return (state?.writes ?? []).map((w) => {
+    const change = BigInt(w.valueAfter) - BigInt(w.valueBefore);
+    return `${state!.valueName} of ${w.key || "(no key)"} ${w.valueBefore} → ${w.valueAfter} (${change < 0n ? "" : "+"}${change})`;
+  });
 }
 
 /**
@@ -82,6 +94,10 @@ export function formatAuditTrail(entries: readonly AuditEntry[], network: string
     lines.push(`    provider set ${entry.providerSetRoot}`);
     lines.push(`    submitter    ${entry.submitter}`);
     if (entry.state) lines.push(`    state        ${formatStateMove(entry.state)}`);
+    // each key's move, once verify recomputed it from the scenario's own changes of the run
+    if (entry.trail?.verified) {
+      for (const line of formatStateWrites(entry.trail.state)) lines.push(`                 ${line}`);
+    }
     lines.push(`    tx           ${entry.txHash} (block ${entry.blockNumber}, ${entry.gasUsed} gas)`);
     const trail = entry.trail;
     if (entry.bundleProblem) {

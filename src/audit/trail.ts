@@ -18,6 +18,7 @@ import {
   type BundleVerification,
   type CheckStatus,
   type VerifiedCall,
+  type VerifiedState,
   type VerifiedStep,
 } from "./verify";
 
@@ -49,6 +50,8 @@ export interface Trail {
   notes: string[];
   steps: AuditStep[];
   calls: AuditCall[];
+  /** A state run's move as verify checked it (its writes recomputed from the scenario's own changes). */
+  state?: VerifiedState;
 }
 
 /** A recorded run: the on-chain entry, and its trail when this machine has the run's bundle. */
@@ -237,5 +240,6 @@ export function trailOf(result: BundleVerification): Trail {
     notes: result.notes,
     steps: result.steps,
     calls: result.calls,
+    ...(result.state ? { state: result.state } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import type { Scenario } from "../scenarios";
-import { FAULT_KINDS, type Fault, type FaultKind } from "../systems";
+import { FAULT_KINDS, OPERATION_CODES, operationSpecOf, type Fault, type FaultKind } from "../systems";
 import type { SystemName } from "../trace";
 
 export { FAULT_KINDS };
@@ -30,9 +30,16 @@ export function collectFaultSpec(value: string, previous: string[] = []): string
   return [...previous, value];
 }
 
+/** The named refusals of an operation (its spec's `refusals`), e.g. bank.statement's `mismatch`. */
+function refusalsOf(operation: string): Readonly<Record<string, string>> {
+  const code = OPERATION_CODES[operation];
+  return (code === undefined ? undefined : operationSpecOf(code)?.refusals) ?? {};
+}
+
 /**
  * `payment:decline` → a decline fault on the payment system's forward operation (payment.charge);
- * `payment.refund:error` → an error fault on that very operation (to see a compensation fail).
+ * `payment.refund:error` → an error fault on that very operation (to see a compensation fail);
+ * `bank.statement:mismatch` → a decline with the refusal the operation names `mismatch`.
  */
 export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
   const [target, kind] = text.split(":");
@@ -45,11 +52,27 @@ export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
     }
     return { actor: target, kind, times: FAULT_TIMES, text };
   }
-  if (!FAULT_KINDS.includes(kind as FaultKind)) {
-    throw new InvalidArgumentError(
-      `--fail ${text}: unknown kind "${kind}" (kinds: ${FAULT_KINDS.join(", ")})`,
-    );
+  const { system, operation } = faultTarget(text, target, scenario);
+  if (FAULT_KINDS.includes(kind as FaultKind)) {
+    return { system, fault: { operation, kind: kind as FaultKind, times: FAULT_TIMES }, text };
   }
+  const refusals = refusalsOf(operation);
+  if (Object.hasOwn(refusals, kind)) {
+    return { system, fault: { operation, kind: "decline", refusal: kind, times: FAULT_TIMES }, text };
+  }
+  const named = Object.keys(refusals);
+  throw new InvalidArgumentError(
+    `--fail ${text}: unknown kind "${kind}" (kinds: ${FAULT_KINDS.join(", ")}${
+      named.length > 0 ? `; refusals of ${operation}: ${named.join(", ")}` : ""
+    })`,
+  );
+}
+
+function faultTarget(
+  text: string,
+  target: string,
+  scenario: Scenario,
+): { system: SystemName; operation: string } {
   const systemName = SYSTEM_ALIASES[target] ?? target;
   let system: SystemName | undefined;
   let operation: string | undefined;
@@ -70,5 +93,5 @@ export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
       `--fail ${text}: the ${scenario.name} scenario has no system or operation "${target}" (known: ${known.join(", ")})`,
     );
   }
-  return { system, fault: { operation, kind: kind as FaultKind, times: FAULT_TIMES }, text };
+  return { system, operation };
 }

@@ -148,7 +148,7 @@ function describeScenario(found: Scenario) {
 }
 
 interface DemoOptions {
-  runs: number;
+  runs?: number;
   rollback: boolean;
   dataDir: string;
   confirmations: number;
@@ -373,7 +373,11 @@ export function buildProgram(): Command {
     .description(
       `what \`npm start\` runs: every built-in scenario (${SCENARIO_NAMES.join(", ")}): runs proven and recorded on the in-process chain, one rolled back, then the audit trail`,
     )
-    .option("--runs <n>", "how many committed runs of each scenario", positiveInt, 2)
+    .option(
+      "--runs <n>",
+      "how many committed runs of each scenario (default: the scenario's, 2 for the order, 1 clearing batch)",
+      positiveInt,
+    )
     .addOption(
       new Option("--orders <n>", "the same as --runs (kept for older scripts)")
         .argParser(positiveInt)
@@ -392,7 +396,6 @@ export function buildProgram(): Command {
         );
       }
       const names = opts.scenario === undefined ? SCENARIO_NAMES : [scenario(opts.scenario).name];
-      const runs = opts.orders ?? opts.runs;
       for (const name of names) {
         await ensureBuilt(name);
         const { ScenarioSession } = await pipeline();
@@ -407,6 +410,7 @@ export function buildProgram(): Command {
         });
         try {
           const demo = session.scenario.demo;
+          const runs = opts.orders ?? opts.runs ?? demo?.runs ?? 2;
           out(`wesflow demo: ${runs} ${demo?.runNoun ?? name} run(s) on the in-process Hardhat network`);
           out(
             `registry ${session.chain.deployment.registry}, provider set ${toHex32(session.systems.providers.root)}`,
@@ -461,10 +465,11 @@ export function buildProgram(): Command {
     .option(
       "--fail <target:kind>",
       "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
-        "(order: payment, logistics, invoice; supply-chain: erp, sql, logistics), <operation>:<kind> that " +
-        "operation (e.g. payment.refund:error, erp.produce:decline), <actor>:<kind> a simulated actor " +
-        "(supply-chain: lab:fail-inspection); " +
-        `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all)`,
+        "(order: payment, logistics, invoice; supply-chain: erp, sql, logistics; clearing: venue, bank), " +
+        "<operation>:<kind> that operation (e.g. payment.refund:error, erp.produce:decline), " +
+        "<actor>:<kind> a simulated actor (supply-chain: lab:fail-inspection); " +
+        `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all), ` +
+        "or a refusal the operation names (bank.statement:mismatch)",
       collectFaultSpec,
     )
     .addOption(callTimeoutOption())

@@ -118,6 +118,7 @@ const DefinitionShape = z.object({
     .min(1, "a workflow has at least one step"),
   witness: z.function().optional(),
   state: StateEffectShape.optional(),
+  admit: z.function().optional(),
 });
 
 /** Definitions that defineWorkflow validated. */

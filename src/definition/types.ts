@@ -99,6 +99,12 @@ export interface WorkflowDefinition<Input> {
    * when `template` or `rollbackTemplate` is not a generic (definition-bound) instance.
    */
   witness?: WitnessBuilder;
+  /**
+   * Looks at a new run's (parsed) input against the business state before anything of the run is
+   * journaled or called, and returns why it is refused (undefined: admitted); e.g. a clearing whose
+   * balances would go negative. Not asked again when a run is resumed: its input was admitted.
+   */
+  admit?(input: Input): string | undefined;
 }
 
 /** A circuit input: signal name → value, array or nested array (as snarkjs takes it). */

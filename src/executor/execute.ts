@@ -108,12 +108,14 @@ function sagaFor<Input>(
  * is sent) and answer are journaled, so `resumeWorkflow` can finish the run after a crash.
  *
  * Resolves with the trace, COMMITTED or ROLLED_BACK. Rejects with WorkflowInputError before
- * anything runs, and with NeedsAttentionError when a compensation still fails after its retries
+ * anything runs (an invalid input, or one the definition's `admit` refuses), and with NeedsAttentionError when a compensation still fails after its retries
  * (the run is parked in the journal; `resumeWorkflow` retries the compensation).
  */
 export async function executeWorkflow<Input>(options: ExecuteOptions<Input>): Promise<Execution> {
   const { definition, journal } = options;
   const input = parseInput(definition, options.input);
+  const refusal = definition.admit?.(input);
+  if (refusal !== undefined) throw new WorkflowInputError(`${definition.name} run refused: ${refusal}`);
   const binding: RunBinding = { ...options.binding, runNonce: options.binding.runNonce ?? newRunNonce() };
   const workflowId = workflowIdOf(binding);
   const runId = toHex32(workflowId);

@@ -33,6 +33,14 @@ export interface OperationSpec<Req, Res> {
    * decoded) instead of the bare operation name. Optional: the name alone otherwise.
    */
   describe?(request: Req): string;
+  /**
+   * Named business refusals a simulated system can be told to give for this operation (`--fail
+   * <operation>:<name>`), besides the plain `decline`: name → what the system then answers (e.g.
+   * bank.statement's `mismatch`, a statement whose balances differ from the expected ones). Each is
+   * a signed refusal like `decline` (response field 0 not 1); the handler sees the name in
+   * `ctx.refusal`.
+   */
+  refusals?: Readonly<Record<string, string>>;
 
   /**
    * How the outcome of one of its calls is settled when the call got no usable answer (a timeout

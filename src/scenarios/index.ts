@@ -4,6 +4,7 @@ import { unregisterCircuitInstances } from "../prover";
 import { SYSTEMS } from "../systems";
 import { orderScenario } from "./order";
 import { supplyChainScenario } from "./supply-chain";
+import { clearingScenario } from "./clearing";
 import { isScenarioFolder, loadScenarioFolder } from "./folder";
 import { isWorkflowFileArg, loadWorkflowFile } from "./workflowFile";
 import type { Scenario } from "./types";
@@ -25,6 +26,7 @@ import { UnknownScenarioError } from "./types";
 export const SCENARIOS: Record<string, Scenario> = {
   order: orderScenario,
   "supply-chain": supplyChainScenario,
+  clearing: clearingScenario,
 };
 const BUILT_IN = new Set(Object.keys(SCENARIOS));
 

@@ -59,6 +59,8 @@ export interface Scenario {
 export interface ScenarioDemo {
   /** One run, in words: "e-commerce order". */
   runNoun: string;
+  /** How many committed runs `wesflow demo` shows when `--runs` is not given (default 2). */
+  runs?: number;
   /**
    * The rollback shown after the committed runs: the system (or actor, see Scenario.actorFaults)
    * told to fail, once, and why in words.

@@ -7,6 +7,8 @@ import { invoicingSystem } from "./invoicing";
 import { loadOrCreateProviderKey } from "./keys";
 import { logisticsSystem } from "./logistics";
 import type { SystemModule } from "./module";
+import { bankSystem } from "./bank";
+import { venueSystem } from "./venue";
 import { paymentSystem } from "./payment";
 import { startSimulatedSystem } from "./server";
 import { sqlSystem } from "./sql";
@@ -22,6 +24,8 @@ export const SYSTEMS: readonly SystemModule[] = [
   invoicingSystem,
   erpSystem,
   sqlSystem,
+  bankSystem,
+  venueSystem,
 ];
 
 export class SystemCatalogError extends Error {

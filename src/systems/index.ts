@@ -9,3 +9,5 @@ export * from "./logistics";
 export * from "./invoicing";
 export * from "./erp";
 export * from "./sql";
+export * from "./bank";
+export * from "./venue";

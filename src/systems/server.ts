@@ -55,6 +55,10 @@ export const FaultSchema = z
   .object({
     operation: z.string().min(1).optional(),
     kind: z.enum(FAULT_KINDS),
+    refusal: z
+      .string()
+      .regex(/^[a-z][a-z-]*$/, "a refusal is named in lower-case letters and dashes")
+      .optional(),
     times: z.number().int().positive().max(1_000_000).optional(),
     workflowId: z
       .string()
@@ -91,6 +95,7 @@ interface ActiveFault {
   operation?: string;
   workflowId?: string;
   kind: FaultKind;
+  refusal?: string;
   remaining: number;
 }
 
@@ -218,14 +223,22 @@ class SimulatedSystemServer {
     const parsed = FaultSchema.safeParse(fault);
     if (!parsed.success)
       throw new SimulatedSystemError(`invalid fault: ${describeZodError(parsed.error, "fault")}`);
-    const { operation, kind, times, workflowId } = parsed.data;
+    const { operation, kind, refusal, times, workflowId } = parsed.data;
     if (operation !== undefined && !this.handlers.has(operation)) {
       throw new SimulatedSystemError(`${this.system} has no operation "${operation}"`);
     }
     if (kind === "decline" && operation !== undefined && operation === this.status?.name) {
       throw new SimulatedSystemError(`a status query cannot decline: it says what the system did`);
     }
-    this.faults.push({ operation, workflowId, kind, remaining: times ?? 1 });
+    if (refusal !== undefined) {
+      const named = operation === undefined ? undefined : this.specs.get(operation)?.refusals;
+      if (kind !== "decline" || !named || !Object.hasOwn(named, refusal)) {
+        throw new SimulatedSystemError(
+          `"${refusal}" is no refusal of ${operation ?? "every operation"}: a named refusal is a decline of an operation that names it`,
+        );
+      }
+    }
+    this.faults.push({ operation, workflowId, kind, refusal, remaining: times ?? 1 });
     this.logger.info({ fault: parsed.data }, "fault injected");
   }
 
@@ -371,6 +384,7 @@ class SimulatedSystemServer {
         callSeq,
         idempotencyKey,
         decline: fault?.kind === "decline",
+        refusal: fault?.kind === "decline" ? fault.refusal : undefined,
         // A bad signature before any effect: the answer the operation would give, not kept.
         keep: fault?.kind !== "bad-signature",
       });
@@ -459,6 +473,7 @@ class SimulatedSystemServer {
     callSeq: number;
     idempotencyKey: string;
     decline: boolean;
+    refusal?: string;
     /** false: compute the answer only (the effect is not performed, nothing is kept). */
     keep: boolean;
   }): Promise<StoredEffect> {
@@ -469,6 +484,7 @@ class SimulatedSystemServer {
       idempotencyKey,
       sequence: this.effects.size + 1,
       decline,
+      ...(args.refusal !== undefined ? { refusal: args.refusal } : {}),
       ledger: this.ledger(),
     };
     let raw: unknown;

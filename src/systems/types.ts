@@ -33,6 +33,11 @@ export interface Fault {
   /** The operation name (e.g. "payment.charge"); omitted: every operation of the system. */
   operation?: string;
   kind: FaultKind;
+  /**
+   * With `decline` and an operation: one of the operation's named `refusals` (e.g. bank.statement's
+   * "mismatch"), which its handler answers instead of its plain refusal.
+   */
+  refusal?: string;
   /** How many calls it affects, default 1. */
   times?: number;
   /** Only calls of this workflow (toHex32 of its id); omitted: every workflow's. */
@@ -48,6 +53,8 @@ export interface OperationContext {
   sequence: number;
   /** A `decline` fault applies: return the business's refusal (a non-success status). */
   decline: boolean;
+  /** With `decline`: the named refusal the fault asks for (one of the operation spec's `refusals`). */
+  refusal?: string;
   /**
    * The effects performed so far, oldest first (a snapshot): a handler derives its state from it
    * (e.g. a refund looks up the capture it refunds), so the state survives a restart when the

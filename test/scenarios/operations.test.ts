@@ -30,6 +30,10 @@ import {
   erpPurchase,
   erpScrapLot,
   labInspectionResult,
+  bankReverseBatch,
+  bankStatement,
+  bankTransferBatch,
+  venueConfirmBatch,
   SYSTEMS,
 } from "../../src/systems";
 
@@ -198,6 +202,36 @@ describe("order operations: strict schemas, one encoding per value, decoders", f
           status: "PASSED",
           rows: [{ lot: "LT000001", passed: true, measuredValue: 5000, testId: "QT-000001" }],
         },
+      ],
+      [
+        venueConfirmBatch,
+        {
+          batchId: "CB000001",
+          institutions: ["NORDBANK", "ALPBANK"],
+          trades: [{ tradeId: 1, payer: "NORDBANK", payee: "ALPBANK", amountCents: 500 }],
+        },
+        { status: "CONFIRMED", confirmation: "CF000001" },
+      ],
+      [
+        bankTransferBatch,
+        {
+          batchId: "CB000001",
+          legs: [
+            { institution: "NORDBANK", amountCents: 500, side: "PAY" },
+            { institution: "ALPBANK", amountCents: 500, side: "RECEIVE" },
+          ],
+        },
+        { status: "EXECUTED", transfer: "TR000001", legsHash: "12345" },
+      ],
+      [
+        bankReverseBatch,
+        { batchId: "CB000001", transfer: "TR000001", legsHash: "12345" },
+        { status: "REVERSED", reversal: "RV000001", legsHash: "12345" },
+      ],
+      [
+        bankStatement,
+        { batchId: "CB000001", balances: [{ institution: "NORDBANK", expectedCents: 39_999_500 }] },
+        { status: "MATCHED", balances: [39_999_500], statement: "ST000001" },
       ],
     ];
     expect(samples.map(([spec]) => spec.name).sort()).to.deep.equal(ALL.map((spec) => spec.name).sort());

@@ -48,11 +48,22 @@ describe("systems catalog: one module per external system (src/systems/<name>/)"
       invoicing: "invoice.issue",
       erp: "erp.plan",
       sql: "lab.inspection_result",
+      bank: "bank.transferBatch",
+      venue: "venue.confirmBatch",
+    });
+    expect(SYSTEM_CODES).to.deep.include({ bank: 6, venue: 7 });
+    expect(OPERATION_CODES).to.deep.include({
+      "bank.transferBatch": 601,
+      "bank.reverseBatch": 602,
+      "bank.statement": 603,
+      "bank.status": 604,
+      "venue.confirmBatch": 701,
+      "venue.status": 702,
     });
     expect(systemModule("logistics")).to.equal(logisticsSystem);
-    expect(() => systemModule("bank")).to.throw(
+    expect(() => systemModule("mint")).to.throw(
       SystemCatalogError,
-      /unknown system "bank"; registered: payment, logistics, invoicing, erp, sql/,
+      /unknown system "mint"; registered: payment, logistics, invoicing, erp, sql, bank, venue/,
     );
   });
 
