@@ -248,7 +248,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         }
 
         uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
-        // A rolled-back run leaves the root as it was: nothing to write.
+        // A run that leaves the root as it was (a rolled-back order, a clearing batch): nothing to write.
         if (rootAfter != current) _stateRoots[domainId] = rootAfter;
         _recordWithState(templateId, domainId, pubSignals);
     }

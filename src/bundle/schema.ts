@@ -235,7 +235,10 @@ export const RunBundleSchema = z.object({
   traceDepth: z.number().int().positive(),
   steps: z.array(StepSchema).min(1),
   calls: z.array(CallSchema),
-  /** Present for a run of a template that checks receipts (added in 4: absent in other runs' bundles). */
+  /**
+   * Present for a run of a template that checks receipts (an optional field added to format 4 without
+   * a version bump: older readers refuse a bundle that has it, as an unknown key; absent otherwise).
+   */
   receipts: z.array(ReceiptSchema).optional(),
   providerSet: ProviderSetSchema,
   definition: DefinitionSchema.optional(),

@@ -142,7 +142,8 @@ export interface WorkflowStateEffect {
    */
   genesis: Readonly<Record<string, StateGenesisValue>>;
   /**
-   * The run's changes, from its trace: a committed order takes its quantity; a rolled-back run none.
+   * The run's changes, from its trace, whatever its outcome: a committed order takes its quantity, a
+   * rolled-back one none; a rolled-back supply chain whose lot was scrapped writes it off.
    * With `valueFields` of two or three names, a change gives `deltas`, one per field in their order
    * (`{ key: "STEEL", deltas: [-24n, 24n] }`), not `delta`.
    */

@@ -1,3 +1,4 @@
+import { requestReceipts } from "../host";
 import fs from "node:fs";
 import path from "node:path";
 import type { BatchRun } from "../chain";
@@ -89,11 +90,22 @@ export async function proveRunChain(args: {
         store.applyTransition(transition.id);
         move = stateMoveOf(transition).move;
       }
+      // A template that checks receipts: the systems' receipts of the run, as the pipeline asks for them.
+      const trace = instance.receipts
+        ? {
+            ...execution.trace,
+            receipts: await requestReceipts({
+              trace: execution.trace,
+              endpoints: systems.endpoints,
+              providers: systems.providers,
+            }),
+          }
+        : execution.trace;
       const proof = await prover.prove(
         witness({
           template: instance.template,
           params: instance.params,
-          trace: execution.trace,
+          trace,
           providers: systems.providers,
           submitter: BigInt(submitter),
           ...(move ? { state: move } : {}),

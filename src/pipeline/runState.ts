@@ -85,7 +85,7 @@ export function ensureDomain(store: StateStore, effect: WorkflowStateEffect): vo
 /**
  * The domain's move a state template's witness and the run's bundle show, from the run's prepared (or
  * applied) transition: its writes in order, each with its path in the tree as the writes before it
- * left it (a rolled-back run: no writes, the root unchanged).
+ * left it (a run that changes nothing, e.g. a rolled-back order: no writes, the root unchanged).
  */
 export function stateMoveOf(transition: StateTransition): { move: StateMove; bundle: BundleState } {
   if (transition.writes.length === 0 && transition.rootAfter !== transition.rootBefore) {

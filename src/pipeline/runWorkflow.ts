@@ -67,7 +67,10 @@ export interface RunSummary {
    * transaction's gas divided by them (`gasUsed` is the whole transaction's).
    */
   batch?: { runs: number; gasPerRun: number };
-  /** State template runs: the state domain's root before and after the run (equal when rolled back). */
+  /**
+   * State template runs: the state domain's root before and after the run (equal when the run moved
+   * nothing: a rolled-back order; a rolled-back supply chain whose lot was scrapped does move).
+   */
   state?: { domain: string; rootBefore: string; rootAfter: string };
   /**
    * Rolled-back runs only: the step that failed for good, and why; `settlement` when its call got no
@@ -420,6 +423,24 @@ export async function recordExecution<Input>(
   const bundleFile = writeBundle(runsDir, bundle);
   const bundlePath = path.relative(process.cwd(), bundleFile) || bundleFile;
   journal?.updateRun({ runId, bundlePath: bundleFile });
+  const attested = trace.calls.filter((c) => c.attestation).length;
+  const settled = execution.failure?.settlement ? ` (settled: ${execution.failure.settlement})` : "";
+  const failed = execution.failure
+    ? `, ${trace.outcome}: ${execution.failure.stepName} failed${settled}, ${trace.steps.filter((s) => s.phase === "COMPENSATE").length} compensations`
+    : "";
+  progress.done(`workflow ${bundle.workflowId.slice(0, 18)}…, ${attested} attested calls${failed}`);
+
+  const queues = options.queues ?? queuesOf(chain);
+  const provers = options.provers ?? new Map<string, Prover>();
+  const submitter = BigInt(chain.submitter);
+  // A run started for another account or another workflow cannot be proven here: say so now.
+  checkRunBinding({
+    workflowId: trace.workflowId,
+    binding: trace.binding,
+    submitter: chain.submitter,
+    workflowTag: workflowTagOf(definition),
+    what: `run ${runId}`,
+  });
   if (instance.receipts && !trace.receipts) {
     // The template checks one receipt per system: ask them now (a pure read of what they signed; a
     // resume asks again and gets the same ones).
@@ -445,24 +466,6 @@ export async function recordExecution<Input>(
     writeBundle(runsDir, bundle);
     progress.done(`${trace.receipts!.length} receipts`);
   }
-  const attested = trace.calls.filter((c) => c.attestation).length;
-  const settled = execution.failure?.settlement ? ` (settled: ${execution.failure.settlement})` : "";
-  const failed = execution.failure
-    ? `, ${trace.outcome}: ${execution.failure.stepName} failed${settled}, ${trace.steps.filter((s) => s.phase === "COMPENSATE").length} compensations`
-    : "";
-  progress.done(`workflow ${bundle.workflowId.slice(0, 18)}…, ${attested} attested calls${failed}`);
-
-  const queues = options.queues ?? queuesOf(chain);
-  const provers = options.provers ?? new Map<string, Prover>();
-  const submitter = BigInt(chain.submitter);
-  // A run started for another account or another workflow cannot be proven here: say so now.
-  checkRunBinding({
-    workflowId: trace.workflowId,
-    binding: trace.binding,
-    submitter: chain.submitter,
-    workflowTag: workflowTagOf(definition),
-    what: `run ${runId}`,
-  });
 
   /** Proves the run (in the prover queue) and writes the proof into the bundle; journal: PROVEN. */
   const prove = async (state?: StateMove): Promise<RunProof> => {

@@ -23,8 +23,9 @@
  * the previous writes of the same transition left it, so write i's rootBefore is write i-1's
  * rootAfter) and journals it PENDING; `applyTransition(id)` applies it atomically only if the
  * domain's root is still its rootBefore (else StaleStateError), `discardTransition(id)` drops it.
- * A ROLLED_BACK run's changes cancel out (its stock was taken and given back): pass no changes
- * (or the pair −qty, +qty of a key the domain holds), and rootAfter == rootBefore. A run has at
+ * A run's changes are its scenario's (`changes(trace)`): a ROLLED_BACK order's cancel out (its stock
+ * was taken and given back: no changes, rootAfter == rootBefore); a rolled-back supply chain whose
+ * lot was scrapped writes the consumed materials off. A run has at
  * most one APPLIED transition per domain.
  *
  * Concurrency policy: REBASING, serialized per domain. A run's effect on a domain is expressed as

@@ -325,6 +325,15 @@ class SimulatedSystemServer {
       throw new HttpError(400, "INVALID_ENVELOPE", describeZodError(envelope.error, "body"));
     }
     const { workflowId, callSeq, idempotencyKey } = envelope.data;
+    // One key per call of a run: the key IS (workflowId, callSeq). Another key would let a host get
+    // a second signed answer for the same call (which its status query and receipt would not see).
+    if (idempotencyKey !== idempotencyKeyOf(workflowId, callSeq)) {
+      throw new HttpError(
+        400,
+        "INVALID_ENVELOPE",
+        `body.idempotencyKey: must be ${idempotencyKeyOf(workflowId, callSeq)} (the run's id and the callSeq), got ${idempotencyKey}`,
+      );
+    }
     const parsedRequest = spec.requestSchema.safeParse(envelope.data.request);
     if (!parsedRequest.success) {
       throw new HttpError(400, "INVALID_REQUEST", describeZodError(parsedRequest.error, "request"));
@@ -436,7 +445,7 @@ class SimulatedSystemServer {
             "RECEIPT_MISMATCH",
             `call ${call.callSeq} (${call.operation}) of this run: ${why}`,
           );
-        if (!effect || !spec || effect.workflowId !== workflowId)
+        if (!effect || !spec || effect.workflowId !== workflowId || effect.entry.callSeq !== call.callSeq)
           throw mismatch(`${this.system} answered no such call`);
         if (effect.entry.operation !== call.operation) throw mismatch(`it was ${effect.entry.operation}`);
         if (hashFields(spec.encodeRequest(effect.entry.request)) !== call.requestHash)

@@ -2,14 +2,20 @@ import { encodeString, poseidon } from "../crypto";
 import type { CallRecord, Trace } from "./types";
 
 /**
- * Run receipts: one signature per system over every call it answered, signed, in a run, instead of
- * one signature per call checked in the circuit (a template with RECEIPTS = 1, circuits/lib/saga.circom).
+ * Run receipts: one signature per system over the signed calls of a run that the host lists (each
+ * checked by the system against what it answered under that call's idempotency key), instead of one
+ * signature per call checked in the circuit (a template with RECEIPTS = 1, circuits/lib/saga.circom).
  * A system signs `Poseidon(RECEIPT_TAG, workflowId, n, chain)` where `chain` links its n signed calls of
  * the run in callSeq order: `chain = link(... link(link(0, call 1), call 2) ..., call n)`,
  * `link(h, call) = Poseidon(h, callSeq, operation, requestHash, responseHash)`: the same fields its
  * signature of each call covers. One receipt vouches for exactly those calls: a call left out, added,
  * reordered or changed gives another chain. The message has 4 inputs and starts with the tag, so it is
  * never a call's message (5 inputs) nor another run's (workflowId).
+ *
+ * What a receipt does not say (yet): that the system answered nothing else for the run. Like per-call
+ * signatures, it vouches for the calls listed; a host that made further calls (e.g. compensations
+ * after a settled call) could leave them out of both the trace and the receipt. A closing receipt
+ * (every call the system answered for the run, and none accepted after it) would say so: not built.
  */
 
 /** encodeString("wesflow/receipt"): circuits/lib/saga.circom's receiptTag(). */

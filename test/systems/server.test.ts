@@ -195,6 +195,21 @@ describe("simulated system (HTTP protocol)", function () {
     });
   });
 
+  it("refuses an envelope whose idempotency key is not workflowId:callSeq (400), performing nothing: no call gets two signed answers", async function () {
+    const res = await post("/operations/payment.charge", { ...envelope(1), idempotencyKey: "another-key" });
+    expect(res.status).to.equal(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).to.equal("INVALID_ENVELOPE");
+    expect(body.error.message).to.include(idempotencyKeyOf(0x1234n, 1));
+    // the key of another call of the run (callSeq 2 under call 1's key) is refused too
+    const shifted = await post("/operations/payment.charge", {
+      ...envelope(2),
+      idempotencyKey: idempotencyKeyOf(0x1234n, 1),
+    });
+    expect(shifted.status).to.equal(400);
+    expect(payment.ledger()).to.deep.equal([]);
+  });
+
   it("serves /health and /key, and signs the protocol's message with that key", async function () {
     expect(await (await fetch(`${payment.url}/health`)).json()).to.deep.equal({
       status: "ok",

@@ -92,9 +92,14 @@ export function supplyChainWorkflow(planner: MaterialPlanner): WorkflowDefinitio
         compensation: {
           name: "cancel_plan",
           operation: erpCancelPlan,
-          async run({ forward, call }) {
+          async run({ forward, results, workflowId, call }) {
             const plan = forward as ErpPlanResponse;
-            return { result: await call(erpCancelPlan, { planId: plan.planId }) };
+            const cancelled = await call(erpCancelPlan, { planId: plan.planId });
+            // The last compensation of every rollback after the plan. No lot was produced: the
+            // purchase (if any) went back, the run moves no stock, its pending move is forgotten. Once
+            // a lot was (it is scrapped), the goods stay in stock and the run's move stands.
+            if (results.produce === undefined) planner.release(toHex32(workflowId));
+            return { result: cancelled };
           },
         },
       },
@@ -113,14 +118,12 @@ export function supplyChainWorkflow(planner: MaterialPlanner): WorkflowDefinitio
         compensation: {
           name: "cancel_purchase",
           operation: erpCancelPurchase,
-          async run({ results, forward, workflowId, call }) {
+          async run({ results, forward, call }) {
             const plan = results.plan as ErpPlanResponse;
             const purchase = forward as ErpPurchaseResponse;
-            const cancelled = await call(erpCancelPurchase, { planId: plan.planId, poIds: purchase.poIds });
-            // No lot was produced: the purchase went back, the run moves no stock. Once a lot was
-            // (it is scrapped), the goods stay in stock and the run's move stands.
-            if (results.produce === undefined) planner.release(toHex32(workflowId));
-            return { result: cancelled };
+            return {
+              result: await call(erpCancelPurchase, { planId: plan.planId, poIds: purchase.poIds }),
+            };
           },
         },
       },
