@@ -34,9 +34,9 @@ const rules = constraintOf("ClearingRules", "clearing/rules.circom");
 const batchRules = constraintOf("ClearingBatch", "clearing/rules.circom");
 const reversal = constraintOf("ClearingReversal", "clearing/rules.circom");
 const clearing = constraintOf("ClearingSaga", "clearing/clearing.circom");
-const updates = constraintOf("StateUpdates", "lib/stateUpdates.circom");
+const updates = constraintOf("StateWrites", "lib/stateUpdates.circom");
 const leafUpdate = constraintOf("StateLeafUpdate", "lib/state.circom");
-const attestation = constraintOf("ProviderAttestation", "lib/attestation.circom");
+const attestation = constraintOf("ProviderSignature", "lib/attestation.circom");
 
 describe("clearing circuits: ClearingWorkflow (committed) and ClearingSaga (rolled back)", function () {
   this.timeout(900_000);
@@ -356,7 +356,7 @@ describe("clearing circuits: ClearingWorkflow (committed) and ClearingSaga (roll
       const { trace, input } = await committed();
       const request = (input.request as bigint[][]).map((f) => [...f]);
       request[0][3] ^= 1n << 5n; // a bit of trade 7's amount
-      await expectFailAt(workflow, { ...input, request }, attestation("verifier.M <== message.out;"));
+      await expectFailAt(workflow, { ...input, request }, attestation("verifier.M <== message;"));
       expect(trace.steps[0].operation).to.equal(701);
     });
   });
