@@ -134,6 +134,8 @@ const ProofSchema = z.object({
    */
   publicSignals: z.array(decimal).min(5).max(7),
   proveMs: z.number().nonnegative(),
+  /** Of proveMs, the witness's computation; absent in bundles of older versions. */
+  witnessMs: z.number().nonnegative().optional(),
   /** sha256 of the verification key (see verificationKeyHash); absent in bundles of older versions. */
   vkeyHash: z
     .string()

@@ -23,6 +23,7 @@ import {
 } from "./auditCommands";
 import { collectFaultSpec, FAULT_KINDS, parseFaultSpec } from "./faults";
 import { registerStateCommand } from "./stateCommand";
+import { registerBenchCommand } from "./benchCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
 import { describeError, UsageError } from "./errors";
@@ -816,145 +817,14 @@ export function buildProgram(): Command {
       }
     });
 
-  program
-    .command("bench")
-    .description(
-      "measure execute + prove + submit in one warm process, and gas per run single and in batches, against the performance budgets",
-    )
-    .option("--runs <n>", "runs to measure (the first is warm-up)", positiveInt, 6)
-    .option("--scenario <name>", "the built-in scenario to measure", DEFAULT_SCENARIO)
-    .option(
-      "--batch-sizes <list>",
-      "batch sizes whose gas per run is measured with real proofs (comma-separated, 1-32)",
-      batchSizesArg,
-      [1, 4, 8, 16, 32],
-    )
-    .option(
-      "--no-batch-gas",
-      "skip the batch gas figures (they prove a chain of runs as long as the largest size)",
-    )
-    .option(
-      "--results <file>",
-      "where the figures are written as JSON (and a chart of gas per run beside it, .svg)",
-      (file: string) => userPath(file),
-      path.join(PROJECT_ROOT, "bench", "results.json"),
-    )
-    .addOption(dataDirOption())
-    .option("--json", "print the figures as JSON")
-    .action(
-      async (opts: {
-        runs: number;
-        scenario: string;
-        batchSizes: number[];
-        batchGas: boolean;
-        results: string;
-        dataDir: string;
-        json?: boolean;
-      }) => {
-        const { benchmarkScenario, benchmarkBatchGas, gasChartSvg } = await pipeline();
-        const figures = await benchmarkScenario({
-          scenario: scenario(opts.scenario).name,
-          runs: opts.runs,
-          dataDir: opts.dataDir,
-          logger: createLogger(),
-          onRun: (n, run, totalMs) =>
-            process.stderr.write(
-              `• run ${n}: execute ${run.timings.executeMs} ms, prove ${run.timings.proveMs} ms, submit ${run.timings.submitMs} ms, total ${totalMs} ms, ${run.gasUsed} gas\n`,
-            ),
-        });
-        const batchGas = opts.batchGas
-          ? await benchmarkBatchGas({
-              scenario: figures.scenario,
-              dataDir: opts.dataDir,
-              sizes: opts.batchSizes,
-              logger: createLogger(),
-              onProof: (index, count, proveMs) =>
-                process.stderr.write(
-                  `• batch gas: proof ${index + 1}/${count} of a chain of runs, ${proveMs} ms\n`,
-                ),
-            })
-          : undefined;
-        const constraints = loadCircuitInstances().map(
-          (i) => [i.name, readSetupRecord(i)?.constraints] as const,
-        );
-        const results = {
-          generatedAt: new Date().toISOString(),
-          scenario: { ...figures, constraints: Object.fromEntries(constraints) },
-          ...(batchGas
-            ? {
-                gas: {
-                  [batchGas.scenario]: {
-                    single: batchGas.single,
-                    batch: batchGas.batch,
-                    verifierOnly: batchGas.verifierOnly,
-                    batches: batchGas.batches,
-                    instance: batchGas.instance,
-                  },
-                },
-                proofs: batchGas.proofs,
-              }
-            : {}),
-        };
-        fs.mkdirSync(path.dirname(opts.results), { recursive: true });
-        fs.writeFileSync(opts.results, JSON.stringify(results, null, 2) + "\n");
-        const chart = opts.results.replace(/\.json$/, "") + ".svg";
-        if (batchGas) {
-          fs.writeFileSync(
-            chart,
-            gasChartSvg(batchGas, { single: 285_000, "batch 16": 100_000, "batch 32": 90_000 }),
-          );
-        }
-        if (opts.json) {
-          out(JSON.stringify(results));
-          return;
-        }
-        const budget = (value: number, limit: number, unit: string) =>
-          `${value} ${unit} (budget ${limit} ${unit}: ${((value / limit) * 100).toFixed(0)} %)`;
-        out(
-          `wesflow bench: ${figures.scenario}, ${figures.runs} runs in one process on the in-process chain`,
-        );
-        for (const [name, count] of constraints) {
-          if (count !== undefined) out(`  constraints ${name}: ${budget(count, 2 ** 16, "constraints")}`);
-        }
-        out(
-          `  median execute ${figures.medianMs.execute} ms, prove ${figures.medianMs.prove} ms, submit ${figures.medianMs.submit} ms`,
-        );
-        out(`  median execute + prove + submit: ${budget(figures.medianMs.total, 5000, "ms")}`);
-        out(`  first run (cold: reads the proving key): ${figures.firstRunTotalMs} ms`);
-        // DESIGN.md's budget is 260k; issue 2 set 300k for the five-signal order statement.
-        out(
-          `  gas per recorded run: ${budget(figures.gasUsed.max, 260_000, "gas")} (min ${figures.gasUsed.min}; ${((figures.gasUsed.max / 300_000) * 100).toFixed(0)} % of issue 2's 300k)`,
-        );
-        out(
-          `  of which: the verifier alone ${figures.gasSplit.verifierOnly} gas (${figures.gasSplit.publicSignals} public signals, 21k base and calldata included), the registry ${figures.gasSplit.registry} gas`,
-        );
-        out(`  peak RSS: ${figures.peakRssMb} MB`);
-        if (batchGas) {
-          const budgets: Record<string, number> = { single: 285_000, "16": 100_000, "32": 90_000 };
-          const row = (label: string, gas: number, key: string, extra = "") =>
-            `    ${label.padEnd(12)} ${String(gas).padStart(7)} gas` +
-            (budgets[key] ? `  (budget ${budgets[key]}: ${((gas / budgets[key]) * 100).toFixed(0)} %)` : "") +
-            extra;
-          out(
-            `  gas per recorded run, all-in (transaction gas / runs; ${batchGas.instance}, real proofs, ${batchGas.proofs.count} proven at a median ${batchGas.proofs.medianProveMs} ms):`,
-          );
-          out(row("single", batchGas.single, "single"));
-          for (const [size, gas] of Object.entries(batchGas.batch)) {
-            out(
-              row(
-                `batch of ${size}`,
-                gas,
-                size,
-                `  verifier alone ${batchGas.verifierOnly[size]} per run, median of ${batchGas.batches[size]} batch${batchGas.batches[size] === 1 ? "" : "es"}`,
-              ),
-            );
-          }
-          out(
-            `  written to ${path.relative(invocationDir, opts.results)} and ${path.relative(invocationDir, chart)}`,
-          );
-        } else out(`  written to ${path.relative(invocationDir, opts.results)}`);
-      },
-    );
+  registerBenchCommand(program, {
+    dataDirOption,
+    positiveInt,
+    batchSizesArg,
+    userPath,
+    defaultResults: path.join(PROJECT_ROOT, "bench", "results.json"),
+    invocationDir: () => invocationDir,
+  });
 
   program
     .command("bench-journal")

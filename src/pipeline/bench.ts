@@ -20,7 +20,7 @@ import {
 import { executeWorkflow } from "../executor";
 import { Journal } from "../journal";
 import type { Logger } from "../project";
-import { batchVerifierContractOf, circuitInstance } from "../prover";
+import { batchVerifierContractOf, circuitInstance, type CircuitInput } from "../prover";
 import { stateDomainId } from "../state";
 import { scenario as findScenario, SCENARIOS } from "../scenarios";
 import { IN_PROCESS_NETWORK, loadHardhat } from "./network";
@@ -221,6 +221,8 @@ export interface BatchGasFigures {
   batches: Record<string, number>;
   /** The chain's proofs: how many, and their median proving time. */
   proofs: { count: number; medianProveMs: number };
+  /** The first run's circuit input (for the prover's figures on the same instance); not written out. */
+  sampleInput: CircuitInput;
 }
 
 /**
@@ -321,36 +323,59 @@ export async function benchmarkBatchGas(args: {
     verifierOnly,
     batches,
     proofs: { count: chain.runs.length, medianProveMs: median(chain.runs.map((r) => r.proveMs)) },
+    sampleInput: chain.runs[0].input,
   };
 }
 
-/** A small SVG bar chart of gas per recorded run: single, then each batch size, with the budgets. */
-export function gasChartSvg(figures: BatchGasFigures, budgets: Record<string, number> = {}): string {
-  const bars = [
-    { label: "single", gas: figures.single },
-    ...Object.entries(figures.batch).map(([size, gas]) => ({ label: `batch ${size}`, gas })),
-  ];
-  const width = 80 * bars.length + 60;
-  const height = 260;
-  const top = Math.max(...bars.map((b) => b.gas), ...Object.values(budgets)) * 1.1;
-  const y = (gas: number) => Math.round(220 - (gas / top) * 200);
+/**
+ * A small SVG bar chart of gas per recorded run, all-in, by batch size: one group per size (single,
+ * then each batch size), one bar per scenario, with the budgets as dashed lines.
+ */
+export function gasChartSvg(
+  figures: readonly Pick<BatchGasFigures, "scenario" | "instance" | "single" | "batch">[],
+  budgets: Record<string, number> = {},
+): string {
+  const colors = ["#4a78b5", "#e08e2b", "#3c9a5f", "#8e5ea2", "#c0392b"];
+  const labels = ["single", ...Object.keys(figures[0]?.batch ?? {}).map((size) => `batch ${size}`)];
+  const gasOf = (f: (typeof figures)[number], label: string) =>
+    label === "single" ? f.single : f.batch[label.slice("batch ".length)];
+  const barWidth = 22;
+  const groupWidth = barWidth * figures.length + 30;
+  const width = groupWidth * labels.length + 60;
+  const height = 280;
+  const all = figures.flatMap((f) => labels.map((label) => gasOf(f, label) ?? 0));
+  const top = Math.max(...all, ...Object.values(budgets)) * 1.1;
+  const y = (gas: number) => Math.round(220 - (gas / top) * 190);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-    `<text x="10" y="14" font-size="12">gas per recorded run, all-in (${figures.scenario}, ${figures.instance})</text>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="10">`,
+    `<text x="10" y="14" font-size="12">gas per recorded run, all-in (transaction gas / runs), real proofs</text>`,
     `<line x1="40" y1="220" x2="${width - 10}" y2="220" stroke="#333"/>`,
   ];
-  bars.forEach((bar, i) => {
-    const x = 50 + i * 80;
+  figures.forEach((f, i) => {
     parts.push(
-      `<rect x="${x}" y="${y(bar.gas)}" width="50" height="${220 - y(bar.gas)}" fill="#4a78b5"/>`,
-      `<text x="${x + 25}" y="${y(bar.gas) - 4}" text-anchor="middle">${Math.round(bar.gas / 1000)}k</text>`,
-      `<text x="${x + 25}" y="236" text-anchor="middle">${bar.label}</text>`,
+      `<rect x="${50 + i * 170}" y="262" width="10" height="10" fill="${colors[i % colors.length]}"/>`,
+      `<text x="${64 + i * 170}" y="271">${f.scenario} (${f.instance})</text>`,
     );
-    const budget = budgets[bar.label];
+  });
+  labels.forEach((label, g) => {
+    const x0 = 50 + g * groupWidth;
+    figures.forEach((f, i) => {
+      const gas = gasOf(f, label);
+      if (gas === undefined) return;
+      const x = x0 + i * barWidth;
+      parts.push(
+        `<rect x="${x}" y="${y(gas)}" width="${barWidth - 3}" height="${220 - y(gas)}" fill="${colors[i % colors.length]}"/>`,
+        `<text x="${x + (barWidth - 3) / 2}" y="${y(gas) - 3}" text-anchor="middle" font-size="8">${Math.round(gas / 1000)}k</text>`,
+      );
+    });
+    parts.push(
+      `<text x="${x0 + (barWidth * figures.length) / 2}" y="234" text-anchor="middle">${label}</text>`,
+    );
+    const budget = budgets[label];
     if (budget !== undefined) {
       parts.push(
-        `<line x1="${x - 5}" y1="${y(budget)}" x2="${x + 55}" y2="${y(budget)}" stroke="#c0392b" stroke-dasharray="4 2"/>`,
-        `<text x="${x + 25}" y="252" text-anchor="middle" fill="#c0392b">≤ ${Math.round(budget / 1000)}k</text>`,
+        `<line x1="${x0 - 4}" y1="${y(budget)}" x2="${x0 + barWidth * figures.length + 4}" y2="${y(budget)}" stroke="#c0392b" stroke-dasharray="4 2"/>`,
+        `<text x="${x0 + (barWidth * figures.length) / 2}" y="248" text-anchor="middle" fill="#c0392b">≤ ${Math.round(budget / 1000)}k</text>`,
       );
     }
   });

@@ -7,3 +7,4 @@ export * from "./queues";
 export * from "./runState";
 export * from "./runChain";
 export * from "./submitBundles";
+export * from "./benchProver";

@@ -5,7 +5,7 @@ import type { BatchRun } from "../chain";
 import { executeWorkflow } from "../executor";
 import { Journal } from "../journal";
 import type { Logger } from "../project";
-import { circuitInstance, Prover, type CircuitInstance } from "../prover";
+import { circuitInstance, Prover, type CircuitInput, type CircuitInstance } from "../prover";
 import { resolveScenario, type Scenario } from "../scenarios";
 import type { ProviderSet } from "../trace";
 import { stateMoveOf, stateStoreOf, ensureDomain } from "./runState";
@@ -20,7 +20,7 @@ export interface ProvenRunChain {
   /** For a state template: its domain and the root the chain starts from (the domain's genesis). */
   state?: { domain: string; initialRoot: bigint };
   /** In order; a state template's runs chain their roots from `state.initialRoot`. */
-  runs: (BatchRun & { workflowId: bigint; submitter: string; proveMs: number })[];
+  runs: (BatchRun & { workflowId: bigint; submitter: string; proveMs: number; input: CircuitInput })[];
 }
 
 /**
@@ -101,17 +101,17 @@ export async function proveRunChain(args: {
             }),
           }
         : execution.trace;
-      const proof = await prover.prove(
-        witness({
-          template: instance.template,
-          params: instance.params,
-          trace,
-          providers: systems.providers,
-          submitter: BigInt(submitter),
-          ...(move ? { state: move } : {}),
-        }),
-      );
+      const input = witness({
+        template: instance.template,
+        params: instance.params,
+        trace,
+        providers: systems.providers,
+        submitter: BigInt(submitter),
+        ...(move ? { state: move } : {}),
+      });
+      const proof = await prover.prove(input);
       runs.push({
+        input,
         proof: proof.proof,
         publicSignals: proof.publicSignals,
         workflowId: execution.trace.workflowId,

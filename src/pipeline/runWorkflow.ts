@@ -475,16 +475,19 @@ export async function recordExecution<Input>(
     }
     let proof: RunProof;
     try {
+      let prover = provers.get(instance.name);
+      if (!prover) {
+        prover = new Prover(instance);
+        provers.set(instance.name, prover);
+      }
+      // The witness is computed before the run waits for the prover: on this thread, while the proof
+      // ahead of it is made by snarkjs's worker threads, so the prover goes on to this run at once.
+      const { witness, witnessMs } = await prover.witness(
+        circuitInputOf({ instance, binding, definition, trace, providers, submitter, traceDepth, state }),
+      );
       proof = await queues.prove(async () => {
         progress.start(`${definitionName}: proving with Groth16 (${instance.name})`, "~2-4 s");
-        let prover = provers.get(instance.name);
-        if (!prover) {
-          prover = new Prover(instance);
-          provers.set(instance.name, prover);
-        }
-        const proven = await prover.prove(
-          circuitInputOf({ instance, binding, definition, trace, providers, submitter, traceDepth, state }),
-        );
+        const proven = await prover.proveWitness(witness, witnessMs);
         if (!(await prover.verify(proven)))
           throw new Error("the generated proof does not verify with the verification key");
         return proven;

@@ -13,7 +13,10 @@ export interface RunProof {
   instance: string;
   proof: Groth16Proof;
   publicSignals: PublicSignals;
+  /** The witness and the proof, in milliseconds. */
   proveMs: number;
+  /** Of proveMs, the witness's computation (absent in bundles of older versions). */
+  witnessMs?: number;
   /** sha256 (hex) of the verification key the proof verifies with: which setup's keys made it. */
   vkeyHash: string;
 }
