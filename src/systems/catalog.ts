@@ -216,8 +216,10 @@ export async function startSystems(args: {
   storeDir?: string;
   /** Per system, what the simulated world does after each of its effects (SimulatedSystemOptions.onEffect). */
   onEffect?: Partial<Record<SystemName, SimulatedSystemOptions["onEffect"]>>;
+  /** The SQL gateway's database (SystemContext.sqlUrl). */
+  sqlUrl?: string;
 }): Promise<StartedSystems> {
-  const { dataDir, providerSetDepth, logger, timeoutHoldMs, storeDir } = args;
+  const { dataDir, providerSetDepth, logger, timeoutHoldMs, storeDir, sqlUrl } = args;
   const providers = await loadProviderSet({ dataDir, providerSetDepth, logger });
   const started: SimulatedSystem[] = [];
   try {
@@ -229,7 +231,7 @@ export async function startSystems(args: {
         system: name,
         systemCode: module.code,
         privateKey: key.privateKey,
-        operations: module.handlers({ dataDir, storeDir, logger }),
+        operations: module.handlers({ dataDir, storeDir, logger, ...(sqlUrl ? { sqlUrl } : {}) }),
         specs: module.operations,
         status: module.status,
         timeoutHoldMs,

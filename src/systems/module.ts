@@ -38,5 +38,10 @@ export interface SystemContext {
   dataDir: string;
   /** Where the systems keep their effects; undefined: in memory. */
   storeDir?: string;
+  /**
+   * The database the SQL gateway reads (and a scenario's simulated actors write), as WESFLOW_SQL_URL
+   * takes it (postgres://… or file:PATH); default: WESFLOW_SQL_URL, else `<dataDir>/lab/lab.sqlite`.
+   */
+  sqlUrl?: string;
   logger?: Logger;
 }

@@ -5,8 +5,11 @@ import path from "node:path";
 import pino from "pino";
 import { formatAuditTrail, readAuditTrail, verifyBundle, formatBundleVerification } from "../../src/audit";
 import { readBundle, type RunBundle } from "../../src/bundle";
-import { ScenarioSession, stateStoreOf } from "../../src/pipeline";
+import { ensureDomain, ScenarioSession, stateStoreOf } from "../../src/pipeline";
 import { unpackStateValue } from "../../src/state";
+import { executeWorkflow } from "../../src/executor";
+import { Journal } from "../../src/journal";
+import { resolveScenario } from "../../src/scenarios";
 
 const DOMAIN = "supply/inventory";
 
@@ -314,5 +317,43 @@ describe("the supply chain (ERP, the lab's database through the SQL gateway, log
     )!;
     const report = formatBundleVerification(await verifyBundle({ bundle: scrapped }), "bundle");
     expect(report).to.match(/STEEL stock \d+ → \d+, scrap \d+ → \d+/);
+  });
+});
+
+describe("the supply chain's simulated world without a store", function () {
+  this.timeout(120_000);
+
+  it("starts new each time in one data directory: the lab's database is as new as the ERP's lots", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-supply-chain-world-"));
+    const silent = pino({ level: "silent" });
+    try {
+      const chosen = resolveScenario("supply-chain");
+      const store = stateStoreOf(Journal.open(":memory:"));
+      const definition = chosen.createDefinition({ state: store });
+      ensureDomain(store, definition.state!);
+      for (const attempt of [1, 2]) {
+        // No storeDir: the ERP keeps its books in memory and numbers its lots from LT000001 again.
+        const systems = await chosen.startSystems({ dataDir, providerSetDepth: 3, logger: silent });
+        try {
+          const execution = await executeWorkflow({
+            definition,
+            input: chosen.demoInput(attempt),
+            endpoints: systems.endpoints,
+            providers: systems.providers,
+            binding: { submitter: "0x000000000000000000000000000000000000bE0c", workflowTag: 1n },
+            logger: silent,
+          });
+          // Before the fix, the second world's inspection read found the first world's LT000001 too.
+          expect(execution.trace.outcome, `world ${attempt}: ${execution.failure?.stepName}`).to.equal(
+            "COMMITTED",
+          );
+        } finally {
+          await systems.stop();
+        }
+      }
+      expect(fs.existsSync(path.join(dataDir, "lab", "lab.sqlite"))).to.equal(false);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,13 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import {
   erpPlan,
   erpProduce,
   LAB_FAULT_KINDS,
   SimulatedLab,
+  SQL_URL_ENV,
+  sqlSourceOf,
   startSystems,
   type ErpPlanResponse,
   type ErpProduceRequest,
@@ -21,16 +26,31 @@ export const SUPPLY_CHAIN_ACTORS: Readonly<Record<string, readonly string[]>> = 
 
 /**
  * Starts the ERP, the SQL gateway and logistics on loopback, and the quality lab on the gateway's
- * database (WESFLOW_SQL_URL, else `<dataDir>/lab/lab.sqlite`). The lab is the physical world: when
+ * database (WESFLOW_SQL_URL, else `<dataDir>/lab/lab.sqlite` when the systems keep a store, else a
+ * scratch database of this start, as new as the systems' in-memory world). The lab is the physical world: when
  * the ERP produces a lot, the lab inspects it against the plan's spec and writes its result before
  * the ERP's answer leaves, so the workflow's inspection step reads it through the gateway.
  */
 export const startSupplyChainSystems: Scenario["startSystems"] = async (args) => {
-  const lab = await SimulatedLab.open({ dataDir: args.dataDir });
+  // Systems without a store start a new world each time (the ERP numbers its lots from 1 again): so
+  // does the lab's database then, in a scratch folder removed at stop, unless WESFLOW_SQL_URL names one.
+  const scratch =
+    args.storeDir === undefined && !process.env[SQL_URL_ENV]?.trim()
+      ? fs.mkdtempSync(path.join(os.tmpdir(), "wesflow-lab-"))
+      : undefined;
+  const sqlUrl = scratch && `file:${path.join(scratch, "lab.sqlite")}`;
+  const removeScratch = () => scratch && fs.rmSync(scratch, { recursive: true, force: true });
+  const lab = await SimulatedLab.open(
+    sqlUrl ? { source: sqlSourceOf({ dataDir: args.dataDir, url: sqlUrl }) } : { dataDir: args.dataDir },
+  ).catch((error: unknown) => {
+    removeScratch();
+    throw error;
+  });
   let erpLedger: () => LedgerEntry[] = () => [];
   try {
     const running = await startSystems({
       ...args,
+      ...(sqlUrl ? { sqlUrl } : {}),
       systems: SUPPLY_CHAIN_SYSTEMS,
       onEffect: {
         erp: async (entry) => {
@@ -73,11 +93,13 @@ export const startSupplyChainSystems: Scenario["startSystems"] = async (args) =>
       stop: async () => {
         await running.stop();
         await lab.close();
+        removeScratch();
       },
     };
     return started;
   } catch (error) {
     await lab.close();
+    removeScratch();
     throw error;
   }
 };

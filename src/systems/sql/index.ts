@@ -24,7 +24,7 @@ export const sqlSystem: SystemModule = {
   forward: labInspectionResult.name,
   handlers: (context) =>
     sqlGatewayHandlers({
-      source: sqlSourceOf({ dataDir: context?.dataDir ?? defaultDataDir() }),
+      source: sqlSourceOf({ dataDir: context?.dataDir ?? defaultDataDir(), url: context?.sqlUrl }),
       logger: context?.logger,
     }),
 };
