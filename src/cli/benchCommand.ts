@@ -183,7 +183,6 @@ async function runBench(opts: BenchOptions, invocationDir: string): Promise<void
       runs: opts.throughputRuns,
       concurrent: opts.concurrent,
       dataDir: opts.dataDir,
-      pureProveMs: prover[circuitInstance(SCENARIOS[name].createDefinition().template).name]?.warmMs,
       logger,
       onRun: (ended, runs) => note(`throughput: ${ended}/${runs} runs recorded`),
     });
