@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../project";
+import { IS_PACKAGED, PROJECT_ROOT } from "../project";
 import { runSetup } from "../prover";
 import { scenario } from "../scenarios";
 import { terminalProgress } from "./progress";
@@ -17,7 +17,8 @@ export async function ensureBuilt(scenarioName: string): Promise<void> {
 
 async function ensureChainBindings(): Promise<void> {
   // The registry's bindings need the contracts compiled, not any circuit built.
-  if (!fs.existsSync(path.join(PROJECT_ROOT, "typechain-types", "index.ts"))) {
+  // The installed package ships them compiled (dist/typechain-types).
+  if (!IS_PACKAGED && !fs.existsSync(path.join(PROJECT_ROOT, "typechain-types", "index.ts"))) {
     await runSetup({ ifStale: true, only: [], progress: terminalProgress() });
   }
 }
