@@ -5,7 +5,7 @@ import { readBundle } from "../bundle";
 import { parseField, toHex32 } from "../crypto";
 import { defaultJournalFile, Journal, ownerAlive, type JournalRun } from "../journal";
 import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
-import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
+import { createLogger, defaultDataDir, IS_PACKAGED, packageManifest, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
 import {
   isWorkflowFileArg,
@@ -22,6 +22,8 @@ import {
   type AuditFilterOptions,
 } from "./auditCommands";
 import { collectFaultSpec, FAULT_KINDS, parseFaultSpec } from "./faults";
+import { registerInitCommand } from "./initCommand";
+import { registerOperationsCommand } from "./operationsCommand";
 import { registerStateCommand } from "./stateCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
@@ -31,8 +33,7 @@ import { describeError, UsageError } from "./errors";
 let invocationDir = process.cwd();
 const userPath = (file: string) => path.resolve(invocationDir, file);
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const pkg = require("../../package.json") as { name: string; version: string; description: string };
+const pkg = packageManifest();
 
 const out = (text: string) => process.stdout.write(text + "\n");
 
@@ -198,7 +199,7 @@ function summaryLines(run: RunSummary): string[] {
 /** The steps of a run as its bundle holds them (attestations re-verified), for the terminal. */
 async function trailLines(bundlePath: string): Promise<string[]> {
   const { formatTrail, trailOfBundle } = await audit();
-  const trail = await trailOfBundle(readBundle(path.resolve(PROJECT_ROOT, bundlePath)));
+  const trail = await trailOfBundle(readBundle(path.resolve(bundlePath)));
   const { verdict, steps } = formatTrail(trail, "");
   // The run was just recorded: its bundle's checks offline (verify without a network) say whether it holds.
   if (trail.verified && trail.namesVerified) return ["  steps:", ...steps.map((line) => `    ${line}`)];
@@ -465,7 +466,7 @@ export function buildProgram(): Command {
     .option(
       "--fail <target:kind>",
       "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
-        "(order: payment, logistics, invoice; supply-chain: erp, sql, logistics; clearing: venue, bank), " +
+        "(order: payment, logistics, invoicing; supply-chain: erp, sql, logistics; clearing: venue, bank; `wesflow operations` lists every system), " +
         "<operation>:<kind> that operation (e.g. payment.refund:error, erp.produce:decline), " +
         "<actor>:<kind> a simulated actor (supply-chain: lab:fail-inspection); " +
         `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all), ` +
@@ -988,6 +989,8 @@ export function buildProgram(): Command {
 
   registerAuditCommands(program);
   registerStateCommand(program, { dataDirOption, journalOption });
+  registerInitCommand(program, userPath);
+  registerOperationsCommand(program);
 
   program
     .command("scenarios")
@@ -1015,7 +1018,9 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   invocationDir = process.cwd();
-  process.chdir(PROJECT_ROOT);
+  // The checkout's tools (circomkit, hardhat) work relative to the project; the installed package
+  // stays in the user's folder (its paths are absolute, its data in the user's .wesflow/).
+  if (!IS_PACKAGED) process.chdir(PROJECT_ROOT);
   let code = 0;
   try {
     await buildProgram().parseAsync(argv);
