@@ -26,7 +26,7 @@ import { registerInitCommand } from "./initCommand";
 import { registerOperationsCommand } from "./operationsCommand";
 import { registerStateCommand } from "./stateCommand";
 import { terminalProgress } from "./progress";
-import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
+import { ensureBuilt, ensureProvable, loadAudit, loadPipeline } from "./stages";
 import { describeError, UsageError } from "./errors";
 
 /** Where the user ran the command: relative paths in options are relative to it. */
@@ -523,6 +523,7 @@ export function buildProgram(): Command {
         // A path (workflow file or scenario folder) is the user's, relative to where they ran wesflow.
         const scenario = resolveScenario(name, invocationDir);
         const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
+        await ensureProvable(scenario);
         const { ScenarioSession, RunNotRecordedError } = await pipeline();
         const session = await ScenarioSession.open({
           scenario,

@@ -34,3 +34,15 @@ export async function loadAudit() {
   await ensureChainBindings();
   return import("../audit");
 }
+
+/**
+ * The installed package proves only what it ships (the generic template): a scenario whose circuit
+ * is not among them is refused before anything runs (in the checkout, setup builds it when needed).
+ */
+export async function ensureProvable(scenarioOf: {
+  createDefinition(): { template: string; rollbackTemplate?: string };
+}): Promise<void> {
+  if (!IS_PACKAGED) return;
+  const { template, rollbackTemplate } = scenarioOf.createDefinition();
+  await runSetup({ ifStale: true, only: [...new Set([template, rollbackTemplate ?? template])] });
+}

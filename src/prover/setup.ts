@@ -11,7 +11,7 @@ import {
   exportBatchVerifier,
   isBatchVerifierCurrent,
 } from "./batchVerifier";
-import { loadCircuitInstances, VERIFIERS_DIR, type CircuitInstance } from "./instances";
+import { circuitInstance, loadCircuitInstances, VERIFIERS_DIR, type CircuitInstance } from "./instances";
 import { silentProgress, type ProgressReporter } from "./progress";
 
 const run = promisify(execFile);
@@ -55,6 +55,13 @@ export class SetupError extends Error {
  */
 export async function runSetup(options: SetupOptions = {}): Promise<SetupResult> {
   const progress = options.progress ?? silentProgress;
+  if (IS_PACKAGED) {
+    const names = options.only ?? loadCircuitInstances().map((i) => i.name);
+    return packagedSetup(
+      names.map((name) => circuitInstance(name)),
+      progress,
+    );
+  }
   const ptauFile = path.resolve(options.ptauPath ?? DEFAULT_PTAU);
   if (!fs.existsSync(ptauFile)) {
     throw new SetupError(`powers-of-tau file not found: ${ptauFile}`);
@@ -67,7 +74,6 @@ export async function runSetup(options: SetupOptions = {}): Promise<SetupResult>
     );
   }
   const instances = options.only ? allInstances.filter((i) => options.only!.includes(i.name)) : allInstances;
-  if (IS_PACKAGED) return packagedSetup(instances, progress);
   const built: SetupRecord[] = [];
   const upToDate: string[] = [];
   let regenerated = 0;

@@ -162,7 +162,7 @@ describe("the installed package: wesflow init, npm install, type-check and run i
     );
   });
 
-  it("a definition error names the rule, the field and the value; init refuses a folder that is not empty", async () => {
+  it("a definition error names the rule, the field and the value; a scenario the package cannot prove is refused; init refuses a folder that is not empty", async () => {
     const bad = fs
       .readFileSync(path.join(project, "workflows", "purchase.workflow.ts"), "utf8")
       .replace('name: "refund",', 'name: "Refund",');
@@ -173,6 +173,12 @@ describe("the installed package: wesflow init, npm install, type-check and run i
       'invalid workflow definition at steps.1.compensation.name (step "charge"): compensation names are snake_case',
     );
     expect(result.stderr).to.include('got "Refund"');
+
+    // A built-in scenario needs its own circuit's build, which the package does not ship: refused before it runs.
+    const order = await installedWesflow(["run", "order"]);
+    expect(order.code).to.equal(1);
+    expect(order.stderr).to.include("the wesflow package ships the build of WorkflowTrace_8_4 only");
+    expect(order.stdout).not.to.include("executing");
 
     const again = await installedWesflow(["init", project]);
     expect(again.code).to.equal(1);
