@@ -111,7 +111,13 @@ describe("the installed package: wesflow init, npm install, type-check and run i
     expect(entries.filter((e) => e.endsWith(".r1cs") || e.endsWith(".sym"))).to.deep.equal([]);
   });
 
-  it("the example workflow type-checks against the installed package with tsc --noEmit: 0 errors", async () => {
+  it("the example workflow type-checks against the installed package with tsc --noEmit: 0 errors (also with wesflow's z)", async () => {
+    const example = fs.readFileSync(path.join(project, "workflows", "purchase.workflow.ts"), "utf8");
+    const withWesflowZod = example
+      .replace('import { z } from "zod";\n', "")
+      .replace("import { defineWorkflow,", "import { z, defineWorkflow,");
+    expect(withWesflowZod).not.to.equal(example);
+    fs.writeFileSync(path.join(project, "workflows", "reexported-zod.workflow.ts"), withWesflowZod);
     const result = await timed("typecheckMs", () =>
       inProject(process.execPath, [
         path.join(project, "node_modules", "typescript", "bin", "tsc"),
