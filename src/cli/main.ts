@@ -560,6 +560,11 @@ export function buildProgram(): Command {
               terminalProgress(),
             );
             await printRun(run, opts.json);
+            if (input === undefined && faults.length === 0 && run.outcome === "ROLLED_BACK" && !opts.json) {
+              out(
+                `note: the example input of ${name} did not commit: step ${run.failure?.step ?? "?"} failed (${run.failure?.reason ?? "see above"})`,
+              );
+            }
           } catch (error) {
             // Executed, but not proven or recorded: still show what happened.
             if (error instanceof RunNotRecordedError && !opts.json) {
