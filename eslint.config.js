@@ -14,6 +14,9 @@ module.exports = tseslint.config(
       ".wesflow/",
       "eslint.config.js",
       "bin/",
+      "dist/",
+      // CommonJS entry of the library (like bin/): picks the sources or the compiled dist/
+      "index.js",
     ],
   },
   ...tseslint.configs.recommended,

@@ -1,7 +1,7 @@
 // A user-defined workflow: a yearly software subscription, proven by the generic template
 // (WorkflowTrace_8_4) without any circom. Run it with:
 //   npx wesflow run ./examples/subscription.workflow.ts
-//   npx wesflow run ./examples/subscription.workflow.ts --fail invoice:decline   (rolled back)
+//   npx wesflow run ./examples/subscription.workflow.ts --fail invoicing:decline   (rolled back)
 import { z } from "zod";
 import { defineWorkflow, encodeString, operations, StepError, type PaymentChargeResponse } from "wesflow";
 

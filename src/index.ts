@@ -18,6 +18,8 @@ export {
   type WorkflowDefinitionInput,
 } from "./definition";
 export { encodeString } from "./crypto";
+/** wesflow's own zod (3.x, also its peer dependency): `import { z } from "wesflow"` needs no zod of yours. */
+export { z } from "zod";
 
 // For scenario authors (a scenario folder: src/scenarios/<name>/ or one of your own, see
 // registerScenarioFolder): the module's type, its simulated systems, the witness helpers of the

@@ -19,6 +19,7 @@ import type {
   TransactionReceipt,
 } from "ethers";
 import { z } from "zod";
+import { ARTIFACTS_DIR } from "../project";
 
 import {
   IWorkflowBatchVerifier__factory,
@@ -75,7 +76,7 @@ import {
   type VerifyRegisteredProofOptions,
 } from "./types";
 
-const PROJECT_ARTIFACTS_DIR = path.resolve(__dirname, "..", "..", "artifacts");
+const PROJECT_ARTIFACTS_DIR = ARTIFACTS_DIR;
 
 /**
  * The signatures a template's verifier may expose (snarkjs' generated verifier): five public signals

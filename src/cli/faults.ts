@@ -5,8 +5,16 @@ import type { SystemName } from "../trace";
 
 export { FAULT_KINDS };
 
-/** Short names people type for systems (`invoice:error` for the invoicing system). */
+/**
+ * Older names of systems that `--fail` still takes, with a deprecation note: `invoice:error` for the
+ * invoicing system (whose operations are named invoice.issue, invoice.void, invoice.status).
+ */
 const SYSTEM_ALIASES: Record<string, SystemName> = { invoice: "invoicing" };
+
+/** Where a deprecation note goes unless the caller says otherwise. */
+const toStderr = (text: string) => {
+  process.stderr.write(`• ${text}\n`);
+};
 
 /** How many calls an injected fault affects: every call of the command, so retries run out. */
 const FAULT_TIMES = 1_000;
@@ -41,7 +49,12 @@ function refusalsOf(operation: string): Readonly<Record<string, string>> {
  * `payment.refund:error` → an error fault on that very operation (to see a compensation fail);
  * `bank.statement:mismatch` → a decline with the refusal the operation names `mismatch`.
  */
-export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
+export function parseFaultSpec(
+  text: string,
+  scenario: Scenario,
+  /** Receives a deprecation note (an older system name); default: stderr. */
+  note: (text: string) => void = toStderr,
+): FaultRequest {
   const [target, kind] = text.split(":");
   const actorKinds = scenario.actorFaults?.[target];
   if (actorKinds) {
@@ -52,7 +65,7 @@ export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
     }
     return { actor: target, kind, times: FAULT_TIMES, text };
   }
-  const { system, operation } = faultTarget(text, target, scenario);
+  const { system, operation } = faultTarget({ text, target, scenario, note });
   if (FAULT_KINDS.includes(kind as FaultKind)) {
     return { system, fault: { operation, kind: kind as FaultKind, times: FAULT_TIMES }, text };
   }
@@ -68,12 +81,19 @@ export function parseFaultSpec(text: string, scenario: Scenario): FaultRequest {
   );
 }
 
-function faultTarget(
-  text: string,
-  target: string,
-  scenario: Scenario,
-): { system: SystemName; operation: string } {
+function faultTarget(args: {
+  text: string;
+  target: string;
+  scenario: Scenario;
+  note: (text: string) => void;
+}): { system: SystemName; operation: string } {
+  const { text, target, scenario, note } = args;
   const systemName = SYSTEM_ALIASES[target] ?? target;
+  if (SYSTEM_ALIASES[target] && systemName in scenario.forwardOperations) {
+    note(
+      `--fail ${text} is deprecated: the system is named ${systemName} (--fail ${systemName}:${text.split(":")[1]})`,
+    );
+  }
   let system: SystemName | undefined;
   let operation: string | undefined;
   if (systemName in scenario.forwardOperations) {

@@ -5,7 +5,7 @@ import { readBundle } from "../bundle";
 import { parseField, toHex32 } from "../crypto";
 import { defaultJournalFile, Journal, ownerAlive, type JournalRun } from "../journal";
 import type { ResumeOutcome, RunSummary, ScenarioSession } from "../pipeline";
-import { createLogger, defaultDataDir, PROJECT_ROOT } from "../project";
+import { createLogger, defaultDataDir, IS_PACKAGED, packageManifest, PROJECT_ROOT } from "../project";
 import { loadCircuitInstances, readSetupRecord, runSetup } from "../prover";
 import {
   isWorkflowFileArg,
@@ -22,18 +22,19 @@ import {
   type AuditFilterOptions,
 } from "./auditCommands";
 import { collectFaultSpec, FAULT_KINDS, parseFaultSpec } from "./faults";
+import { registerInitCommand } from "./initCommand";
+import { registerOperationsCommand } from "./operationsCommand";
 import { registerStateCommand } from "./stateCommand";
 import { registerBenchCommand } from "./benchCommand";
 import { terminalProgress } from "./progress";
-import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
+import { ensureBuilt, ensureProvable, loadAudit, loadPipeline } from "./stages";
 import { describeError, UsageError } from "./errors";
 
 /** Where the user ran the command: relative paths in options are relative to it. */
 let invocationDir = process.cwd();
 const userPath = (file: string) => path.resolve(invocationDir, file);
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const pkg = require("../../package.json") as { name: string; version: string; description: string };
+const pkg = packageManifest();
 
 const out = (text: string) => process.stdout.write(text + "\n");
 
@@ -199,7 +200,7 @@ function summaryLines(run: RunSummary): string[] {
 /** The steps of a run as its bundle holds them (attestations re-verified), for the terminal. */
 async function trailLines(bundlePath: string): Promise<string[]> {
   const { formatTrail, trailOfBundle } = await audit();
-  const trail = await trailOfBundle(readBundle(path.resolve(PROJECT_ROOT, bundlePath)));
+  const trail = await trailOfBundle(readBundle(path.resolve(bundlePath)));
   const { verdict, steps } = formatTrail(trail, "");
   // The run was just recorded: its bundle's checks offline (verify without a network) say whether it holds.
   if (trail.verified && trail.namesVerified) return ["  steps:", ...steps.map((line) => `    ${line}`)];
@@ -466,7 +467,7 @@ export function buildProgram(): Command {
     .option(
       "--fail <target:kind>",
       "make a system fail, to see a rollback (repeatable): <system>:<kind> fails the system's forward call " +
-        "(order: payment, logistics, invoice; supply-chain: erp, sql, logistics; clearing: venue, bank), " +
+        "(order: payment, logistics, invoicing; supply-chain: erp, sql, logistics; clearing: venue, bank; `wesflow operations` lists every system), " +
         "<operation>:<kind> that operation (e.g. payment.refund:error, erp.produce:decline), " +
         "<actor>:<kind> a simulated actor (supply-chain: lab:fail-inspection); " +
         `kinds: ${FAULT_KINDS.join(", ")} (the *-after-effect kinds and unknown-key perform the effect, then answer badly or not at all), ` +
@@ -523,6 +524,7 @@ export function buildProgram(): Command {
         // A path (workflow file or scenario folder) is the user's, relative to where they ran wesflow.
         const scenario = resolveScenario(name, invocationDir);
         const faults = (opts.fail ?? []).map((spec) => parseFaultSpec(spec, scenario));
+        await ensureProvable(scenario);
         const { ScenarioSession, RunNotRecordedError } = await pipeline();
         const session = await ScenarioSession.open({
           scenario,
@@ -559,6 +561,11 @@ export function buildProgram(): Command {
               terminalProgress(),
             );
             await printRun(run, opts.json);
+            if (input === undefined && faults.length === 0 && run.outcome === "ROLLED_BACK" && !opts.json) {
+              out(
+                `note: the example input of ${name} did not commit: step ${run.failure?.step ?? "?"} failed (${run.failure?.reason ?? "see above"})`,
+              );
+            }
           } catch (error) {
             // Executed, but not proven or recorded: still show what happened.
             if (error instanceof RunNotRecordedError && !opts.json) {
@@ -858,6 +865,8 @@ export function buildProgram(): Command {
 
   registerAuditCommands(program);
   registerStateCommand(program, { dataDirOption, journalOption });
+  registerInitCommand(program, userPath);
+  registerOperationsCommand(program);
 
   program
     .command("scenarios")
@@ -885,7 +894,9 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   invocationDir = process.cwd();
-  process.chdir(PROJECT_ROOT);
+  // The checkout's tools (circomkit, hardhat) work relative to the project; the installed package
+  // stays in the user's folder (its paths are absolute, its data in the user's .wesflow/).
+  if (!IS_PACKAGED) process.chdir(PROJECT_ROOT);
   let code = 0;
   try {
     await buildProgram().parseAsync(argv);

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../project";
+import { IS_PACKAGED, PROJECT_ROOT } from "../project";
 import { runSetup } from "../prover";
 import { scenario } from "../scenarios";
 import { terminalProgress } from "./progress";
@@ -17,7 +17,8 @@ export async function ensureBuilt(scenarioName: string): Promise<void> {
 
 async function ensureChainBindings(): Promise<void> {
   // The registry's bindings need the contracts compiled, not any circuit built.
-  if (!fs.existsSync(path.join(PROJECT_ROOT, "typechain-types", "index.ts"))) {
+  // The installed package ships them compiled (dist/typechain-types).
+  if (!IS_PACKAGED && !fs.existsSync(path.join(PROJECT_ROOT, "typechain-types", "index.ts"))) {
     await runSetup({ ifStale: true, only: [], progress: terminalProgress() });
   }
 }
@@ -32,4 +33,16 @@ export async function loadPipeline() {
 export async function loadAudit() {
   await ensureChainBindings();
   return import("../audit");
+}
+
+/**
+ * The installed package proves only what it ships (the generic template): a scenario whose circuit
+ * is not among them is refused before anything runs (in the checkout, setup builds it when needed).
+ */
+export async function ensureProvable(scenarioOf: {
+  createDefinition(): { template: string; rollbackTemplate?: string };
+}): Promise<void> {
+  if (!IS_PACKAGED) return;
+  const { template, rollbackTemplate } = scenarioOf.createDefinition();
+  await runSetup({ ifStale: true, only: [...new Set([template, rollbackTemplate ?? template])] });
 }

@@ -10,14 +10,37 @@ import type { StepDefinition, WorkflowDefinition, WorkflowDefinitionInput } from
  */
 export const GENERIC_TEMPLATE = "WorkflowTrace_8_4";
 
+/**
+ * The naming rules of a workflow definition, as its errors state them (and the README, "Your own
+ * workflow"): names are what the trace, the audit and `--fail` show.
+ */
+export const NAMING_RULES = {
+  workflow:
+    "workflow names are lower-case letters, digits and dashes, starting with a letter (e.g. refund-flow)",
+  step: "step names are snake_case: a lower-case letter, then lower-case letters, digits or _ (e.g. charge_card)",
+  compensation:
+    "compensation names are snake_case: a lower-case letter, then lower-case letters, digits, _ or . (e.g. refund_card)",
+  code: "step codes are positive integers, distinct within the workflow",
+} as const;
+
 export class WorkflowDefinitionError extends Error {
   override name = "WorkflowDefinitionError";
 }
 
 const OperationShape = z
   .object({
-    name: z.string().refine((name) => name in OPERATION_CODES, "operation is not in the catalog"),
-    system: z.string().refine((system) => system in SYSTEM_CODES, "unknown system"),
+    name: z
+      .string()
+      .refine(
+        (name) => name in OPERATION_CODES,
+        'not an operation of the registered systems (`wesflow operations` lists them; use the `operations` export of "wesflow")',
+      ),
+    system: z
+      .string()
+      .refine(
+        (system) => system in SYSTEM_CODES,
+        `not a registered system (${Object.keys(SYSTEM_CODES).join(", ")})`,
+      ),
     code: z.number().int().positive(),
     requestSchema: z.object({ safeParse: z.function() }).passthrough(),
     responseSchema: z.object({ safeParse: z.function() }).passthrough(),
@@ -89,7 +112,7 @@ const StateEffectShape = z
   });
 
 const DefinitionShape = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/, "workflow name must be lower-case letters, digits and dashes"),
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, NAMING_RULES.workflow),
   template: z.string().min(1).optional(),
   rollbackTemplate: z.string().min(1).optional(),
   description: z.string(),
@@ -97,15 +120,18 @@ const DefinitionShape = z.object({
   steps: z
     .array(
       z.object({
-        name: z.string().regex(/^[a-z][a-z0-9_]*$/, "step names are snake_case"),
-        code: z.number().int().positive(),
+        name: z.string().regex(/^[a-z][a-z0-9_]*$/, NAMING_RULES.step),
+        code: z
+          .number({ invalid_type_error: NAMING_RULES.code })
+          .int(NAMING_RULES.code)
+          .positive(NAMING_RULES.code),
         operation: OperationShape.optional(),
         retry: PartialRetryPolicySchema.optional(),
         compensation: z
           .object({
             name: z
               .string()
-              .regex(/^[a-z][a-z0-9_.]*$/, "compensation names are snake_case")
+              .regex(/^[a-z][a-z0-9_.]*$/, NAMING_RULES.compensation)
               .optional(),
             operation: OperationShape.optional(),
             retry: PartialRetryPolicySchema.optional(),
@@ -121,6 +147,27 @@ const DefinitionShape = z.object({
   admit: z.function().optional(),
 });
 
+/** ` (step "charge")` for an issue inside steps[i] whose name is readable. */
+function stepOf(definition: unknown, issuePath: readonly (string | number)[]): string {
+  if (issuePath[0] !== "steps" || typeof issuePath[1] !== "number" || issuePath.length < 3) return "";
+  if (issuePath.length === 3 && issuePath[2] === "name") return ""; // the name itself is the issue
+  const step = (definition as { steps?: { name?: unknown }[] }).steps?.[issuePath[1]];
+  return typeof step?.name === "string" ? ` (step "${step.name}")` : "";
+}
+
+/** `: got "Refund"` for an issue about a plain value. */
+function gotOf(definition: unknown, issuePath: readonly (string | number)[]): string {
+  let value: unknown = definition;
+  for (const key of issuePath) {
+    if (value === null || typeof value !== "object") return "";
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  if (typeof value === "string") return `: got ${JSON.stringify(value)}`;
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
+    return `: got ${String(value)}`;
+  return "";
+}
+
 /** Definitions that defineWorkflow validated. */
 const defined = new WeakSet<object>();
 
@@ -134,14 +181,16 @@ export function defineWorkflow<Input>(input: WorkflowDefinitionInput<Input>): Wo
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new WorkflowDefinitionError(
-      `invalid workflow definition: ${issue.path.join(".")}: ${issue.message}`,
+      `invalid workflow definition at ${issue.path.join(".")}${stepOf(definition, issue.path)}: ${issue.message}${gotOf(definition, issue.path)}`,
     );
   }
   const names = new Set<string>();
   const codes = new Set<number>();
   for (const step of definition.steps) {
-    if (names.has(step.name)) throw new WorkflowDefinitionError(`step name "${step.name}" is used twice`);
-    if (codes.has(step.code)) throw new WorkflowDefinitionError(`step code ${step.code} is used twice`);
+    if (names.has(step.name))
+      throw new WorkflowDefinitionError(`step name "${step.name}" is used twice (every name is distinct)`);
+    if (codes.has(step.code))
+      throw new WorkflowDefinitionError(`step code ${step.code} is used twice (${NAMING_RULES.code})`);
     names.add(step.name);
     codes.add(step.code);
   }

@@ -1,4 +1,4 @@
-import { HostCallError } from "../host";
+import { HostCallError, type AnyOperationSpec } from "../host";
 
 export class WorkflowInputError extends Error {
   override name = "WorkflowInputError";
@@ -28,16 +28,44 @@ export class StepContractError extends Error {
   readonly retryable = false;
 }
 
-/** The system answered the call with a signed refusal (status ≠ 1, e.g. DECLINED): final. */
+/**
+ * The system answered the call with a signed refusal (status ≠ 1, e.g. DECLINED): final. The message
+ * names the system, the status by its name in the operation's answer and, when the operation's spec
+ * says why a system gives that status (`refusalReasons`), the reason.
+ */
 export class CallRefusedError extends Error {
   override name = "CallRefusedError";
   readonly retryable = false;
+  /** The status's name in the operation's answer (e.g. "DECLINED"), when the answer decodes. */
+  readonly statusName?: string;
+  readonly reason?: string;
   constructor(
     readonly operation: string,
     readonly callSeq: number,
     readonly status: bigint,
+    /** The operation and the signed answer's fields, to name the status and its reason. */
+    answer?: { spec: AnyOperationSpec; responseFields: readonly bigint[] },
   ) {
-    super(`${operation} (call ${callSeq}) was refused by the system (signed status ${status})`);
+    const spec = answer?.spec;
+    const statusName = answer ? statusNameOf(answer.spec, answer.responseFields) : undefined;
+    const reason = statusName ? spec?.refusalReasons?.[statusName] : undefined;
+    super(
+      `${operation} (call ${callSeq}) was refused by the ${spec?.system ?? "external"} system: status ${
+        statusName ? `${statusName} (${status})` : status
+      }${reason ? `: ${reason}` : ""}`,
+    );
+    this.statusName = statusName;
+    this.reason = reason;
+  }
+}
+
+/** The name of an answer's status: the `status` the operation's decoder gives for its fields. */
+function statusNameOf(spec: AnyOperationSpec, responseFields: readonly bigint[]): string | undefined {
+  try {
+    const decoded = spec.decodeResponse(responseFields) as { status?: unknown };
+    return typeof decoded?.status === "string" ? decoded.status : undefined;
+  } catch {
+    return undefined;
   }
 }
 

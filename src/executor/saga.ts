@@ -379,7 +379,10 @@ export class Saga<Input> {
       }
       // A signed refusal is the system's final word, whatever the step's code made of it.
       if (call.answer && call.answer.responseFields[0] !== CALL_SUCCEEDED) {
-        error = new CallRefusedError(plan.operation!.name, plan.callSeq, call.answer.responseFields[0]);
+        error = new CallRefusedError(plan.operation!.name, plan.callSeq, call.answer.responseFields[0], {
+          spec: plan.operation!,
+          responseFields: call.answer.responseFields,
+        });
       } else if (error === undefined) {
         try {
           return this.succeed(plan, call, outcome!, attempt);

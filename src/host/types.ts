@@ -41,6 +41,14 @@ export interface OperationSpec<Req, Res> {
    * `ctx.refusal`.
    */
   refusals?: Readonly<Record<string, string>>;
+  /**
+   * Why the system answers each of its refusal statuses (status name → reason, e.g. payment.refund's
+   * REFUSED: no capture of that order): a refused call's error names it (CallRefusedError), and
+   * `wesflow operations` lists it.
+   */
+  refusalReasons?: Readonly<Record<string, string>>;
+  /** The operation of the same system that this one compensates (payment.refund → "payment.charge"). */
+  compensates?: OperationName;
 
   /**
    * How the outcome of one of its calls is settled when the call got no usable answer (a timeout

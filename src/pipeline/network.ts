@@ -5,6 +5,7 @@ import { readDeployment, transactionWaitOf, type DeploymentRecord } from "../cha
 import { WorkflowRegistry__factory, type WorkflowRegistry } from "../../typechain-types";
 import type { ProviderSet } from "../trace";
 import { deployWesflow } from "./deployment";
+import { IS_PACKAGED, PACKAGED_HARDHAT_CONFIG } from "../project";
 
 export const IN_PROCESS_NETWORK = "hardhat";
 
@@ -34,13 +35,18 @@ export function deploymentFile(dataDir: string, network: string): string {
   return path.join(dataDir, "deployments", `${network}.json`);
 }
 
-/** Loads Hardhat for a network of hardhat.config.ts (once per process: Hardhat fixes its network at load). */
+/**
+ * Loads Hardhat for a network of hardhat.config.ts, or in the installed package of its compiled
+ * hardhat.runtime.config (once per process: Hardhat fixes its network at load).
+ */
 export function loadHardhat(network: string): HardhatRuntimeEnvironment {
   const current = process.env.HARDHAT_NETWORK;
   if (current && current !== network) {
     throw new NetworkError(`this process already uses network ${current}; start another for ${network}`);
   }
   process.env.HARDHAT_NETWORK = network;
+  // The installed package has no hardhat.config in the user's folder: it loads its own compiled one.
+  if (IS_PACKAGED) process.env.HARDHAT_CONFIG ??= PACKAGED_HARDHAT_CONFIG;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require("hardhat") as HardhatRuntimeEnvironment;

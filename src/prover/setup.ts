@@ -3,16 +3,15 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { Circomkit } from "circomkit";
 import * as snarkjs from "snarkjs";
-import { DEFAULT_PTAU, PROJECT_ROOT } from "../project";
+import { DEFAULT_PTAU, IS_PACKAGED, PROJECT_ROOT } from "../project";
 import {
   batchVerifierContractOf,
   batchVerifierPathOf,
   exportBatchVerifier,
   isBatchVerifierCurrent,
 } from "./batchVerifier";
-import { loadCircuitInstances, VERIFIERS_DIR, type CircuitInstance } from "./instances";
+import { circuitInstance, loadCircuitInstances, VERIFIERS_DIR, type CircuitInstance } from "./instances";
 import { silentProgress, type ProgressReporter } from "./progress";
 
 const run = promisify(execFile);
@@ -56,6 +55,13 @@ export class SetupError extends Error {
  */
 export async function runSetup(options: SetupOptions = {}): Promise<SetupResult> {
   const progress = options.progress ?? silentProgress;
+  if (IS_PACKAGED) {
+    const names = options.only ?? loadCircuitInstances().map((i) => i.name);
+    return packagedSetup(
+      names.map((name) => circuitInstance(name)),
+      progress,
+    );
+  }
   const ptauFile = path.resolve(options.ptauPath ?? DEFAULT_PTAU);
   if (!fs.existsSync(ptauFile)) {
     throw new SetupError(`powers-of-tau file not found: ${ptauFile}`);
@@ -91,6 +97,32 @@ export async function runSetup(options: SetupOptions = {}): Promise<SetupResult>
     progress.done();
   }
   return { built, upToDate };
+}
+
+/**
+ * The installed package builds nothing: it ships the generic template's proving key, verification
+ * key, verifiers and compiled contracts, made at pack time from the checkout's build (`npm pack`).
+ * An instance whose build is not in the package is refused with what to do instead.
+ */
+function packagedSetup(instances: CircuitInstance[], progress: ProgressReporter): SetupResult {
+  const missing = instances.filter((instance) => !isInstanceBuilt(instance));
+  if (missing.length > 0) {
+    throw new SetupError(
+      `the wesflow package ships the build of ${packagedInstances().join(", ") || "no circuit instance"} only; ` +
+        `${missing.map((i) => i.name).join(", ")} ${missing.length === 1 ? "is" : "are"} not built here (${path.relative(process.cwd(), missing[0].paths.dir) || missing[0].paths.dir}): ` +
+        "circuits are compiled and set up in a wesflow checkout (`npx wesflow setup --only NAME`, which needs circom2, circomkit, circomlib and a powers-of-tau file), " +
+        "then packed with `npm pack` (the tarball ships the generic template WorkflowTrace_8_4)",
+    );
+  }
+  for (const instance of instances) progress.note(`${instance.name}: shipped with the package`);
+  return { built: [], upToDate: instances.map((i) => i.name) };
+}
+
+/** The instances whose build the installed package holds. */
+function packagedInstances(): string[] {
+  return loadCircuitInstances()
+    .filter((instance) => isInstanceBuilt(instance))
+    .map((instance) => instance.name);
 }
 
 /** Hash of everything a circuit build depends on: circom sources, the instance's entry, tool versions. */
@@ -136,9 +168,17 @@ export function includedSources(mainFile: string): string[] {
   return [...seen].sort();
 }
 
-/** A file inside an installed package (some packages' `exports` hide files from require.resolve). */
+/**
+ * A file inside an installed package (some packages' `exports` hide files from require.resolve):
+ * in the project's node_modules, or in one above it (an installed wesflow's dependencies are
+ * hoisted into the user's node_modules).
+ */
 function packageFile(pkg: string, ...parts: string[]): string {
-  return path.join(PROJECT_ROOT, "node_modules", pkg, ...parts);
+  for (let dir = PROJECT_ROOT; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", pkg);
+    if (fs.existsSync(candidate)) return path.join(candidate, ...parts);
+    if (path.dirname(dir) === dir) return path.join(PROJECT_ROOT, "node_modules", pkg, ...parts);
+  }
 }
 
 /**
@@ -146,7 +186,31 @@ function packageFile(pkg: string, ...parts: string[]): string {
  * verifier included (made from its current verification key).
  */
 export function isInstanceBuilt(instance: CircuitInstance): boolean {
+  if (IS_PACKAGED) return isShipped(instance) && isBatchVerifierCurrent(instance);
   return isUpToDate(instance, circuitSourceHash(instance)) && isBatchVerifierCurrent(instance);
+}
+
+/**
+ * The installed package's build of an instance: what proving, verifying and deploying need (the
+ * setup record, witness wasm, proving and verification keys, both verifiers' sources and compiled
+ * artifacts), made at pack time from a build whose sources were current. The package holds no
+ * circuit sources' toolchain to re-hash them with, and its files change only with the package.
+ */
+function isShipped(instance: CircuitInstance): boolean {
+  const { wasm, zkey, vkey, verifierSol } = instance.paths;
+  const artifact = (name: string) =>
+    path.join(PROJECT_ROOT, "artifacts", "contracts", "verifiers", `${name}.sol`, `${name}.json`);
+  return (
+    readSetupRecord(instance)?.instance === instance.name &&
+    [
+      wasm,
+      zkey,
+      vkey,
+      verifierSol,
+      artifact(instance.verifierContract),
+      artifact(batchVerifierContractOf(instance)),
+    ].every((f) => fs.existsSync(f))
+  );
 }
 
 export function readSetupRecord(instance: CircuitInstance): SetupRecord | undefined {
@@ -172,6 +236,8 @@ async function buildInstance(args: {
   progress: ProgressReporter;
 }): Promise<SetupRecord> {
   const { instance, sourceHash, ptauFile, progress } = args;
+  // Loaded here: the circuit toolchain is the checkout's (a dev dependency), not the installed package's.
+  const { Circomkit } = await import("circomkit");
   const circomkit = new Circomkit({
     circuits: path.join(PROJECT_ROOT, "circuits.json"),
     dirCircuits: "./circuits",

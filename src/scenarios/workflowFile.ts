@@ -29,7 +29,7 @@ export function loadWorkflowFile(
   if (!fs.existsSync(absolute)) throw new WorkflowFileError(`workflow file ${file} does not exist`);
   let loaded: { default?: unknown; workflow?: unknown; exampleInput?: unknown };
   try {
-    // A user's .ts file loads through ts-node's require hook (registered by bin/wesflow.js).
+    if (/\.[cm]?ts$/.test(absolute)) registerTypeScriptLoader();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(absolute) as typeof loaded;
   } catch (cause) {
@@ -67,4 +67,33 @@ export function loadWorkflowFile(
     startSystems: systemsOf.startSystems,
     loadProviderSet: systemsOf.loadProviderSet,
   };
+}
+
+/**
+ * A user's .ts workflow file loads through ts-node's require hook: in the checkout bin/wesflow.js
+ * has registered it (for wesflow's own sources); the installed package runs compiled JavaScript and
+ * registers it here, for the user's files only, transpile-only (no type-check at run time: `tsc
+ * --noEmit` in the user's project does that) and as CommonJS whatever the user's tsconfig says.
+ */
+function registerTypeScriptLoader(): void {
+  if (require.extensions[".ts"]) return;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tsNode = require("ts-node") as typeof import("ts-node");
+    tsNode.register({
+      transpileOnly: true,
+      skipProject: true,
+      compilerOptions: {
+        module: "commonjs",
+        moduleResolution: "node",
+        target: "es2022",
+        esModuleInterop: true,
+      },
+    });
+  } catch (cause) {
+    throw new WorkflowFileError(
+      `cannot load TypeScript workflow files: ts-node (a dependency of wesflow) does not load: ${(cause as Error).message.split("\n")[0]}`,
+      { cause },
+    );
+  }
 }

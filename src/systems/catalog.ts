@@ -97,6 +97,14 @@ export function checkSystemCatalog(systems: readonly SystemModule[]): void {
       if (!system.status.settles().includes(operation)) {
         throw new SystemCatalogError(`${system.status.name} does not settle ${operation.name}`);
       }
+      if (
+        operation.compensates !== undefined &&
+        !system.operations.some((o) => o.name === operation.compensates && o !== operation)
+      ) {
+        throw new SystemCatalogError(
+          `operation ${operation.name} compensates ${operation.compensates}, which is not another operation of ${system.name}`,
+        );
+      }
     }
   }
 }

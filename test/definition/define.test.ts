@@ -62,6 +62,40 @@ describe("workflow definitions: operations, compensations, retry policies", () =
     ).to.throw(WorkflowDefinitionError, /retry\.backoffMultiplier/);
   });
 
+  it("names the rule, the field and the value a definition breaks", () => {
+    const refund = { name: "Refund", run: local };
+    expect(() =>
+      workflow([
+        { name: "quote", code: 1, run: local },
+        { name: "pay", code: 2, operation: paymentCharge, run: local, compensation: refund },
+      ]),
+    ).to.throw(
+      WorkflowDefinitionError,
+      'invalid workflow definition at steps.1.compensation.name (step "pay"): compensation names are snake_case: ' +
+        'a lower-case letter, then lower-case letters, digits, _ or . (e.g. refund_card): got "Refund"',
+    );
+    expect(() => workflow([{ name: "Charge-Card", code: 1, run: local }])).to.throw(
+      WorkflowDefinitionError,
+      /at steps\.0\.name: step names are snake_case: .*: got "Charge-Card"$/,
+    );
+    expect(() => workflow([{ name: "pay", code: 0, run: local }])).to.throw(
+      WorkflowDefinitionError,
+      /at steps\.0\.code \(step "pay"\): step codes are positive integers, distinct within the workflow: got 0$/,
+    );
+    expect(() => workflow([{ name: "a", code: 1, run: local }], { name: "My Flow" })).to.throw(
+      WorkflowDefinitionError,
+      /at name: workflow names are lower-case letters, digits and dashes, starting with a letter .*: got "My Flow"$/,
+    );
+    expect(() =>
+      workflow([
+        { name: "pay", code: 1, operation: { ...paymentCharge, name: "payment.capture" }, run: local },
+      ]),
+    ).to.throw(
+      WorkflowDefinitionError,
+      /steps\.0\.operation\.name \(step "pay"\): not an operation of the registered systems \(`wesflow operations`/,
+    );
+  });
+
   it("resolves a retry policy layer by layer and computes capped exponential backoff", () => {
     expect(resolveRetryPolicy()).to.deep.equal(DEFAULT_RETRY_POLICY);
     const policy = resolveRetryPolicy({ maxAttempts: 5 }, undefined, {

@@ -95,7 +95,7 @@ describe("wesflow command line: rollback, status, resume", function () {
       effects: ["logistics.ship SCHEDULED", "logistics.status TOOK_EFFECT", "logistics.cancel CANCELLED"],
     },
     {
-      target: "invoice",
+      target: "invoicing",
       system: "invoicing",
       effects: ["invoice.issue ISSUED", "invoice.status TOOK_EFFECT", "invoice.void VOIDED"],
     },
@@ -163,7 +163,7 @@ describe("wesflow command line: rollback, status, resume", function () {
       "run",
       "order",
       "--fail",
-      "invoice:timeout",
+      "invoicing:timeout",
       "--call-timeout",
       "300",
       "--data-dir",

@@ -436,7 +436,10 @@ describe("executor: saga rollback against the simulated systems on loopback", fu
     );
     expect(error).to.be.instanceOf(NeedsAttentionError);
     const { runId } = error as NeedsAttentionError;
-    expect(journal.getRun(runId)?.reason).to.match(/refused by the system \(signed status 2\)/);
+    expect(journal.getRun(runId)?.reason).to.equal(
+      "CallRefusedError: payment.refund (call 3) was refused by the payment system: status REFUSED (2): " +
+        "the refund names no capture of this order and currency, or asks more than is left of it",
+    );
     const again = await resumeWorkflow({
       definition: orderWorkflow(inventory),
       journal,

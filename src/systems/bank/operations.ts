@@ -209,6 +209,7 @@ export type BankReverseBatchResponse = z.infer<typeof BankReverseBatchResponseSc
 export const bankReverseBatch: OperationSpec<BankReverseBatchRequest, BankReverseBatchResponse> =
   defineOperation({
     name: "bank.reverseBatch",
+    compensates: "bank.transferBatch",
     code: 602,
     system: "bank",
     settle: { statusQuery: bankStatus },

@@ -310,6 +310,7 @@ export type ErpCancelPlanResponse = z.infer<typeof ErpCancelPlanResponseSchema>;
 /** Request `[planId, 0, 0, 0]`; response `[status, 0, 0, 0]`. */
 export const erpCancelPlan: OperationSpec<ErpCancelPlanRequest, ErpCancelPlanResponse> = defineOperation({
   name: "erp.cancelPlan",
+  compensates: "erp.plan",
   code: 404,
   settle: { statusQuery: erpStatus },
   system: "erp",
@@ -361,6 +362,7 @@ export type ErpCancelPurchaseResponse = z.infer<typeof ErpCancelPurchaseResponse
 export const erpCancelPurchase: OperationSpec<ErpCancelPurchaseRequest, ErpCancelPurchaseResponse> =
   defineOperation({
     name: "erp.cancelPurchase",
+    compensates: "erp.purchase",
     code: 405,
     settle: { statusQuery: erpStatus },
     system: "erp",
@@ -415,6 +417,7 @@ export type ErpScrapLotResponse = z.infer<typeof ErpScrapLotResponseSchema>;
 /** Request `[lotId, 0, 0, 0]`; response `[status, quantity, writtenOff (3 slots), 0]`. */
 export const erpScrapLot: OperationSpec<ErpScrapLotRequest, ErpScrapLotResponse> = defineOperation({
   name: "erp.scrapLot",
+  compensates: "erp.produce",
   code: 406,
   settle: { statusQuery: erpStatus },
   system: "erp",

@@ -52,6 +52,7 @@ export type InvoiceIssueResponse = z.infer<typeof InvoiceIssueResponseSchema>;
 
 export const invoiceIssue: OperationSpec<InvoiceIssueRequest, InvoiceIssueResponse> = defineOperation({
   name: "invoice.issue",
+  refusalReasons: { REJECTED: "the invoicing system rejected the invoice" },
   code: 301,
   system: "invoicing",
   settle: { statusQuery: invoiceStatus },
@@ -105,6 +106,10 @@ export type InvoiceVoidResponse = z.infer<typeof InvoiceVoidResponseSchema>;
 
 export const invoiceVoid: OperationSpec<InvoiceVoidRequest, InvoiceVoidResponse> = defineOperation({
   name: "invoice.void",
+  compensates: "invoice.issue",
+  refusalReasons: {
+    REFUSED: "the void names no issued invoice of this order and amount, or one already voided",
+  },
   code: 302,
   system: "invoicing",
   settle: { statusQuery: invoiceStatus },

@@ -47,6 +47,7 @@ export type LogisticsShipResponse = z.infer<typeof LogisticsShipResponseSchema>;
 
 export const logisticsShip: OperationSpec<LogisticsShipRequest, LogisticsShipResponse> = defineOperation({
   name: "logistics.ship",
+  refusalReasons: { REJECTED: "the carrier rejected the shipment" },
   code: 201,
   system: "logistics",
   settle: { statusQuery: logisticsStatus },
@@ -105,6 +106,10 @@ export type LogisticsCancelResponse = z.infer<typeof LogisticsCancelResponseSche
 export const logisticsCancel: OperationSpec<LogisticsCancelRequest, LogisticsCancelResponse> =
   defineOperation({
     name: "logistics.cancel",
+    compensates: "logistics.ship",
+    refusalReasons: {
+      REFUSED: "the cancellation names no scheduled shipment of this order, or one already cancelled",
+    },
     code: 202,
     system: "logistics",
     settle: { statusQuery: logisticsStatus },

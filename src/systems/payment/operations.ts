@@ -46,6 +46,7 @@ export type PaymentChargeResponse = z.infer<typeof PaymentChargeResponseSchema>;
 
 export const paymentCharge: OperationSpec<PaymentChargeRequest, PaymentChargeResponse> = defineOperation({
   name: "payment.charge",
+  refusalReasons: { DECLINED: "the payment provider declined the charge" },
   code: 101,
   system: "payment",
   settle: { statusQuery: paymentStatus },
@@ -99,6 +100,10 @@ export type PaymentRefundResponse = z.infer<typeof PaymentRefundResponseSchema>;
 
 export const paymentRefund: OperationSpec<PaymentRefundRequest, PaymentRefundResponse> = defineOperation({
   name: "payment.refund",
+  compensates: "payment.charge",
+  refusalReasons: {
+    REFUSED: "the refund names no capture of this order and currency, or asks more than is left of it",
+  },
   code: 102,
   system: "payment",
   settle: { statusQuery: paymentStatus },
