@@ -23,6 +23,7 @@ import {
 } from "./auditCommands";
 import { collectFaultSpec, FAULT_KINDS, parseFaultSpec } from "./faults";
 import { registerStateCommand } from "./stateCommand";
+import { registerNotaryCommand } from "./notaryCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, loadAudit, loadPipeline } from "./stages";
 import { describeError, UsageError } from "./errors";
@@ -988,6 +989,7 @@ export function buildProgram(): Command {
 
   registerAuditCommands(program);
   registerStateCommand(program, { dataDirOption, journalOption });
+  registerNotaryCommand(program, { dataDirOption });
 
   program
     .command("scenarios")

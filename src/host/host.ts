@@ -26,6 +26,7 @@ import {
   idempotencyKeyOf,
   OperationResponseBodySchema,
 } from "./protocol";
+import { isHttpOperation } from "./http";
 import type {
   AnyOperationSpec,
   CallArgs,
@@ -150,6 +151,9 @@ export class HostInterface {
       stepIndex: args.stepIndex,
       callSeq: args.callSeq,
       timeoutMs: args.timeoutMs,
+      // The queried operation by code: a system that knows its operations by name ignores it; the
+      // notary, which serves operations declared in workflow files, signs the code it is given.
+      extra: { queried: { code: of.code } },
     });
     const answer = result.response;
     const bad = (why: string) =>
@@ -181,7 +185,7 @@ export class HostInterface {
   }
 
   private async exchange<Req, Res>(
-    args: CallArgs<Req, Res>,
+    args: CallArgs<Req, Res> & { extra?: Record<string, unknown> },
   ): Promise<{ result: CallResult<Res>; original?: { response: unknown } }> {
     const { operation, stepIndex } = args;
     const callSeq = args.callSeq ?? this.lastCallSeq + 1;
@@ -254,6 +258,9 @@ export class HostInterface {
       callSeq,
       idempotencyKey,
       request,
+      ...args.extra,
+      // An HTTP operation's declaration goes with it: the notary maps and forwards by it.
+      ...(isHttpOperation(operation) ? { http: operation.http } : {}),
     };
     const url = new URL(`operations/${encodeURIComponent(operation.name)}`, baseUrl.replace(/\/?$/, "/"));
     log.debug({ url: url.href, idempotencyKey }, "sending call");

@@ -11,3 +11,4 @@ export * from "./erp";
 export * from "./sql";
 export * from "./bank";
 export * from "./venue";
+export * from "./notary";
