@@ -79,7 +79,13 @@ describe("the signing notary: a plain REST API (examples/refunds-api.ts) behind 
     process.env.REFUNDS_API_URL = api.url;
     notaryKey = (await loadOrCreateProviderKey({ dataDir, system: "notary" })).privateKey;
     journalFile = path.join(dataDir, "notary", "notary.sqlite");
-    notary = await startNotary({ upstream: api.url, privateKey: notaryKey, journalFile, logger: silent });
+    notary = await startNotary({
+      upstream: api.url,
+      privateKey: notaryKey,
+      journalFile,
+      upstreamTimeoutMs: 1_000,
+      logger: silent,
+    });
     process.env.WESFLOW_NOTARY_URL = notary.url;
     session = await ScenarioSession.open({ scenario: EXAMPLE, network: "hardhat", dataDir, logger: silent });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -232,6 +238,32 @@ describe("the signing notary: a plain REST API (examples/refunds-api.ts) behind 
     ]);
   });
 
+  it("a credit note whose every answer is lost is settled by the notary's status query (it forwards once more): took effect, voided", async () => {
+    const before = api.performed["POST /credit-notes"];
+    // the first three answers (the call and its two retries) held past the notary's upstream timeout
+    api.delayAnswers("POST /credit-notes", 2_500, 3);
+    const run = await session.run({ orderId: "ORD-LOST-RUN", amountCents: 800, currency: "EUR" });
+    expect(run.outcome).to.equal("ROLLED_BACK");
+    expect(run.failure).to.deep.include({ step: "credit_note", settlement: "TOOK_EFFECT" });
+    const bundle = readBundle(run.bundlePath);
+    expect(bundle.steps.map((s) => `${s.phase}:${s.stepName}:${s.status}:${s.evidence}`)).to.deep.equal([
+      "FORWARD:check:OK:NONE",
+      "FORWARD:credit_note:FAILED:SETTLED",
+      "SETTLE:credit_note.settle:OK:ATTESTED",
+      "COMPENSATE:void_credit_note:OK:ATTESTED",
+    ]);
+    expect(api.performed["POST /credit-notes"]).to.equal(before + 1);
+    const note = [...api.creditNotes.values()].find((n) => n.orderId === "ORD-LOST-RUN")!;
+    expect(note.status).to.equal("VOIDED");
+    const result = await verifyBundle({ bundle, registry: session.chain });
+    expect(result.valid, result.reasons.join("; ")).to.equal(true);
+    expect(result.calls.map((c) => `${c.operation}:${c.evidence}`)).to.deep.equal([
+      "refunds.issue_credit_note:settled-by-notary",
+      "notary.status:attested-by-notary",
+      "refunds.void_credit_note:attested-by-notary",
+    ]);
+  });
+
   describe("the notary's discipline", () => {
     const workflowId = 0x1234n;
     const envelope = (callSeq: number, request: unknown, extra: Record<string, unknown> = {}) => ({
@@ -267,7 +299,13 @@ describe("the signing notary: a plain REST API (examples/refunds-api.ts) behind 
 
       // Restarted on its journal: the same answer, nothing forwarded again; its status query knows it.
       await notary.close();
-      notary = await startNotary({ upstream: api.url, privateKey: notaryKey, journalFile, logger: silent });
+      notary = await startNotary({
+        upstream: api.url,
+        privateKey: notaryKey,
+        journalFile,
+        upstreamTimeoutMs: 1_000,
+        logger: silent,
+      });
       process.env.WESFLOW_NOTARY_URL = notary.url;
       const restarted = await post(route("refunds.issue_credit_note"), envelope(1, request));
       expect(restarted.json).to.deep.equal(first.json);
