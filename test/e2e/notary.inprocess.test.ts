@@ -455,6 +455,31 @@ describe("the signing notary: a plain REST API (examples/refunds-api.ts) behind 
         /response\.body\.creditNote\.id: Expected number, received string/,
       );
 
+      // A success whose body the mapping cannot read: kept unsigned; its status query will not guess.
+      const unreadable = defineHttpOperation({
+        ...declarationOf(ops.issueCreditNote),
+        name: "refunds.issue_unreadable",
+        code: 1904,
+        fields: { request: [], response: [{ from: "creditNote.reference", as: "text" }] },
+      });
+      const request = { orderId: "ORD-U", amountCents: 4, currency: "EUR" };
+      const kept = await host.call({ operation: unreadable, request, stepIndex: 0 }).catch((e: unknown) => e);
+      expect(kept).to.be.instanceOf(SystemUnavailableError);
+      expect((kept as Error).message).to.match(/UPSTREAM_ANSWER_UNMAPPABLE/);
+      const settled = await host
+        .settle({
+          status: unreadable.settle!.statusQuery,
+          of: unreadable,
+          queried: {
+            callSeq: (kept as SystemUnavailableError).callSeq,
+            requestFields: unreadable.encodeRequest(request),
+          },
+          stepIndex: 1,
+        })
+        .catch((e: unknown) => e);
+      expect(settled).to.be.instanceOf(CallRejectedError);
+      expect((settled as CallRejectedError).code).to.equal("OUTCOME_UNREADABLE");
+
       expect(() =>
         defineHttpOperation({
           ...declarationOf(ops.issueCreditNote),
