@@ -26,7 +26,7 @@ import {
   idempotencyKeyOf,
   OperationResponseBodySchema,
 } from "./protocol";
-import { isHttpOperation } from "./http";
+import { isHttpOperation, NOTARY_SYSTEM } from "./http";
 import type {
   AnyOperationSpec,
   CallArgs,
@@ -227,7 +227,12 @@ export class HostInterface {
     // 2. Where to send it and whose signature to expect.
     const baseUrl = this.endpoints[operation.system];
     if (!baseUrl)
-      throw new HostConfigurationError(`no endpoint configured for system ${operation.system}`, identity);
+      throw new HostConfigurationError(
+        operation.system === NOTARY_SYSTEM
+          ? `no notary configured: start \`wesflow notary --upstream URL\` and set WESFLOW_NOTARY_URL to where it listens`
+          : `no endpoint configured for system ${operation.system}`,
+        identity,
+      );
     const registered = this.providers.keyOf(operation.system);
     if (!registered) {
       throw new AttestationError(

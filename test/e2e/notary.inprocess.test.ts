@@ -455,6 +455,24 @@ describe("the signing notary: a plain REST API (examples/refunds-api.ts) behind 
         /response\.body\.creditNote\.id: Expected number, received string/,
       );
 
+      // No notary configured: the host says how to start one, sending nothing.
+      const unconfigured = new HostInterface({
+        workflowId: 0x97n,
+        endpoints: {},
+        providers: session.systems.providers,
+        logger: silent,
+      });
+      const noNotary = await unconfigured
+        .call({
+          operation: ops.issueCreditNote,
+          request: { orderId: "X", amountCents: 1, currency: "EUR" },
+          stepIndex: 0,
+        })
+        .catch((e: unknown) => e);
+      expect((noNotary as Error).message).to.match(
+        /no notary configured: start `wesflow notary --upstream URL`/,
+      );
+
       // A success whose body the mapping cannot read: kept unsigned; its status query will not guess.
       const unreadable = defineHttpOperation({
         ...declarationOf(ops.issueCreditNote),
