@@ -40,6 +40,8 @@ export { fixedWorkflowTag } from "./trace";
 export { systemCodeOf } from "./systems";
 export { RECORD_FIELDS } from "./trace";
 export type { OperationSpec } from "./host";
+// A REST API of your own that signs nothing, called through the signing notary (`wesflow notary`).
+export { defineHttpOperation, type HttpAnswer, type HttpOperationSpec } from "./host";
 
 import {
   invoiceIssue,

@@ -22,7 +22,7 @@ import {
   traceRootOf,
   type Attestation,
 } from "../trace";
-import { attestationProblem } from "./evidence";
+import { attestationProblem, attestedLevel } from "./evidence";
 import { checkLabels } from "./labels";
 import {
   notRecordedProblem,
@@ -225,7 +225,12 @@ export interface DisclosureVerification {
   workflowId: string;
   step: { index: number; name: string; phase: string; status: string };
   /** The disclosed call's evidence: attested only when its signature verified under a registered key. */
-  call?: { callSeq: number; system: string; operation: string; evidence: "attested" | "declared" };
+  call?: {
+    callSeq: number;
+    system: string;
+    operation: string;
+    evidence: "attested" | "attested-by-notary" | "declared";
+  };
   /** disclosure: the document against itself; chain: against the registry's entry. */
   checks: { disclosure: CheckStatus; chain: CheckStatus };
   /** Against a network: whether the registry has an entry for the workflow id at all. */
@@ -345,7 +350,7 @@ export async function verifyDisclosure(
       callSeq: record.callSeq,
       system: record.system,
       operation: record.operationName,
-      evidence: verified && step.evidence === "ATTESTED" ? "attested" : "declared",
+      evidence: verified && step.evidence === "ATTESTED" ? attestedLevel(record.system) : "declared",
     };
   } else if (step.callSeq > 0) {
     notes.push(`the step's call ${step.callSeq} is not disclosed: only its request and response fields are`);

@@ -1,5 +1,23 @@
 import { verifySignature, type PublicKey } from "../crypto";
+import { NOTARY_SYSTEM } from "../host";
 import { attestationMessage, type Attestation, type CallRecord } from "../trace";
+
+/**
+ * The evidence level of a call whose signature verified: `attested` when the system itself signed,
+ * `attested-by-notary` when the signature is the notary's (src/systems/notary/: the key registered for
+ * the notary, a forwarding proxy that signs what an upstream that signs nothing answered it). A
+ * notarised call is never shown as the upstream's own signature.
+ */
+export type AttestedLevel = "attested" | "attested-by-notary";
+
+export function attestedLevel(system: string): AttestedLevel {
+  return system === NOTARY_SYSTEM ? "attested-by-notary" : "attested";
+}
+
+/** Whether a level says the call's signature verified (by the system or by the notary). */
+export function isAttestedLevel(level: string | undefined): level is AttestedLevel {
+  return level === "attested" || level === "attested-by-notary";
+}
 
 /** The key a provider set registers for one system. */
 export interface RegisteredKey {

@@ -34,8 +34,8 @@ export function formatTrailSteps(trail: {
   return trail.steps.map((step) => {
     const call = step.callSeq ? callBySeq.get(step.callSeq) : undefined;
     const evidence =
-      call?.evidence === "settled"
-        ? `settled: its status query, call ${call.settledBy}, is attested`
+      call?.evidence === "settled" || call?.evidence === "settled-by-notary"
+        ? `${call.evidence}: its status query, call ${call.settledBy}, is ${call.evidence === "settled" ? "attested" : "attested by the notary"}`
         : call?.evidence;
     const callText = call ? `→ ${call.system} ${call.label ?? call.operation} [${evidence}]` : "(local step)";
     const mark =

@@ -1,6 +1,13 @@
 import type { BundleCall, BundleStep } from "../bundle";
 import { compensationName, settleName, type StepDefinition, type WorkflowDefinition } from "../definition";
-import { idempotencyKeyOf, type AnyOperationSpec } from "../host";
+import {
+  httpFieldsProblem,
+  httpOperationFromDeclaration,
+  idempotencyKeyOf,
+  isHttpOperation,
+  type AnyOperationSpec,
+  type HttpOperationSpec,
+} from "../host";
 import { scenario as findScenario, SCENARIOS } from "../scenarios";
 import { operationNameOf, operationSpecOf as catalogOperation } from "../systems";
 
@@ -50,6 +57,8 @@ export function checkLabels(args: {
   } else {
     problems.push(...definitionProblems(definition, args, operationOf));
   }
+  // The HTTP declarations first: the notary's status query settles (and decodes) their codes.
+  for (const call of args.calls) httpSpecOf(call, []);
   for (const call of args.calls) {
     problems.push(...callProblems(call, args, definition ? operationOf : undefined));
   }
@@ -115,11 +124,14 @@ function callProblems(
 ): string[] {
   const problems: string[] = [];
   const label = `call ${call.callSeq}`;
-  let catalogName: string | undefined;
-  try {
-    catalogName = operationNameOf(call.operation);
-  } catch {
-    problems.push(`${label}: operation code ${call.operation} is not in the catalog`);
+  const http = httpSpecOf(call, problems);
+  let catalogName: string | undefined = http?.name;
+  if (!http) {
+    try {
+      catalogName = operationNameOf(call.operation);
+    } catch {
+      problems.push(`${label}: operation code ${call.operation} is not in the catalog`);
+    }
   }
   if (catalogName !== undefined && catalogName !== call.operationName) {
     problems.push(
@@ -131,7 +143,7 @@ function callProblems(
       `${label}: idempotency key ${call.idempotencyKey} is not the run's key for call ${call.callSeq}`,
     );
   }
-  const named = catalogOperation(call.operation);
+  const named = http ?? catalogOperation(call.operation);
   if (named && call.system !== named.system) {
     problems.push(`${label} names system ${call.system}, ${named.name} is performed by ${named.system}`);
   }
@@ -143,8 +155,21 @@ function callProblems(
   }
   // The fields are decoded by the operation the step record commits to (a call record naming
   // another one is a problem of verify's call checks, not a reason to read the fields otherwise).
-  const signed = catalogOperation(step.operation);
-  if (signed) {
+  const signed = step.operation === http?.code ? http : catalogOperation(step.operation);
+  if (signed && isHttpOperation(signed)) {
+    const where = `step ${step.index} (${step.stepName}), call ${call.callSeq} (${call.operationName})`;
+    const shown = step.evidence === "ATTESTED" || step.evidence === "SETTLED";
+    for (const what of ["request", "response"] as const) {
+      const json = what === "request" ? call.request : call.response;
+      const fields = (what === "request" ? step.request : step.response).map((f) => BigInt(f));
+      if (json === null || json === undefined) {
+        if (shown) problems.push(`${where} ${what}: the JSON is missing`);
+        continue;
+      }
+      const problem = httpFieldsProblem(signed, what, json, fields);
+      if (problem) problems.push(`${where} ${what}: ${problem}`);
+    }
+  } else if (signed) {
     // The JSON of an attested call is what was signed, of a settled one what its status query
     // signed the hash of: the bundle must show it.
     const shown = step.evidence === "ATTESTED" || step.evidence === "SETTLED";
@@ -153,6 +178,27 @@ function callProblems(
     problems.push(...jsonProblems(where, signed, "response", call.response, step.response, shown));
   }
   return problems;
+}
+
+/**
+ * The HTTP operation of a call made through the notary, rebuilt from the declaration the bundle keeps
+ * with it (its code must be the call's); undefined for a call of a registered system's operation.
+ */
+function httpSpecOf(call: BundleCall, problems: string[]): HttpOperationSpec<unknown, unknown> | undefined {
+  if (call.http === undefined) return undefined;
+  try {
+    const spec = httpOperationFromDeclaration(call.http);
+    if (spec.code !== call.operation) {
+      problems.push(
+        `call ${call.callSeq}: its HTTP declaration has code ${spec.code}, the call ${call.operation}`,
+      );
+      return undefined;
+    }
+    return spec;
+  } catch (error) {
+    problems.push(`call ${call.callSeq}: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 function operationSpecOf(

@@ -23,8 +23,11 @@ function verdict(result: { valid: boolean; onChain: boolean }, where: string | u
 /** `wesflow verify` as a person reads it. */
 export function formatBundleVerification(result: BundleVerification, source: string): string {
   const attested = result.calls.filter((c) => c.evidence === "attested").length;
-  const settled = result.calls.filter((c) => c.evidence === "settled").length;
-  const declared = result.calls.length - attested - settled;
+  const notarised = result.calls.filter((c) => c.evidence === "attested-by-notary").length;
+  const settled = result.calls.filter(
+    (c) => c.evidence === "settled" || c.evidence === "settled-by-notary",
+  ).length;
+  const declared = result.calls.length - attested - notarised - settled;
   const lines = [
     `bundle ${source}`,
     `workflow ${result.workflowId} (${result.scenario}, ${result.template}): ${result.outcome}`,
@@ -35,7 +38,7 @@ export function formatBundleVerification(result: BundleVerification, source: str
     const mark = status === "passed" ? "✓" : status === "failed" ? "✗" : "–";
     const extra =
       check === "calls"
-        ? `  (${attested} attested, ${settled ? `${settled} settled, ` : ""}${declared} declared)`
+        ? `  (${attested} attested, ${notarised ? `${notarised} attested by the notary, ` : ""}${settled ? `${settled} settled, ` : ""}${declared} declared)`
         : "";
     lines.push(`  ${mark} ${CHECK_TITLES[check].padEnd(16)} ${status}${extra}`);
   }

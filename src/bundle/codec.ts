@@ -1,4 +1,5 @@
 import { toHex32 } from "../crypto";
+import { httpOperationByCode, NOTARY_SYSTEM, type HttpDeclaration } from "../host";
 import {
   ProviderSet,
   type CallRecord,
@@ -50,6 +51,7 @@ export function bundleFromTrace(args: {
       salt: dec(step.salt),
     })),
     calls: trace.calls.map((call) => ({
+      ...httpCallOf(call),
       callSeq: call.callSeq,
       stepIndex: call.stepIndex,
       system: call.system,
@@ -59,7 +61,7 @@ export function bundleFromTrace(args: {
       requestHash: dec(call.requestHash),
       responseHash: dec(call.responseHash),
       request: call.requestJson,
-      response: call.responseJson,
+      response: httpCallOf(call).response ?? call.responseJson,
       attestation: call.attestation && {
         system: call.attestation.system,
         systemCode: call.attestation.systemCode,
@@ -105,6 +107,21 @@ export function bundleFromTrace(args: {
       : {}),
     timings: { executeMs: args.executeMs },
     createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * An HTTP call's declaration (the notary's calls of operations defined with defineHttpOperation), and
+ * its answer as the notary relayed and signed it (`{url, status, text}`: not the body the step parsed).
+ */
+function httpCallOf(call: CallRecord): { http?: HttpDeclaration; response?: unknown } {
+  if (call.system !== NOTARY_SYSTEM) return {};
+  const spec = httpOperationByCode(call.operation);
+  if (!spec) return {};
+  const answer = call.responseJson as { url?: unknown; status?: unknown; text?: unknown } | null;
+  return {
+    http: spec.http,
+    ...(answer ? { response: { url: answer.url, status: answer.status, text: answer.text } } : {}),
   };
 }
 

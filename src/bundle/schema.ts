@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HttpDeclarationSchema } from "../host";
 
 /**
  * Version 4: a state run's `state` lists its writes (`writes[]`, each with its path in the tree as
@@ -92,6 +93,12 @@ export const CallSchema = z.object({
   request: z.unknown(),
   response: z.unknown(),
   attestation: AttestationSchema.optional(),
+  /**
+   * An HTTP call made through the notary (src/host/http.ts): its declaration (method, URL, field
+   * mapping), by which `verify` recomputes the call's fields from the JSON shown (the request, and the
+   * answer as the notary relayed it: `{url, status, text}`). An optional field of format 4.
+   */
+  http: HttpDeclarationSchema.optional(),
 });
 
 /**

@@ -26,6 +26,7 @@ import { registerInitCommand } from "./initCommand";
 import { registerOperationsCommand } from "./operationsCommand";
 import { registerStateCommand } from "./stateCommand";
 import { registerBenchCommand } from "./benchCommand";
+import { registerNotaryCommand } from "./notaryCommand";
 import { terminalProgress } from "./progress";
 import { ensureBuilt, ensureProvable, loadAudit, loadPipeline } from "./stages";
 import { describeError, UsageError } from "./errors";
@@ -867,6 +868,7 @@ export function buildProgram(): Command {
   registerStateCommand(program, { dataDirOption, journalOption });
   registerInitCommand(program, userPath);
   registerOperationsCommand(program);
+  registerNotaryCommand(program, { dataDirOption });
 
   program
     .command("scenarios")

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checkStateValue, MAX_STATE_FIELDS, packStateValue, StateError, unpackStateValue } from "../state";
+import { isHttpOperation, NOTARY_SYSTEM, type AnyOperationSpec } from "../host";
 import { OPERATION_CODES, SYSTEM_CODES } from "../systems";
 import { PartialRetryPolicySchema } from "./retry";
 import type { StepDefinition, WorkflowDefinition, WorkflowDefinitionInput } from "./types";
@@ -27,14 +28,10 @@ export class WorkflowDefinitionError extends Error {
   override name = "WorkflowDefinitionError";
 }
 
+/** A registered system's operation (the catalog's), or an HTTP operation made through the notary (defineHttpOperation). */
 const OperationShape = z
   .object({
-    name: z
-      .string()
-      .refine(
-        (name) => name in OPERATION_CODES,
-        'not an operation of the registered systems (`wesflow operations` lists them; use the `operations` export of "wesflow")',
-      ),
+    name: z.string(),
     system: z
       .string()
       .refine(
@@ -48,9 +45,34 @@ const OperationShape = z
     encodeResponse: z.function(),
   })
   .passthrough()
-  .refine((op) => OPERATION_CODES[op.name] === op.code, {
-    message: "operation code differs from the catalog's",
+  .superRefine((op, ctx) => {
+    if (isHttpOperation(op as unknown as AnyOperationSpec)) {
+      if (op.system !== NOTARY_SYSTEM)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: "an HTTP operation is made through the notary",
+        });
+      if (op.code in OPERATION_CODE_NAMES)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `code ${op.code} is a registered system's operation`,
+        });
+      return;
+    }
+    if (!(op.name in OPERATION_CODES)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message:
+          'not an operation of the registered systems (`wesflow operations` lists them; use the `operations` export of "wesflow"; a REST call of your own: defineHttpOperation)',
+      });
+    } else if (OPERATION_CODES[op.name] !== op.code) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: "operation code differs from the catalog's" });
+    }
   });
+
+const OPERATION_CODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(OPERATION_CODES).map(([name, code]) => [code, name]),
+);
 
 /**
  * A state effect: its domain, genesis and changes; `valueFields` 1 to 3 distinct names (not with

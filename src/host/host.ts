@@ -26,6 +26,7 @@ import {
   idempotencyKeyOf,
   OperationResponseBodySchema,
 } from "./protocol";
+import { isHttpOperation, NOTARY_SYSTEM } from "./http";
 import type {
   AnyOperationSpec,
   CallArgs,
@@ -150,6 +151,9 @@ export class HostInterface {
       stepIndex: args.stepIndex,
       callSeq: args.callSeq,
       timeoutMs: args.timeoutMs,
+      // The queried operation by code: a system that knows its operations by name ignores it; the
+      // notary, which serves operations declared in workflow files, signs the code it is given.
+      extra: { queried: { code: of.code } },
     });
     const answer = result.response;
     const bad = (why: string) =>
@@ -181,7 +185,7 @@ export class HostInterface {
   }
 
   private async exchange<Req, Res>(
-    args: CallArgs<Req, Res>,
+    args: CallArgs<Req, Res> & { extra?: Record<string, unknown> },
   ): Promise<{ result: CallResult<Res>; original?: { response: unknown } }> {
     const { operation, stepIndex } = args;
     const callSeq = args.callSeq ?? this.lastCallSeq + 1;
@@ -223,7 +227,12 @@ export class HostInterface {
     // 2. Where to send it and whose signature to expect.
     const baseUrl = this.endpoints[operation.system];
     if (!baseUrl)
-      throw new HostConfigurationError(`no endpoint configured for system ${operation.system}`, identity);
+      throw new HostConfigurationError(
+        operation.system === NOTARY_SYSTEM
+          ? `no notary configured: start \`wesflow notary --upstream URL\` and set WESFLOW_NOTARY_URL to where it listens`
+          : `no endpoint configured for system ${operation.system}`,
+        identity,
+      );
     const registered = this.providers.keyOf(operation.system);
     if (!registered) {
       throw new AttestationError(
@@ -254,6 +263,9 @@ export class HostInterface {
       callSeq,
       idempotencyKey,
       request,
+      ...args.extra,
+      // An HTTP operation's declaration goes with it: the notary maps and forwards by it.
+      ...(isHttpOperation(operation) ? { http: operation.http } : {}),
     };
     const url = new URL(`operations/${encodeURIComponent(operation.name)}`, baseUrl.replace(/\/?$/, "/"));
     log.debug({ url: url.href, idempotencyKey }, "sending call");

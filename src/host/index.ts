@@ -5,3 +5,4 @@ export * from "./status";
 export * from "./protocol";
 export * from "./host";
 export * from "./receipts";
+export * from "./http";

@@ -130,6 +130,10 @@ export interface OperationRequestBody {
   callSeq: number;
   idempotencyKey: string;
   request: unknown;
+  /** An HTTP operation's declaration (src/host/http.ts): what the notary forwards and maps by. */
+  http?: unknown;
+  /** A status query's queried operation, by code (the notary signs it). */
+  queried?: { code: number };
 }
 
 /** The attestation as it travels in JSON: field elements as decimal strings. */

@@ -9,6 +9,7 @@ import { logisticsSystem } from "./logistics";
 import type { SystemModule } from "./module";
 import { bankSystem } from "./bank";
 import { venueSystem } from "./venue";
+import { notarySystem } from "./notary";
 import { paymentSystem } from "./payment";
 import { startSimulatedSystem } from "./server";
 import { sqlSystem } from "./sql";
@@ -26,6 +27,7 @@ export const SYSTEMS: readonly SystemModule[] = [
   sqlSystem,
   bankSystem,
   venueSystem,
+  notarySystem,
 ];
 
 export class SystemCatalogError extends Error {
@@ -232,8 +234,15 @@ export async function startSystems(args: {
   const started: SimulatedSystem[] = [];
   try {
     const systems: Partial<Record<SystemName, SimulatedSystem>> = {};
+    const external: Partial<Record<SystemName, string>> = {};
     for (const name of args.systems) {
       const module = systemModule(name);
+      if (module.endpoint) {
+        // Not simulated (the notary): its own process, found where it is configured.
+        const url = module.endpoint();
+        if (url !== undefined) external[name] = url;
+        continue;
+      }
       const key = await loadOrCreateProviderKey({ dataDir, system: name, logger });
       const running = await startSimulatedSystem({
         system: name,
@@ -251,7 +260,10 @@ export async function startSystems(args: {
       systems[name] = running;
     }
     return {
-      endpoints: Object.fromEntries(args.systems.map((s) => [s, systems[s]!.url])),
+      endpoints: {
+        ...external,
+        ...Object.fromEntries(Object.keys(systems).map((s) => [s, systems[s]!.url])),
+      },
       providers,
       systems,
       stop: async () => {

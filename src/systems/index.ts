@@ -12,3 +12,4 @@ export * from "./sql";
 export * from "./bank";
 export * from "./venue";
 export * from "./describe";
+export * from "./notary";

@@ -30,6 +30,11 @@ export interface SystemModule {
   forward: string;
   /** The simulated server's business logic, by operation name (every operation but `status`). */
   handlers(context?: SystemContext): Record<string, OperationHandler>;
+  /**
+   * A system that is not simulated (the notary, which runs as its own process): where it answers, if
+   * configured; startSystems starts no server for it and gives runs this endpoint.
+   */
+  endpoint?(): string | undefined;
 }
 
 /** Where a system runs: what a module that keeps data of its own (the SQL gateway's database) needs to find it. */

@@ -440,7 +440,10 @@ describe("HostInterface against the simulated order systems", function () {
 
   describe("registered keys", function () {
     function withPaymentKey(publicKey: readonly [bigint, bigint], extra: ProviderKey[] = []): ProviderSet {
-      const keys = systems.providers.providers.map((p) => (p.system === "payment" ? { ...p, publicKey } : p));
+      // The set is full (8 systems at depth 3): an extra key takes the place of the system of its name.
+      const keys = systems.providers.providers
+        .filter((p) => !extra.some((e) => e.system === p.system))
+        .map((p) => (p.system === "payment" ? { ...p, publicKey } : p));
       return new ProviderSet(3, [...keys, ...extra]);
     }
 

@@ -50,8 +50,9 @@ describe("systems catalog: one module per external system (src/systems/<name>/)"
       sql: "lab.inspection_result",
       bank: "bank.transferBatch",
       venue: "venue.confirmBatch",
+      notary: "notary.status",
     });
-    expect(SYSTEM_CODES).to.deep.include({ bank: 6, venue: 7 });
+    expect(SYSTEM_CODES).to.deep.include({ bank: 6, venue: 7, notary: 8 });
     expect(OPERATION_CODES).to.deep.include({
       "bank.transferBatch": 601,
       "bank.reverseBatch": 602,

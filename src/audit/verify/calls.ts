@@ -7,7 +7,7 @@ import {
   type SettleOutcomeName,
   type StepRecord,
 } from "../../trace";
-import { attestationProblem } from "../evidence";
+import { attestationProblem, attestedLevel, isAttestedLevel } from "../evidence";
 import type { Findings } from "./findings";
 import type { VerifiedCall } from "./types";
 
@@ -74,7 +74,7 @@ export async function checkCalls(args: {
       operation: call.operationName,
       ...(described !== undefined && { label: described }),
       // Attested means what the proof states too: the record's evidence level is committed in its leaf.
-      evidence: signatureVerified && step?.evidence === "ATTESTED" ? "attested" : "declared",
+      evidence: signatureVerified && step?.evidence === "ATTESTED" ? attestedLevel(call.system) : "declared",
       signatureVerified,
     });
   }
@@ -192,8 +192,10 @@ function checkSettlements(args: {
       failedCall.settledBy = query.callSeq;
       // as good as the status query's own signature, never better
       failedCall.evidence =
-        problems.length === 0 && failed.evidence === "SETTLED" && queryCall?.evidence === "attested"
-          ? "settled"
+        problems.length === 0 && failed.evidence === "SETTLED" && isAttestedLevel(queryCall?.evidence)
+          ? queryCall!.evidence === "attested-by-notary"
+            ? "settled-by-notary"
+            : "settled"
           : "declared";
     }
   }

@@ -18,7 +18,12 @@ export interface VerifiedCall {
    * the request its step record commits to, e.g. `lab.inspection_result(lot=LT000001)`.
    */
   label?: string;
-  evidence: "attested" | "settled" | "declared";
+  /**
+   * attested: signed by the call's system; attested-by-notary: signed by the notary that forwarded it
+   * to an upstream that signs nothing; settled / settled-by-notary: a failed call whose status query
+   * (the system's, or the notary's) verified and shows its response; declared otherwise.
+   */
+  evidence: "attested" | "attested-by-notary" | "settled" | "settled-by-notary" | "declared";
   signatureVerified: boolean;
   /** A settled call: the callSeq of the status query that settled it. */
   settledBy?: number;
