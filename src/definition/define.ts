@@ -62,11 +62,16 @@ const OperationShape = z
     if (!(op.name in OPERATION_CODES)) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
+        path: ["name"],
         message:
           'not an operation of the registered systems (`wesflow operations` lists them; use the `operations` export of "wesflow"; a REST call of your own: defineHttpOperation)',
       });
     } else if (OPERATION_CODES[op.name] !== op.code) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: "operation code differs from the catalog's" });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["code"],
+        message: `operation code differs from the catalog's (${OPERATION_CODES[op.name]})`,
+      });
     }
   });
 
