@@ -11,7 +11,7 @@ import {
   undefinedKeys,
   type RunBundle,
 } from "../bundle";
-import { templateIdOf, type RecordedRun } from "../chain";
+import { definitionTemplateName, templateIdOf, type RecordedRun } from "../chain";
 import { rootFromPath, toHex32, type MerklePath } from "../crypto";
 import {
   hashFields,
@@ -65,6 +65,11 @@ export const StepDisclosureSchema = z.object({
   scenario: z.string(),
   template: z.string(),
   templateId: hex32,
+  /**
+   * A run of a generic template: its definition's hash, which names the template the registry holds
+   * for it (`<instance>/<hash>`); absent for a template of its own and in older disclosures.
+   */
+  definitionHash: decimal.optional(),
   outcome: z.enum(["COMMITTED", "ROLLED_BACK"]),
   stepCount: z.number().int().positive(),
   traceDepth: z.number().int().positive().max(MAX_DEPTH),
@@ -152,6 +157,7 @@ export function discloseStep(bundle: RunBundle, stepIndex: number): StepDisclosu
     scenario: bundle.scenario,
     template: bundle.template,
     templateId: bundle.templateId,
+    ...(bundle.definition ? { definitionHash: bundle.definition.hash } : {}),
     outcome: bundle.outcome,
     stepCount: steps.length,
     traceDepth: bundle.traceDepth,
@@ -263,8 +269,12 @@ export async function verifyDisclosure(
     }
   };
 
-  if (doc.templateId !== templateIdOf(doc.template)) {
-    problems.push(`templateId ${doc.templateId} is not the id of template ${doc.template}`);
+  const templateName =
+    doc.definitionHash === undefined
+      ? doc.template
+      : definitionTemplateName(doc.template, BigInt(doc.definitionHash));
+  if (doc.templateId !== templateIdOf(templateName)) {
+    problems.push(`templateId ${doc.templateId} is not the id of template ${templateName}`);
   }
 
   // The step's place in the trace.

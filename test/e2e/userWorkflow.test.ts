@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { verifyBundle } from "../../src/audit";
+import { discloseStep, verifyBundle, verifyDisclosure } from "../../src/audit";
 import { readBundle } from "../../src/bundle";
 import { readTemplate } from "../../src/chain";
 import { toHex32 } from "../../src/crypto";
@@ -71,6 +71,18 @@ describe("user-defined workflows: a TypeScript file, proven by the generic templ
       "step names not checked: subscription is not a built-in workflow of this project (its calls' names, keys and JSON are checked against the operation catalog)",
     ]);
     expect(result).to.include({ valid: true, onChain: true, recorded: true });
+
+    // One step disclosed verifies offline and against the chain: the disclosure names the template
+    // by the definition's hash, as the registry does.
+    const disclosure = discloseStep(bundle, 1);
+    expect(disclosure.definitionHash).to.equal(hash.toString());
+    const offline = await verifyDisclosure(disclosure);
+    expect(offline.valid, offline.reasons.join("; ")).to.equal(true);
+    expect((await verifyDisclosure(disclosure, { registry: session.chain })).valid).to.equal(true);
+    const otherDefinition = { ...disclosure, definitionHash: (hash + 1n).toString() };
+    expect((await verifyDisclosure(otherDefinition)).reasons.join("; ")).to.match(
+      /is not the id of template/,
+    );
 
     // Tampering with the definition (another layout or hash) makes the bundle invalid.
     const tampered = structuredClone(bundle);
