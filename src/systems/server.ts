@@ -13,7 +13,6 @@ import {
   ReceiptRequestBodySchema,
   type ReceiptResponseBody,
   type AnyOperationSpec,
-  type ErrorBody,
   type OperationResponseBody,
   type StatusOperationSpec,
   type StatusQueryRequest,
@@ -28,6 +27,7 @@ import {
   receiptMessage,
   type SystemName,
 } from "../trace";
+import { allow, checkIdempotencyKey, HttpError, parseJson, readBody, sendError, sendJson } from "./http";
 import { OperationRefusal } from "./types";
 import type {
   Fault,
@@ -39,7 +39,6 @@ import type {
   SimulatedSystemOptions,
 } from "./types";
 
-const MAX_BODY_BYTES = 1 << 20;
 const DEFAULT_TIMEOUT_HOLD_MS = 60_000;
 export const FAULT_KINDS = [
   "error",
@@ -69,17 +68,6 @@ export const FaultSchema = z
 
 export class SimulatedSystemError extends Error {
   override name = "SimulatedSystemError";
-}
-
-/** An answer other than 200, with the `{ error: { code, message } }` body. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 interface StoredEffect {
@@ -325,15 +313,7 @@ class SimulatedSystemServer {
       throw new HttpError(400, "INVALID_ENVELOPE", describeZodError(envelope.error, "body"));
     }
     const { workflowId, callSeq, idempotencyKey } = envelope.data;
-    // One key per call of a run: the key IS (workflowId, callSeq). Another key would let a host get
-    // a second signed answer for the same call (which its status query and receipt would not see).
-    if (idempotencyKey !== idempotencyKeyOf(workflowId, callSeq)) {
-      throw new HttpError(
-        400,
-        "INVALID_ENVELOPE",
-        `body.idempotencyKey: must be ${idempotencyKeyOf(workflowId, callSeq)} (the run's id and the callSeq), got ${idempotencyKey}`,
-      );
-    }
+    checkIdempotencyKey(workflowId, callSeq, idempotencyKey);
     const parsedRequest = spec.requestSchema.safeParse(envelope.data.request);
     if (!parsedRequest.success) {
       throw new HttpError(400, "INVALID_REQUEST", describeZodError(parsedRequest.error, "request"));
@@ -738,48 +718,6 @@ export function readStoredLedger(storeFile: string): LedgerEntry[] {
   } finally {
     db.close();
   }
-}
-
-function allow(method: string, methods: string[]): void {
-  if (!methods.includes(method))
-    throw new HttpError(405, "METHOD_NOT_ALLOWED", `use ${methods.join(" or ")}`);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (size > MAX_BODY_BYTES)
-        reject(new HttpError(413, "BODY_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`));
-      else resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-    req.on("error", reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "INVALID_JSON", "the body is not JSON");
-  }
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
-  const body: ErrorBody = { error: { code, message } };
-  sendJson(res, status, body);
 }
 
 function urlHost(address: string): string {

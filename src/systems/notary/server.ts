@@ -14,16 +14,15 @@ import {
   NOTARY_SYSTEM,
   NOTARY_SYSTEM_CODE,
   OperationRequestBodySchema,
-  type ErrorBody,
   type HttpDeclaration,
   type OperationResponseBody,
   type StatusQueryResponse,
 } from "../../host";
 import { createLogger, type Logger } from "../../project";
 import { attestationMessage, CALL_SUCCEEDED, hashFields, SettleOutcome } from "../../trace";
+import { allow, checkIdempotencyKey, HttpError, parseJson, readBody, sendError, sendJson } from "../http";
 import { NotaryJournal, type NotaryJournalRow } from "./journal";
 
-const MAX_BODY_BYTES = 1 << 20;
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 8_000;
 
 export interface NotaryOptions {
@@ -52,16 +51,6 @@ export interface RunningNotary {
 
 export class NotaryConfigurationError extends Error {
   override name = "NotaryConfigurationError";
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const StatusRequestSchema = z
@@ -202,7 +191,7 @@ class NotaryServer {
     if (!envelope.success)
       throw new HttpError(400, "INVALID_ENVELOPE", describeZodError(envelope.error, "body"));
     const { workflowId, callSeq, idempotencyKey, request } = envelope.data;
-    checkKey(workflowId, callSeq, idempotencyKey);
+    checkIdempotencyKey(workflowId, callSeq, idempotencyKey);
     const parsed = HttpDeclarationSchema.safeParse((raw as { http?: unknown }).http);
     if (!parsed.success) {
       throw new HttpError(400, "INVALID_DECLARATION", describeZodError(parsed.error, "body.http"));
@@ -368,7 +357,7 @@ class NotaryServer {
     if (!envelope.success)
       throw new HttpError(400, "INVALID_ENVELOPE", describeZodError(envelope.error, "body"));
     const { workflowId, callSeq, idempotencyKey } = envelope.data;
-    checkKey(workflowId, callSeq, idempotencyKey);
+    checkIdempotencyKey(workflowId, callSeq, idempotencyKey);
     const query = StatusRequestSchema.safeParse(envelope.data.request);
     if (!query.success) throw new HttpError(400, "INVALID_REQUEST", describeZodError(query.error, "request"));
     const code = z
@@ -545,16 +534,6 @@ class NotaryServer {
   }
 }
 
-function checkKey(workflowId: bigint, callSeq: number, idempotencyKey: string): void {
-  if (idempotencyKey !== idempotencyKeyOf(workflowId, callSeq)) {
-    throw new HttpError(
-      400,
-      "INVALID_ENVELOPE",
-      `body.idempotencyKey: must be ${idempotencyKeyOf(workflowId, callSeq)} (the run's id and the callSeq), got ${idempotencyKey}`,
-    );
-  }
-}
-
 function unmappable(row: Pick<NotaryJournalRow, "operationName" | "upstreamAnswer">): HttpError {
   const answer = row.upstreamAnswer as { status?: number } | null;
   return new HttpError(
@@ -562,46 +541,4 @@ function unmappable(row: Pick<NotaryJournalRow, "operationName" | "upstreamAnswe
     "UPSTREAM_ANSWER_UNMAPPABLE",
     `the upstream answered ${row.operationName} with HTTP ${answer?.status ?? "?"} and a body its declaration cannot map (kept in the notary's journal, not signed)`,
   );
-}
-
-function allow(method: string, methods: string[]): void {
-  if (!methods.includes(method))
-    throw new HttpError(405, "METHOD_NOT_ALLOWED", `use ${methods.join(" or ")}`);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (size > MAX_BODY_BYTES)
-        reject(new HttpError(413, "BODY_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`));
-      else resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-    req.on("error", reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "INVALID_JSON", "the body is not JSON");
-  }
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
-  const body: ErrorBody = { error: { code, message } };
-  sendJson(res, status, body);
 }
