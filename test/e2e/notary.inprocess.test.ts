@@ -310,18 +310,18 @@ describe("the signing notary: a plain REST API (examples/refunds-api.ts) behind 
       const restarted = await post(route("refunds.issue_credit_note"), envelope(1, request));
       expect(restarted.json).to.deep.equal(first.json);
       expect(api.performed["POST /credit-notes"]).to.equal(before + 1);
+      /** notary.status (call `seq`) of the credit note asked for at `callSeq` with `requestHash`. */
+      const creditNoteStatus = (seq: number, callSeq: number, hash: bigint) =>
+        post(
+          route("notary.status"),
+          envelope(
+            seq,
+            { callSeq, operation: "refunds.issue_credit_note", requestHash: hash.toString() },
+            { http: undefined, queried: { code: 1001 } },
+          ),
+        );
       const requestHash = hashFields(ops.issueCreditNote.encodeRequest(request));
-      const status = await post(
-        route("notary.status"),
-        envelope(
-          2,
-          { callSeq: 1, operation: "refunds.issue_credit_note", requestHash: requestHash.toString() },
-          {
-            http: undefined,
-            queried: { code: 1001 },
-          },
-        ),
-      );
+      const status = await creditNoteStatus(2, 1, requestHash);
       expect(status.status).to.equal(200);
       expect(status.json.response.outcome).to.equal("TOOK_EFFECT");
       expect(status.json.original?.response).to.deep.equal(first.json.response);
@@ -329,17 +329,7 @@ describe("the signing notary: a plain REST API (examples/refunds-api.ts) behind 
       // A call never forwarded: NO_EFFECT, signed, and its key fenced from then on.
       const never = { orderId: "ORD-K3", amountCents: 7, currency: "EUR" };
       const neverHash = hashFields(ops.issueCreditNote.encodeRequest(never));
-      const noEffect = await post(
-        route("notary.status"),
-        envelope(
-          4,
-          { callSeq: 3, operation: "refunds.issue_credit_note", requestHash: neverHash.toString() },
-          {
-            http: undefined,
-            queried: { code: 1001 },
-          },
-        ),
-      );
+      const noEffect = await creditNoteStatus(4, 3, neverHash);
       expect(noEffect.json.response).to.deep.equal({ outcome: "NO_EFFECT" });
       const late = await post(route("refunds.issue_credit_note"), envelope(3, never));
       expect(late.status).to.equal(409);
