@@ -108,6 +108,7 @@ async function runBench(opts: BenchOptions, invocationDir: string): Promise<void
     );
   }
   const {
+    BENCH_SUBMITTER,
     benchmarkScenario,
     benchmarkBatchGas,
     benchmarkProver,
@@ -161,7 +162,7 @@ async function runBench(opts: BenchOptions, invocationDir: string): Promise<void
           scenario: name,
           count: 1,
           dataDir: opts.dataDir,
-          submitterOf: () => "0x000000000000000000000000000000000000bE0c",
+          submitterOf: () => BENCH_SUBMITTER,
           logger,
         });
         sampleInput = chain.runs[0].input;

@@ -43,7 +43,8 @@ export interface BenchFigures {
   peakRssMb: number;
 }
 
-const median = (values: number[]) => {
+/** The median of `values`, rounded to an integer for an even count. */
+export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
@@ -126,7 +127,7 @@ export interface JournalOverheadFigures {
 }
 
 /** The submitter the journal bench binds its (never proven) runs to. */
-const BENCH_SUBMITTER = "0x000000000000000000000000000000000000bE0c";
+export const BENCH_SUBMITTER = "0x000000000000000000000000000000000000bE0c";
 
 /**
  * The durable journal's cost: a scenario (default: the first registered) executed `runs` times without and `runs` times with

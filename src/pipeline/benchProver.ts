@@ -4,14 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../project";
 import { Prover, readSetupRecord, type CircuitInput, type CircuitInstance } from "../prover";
+import { median } from "./bench";
 import { IN_PROCESS_NETWORK } from "./network";
 import { ScenarioSession } from "./session";
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
-};
 
 /** One circuit instance's prover, warm in this process against a fresh snarkjs CLI process, same input. */
 export interface ProverFigures {
