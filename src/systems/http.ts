@@ -1,4 +1,5 @@
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { idempotencyKeyOf, type ErrorBody } from "../host";
 
 /** The largest request body a system's server (or the notary) reads. */
@@ -69,4 +70,22 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 export function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
   const body: ErrorBody = { error: { code, message } };
   sendJson(res, status, body);
+}
+
+/** Listens on `host:port` (0: any free port) and returns the server's URL, one a client can connect to. */
+export function listenOn(server: http.Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address() as AddressInfo;
+      resolve(`http://${urlHost(address.address)}:${address.port}`);
+    });
+  });
+}
+
+function urlHost(address: string): string {
+  if (address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::") return "[::1]";
+  return address.includes(":") ? `[${address}]` : address;
 }

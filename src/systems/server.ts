@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { z } from "zod";
@@ -27,7 +26,16 @@ import {
   receiptMessage,
   type SystemName,
 } from "../trace";
-import { allow, checkIdempotencyKey, HttpError, parseJson, readBody, sendError, sendJson } from "./http";
+import {
+  allow,
+  checkIdempotencyKey,
+  HttpError,
+  listenOn,
+  parseJson,
+  readBody,
+  sendError,
+  sendJson,
+} from "./http";
 import { OperationRefusal } from "./types";
 import type {
   Fault,
@@ -190,17 +198,9 @@ class SimulatedSystemServer {
     this.server = http.createServer((req, res) => void this.route(req, res));
   }
 
-  listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        const address = this.server.address() as AddressInfo;
-        this.url = `http://${urlHost(address.address)}:${address.port}`;
-        this.logger.debug({ url: this.url }, "simulated system listening");
-        resolve();
-      });
-    });
+  async listen(host: string, port: number): Promise<void> {
+    this.url = await listenOn(this.server, host, port);
+    this.logger.debug({ url: this.url }, "simulated system listening");
   }
 
   ledger(): LedgerEntry[] {
@@ -718,10 +718,4 @@ export function readStoredLedger(storeFile: string): LedgerEntry[] {
   } finally {
     db.close();
   }
-}
-
-function urlHost(address: string): string {
-  if (address === "0.0.0.0") return "127.0.0.1";
-  if (address === "::") return "[::1]";
-  return address.includes(":") ? `[${address}]` : address;
 }

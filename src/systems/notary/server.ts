@@ -1,5 +1,4 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { derivePublicKey, signMessage, toHex32, type PublicKey } from "../../crypto";
 import {
@@ -20,7 +19,16 @@ import {
 } from "../../host";
 import { createLogger, type Logger } from "../../project";
 import { attestationMessage, CALL_SUCCEEDED, hashFields, SettleOutcome } from "../../trace";
-import { allow, checkIdempotencyKey, HttpError, parseJson, readBody, sendError, sendJson } from "../http";
+import {
+  allow,
+  checkIdempotencyKey,
+  HttpError,
+  listenOn,
+  parseJson,
+  readBody,
+  sendError,
+  sendJson,
+} from "../http";
 import { NotaryJournal, type NotaryJournalRow } from "./journal";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 8_000;
@@ -120,17 +128,8 @@ class NotaryServer {
     this.server = http.createServer((req, res) => void this.route(req, res));
   }
 
-  listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        const address = this.server.address() as AddressInfo;
-        const shown = address.address.includes(":") ? `[${address.address}]` : address.address;
-        this.url = `http://${shown === "0.0.0.0" ? "127.0.0.1" : shown}:${address.port}`;
-        resolve();
-      });
-    });
+  async listen(host: string, port: number): Promise<void> {
+    this.url = await listenOn(this.server, host, port);
   }
 
   close(): Promise<void> {
