@@ -53,13 +53,10 @@ function startChild(
   onEvent?: (event: ChildEvent, child: ChildProcess) => void,
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", CHILD], {
+    // tsx (esbuild) starts a child in about half the time ts-node takes: there are dozens of them.
+    const child = spawn(process.execPath, ["-r", "tsx/cjs", CHILD], {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        CRASH_CHILD: JSON.stringify(config),
-        TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
-      },
+      env: { ...process.env, CRASH_CHILD: JSON.stringify(config) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     children.add(child);
