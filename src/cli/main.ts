@@ -487,7 +487,8 @@ export function buildProgram(): Command {
     .option(
       "--batch <n>",
       "submit proven runs of one template together, up to n (2-32) in one transaction (submitBatch: " +
-        "N + 3 pairings instead of 4N); a state template's runs are still submitted one at a time",
+        "N + 3 pairings instead of 4N); a state template's runs are prepared as a chain, each on top of the " +
+        "ones before it, and a batch is a stretch of that chain",
       batchSizeArg,
     )
     .addOption(

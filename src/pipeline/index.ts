@@ -5,6 +5,7 @@ export * from "./session";
 export * from "./bench";
 export * from "./queues";
 export * from "./runState";
+export * from "./recordState";
 export * from "./runChain";
 export * from "./submitBundles";
 export * from "./benchProver";

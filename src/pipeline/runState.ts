@@ -118,3 +118,17 @@ export function stateMoveOf(transition: StateTransition): { move: StateMove; bun
     },
   };
 }
+
+/**
+ * Which of these transitions' runs the registry holds an entry for (one view call each): what
+ * `reconcile` applies of a chain of runs submitted together.
+ */
+export async function recordedRunsOf(
+  registry: { isRecorded(workflowId: bigint): Promise<boolean> },
+  transitions: readonly StateTransition[],
+): Promise<(runId: string) => boolean> {
+  const runIds = [...new Set(transitions.map((t) => t.runId))];
+  const held = await Promise.all(runIds.map((runId) => registry.isRecorded(BigInt(runId))));
+  const recorded = new Set(runIds.filter((_, i) => held[i]));
+  return (runId) => recorded.has(runId);
+}

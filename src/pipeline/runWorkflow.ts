@@ -5,13 +5,9 @@ import { bundleFromTrace, writeBundle, type BundleState, type RunBundle } from "
 import {
   definitionTemplateName,
   queryEntries,
-  readStateRoot,
   recordBatch,
-  RegistrySubmitError,
   submitRun,
   submitRunWithState,
-  TransactionNotMinedError,
-  TransactionTimeoutError,
   waitForTransaction,
   writeDeployment,
   type BatchRun,
@@ -49,7 +45,8 @@ import type { StateMove } from "../state";
 import { addTemplate, ensureStateDomain, isDefinitionBound, registerDefinition } from "./deployment";
 import { IN_PROCESS_NETWORK, type ChainContext } from "./network";
 import { onceInFlight, queuesOf, type RunQueues } from "./queues";
-import { runStateFor, stateMoveOf, type RunState } from "./runState";
+import { recordWithState, recordWithStateInChain } from "./recordState";
+import { runStateFor, type RunState } from "./runState";
 
 /** What `wesflow run --json` prints: one run, proven and recorded. */
 export interface RunSummary {
@@ -583,11 +580,13 @@ export async function recordExecution<Input>(
   let proof: RunProof;
   let tx: ConfirmedTransaction;
   let submitMs = 0;
-  const submitted = async (work: () => Promise<ConfirmedTransaction>) => {
+  const submitted = async <T>(work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
       return await work();
     } catch (cause) {
+      // A run of a chain whose proof failed on the way: already reported as such.
+      if (cause instanceof RunNotRecordedError) throw cause;
       journal?.updateRun({ runId, lastError: `submit: ${(cause as Error).message}` });
       throw new RunNotRecordedError(runId, trace.outcome, "submit", bundlePath, cause);
     } finally {
@@ -595,28 +594,28 @@ export async function recordExecution<Input>(
     }
   };
   if (runState) {
-    if (queues.batch && !notedUnbatched.has(queues)) {
-      notedUnbatched.add(queues);
-      // Batching a state template's runs needs each prepared against the root the one before it will
-      // leave, before that one is recorded: the state store prepares against its applied root only.
-      progress.note(
-        `${definitionName}: ${instance.name} moves ${runState.effect.domain}; its runs are submitted one at a time (not in batches)`,
-      );
-    }
-    ({ proof, tx } = await recordWithState({
+    const stateArgs = {
       runState,
       runId,
       trace,
       chain,
       prove,
       alreadyRecorded,
-      submit: (p) => submitted(() => submit(p)),
-      setBundleState: (state) => {
+      setBundleState: (state: BundleState) => {
         bundle = { ...bundle, state };
         writeBundle(runsDir, bundle);
       },
       progress,
-    }));
+    };
+    if (queues.batch) {
+      let runs: number;
+      ({ proof, tx, runs, submitMs } = await submitted(() =>
+        recordWithStateInChain({ ...stateArgs, queues, templateId: template.templateId }),
+      ));
+      batchRuns = runs;
+    } else {
+      ({ proof, tx } = await recordWithState({ ...stateArgs, submit: (p) => submitted(() => submit(p)) }));
+    }
   } else {
     proof = await prove();
     tx = await submitted(() => (queues.batch ? submitInBatch(proof) : submit(proof)));
@@ -681,111 +680,4 @@ export async function recordExecution<Input>(
         }
       : {}),
   };
-}
-
-/**
- * The state path of recordExecution, under the domain's lock: prepares the run's changes against
- * the domain's current root, proves the transition, submits it with `submitWithState` and applies
- * it to the journal's state once the registry took it (with the chain connection's confirmations).
- * A proof that fails leaves the state as it was (the transition is discarded). A submission that
- * fails is settled against the registry's root (`reconcile`: applied if the transaction landed after
- * all, discarded if not); when the registry refused a stale root because the domain moved (another
- * process), the run is rebased once: prepared, proven and submitted again against the new root. A
- * submission whose transaction may still be mined (its wait timed out, or it had no receipt) keeps
- * its transition PENDING: a later reconcile (the next session's, or a stale root's) applies it if the
- * transaction lands, discards it if not. A run the registry already holds (a crash after the
- * transaction; the session's reconcile applied its transition) is proven again from its applied
- * transition and not submitted. Exported for tests.
- */
-export async function recordWithState(args: {
-  runState: RunState;
-  runId: string;
-  trace: Trace;
-  chain: ChainContext;
-  prove: (state: StateMove) => Promise<RunProof>;
-  alreadyRecorded: () => Promise<ConfirmedTransaction | undefined>;
-  submit: (proof: RunProof) => Promise<ConfirmedTransaction>;
-  setBundleState: (state: BundleState) => void;
-  progress: ProgressReporter;
-}): Promise<{ proof: RunProof; tx: ConfirmedTransaction }> {
-  const { runState, runId, trace, chain } = args;
-  const { store, effect } = runState;
-  const domain = effect.domain;
-  const { active, waiting } = store.lockLoad(domain);
-  if (active > 0) {
-    args.progress.note(
-      `${trace.scenario}: waiting for the ${domain} state (${active + waiting} runs ahead record their transitions first)`,
-    );
-  }
-  return store.exclusive(domain, async () => {
-    const applied = store.appliedTransition(domain, runId);
-    if (applied) {
-      const recorded = await args.alreadyRecorded();
-      if (!recorded) {
-        throw new Error(
-          `run ${runId}'s transition of "${domain}" is applied in the journal but the registry on ${chain.network} has no entry for the run`,
-        );
-      }
-      const { move, bundle } = stateMoveOf(applied);
-      args.setBundleState(bundle);
-      return { proof: await args.prove(move), tx: recorded };
-    }
-    // A transition of this run left PENDING by an earlier attempt (a crash before its transaction,
-    // which the session's reconcile kept as resubmittable) is replaced by a fresh one.
-    for (const stale of store.pendingTransitions(domain)) {
-      if (stale.runId === runId) store.discardTransition(stale.id);
-    }
-    for (let attempt = 1; ; attempt += 1) {
-      const transition = store.prepareTransition(domain, runId, effect.changes(trace), {
-        allowNewKeys: effect.allowInsert === true,
-      });
-      const { move, bundle } = stateMoveOf(transition);
-      args.setBundleState(bundle);
-      let proof: RunProof;
-      try {
-        proof = await args.prove(move);
-      } catch (error) {
-        store.discardTransition(transition.id);
-        throw error;
-      }
-      try {
-        const tx = await args.submit(proof);
-        store.applyTransition(transition.id);
-        return { proof, tx };
-      } catch (error) {
-        // Not known to have failed: settling it now would discard a transition that may yet land.
-        if (mayStillBeMined(error)) throw error;
-        const chainRoot = await readStateRoot({
-          registry: chain.registry,
-          domainId: transition.domainId,
-        }).catch(() => undefined);
-        if (chainRoot === undefined) throw error;
-        const settled = store.reconcile(domain, chainRoot);
-        if (settled.applied.some((t) => t.id === transition.id)) {
-          const recorded = await args.alreadyRecorded();
-          if (recorded) return { proof, tx: recorded };
-        }
-        if (store.getTransition(transition.id)?.status === "PENDING") store.discardTransition(transition.id);
-        if (attempt === 1 && isStaleRoot(error) && settled.inSync) {
-          args.progress.note(`${domain}: the registry's root moved; proving the run again against it`);
-          continue;
-        }
-        throw error;
-      }
-    }
-  });
-}
-
-/** Sessions told that their state template's runs are not batched (said once per session). */
-const notedUnbatched = new WeakSet<RunQueues>();
-
-/** A submission whose transaction was sent but whose fate is unknown (RunNotRecordedError's cause). */
-function mayStillBeMined(error: unknown): boolean {
-  const cause = (error as { cause?: unknown })?.cause;
-  return cause instanceof TransactionTimeoutError || cause instanceof TransactionNotMinedError;
-}
-
-function isStaleRoot(error: unknown): boolean {
-  const cause = (error as { cause?: unknown })?.cause;
-  return cause instanceof RegistrySubmitError && cause.errorName === "Registry__StaleStateRoot";
 }

@@ -11,7 +11,7 @@ import { toHex32 } from "../crypto";
 import { readStateRoot } from "../chain";
 import { stateDomainId, type StateStore } from "../state";
 import { IN_PROCESS_NETWORK, NetworkError, openChain, type ChainContext } from "./network";
-import { ensureDomain, stateStoreOf } from "./runState";
+import { ensureDomain, recordedRunsOf, stateStoreOf } from "./runState";
 import { createRunQueues, DEFAULT_BATCH_WINDOW_MS, type RunQueues } from "./queues";
 import { recordExecution, runWorkflow, workflowTagOf, type RunSummary } from "./runWorkflow";
 
@@ -80,7 +80,8 @@ export class ScenarioSession {
     txTimeoutMs?: number;
     /**
      * Submit proven runs of one template in batch transactions of up to this many (2 to 32; default:
-     * one transaction per run). A state template's runs are still submitted one at a time.
+     * one transaction per run). A state template's runs are prepared as a chain, each on top of the
+     * ones before it, and a batch is a stretch of that chain (src/pipeline/recordState.ts).
      */
     batchSize?: number;
     /** How long a proven run waits for others to join its batch, at most (default 30 000 ms). */
@@ -283,8 +284,9 @@ export async function reconcileState(args: {
       `the registry on ${chain.network} has no state domain "${domain}": redeploy (npx hardhat run scripts/deploy.ts --network ${chain.network})`,
     );
   }
-  if (chainRoot === store.root(domain) && store.pendingTransitions(domain).length === 0) return;
-  const result = store.reconcile(domain, chainRoot);
+  const pending = store.pendingTransitions(domain);
+  if (chainRoot === store.root(domain) && pending.length === 0) return;
+  const result = store.reconcile(domain, chainRoot, await recordedRunsOf(chain.registry, pending));
   if (result.applied.length + result.discarded.length > 0) {
     args.progress?.note(
       `${domain}: reconciled with the registry (${result.applied.length} transitions applied, ${result.discarded.length} discarded)`,

@@ -51,6 +51,13 @@ export interface PrepareOptions {
    * StateLeafUpdate) cannot prove an insertion: pass false to refuse one when preparing.
    */
   allowNewKeys?: boolean;
+  /**
+   * Prepare on top of these PENDING transitions of the domain (ids, oldest first) instead of its
+   * applied state: the first must start from the applied root and each next one from the root the
+   * one before it leaves (a chain of runs submitted together, `submitBatchWithState`). Refused
+   * (StaleStateError) when they do not chain so. Omitted or empty: against the applied state.
+   */
+  onTopOf?: readonly number[];
 }
 
 /** A key's current leaf and its Merkle path under the domain's current root. */
@@ -417,8 +424,8 @@ export class StateStore {
   // ------------------------------------------------------------------ transitions
 
   /**
-   * Turns a run's changes into a transition against the domain's CURRENT root and stores it as
-   * PENDING (nothing is applied). Writes are taken in order, each in the tree as the previous ones
+   * Turns a run's changes into a transition against the domain's CURRENT root (or on top of a chain
+   * of pending transitions: `options.onTopOf`) and stores it as PENDING (nothing is applied). Writes are taken in order, each in the tree as the previous ones
    * left it (several changes of one key are several writes). Refused: a result below 0 or at or
    * above 2^64 (StateValueError: e.g. stock would go negative), a new key whose slot (fixed by the
    * key) another key holds (StateSlotTakenError) or when `options.allowNewKeys` is false, a run whose transition of this
@@ -432,13 +439,36 @@ export class StateStore {
   ): StateTransition {
     checkRunId(runId);
     if (!Array.isArray(changes)) throw new StateError("changes must be an array of { key, value | delta }");
-    const { transition, base, view } = this.db
+    const { transition, base, view, chained } = this.db
       .transaction(() => {
         const base = this.load(domain);
         this.refuseAppliedRun(domain, runId);
         const view = base.tree.fork();
         const current = new Map<string, { slot: number; keyField: bigint; value: bigint }>();
         const holders = new Map<number, string>([...base.entries.values()].map((e) => [e.slot, e.key]));
+        // The chain it goes on top of: each pending transition's writes, in order, from the applied root.
+        let tipRoot = base.root;
+        for (const id of options.onTopOf ?? []) {
+          const below = this.transitionOrThrow(id);
+          if (below.domain !== domain || below.status !== "PENDING") {
+            throw new StateError(
+              `state transition #${id} is not a PENDING transition of "${domain}" (it is ${below.status} in "${below.domain}")`,
+            );
+          }
+          if (below.runId === runId)
+            throw new StateError(`run ${runId} already has transition #${id} in the chain`);
+          if (below.rootBefore !== tipRoot) throw new StaleStateError(domain, id, below.rootBefore, tipRoot);
+          for (const write of below.writes) {
+            view.update(write.slot, write.leafAfter);
+            current.set(write.key, { slot: write.slot, keyField: write.keyField, value: write.valueAfter });
+            holders.set(write.slot, write.key);
+          }
+          if (view.root() !== below.rootAfter) {
+            throw new StateIntegrityError(`the writes of transition #${id} do not give its rootAfter`);
+          }
+          tipRoot = below.rootAfter;
+        }
+        const chained = (options.onTopOf ?? []).length;
         const writes: StateWrite[] = [];
         for (const change of changes) {
           const { key } = change as { key: unknown };
@@ -491,9 +521,9 @@ export class StateStore {
           )
           .run(
             domain,
-            base.version,
+            base.version + chained,
             runId,
-            toHex32(base.root),
+            toHex32(tipRoot),
             toHex32(rootAfter),
             writesToJson(writes),
             createdAt,
@@ -503,17 +533,18 @@ export class StateStore {
           domain,
           domainId: stateDomainId(domain),
           runId,
-          version: base.version,
-          rootBefore: base.root,
+          version: base.version + chained,
+          rootBefore: tipRoot,
           rootAfter,
           writes,
           status: "PENDING",
           createdAt,
         };
-        return { transition, base, view };
+        return { transition, base, view, chained };
       })
       .immediate();
-    this.prepared.set(transition.id, { base, generation: base.generation, view });
+    // A view over the applied tree only: applyTransition may take it as it is.
+    if (chained === 0) this.prepared.set(transition.id, { base, generation: base.generation, view });
     return transition;
   }
 
@@ -556,6 +587,29 @@ export class StateStore {
     return transition;
   }
 
+  /**
+   * Discards a PENDING transition and every PENDING transition of its domain prepared after it (a
+   * chain prepared on top of it, `onTopOf`, which can no longer be accepted). Returns those
+   * discarded now, oldest first. An APPLIED transition cannot be discarded.
+   */
+  discardChainFrom(id: number): StateTransition[] {
+    const discarded = this.db
+      .transaction(() => {
+        const first = this.transitionOrThrow(id);
+        if (first.status === "APPLIED") {
+          throw new StateError(
+            `state transition #${id} of "${first.domain}" is applied: it cannot be discarded`,
+          );
+        }
+        return this.pendingTransitions(first.domain)
+          .filter((t) => t.id >= id)
+          .map((t) => this.discardPending(t));
+      })
+      .immediate();
+    for (const t of discarded) this.prepared.delete(t.id);
+    return discarded;
+  }
+
   getTransition(id: number): StateTransition | undefined {
     const row = this.db.prepare<TransitionRow>("SELECT * FROM state_transitions WHERE id = ?").get(id);
     return row && transitionFromRow(row);
@@ -592,8 +646,12 @@ export class StateStore {
    *  3. if the local root still differs from the chain's (the local state diverged, e.g. the chain
    *     was advanced by another executor), transitions that start from or lead to the chain's root
    *     stay PENDING as `unresolved` and the others are DISCARDED; `inSync` is false.
+   * With `recorded` (whether the registry holds an entry for a run), step 1 applies, oldest first,
+   * every pending transition whose run the registry recorded and that starts from the local root as
+   * the ones applied before it left it: a chain recorded in one batch (whose middle roots the chain's
+   * root does not show, and whose runs that change nothing leave the root as it was).
    */
-  reconcile(domain: string, chainRoot: bigint): StateReconcileResult {
+  reconcile(domain: string, chainRoot: bigint, recorded?: (runId: string) => boolean): StateReconcileResult {
     const settled: Application[] = [];
     const result = this.db
       .transaction(() => {
@@ -611,8 +669,10 @@ export class StateStore {
         };
         const rest: StateTransition[] = [];
         for (const transition of this.pendingTransitions(domain)) {
-          const recorded = transition.rootAfter === chainRoot && transition.rootBefore === localRoot;
-          if (recorded && this.appliedTransitionOf(domain, transition.runId) === undefined) {
+          const landed =
+            transition.rootBefore === localRoot &&
+            (recorded ? recorded(transition.runId) : transition.rootAfter === chainRoot);
+          if (landed && this.appliedTransitionOf(domain, transition.runId) === undefined) {
             const done = this.applyPending(transition, state, settled.at(-1));
             settled.push(done);
             result.applied.push(done.transition);

@@ -355,6 +355,106 @@ describe("state: StateStore (SQLite, the journal's database)", function () {
     expect(store.get(STOCK, "SKU-COFFEE-1KG")).to.equal(expected - 2n);
   });
 
+  describe("chains of pending transitions (runs submitted together)", () => {
+    it("prepares each run on top of the pending ones before it; applied in order they give the same state as one at a time", () => {
+      store.createDomain(STOCK, GENESIS);
+      const a = store.prepareTransition(STOCK, "run-a", [{ key: "SKU-TEA-250G", delta: -1n }]);
+      const b = store.prepareTransition(STOCK, "run-b", [{ key: "SKU-TEA-250G", delta: -2n }], {
+        onTopOf: [a.id],
+      });
+      const none = store.prepareTransition(STOCK, "run-none", [], { onTopOf: [a.id, b.id] });
+      const c = store.prepareTransition(
+        STOCK,
+        "run-c",
+        [
+          { key: "SKU-NEW", value: 7n },
+          { key: "SKU-TEA-250G", delta: -3n },
+        ],
+        { onTopOf: [a.id, b.id, none.id] },
+      );
+      expect(b.rootBefore).to.equal(a.rootAfter);
+      expect(b.writes[0].valueBefore).to.equal(79n); // a's write, not the applied 80
+      expect(none).to.include({ rootBefore: b.rootAfter, rootAfter: b.rootAfter });
+      expect(c.rootBefore).to.equal(b.rootAfter);
+      expect(c.writes.map((w) => [w.key, w.inserted, w.valueBefore, w.valueAfter])).to.deep.equal([
+        ["SKU-NEW", true, 0n, 7n],
+        ["SKU-TEA-250G", false, 77n, 74n],
+      ]);
+      for (const t of [a, b, none, c]) expectPathsVerify(t);
+      expect(store.root(STOCK), "nothing applied yet").to.equal(a.rootBefore);
+      for (const t of [a, b, none, c]) store.applyTransition(t.id);
+      expect(store.root(STOCK)).to.equal(c.rootAfter);
+      expect(store.get(STOCK, "SKU-TEA-250G")).to.equal(74n);
+      expect(store.domain(STOCK).version).to.equal(4);
+      // The same runs one at a time against the applied root reach the same root.
+      const other = new StateStore(new Database(":memory:"));
+      other.createDomain(STOCK, GENESIS);
+      for (const t of [a, b, none, c]) {
+        const changes = t.writes.map((w) => ({ key: w.key, value: w.valueAfter }));
+        other.applyTransition(other.prepareTransition(STOCK, t.runId, changes).id);
+      }
+      expect(other.root(STOCK)).to.equal(c.rootAfter);
+    });
+
+    it("refuses a chain that does not start from the applied root or does not chain, and a transition that is not pending", () => {
+      store.createDomain(STOCK, GENESIS);
+      const a = store.prepareTransition(STOCK, "run-a", [{ key: "SKU-TEA-250G", delta: -1n }]);
+      const b = store.prepareTransition(STOCK, "run-b", [{ key: "SKU-TEA-250G", delta: -1n }], {
+        onTopOf: [a.id],
+      });
+      const change = [{ key: "SKU-TEA-250G", delta: -1n }];
+      expect(() => store.prepareTransition(STOCK, "run-x", change, { onTopOf: [b.id] })).to.throw(
+        StaleStateError,
+      );
+      expect(() => store.prepareTransition(STOCK, "run-x", change, { onTopOf: [b.id, a.id] })).to.throw(
+        StaleStateError,
+      );
+      expect(() => store.prepareTransition(STOCK, "run-a", change, { onTopOf: [a.id] })).to.throw(
+        /already has transition/,
+      );
+      store.discardTransition(a.id);
+      expect(() => store.prepareTransition(STOCK, "run-x", change, { onTopOf: [a.id] })).to.throw(
+        /not a PENDING transition/,
+      );
+      // A value that goes negative on top of the chain is refused as against the applied state.
+      const c = store.prepareTransition(STOCK, "run-c", [{ key: "SKU-TEA-250G", delta: -80n }]);
+      expect(() =>
+        store.prepareTransition(STOCK, "run-y", [{ key: "SKU-TEA-250G", delta: -1n }], { onTopOf: [c.id] }),
+      ).to.throw(StateValueError);
+    });
+
+    it("reconcile with the registry's recorded runs applies a chain recorded in one batch, its no-op runs included, and keeps what follows", () => {
+      const genesis = store.createDomain(STOCK, GENESIS);
+      const a = store.prepareTransition(STOCK, "run-a", [{ key: "SKU-TEA-250G", delta: -1n }]);
+      const noop = store.prepareTransition(STOCK, "run-noop", [], { onTopOf: [a.id] });
+      const b = store.prepareTransition(STOCK, "run-b", [{ key: "SKU-TEA-250G", delta: -1n }], {
+        onTopOf: [a.id, noop.id],
+      });
+      const next = store.prepareTransition(STOCK, "run-next", [{ key: "SKU-MUG-CERAMIC", delta: -1n }], {
+        onTopOf: [a.id, noop.id, b.id],
+      });
+      const after = store.prepareTransition(STOCK, "run-after", [{ key: "SKU-MUG-CERAMIC", delta: -1n }], {
+        onTopOf: [a.id, noop.id, b.id, next.id],
+      });
+      expect(store.root(STOCK)).to.equal(genesis.root);
+      // Crash: a, noop and b were recorded in one batch; next and after were not sent.
+      const recorded = new Set(["run-a", "run-noop", "run-b"]);
+      const result = store.reconcile(STOCK, b.rootAfter, (runId) => recorded.has(runId));
+      expect(result.applied.map((t) => t.id)).to.deep.equal([a.id, noop.id, b.id]);
+      expect(result.resubmittable.map((t) => t.id)).to.deep.equal([next.id]);
+      expect(result.discarded.map((t) => t.id)).to.deep.equal([after.id]);
+      expect(result).to.include({ inSync: true, root: b.rootAfter });
+      expect(store.get(STOCK, "SKU-TEA-250G")).to.equal(78n);
+
+      // A no-op run that was NOT recorded is not taken for recorded (its root alone cannot tell).
+      const noop2 = store.prepareTransition(STOCK, "run-noop2", [], { onTopOf: [next.id] });
+      const settled = store.reconcile(STOCK, b.rootAfter, () => false);
+      expect(settled.applied).to.deep.equal([]);
+      expect(settled.resubmittable.map((t) => t.id)).to.include(next.id);
+      expect(store.getTransition(noop2.id)!.status).to.not.equal("APPLIED");
+    });
+  });
+
   describe("reconcile (crash recovery against the registry's root)", () => {
     it("applies the pending transition that led to the chain's root and discards the stale ones", () => {
       const genesis = store.createDomain(STOCK, GENESIS);
