@@ -54,6 +54,8 @@ function startChild(
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     // tsx (esbuild) starts a child in about half the time ts-node takes: there are dozens of them.
+    // (Not for bin/wesflow.js: the sources' dynamic import()s need tsx's ESM hooks there, whose
+    // loader thread makes a command start slower than ts-node does.)
     const child = spawn(process.execPath, ["-r", "tsx/cjs", CHILD], {
       cwd: ROOT,
       env: { ...process.env, CRASH_CHILD: JSON.stringify(config) },
