@@ -145,6 +145,13 @@ export interface ThroughputFigures {
   medianProveMs: number;
   /** runsPerMinute / pureRunsPerMinute. */
   ratio: number;
+  /**
+   * With `batch`: the session submitted with `--batch <batch>` (a state template's runs as a chain),
+   * the transactions that recorded the runs and the gas per run all-in (their gas / the runs).
+   */
+  batch?: number;
+  transactions?: number;
+  gasPerRun?: number;
 }
 
 /**
@@ -159,17 +166,21 @@ export async function benchmarkThroughput(args: {
   dataDir: string;
   logger?: Logger;
   onRun?: (ended: number, runs: number) => void;
+  /** Submit in batches of up to this many (`--batch`); omitted: one transaction per run. */
+  batch?: number;
 }): Promise<ThroughputFigures> {
   const session = await ScenarioSession.open({
     scenario: args.scenario,
     network: IN_PROCESS_NETWORK,
     dataDir: args.dataDir,
     logger: args.logger,
+    ...(args.batch ? { batchSize: args.batch, batchWindowMs: 60_000 } : {}),
   });
   try {
     await session.run(session.scenario.demoInput(1));
     const started = performance.now();
     const proveMs: number[] = [];
+    const gasByTx = new Map<string, number>();
     let next = 2;
     let ended = 0;
     const worker = async () => {
@@ -177,6 +188,7 @@ export async function benchmarkThroughput(args: {
         const n = next++;
         const run = await session.run(session.scenario.demoInput(n));
         proveMs.push(run.timings.proveMs);
+        gasByTx.set(run.txHash, run.gasUsed);
         args.onRun?.(++ended, args.runs);
       }
     };
@@ -196,6 +208,13 @@ export async function benchmarkThroughput(args: {
       pureRunsPerMinute: Math.round(pureRunsPerMinute * 100) / 100,
       medianProveMs,
       ratio: Math.round((runsPerMinute / pureRunsPerMinute) * 100) / 100,
+      ...(args.batch
+        ? {
+            batch: args.batch,
+            transactions: gasByTx.size,
+            gasPerRun: Math.round([...gasByTx.values()].reduce((a, b) => a + b, 0) / args.runs),
+          }
+        : {}),
     };
   } finally {
     await session.close();

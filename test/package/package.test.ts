@@ -10,8 +10,9 @@ import { lastLine, runCommand, wesflow, type CliResult } from "../fixtures/cli";
  * prepack) into a new project, which is installed from the tarball (npm install, the registry's
  * packages from the local cache when it has them) and then type-checks and runs its example with
  * the installed package alone: no ts-node of the checkout, no hardhat.config of its own, no solc or
- * circom at the user's side. One pack and one install for every case below (the install builds
- * better-sqlite3 from source: about a minute and a half of this suite's time).
+ * circom at the user's side. One pack and one install for every case below (better-sqlite3 from a
+ * local prebuild of the checkout's binary, see localSqlitePrebuild: compiling it from source took
+ * about a minute and a half of this suite's time).
  */
 describe("the installed package: wesflow init, npm install, type-check and run in a project of its own", function () {
   this.timeout(900_000);
@@ -57,8 +58,17 @@ describe("the installed package: wesflow init, npm install, type-check and run i
     const written = JSON.parse(lastLine(init.stdout)) as { tarball: string; source: string; files: string[] };
     expect(written.source).to.equal("packed-checkout");
     tarball = path.join(project, written.tarball);
+    // better-sqlite3's install looks for a prebuilt binary (GitHub, unreachable here) and else
+    // compiles from source (~1.5 min on 2 cores). Its documented offline source, a local prebuild
+    // (prebuild-install's npm_config_<package>_local_prebuilds), is made from the checkout's own build
+    // of the same version: a project that installs another version compiles it as a user's would.
+    const prebuilds = localSqlitePrebuild(tmp);
     const install = await timed("installMs", () =>
-      inProject("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], 600_000),
+      runCommand("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], {
+        cwd: project,
+        env: { ...env(), ...(prebuilds ? { npm_config_better_sqlite3_local_prebuilds: prebuilds } : {}) },
+        timeoutMs: 600_000,
+      }),
     );
     expect(install.code, install.stderr).to.equal(0);
   });
@@ -193,3 +203,24 @@ describe("the installed package: wesflow init, npm install, type-check and run i
     );
   });
 });
+
+/**
+ * A prebuild-install tarball of the checkout's better-sqlite3 binary (build/Release/better_sqlite3.node),
+ * named as its download would be for this Node and platform; undefined when the checkout has no build.
+ */
+function localSqlitePrebuild(dir: string): string | undefined {
+  const checkout = path.dirname(require.resolve("better-sqlite3/package.json"));
+  const binary = path.join(checkout, "build", "Release", "better_sqlite3.node");
+  if (!fs.existsSync(binary)) return undefined;
+  const { version } = JSON.parse(fs.readFileSync(path.join(checkout, "package.json"), "utf8")) as {
+    version: string;
+  };
+  const prebuilds = path.join(dir, "prebuilds");
+  const staging = path.join(dir, "prebuild-staging");
+  fs.mkdirSync(path.join(staging, "build", "Release"), { recursive: true });
+  fs.mkdirSync(prebuilds, { recursive: true });
+  fs.copyFileSync(binary, path.join(staging, "build", "Release", "better_sqlite3.node"));
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  execFileSync("tar", ["-czf", path.join(prebuilds, name), "-C", staging, "build"]);
+  return prebuilds;
+}
