@@ -318,7 +318,7 @@ function printTable(r: {
     out(
       `  the same through the pipeline with --batch ${t.batch} (${t.scenario}, ${t.runs} runs, ${t.concurrent} at a time): ` +
         `${t.runsPerMinute} runs/min against ${t.pureRunsPerMinute} (${(t.ratio * 100).toFixed(0)} %) ${verdict(t.ratio >= BENCH_BUDGETS.throughputRatio)}; ` +
-        `${t.transactions} transactions, ${t.gasPerRun} gas per run all-in`,
+        `${t.transactions} ${t.transactions === 1 ? "transaction" : "transactions"}, ${t.gasPerRun} gas per run all-in`,
     );
   }
   const orderTotal = r.scenarios.order?.medianMs.total;
