@@ -270,15 +270,16 @@ export async function recordWithStateInChain(
     const prepared = await store.exclusive(domain, async () => {
       const done = attempt === 1 ? await recordedBefore(args) : undefined;
       if (done) return { done };
+      const onTopOf = stateChain.tip();
       const transition = store.prepareTransition(domain, runId, effect.changes(trace), {
         allowNewKeys: effect.allowInsert === true,
-        onTopOf: stateChain.tip(),
+        onTopOf,
       });
-      return { link: stateChain.append(transition) };
+      return { link: stateChain.append(transition), ahead: onTopOf.length };
     });
     if (prepared.done) return { ...prepared.done, runs: 1, submitMs: 0 };
     const link = prepared.link!;
-    const ahead = stateChain.length - 1;
+    const ahead = prepared.ahead!;
     const { move, bundle } = stateMoveOf(link.transition);
     args.setBundleState(bundle);
     let proof: RunProof;
@@ -359,7 +360,9 @@ async function sendChainStretch(
     let end = start + 1;
     while (end < items.length && items[end].templateId === items[start].templateId) end += 1;
     const group = items.slice(start, end);
-    const live = group.filter((item) => !item.link.broken);
+    // Which items go (taken now: a refused run below breaks the links after it while we go through).
+    const sent = group.map((item) => !item.link.broken);
+    const live = group.filter((_, i) => sent[i]);
     const results = live.length
       ? await recordBatch({
           registry: chain.registry,
@@ -373,15 +376,14 @@ async function sendChainStretch(
     for (const { tx } of results)
       if (tx) perTransaction.set(tx.txHash, (perTransaction.get(tx.txHash) ?? 0) + 1);
     let next = 0;
-    for (const item of group) {
-      if (item.link.broken) {
-        outcomes.push({ error: new StateChainBrokenError(stateChain.domain) });
-        continue;
-      }
-      const result = results[next++];
+    for (const [i, item] of group.entries()) {
+      const result = sent[i] ? results[next++] : undefined;
       if (result?.tx) {
         stateChain.recorded(item.link);
         outcomes.push({ value: { tx: result.tx, runs: perTransaction.get(result.tx.txHash)! } });
+      } else if (item.link.broken) {
+        // Not sent, or refused because a run before it in the batch was (its root chain broke).
+        outcomes.push({ error: new StateChainBrokenError(stateChain.domain) });
       } else {
         const error = result?.error ?? new Error("the batch gave no outcome for this run");
         stateChain.break(item.link, mayStillBeMined(error));

@@ -16,8 +16,10 @@ import {
 import type { WorkflowStateEffect } from "../../src/definition";
 import { Journal } from "../../src/journal";
 import {
+  createRunQueues,
   RunNotRecordedError,
   recordWithState,
+  recordWithStateInChain,
   stateStoreOf,
   type ChainContext,
   type RunState,
@@ -158,6 +160,76 @@ describe("recordWithState: a submission whose transaction may still be mined", (
     }
     expect(store.pendingTransitions(DOMAIN)).to.deep.equal([]);
     expect(store.transitions(DOMAIN).map((t) => t.status)).to.deep.equal(["DISCARDED"]);
+    fixture.journal.close();
+  });
+});
+
+describe("recordWithStateInChain: a run refused inside a chain", () => {
+  it("the runs before it are recorded, it fails with its refusal, the runs after it are prepared again on top and recorded", async () => {
+    const fixture = await pipelineFixture();
+    const { store, signer } = fixture;
+    const genesisRoot = store.root(DOMAIN);
+    const queues = createRunQueues({ batch: { size: 4, windowMs: 5_000 } });
+    const runIds = [1, 2, 3, 4].map((n) => "0x" + n.toString(16).padStart(64, "0"));
+    const REFUSED = runIds[1];
+    const proofsOf = new Map<string, number>();
+    const record = (runId: string) =>
+      recordWithStateInChain({
+        runState: fixture.runState,
+        runId,
+        trace: TRACE,
+        chain: fixture.chain,
+        queues,
+        templateId: TEMPLATE_ID,
+        // A stand-in proof (the mock verifier accepts any) whose signals are the run's move; the
+        // refused run is bound to another submitter, which the registry refuses.
+        prove: (move) =>
+          queues.prove(async () => {
+            proofsOf.set(runId, (proofsOf.get(runId) ?? 0) + 1);
+            await new Promise((resolve) => setTimeout(resolve, 30));
+            const submitter = runId === REFUSED ? 0xdeadn : BigInt(signer.address);
+            return {
+              proveMs: 30,
+              proof: PROOF,
+              publicSignals: [
+                BigInt(runId),
+                1n,
+                0x77n,
+                PROVIDER_SET_ROOT,
+                submitter,
+                move.rootBefore,
+                move.rootAfter,
+              ].map(String),
+            } as unknown as RunProof;
+          }),
+        alreadyRecorded: async () => undefined,
+        setBundleState: () => {},
+        progress: silentProgress,
+      });
+    const results = await Promise.allSettled(runIds.map(record));
+
+    expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    const refusal = (results[1] as PromiseRejectedResult).reason as { errorName?: string };
+    expect(refusal.errorName).to.equal("Registry__SubmitterMismatch");
+    // The runs after the refused one were proven a second time, on top of what was recorded.
+    expect(Object.fromEntries(proofsOf)).to.deep.equal({
+      [runIds[0]]: 1,
+      [runIds[1]]: 1,
+      [runIds[2]]: 2,
+      [runIds[3]]: 2,
+    });
+    // Three units taken, the registry's root is the journal's, nothing left pending.
+    expect(store.get(DOMAIN, "A")).to.equal(7n);
+    expect(await readStateRoot({ registry: fixture.registry, domainId: DOMAIN_ID })).to.equal(
+      store.root(DOMAIN),
+    );
+    expect(store.root(DOMAIN)).to.not.equal(genesisRoot);
+    expect(store.pendingTransitions(DOMAIN)).to.deep.equal([]);
+    const applied = store.transitions(DOMAIN, ["APPLIED"]).map((t) => t.runId);
+    expect(applied).to.deep.equal([runIds[0], runIds[2], runIds[3]]);
+    // Each recorded run's transition starts where the one before it ended.
+    const chain = store.transitions(DOMAIN, ["APPLIED"]);
+    chain.slice(1).forEach((t, i) => expect(t.rootBefore).to.equal(chain[i].rootAfter));
     fixture.journal.close();
   });
 });
