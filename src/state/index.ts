@@ -47,7 +47,7 @@
  * one that leads from the local root to the registry's current root, keeps those prepared against
  * that root (they may be resubmitted) and discards the rest. Runs submitted together (a batch,
  * `submitBatchWithState`) are prepared as a chain (`prepareTransition(..., { onTopOf })`): each on
- * top of the pending ones before it; `discardChainFrom` drops a broken chain's rest, and
+ * top of the pending ones before it (the pipeline's StateChain discards a broken chain's rest), and
  * `reconcile(domain, chainRoot, recorded)` applies what the registry recorded of a chain, in order.
  */
 export * from "./errors";

@@ -587,29 +587,6 @@ export class StateStore {
     return transition;
   }
 
-  /**
-   * Discards a PENDING transition and every PENDING transition of its domain prepared after it (a
-   * chain prepared on top of it, `onTopOf`, which can no longer be accepted). Returns those
-   * discarded now, oldest first. An APPLIED transition cannot be discarded.
-   */
-  discardChainFrom(id: number): StateTransition[] {
-    const discarded = this.db
-      .transaction(() => {
-        const first = this.transitionOrThrow(id);
-        if (first.status === "APPLIED") {
-          throw new StateError(
-            `state transition #${id} of "${first.domain}" is applied: it cannot be discarded`,
-          );
-        }
-        return this.pendingTransitions(first.domain)
-          .filter((t) => t.id >= id)
-          .map((t) => this.discardPending(t));
-      })
-      .immediate();
-    for (const t of discarded) this.prepared.delete(t.id);
-    return discarded;
-  }
-
   getTransition(id: number): StateTransition | undefined {
     const row = this.db.prepare<TransitionRow>("SELECT * FROM state_transitions WHERE id = ?").get(id);
     return row && transitionFromRow(row);
