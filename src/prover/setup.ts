@@ -11,7 +11,13 @@ import {
   exportBatchVerifier,
   isBatchVerifierCurrent,
 } from "./batchVerifier";
-import { circuitInstance, loadCircuitInstances, VERIFIERS_DIR, type CircuitInstance } from "./instances";
+import {
+  BUILD_DIR,
+  circuitInstance,
+  loadCircuitInstances,
+  VERIFIERS_DIR,
+  type CircuitInstance,
+} from "./instances";
 import { silentProgress, type ProgressReporter } from "./progress";
 
 const run = promisify(execFile);
@@ -321,12 +327,21 @@ async function exportVerifier(instance: CircuitInstance): Promise<void> {
   fs.writeFileSync(instance.paths.verifierSol, renamed);
 }
 
-/** Verifiers of instances no longer in circuits.json would still be compiled: remove them. */
+/**
+ * Verifiers of instances no longer in circuits.json would still be compiled: remove them. An
+ * instance with a build of its own (`build/circuits/<name>/setup.json`) keeps its verifiers: a
+ * scenario folder's, registered only while that folder is in use, is not rebuilt (compile and zkey)
+ * the next time because a setup ran without it.
+ */
 function removeStaleVerifiers(instances: CircuitInstance[]): void {
   if (!fs.existsSync(VERIFIERS_DIR)) return;
-  const wanted = new Set(
-    instances.flatMap((i) => [path.basename(i.paths.verifierSol), path.basename(batchVerifierPathOf(i))]),
-  );
+  const built = fs.existsSync(BUILD_DIR)
+    ? fs.readdirSync(BUILD_DIR).filter((name) => fs.existsSync(path.join(BUILD_DIR, name, "setup.json")))
+    : [];
+  const wanted = new Set([
+    ...instances.flatMap((i) => [path.basename(i.paths.verifierSol), path.basename(batchVerifierPathOf(i))]),
+    ...built.flatMap((name) => [`${name}Verifier.sol`, `${name}BatchVerifier.sol`]),
+  ]);
   for (const file of fs.readdirSync(VERIFIERS_DIR)) {
     if (file.endsWith(".sol") && !wanted.has(file)) fs.rmSync(path.join(VERIFIERS_DIR, file));
   }
