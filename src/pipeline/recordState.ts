@@ -20,7 +20,7 @@ import {
   type ConfirmedTransaction,
 } from "../chain";
 import type { ProgressReporter, RunProof } from "../prover";
-import type { StateMove, StateStore, StateTransition } from "../state";
+import type { StateMove, StateReconcileResult, StateStore, StateTransition } from "../state";
 import type { Trace } from "../trace";
 import type { ChainContext } from "./network";
 import type { BatchItemOutcome, RunQueues } from "./queues";
@@ -67,6 +67,27 @@ async function recordedBefore(
     if (stale.runId === runId) store.discardTransition(stale.id);
   }
   return undefined;
+}
+
+/**
+ * Settles the journal's state of the domain with the registry (its root, and which of the pending
+ * transitions' runs it recorded: `reconcile`); undefined when the registry's root cannot be read.
+ */
+async function reconcileWithRegistry(
+  chain: ChainContext,
+  store: StateStore,
+  transition: StateTransition,
+): Promise<StateReconcileResult | undefined> {
+  const chainRoot = await readStateRoot({ registry: chain.registry, domainId: transition.domainId }).catch(
+    () => undefined,
+  );
+  if (chainRoot === undefined) return undefined;
+  const { domain } = transition;
+  return store.reconcile(
+    domain,
+    chainRoot,
+    await recordedRunsOf(chain.registry, store.pendingTransitions(domain)),
+  );
 }
 
 /**
@@ -118,16 +139,8 @@ export async function recordWithState(
       } catch (error) {
         // Not known to have failed: settling it now would discard a transition that may yet land.
         if (mayStillBeMined(error)) throw error;
-        const chainRoot = await readStateRoot({
-          registry: chain.registry,
-          domainId: transition.domainId,
-        }).catch(() => undefined);
-        if (chainRoot === undefined) throw error;
-        const settled = store.reconcile(
-          domain,
-          chainRoot,
-          await recordedRunsOf(chain.registry, store.pendingTransitions(domain)),
-        );
+        const settled = await reconcileWithRegistry(chain, store, transition);
+        if (settled === undefined) throw error;
         if (settled.applied.some((t) => t.id === transition.id)) {
           const recorded = await args.alreadyRecorded();
           if (recorded) return { proof, tx: recorded };
@@ -290,11 +303,13 @@ export async function recordWithStateInChain(
       stateChain.break(link);
       throw error;
     }
+    const provingAgain = () =>
+      args.progress.note(`${domain}: a run ahead of this one was not recorded; proving the run again`);
     await link.turn;
     if (link.broken) {
       link.handOff();
       if (attempt >= CHAIN_ATTEMPTS) throw new StateChainBrokenError(domain);
-      args.progress.note(`${domain}: a run ahead of this one was not recorded; proving the run again`);
+      provingAgain();
       continue;
     }
     if (ahead > 0) {
@@ -317,25 +332,15 @@ export async function recordWithStateInChain(
       return { proof, tx, runs, submitMs: Math.round(performance.now() - handedOffAt) };
     } catch (error) {
       if (error instanceof StateChainBrokenError && attempt < CHAIN_ATTEMPTS) {
-        args.progress.note(`${domain}: a run ahead of this one was not recorded; proving the run again`);
+        provingAgain();
         continue;
       }
       if (isStaleRoot(error) && attempt < CHAIN_ATTEMPTS && stateChain.length === 0) {
         // The registry's root moved underneath (another process): settle the journal with it first.
-        const chainRoot = await readStateRoot({
-          registry: chain.registry,
-          domainId: link.transition.domainId,
-        });
-        if (chainRoot !== undefined) {
-          const settled = store.reconcile(
-            domain,
-            chainRoot,
-            await recordedRunsOf(chain.registry, store.pendingTransitions(domain)),
-          );
-          if (settled.inSync) {
-            args.progress.note(`${domain}: the registry's root moved; proving the run again against it`);
-            continue;
-          }
+        const settled = await reconcileWithRegistry(chain, store, link.transition);
+        if (settled?.inSync) {
+          args.progress.note(`${domain}: the registry's root moved; proving the run again against it`);
+          continue;
         }
       }
       throw error;

@@ -425,10 +425,11 @@ export class StateStore {
 
   /**
    * Turns a run's changes into a transition against the domain's CURRENT root (or on top of a chain
-   * of pending transitions: `options.onTopOf`) and stores it as PENDING (nothing is applied). Writes are taken in order, each in the tree as the previous ones
-   * left it (several changes of one key are several writes). Refused: a result below 0 or at or
-   * above 2^64 (StateValueError: e.g. stock would go negative), a new key whose slot (fixed by the
-   * key) another key holds (StateSlotTakenError) or when `options.allowNewKeys` is false, a run whose transition of this
+   * of pending transitions: `options.onTopOf`) and stores it as PENDING (nothing is applied). Writes
+   * are taken in order, each in the tree as the previous ones left it (several changes of one key
+   * are several writes). Refused: a result below 0 or at or above 2^64 (StateValueError: e.g. stock
+   * would go negative), a new key whose slot (fixed by the key) another key holds
+   * (StateSlotTakenError) or when `options.allowNewKeys` is false, a run whose transition of this
    * domain is already applied.
    */
   prepareTransition(
