@@ -179,26 +179,22 @@ async function runBench(opts: BenchOptions, invocationDir: string): Promise<void
   }
   if (opts.throughputRuns > 0) {
     const name = names[0];
-    note(`${name}: throughput, ${opts.throughputRuns} runs ${opts.concurrent} at a time`);
-    throughput = await benchmarkThroughput({
-      scenario: name,
-      runs: opts.throughputRuns,
-      concurrent: opts.concurrent,
-      dataDir: opts.dataDir,
-      logger,
-      onRun: (ended, runs) => note(`throughput: ${ended}/${runs} runs recorded`),
-    });
+    const measure = (batch?: number) => {
+      const what = batch ? `throughput with --batch ${batch}` : "throughput";
+      note(`${name}: ${what}, ${opts.throughputRuns} runs ${opts.concurrent} at a time`);
+      return benchmarkThroughput({
+        scenario: name,
+        runs: opts.throughputRuns,
+        concurrent: opts.concurrent,
+        dataDir: opts.dataDir,
+        logger,
+        ...(batch ? { batch } : {}),
+        onRun: (ended, runs) => note(`${what}: ${ended}/${runs} runs recorded`),
+      });
+    };
+    throughput = await measure();
     // The same runs through the pipeline's batches (a state template's: a chain of runs).
-    note(`${name}: the same with --batch ${opts.concurrent}`);
-    throughputBatched = await benchmarkThroughput({
-      scenario: name,
-      runs: opts.throughputRuns,
-      concurrent: opts.concurrent,
-      dataDir: opts.dataDir,
-      logger,
-      batch: Math.max(2, opts.concurrent),
-      onRun: (ended, runs) => note(`throughput with --batch: ${ended}/${runs} runs recorded`),
-    });
+    throughputBatched = await measure(Math.max(2, opts.concurrent));
   }
 
   const constraints = Object.fromEntries(
@@ -306,18 +302,18 @@ function printTable(r: {
       `  ${p.instance}: warm prover ≥ ${BENCH_BUDGETS.proverRatio}× the CLI: ${p.ratio.toFixed(2)}× ${verdict(p.ratio >= BENCH_BUDGETS.proverRatio)}`,
     );
   }
+  const rate = (t: ThroughputFigures) =>
+    `(${t.scenario}, ${t.runs} runs, ${t.concurrent} at a time): ${t.runsPerMinute} runs/min against ` +
+    `${t.pureRunsPerMinute} (${(t.ratio * 100).toFixed(0)} %) ${verdict(t.ratio >= BENCH_BUDGETS.throughputRatio)}`;
   if (r.throughput) {
-    const t = r.throughput;
     out(
-      `  throughput ≥ ${BENCH_BUDGETS.throughputRatio * 100} % of the pure proving rate (${t.scenario}, ${t.runs} runs, ${t.concurrent} at a time): ` +
-        `${t.runsPerMinute} runs/min against ${t.pureRunsPerMinute} (${(t.ratio * 100).toFixed(0)} %) ${verdict(t.ratio >= BENCH_BUDGETS.throughputRatio)}`,
+      `  throughput ≥ ${BENCH_BUDGETS.throughputRatio * 100} % of the pure proving rate ${rate(r.throughput)}`,
     );
   }
   if (r.throughputBatched) {
     const t = r.throughputBatched;
     out(
-      `  the same through the pipeline with --batch ${t.batch} (${t.scenario}, ${t.runs} runs, ${t.concurrent} at a time): ` +
-        `${t.runsPerMinute} runs/min against ${t.pureRunsPerMinute} (${(t.ratio * 100).toFixed(0)} %) ${verdict(t.ratio >= BENCH_BUDGETS.throughputRatio)}; ` +
+      `  the same through the pipeline with --batch ${t.batch} ${rate(t)}; ` +
         `${t.transactions} ${t.transactions === 1 ? "transaction" : "transactions"}, ${t.gasPerRun} gas per run all-in`,
     );
   }
