@@ -61,14 +61,16 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         Revoked
     }
 
-    /// @dev The fields `submit` reads share one slot; only a definition-bound template's submission reads
-    ///      the second (its metadataHash, the definition's hash), only a state template's the third, only a
-    ///      batch the fourth.
+    /// @dev The fields `submit` and `submitWithState` read share one slot (a state template's domain by
+    ///      its index, whose root is the only other slot of the template's a state run reads); only a
+    ///      definition-bound template's submission reads the second (its metadataHash, the definition's
+    ///      hash), only a batch the fourth. `stateDomain` (the domain's id) is for views, events and errors.
     struct TemplateRecord {
         address verifier;
         bool active;
         bool bindsDefinition;
         bool stateful;
+        uint64 domainIndex;
         bytes32 metadataHash;
         bytes32 stateDomain;
         address batchVerifier;
@@ -80,8 +82,12 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     ///      slot costs a submission 22.1k gas, so the templateId, submitter, providerSetRoot and block are
     ///      left to the WorkflowRecorded event.
     mapping(uint256 workflowId => uint256 packedEntry) private _entries;
-    /// @dev Each state domain's current root; zero means no such domain (a Poseidon root is never zero).
-    mapping(bytes32 domainId => uint256 root) private _stateRoots;
+    /// @dev Each state domain's index (1, 2, ... in the order of registration); zero means no such domain.
+    mapping(bytes32 domainId => uint64 index) private _domainIndices;
+    /// @dev Each state domain's current root, by the domain's index (never zero: a Poseidon root is not).
+    mapping(uint64 index => uint256 root) private _stateRoots;
+    /// @dev How many state domains are registered: the last one's index.
+    uint64 private _domainCount;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and REGISTRAR_ROLE.
     constructor(address admin) {
@@ -98,7 +104,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         address verifier,
         bytes32 metadataHash
     ) external onlyRole(REGISTRAR_ROLE) {
-        _registerTemplate(templateId, verifier, metadataHash, false, false, bytes32(0));
+        _registerTemplate(templateId, verifier, metadataHash, false, false, bytes32(0), 0);
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -112,7 +118,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         if (definitionHash == 0 || definitionHash >= SNARK_SCALAR_FIELD) {
             revert Registry__InvalidDefinitionHash(templateId, definitionHash);
         }
-        _registerTemplate(templateId, verifier, bytes32(definitionHash), true, false, bytes32(0));
+        _registerTemplate(templateId, verifier, bytes32(definitionHash), true, false, bytes32(0), 0);
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -122,8 +128,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bytes32 metadataHash,
         bytes32 domainId
     ) external onlyRole(REGISTRAR_ROLE) {
-        if (_stateRoots[domainId] == 0) revert Registry__UnknownStateDomain(domainId);
-        _registerTemplate(templateId, verifier, metadataHash, false, true, domainId);
+        uint64 domainIndex = _domainIndices[domainId];
+        if (domainIndex == 0) revert Registry__UnknownStateDomain(domainId);
+        _registerTemplate(templateId, verifier, metadataHash, false, true, domainId, domainIndex);
     }
 
     // ---------------------------------------------------------------- state domains
@@ -131,11 +138,13 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     /// @inheritdoc IWorkflowRegistry
     function registerStateDomain(bytes32 domainId, uint256 initialRoot) external onlyRole(REGISTRAR_ROLE) {
         if (domainId == bytes32(0)) revert Registry__ZeroStateDomain();
-        if (_stateRoots[domainId] != 0) revert Registry__StateDomainExists(domainId);
+        if (_domainIndices[domainId] != 0) revert Registry__StateDomainExists(domainId);
         if (initialRoot == 0 || initialRoot >= SNARK_SCALAR_FIELD) {
             revert Registry__InvalidStateRoot(domainId, initialRoot);
         }
-        _stateRoots[domainId] = initialRoot;
+        uint64 domainIndex = ++_domainCount;
+        _domainIndices[domainId] = domainIndex;
+        _stateRoots[domainIndex] = initialRoot;
         emit StateDomainRegistered(domainId, initialRoot);
     }
 
@@ -239,18 +248,18 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2] calldata c,
         uint256[7] calldata pubSignals
     ) external whenNotPaused {
-        (address verifier, bytes32 domainId) = _stateTemplate(templateId);
+        (address verifier, uint64 domainIndex) = _stateTemplate(templateId);
         // The proof must start from the domain's current root: a run proven against an older state is stale.
-        uint256 current = _stateRoots[domainId];
-        _checkStateRun(domainId, current, pubSignals, SINGLE_RUN, 0);
+        uint256 current = _stateRoots[domainIndex];
+        _checkStateRun(templateId, current, pubSignals, SINGLE_RUN, 0);
         if (!IWorkflowStateVerifier(verifier).verifyProof(a, b, c, pubSignals)) {
             revert Registry__InvalidProof(templateId);
         }
 
         uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
         // A run that leaves the root as it was (a rolled-back order, a clearing batch): nothing to write.
-        if (rootAfter != current) _stateRoots[domainId] = rootAfter;
-        _recordWithState(templateId, domainId, pubSignals);
+        if (rootAfter != current) _stateRoots[domainIndex] = rootAfter;
+        _recordWithState(templateId, pubSignals);
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -271,7 +280,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         for (uint256 i = 0; i < count; ++i) {
             uint256[5] calldata signals = pubSignals[i];
             // The common case in a few hundred gas; anything else takes the checks `submit` makes.
-            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, false, bytes32(0), 0)) {
+            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, false, 0)) {
                 activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
                 continue;
             }
@@ -291,27 +300,27 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[7][] calldata pubSignals
     ) external whenNotPaused {
         uint256 count = _checkBatchSize(proofs.length, pubSignals.length);
-        (address verifier, bytes32 domainId) = _stateTemplate(templateId);
+        (address verifier, uint64 domainIndex) = _stateTemplate(templateId);
         address batchVerifier = _batchVerifierOf(templateId);
 
         // The runs chain their roots: the first starts from the domain's current root, each next one from
         // the root the run before it left.
-        uint256 initial = _stateRoots[domainId];
+        uint256 initial = _stateRoots[domainIndex];
         uint256 root = initial;
         uint256 activeSet = 0;
         for (uint256 i = 0; i < count; ++i) {
             uint256[7] calldata signals = pubSignals[i];
             // The common case in a few hundred gas; anything else takes the checks `submitWithState` makes.
-            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, true, domainId, root)) {
+            if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, true, root)) {
                 activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
             } else {
-                activeSet = _checkStateRun(domainId, root, signals, i, activeSet);
-                _recordWithState(templateId, domainId, signals);
+                activeSet = _checkStateRun(templateId, root, signals, i, activeSet);
+                _recordWithState(templateId, signals);
             }
             root = signals[SIGNAL_STATE_ROOT_AFTER];
         }
         // One write for the whole chain, none when it ends where it started.
-        if (root != initial) _stateRoots[domainId] = root;
+        if (root != initial) _stateRoots[domainIndex] = root;
 
         if (!_verifyStateBatch(batchVerifier, proofs, pubSignals)) {
             _revertInvalidStateBatch(templateId, verifier, proofs, pubSignals);
@@ -336,9 +345,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     /// @inheritdoc IWorkflowRegistry
     function currentStateRoot(bytes32 domainId) external view returns (uint256) {
-        uint256 root = _stateRoots[domainId];
-        if (root == 0) revert Registry__UnknownStateDomain(domainId);
-        return root;
+        uint64 domainIndex = _domainIndices[domainId];
+        if (domainIndex == 0) revert Registry__UnknownStateDomain(domainId);
+        return _stateRoots[domainIndex];
     }
 
     /// @inheritdoc IWorkflowRegistry
@@ -390,16 +399,17 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         if (stateful) revert Registry__TemplateKindMismatch(templateId);
     }
 
-    /// @dev A state template: its verifier and state domain. Reverts for an unknown, inactive or plain one.
-    function _stateTemplate(bytes32 templateId) private view returns (address verifier, bytes32 domainId) {
+    /// @dev A state template: its verifier and its state domain's index (both in the template's first slot).
+    ///      Reverts for an unknown, inactive or plain one.
+    function _stateTemplate(bytes32 templateId) private view returns (address verifier, uint64 domainIndex) {
         TemplateRecord storage template_ = _templates[templateId];
         verifier = template_.verifier;
         bool active = template_.active;
         bool stateful = template_.stateful;
+        domainIndex = template_.domainIndex;
         if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
         if (!active) revert Registry__TemplateInactive(templateId);
         if (!stateful) revert Registry__TemplateKindMismatch(templateId);
-        domainId = template_.stateDomain;
     }
 
     /// @dev The template's batch verifier; reverts when it has none.
@@ -440,7 +450,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     ///      `expectedRoot` (else Registry__StaleStateRoot) and not leave a zero root
     ///      (Registry__InvalidStateRoot).
     function _checkStateRun(
-        bytes32 domainId,
+        bytes32 templateId,
         uint256 expectedRoot,
         uint256[7] calldata pubSignals,
         uint256 run,
@@ -463,6 +473,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         // with the registrar role register it again from another root). Below the modulus: checked above.
         uint256 rootAfter = pubSignals[SIGNAL_STATE_ROOT_AFTER];
         if (rootAfter == 0) {
+            bytes32 domainId = _templates[templateId].stateDomain;
             _reject(run, abi.encodeWithSelector(Registry__InvalidStateRoot.selector, domainId, rootAfter));
         }
     }
@@ -555,10 +566,10 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     // loads may overwrite between statements.
 
     /// @dev Records a run as `_record` does (the same storage word, the same event), or a state run
-    ///      (`stateful`) as `_recordWithState` does (StateRootAdvanced first), when it passes every check of
-    ///      `_checkRun` (`_checkStateRun`) plainly: its first five signals below the modulus, outcome 1 or
-    ///      2, provider set `activeSet` (non-zero, found active before) or active in storage, bound
-    ///      submitter = msg.sender, workflow id not recorded; for a state run also stateRootBefore =
+    ///      (`stateful`) as `_recordWithState` does (its WorkflowRecordedWithState event), when it passes
+    ///      every check of `_checkRun` (`_checkStateRun`) plainly: its first five signals below the
+    ///      modulus, outcome 1 or 2, provider set `activeSet` (non-zero, found active before) or active in
+    ///      storage, bound submitter = msg.sender, workflow id not recorded; for a state run also stateRootBefore =
     ///      `expectedRoot` (below the modulus: a domain's root) and 0 < stateRootAfter < modulus. Else
     ///      returns false, having changed nothing. `signals` is the calldata offset of the run's signals.
     function _recordIfPlain(
@@ -566,11 +577,10 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256 signals,
         uint256 activeSet,
         bool stateful,
-        bytes32 domainId,
         uint256 expectedRoot
     ) private returns (bool plain) {
         bytes32 recordedTopic = WorkflowRecorded.selector;
-        bytes32 advancedTopic = StateRootAdvanced.selector;
+        bytes32 withStateTopic = WorkflowRecordedWithState.selector;
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             // The modulus once on the stack: as a literal in each comparison, the optimizer would load it
@@ -582,19 +592,22 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             }
             if entry {
                 let data := mload(0x40)
-                if stateful {
-                    // StateRootAdvanced's data: rootBefore, rootAfter, which are signals 5 and 6
-                    calldatacopy(data, add(signals, 0xa0), 0x40)
-                    log3(data, 0x40, advancedTopic, domainId, calldataload(signals))
-                }
                 // _packEntry(traceRoot, outcome); WorkflowRecorded's data: signals 1 to 3 (outcome,
-                // traceRoot, providerSetRoot)
+                // traceRoot, providerSetRoot); WorkflowRecordedWithState's: those, then signals 5 and 6
+                // (stateRootBefore, stateRootAfter)
                 sstore(
                     entry,
                     or(calldataload(add(signals, 0x40)), shl(OUTCOME_SHIFT, calldataload(add(signals, 0x20))))
                 )
                 calldatacopy(data, add(signals, 0x20), 0x60)
-                log4(data, 0x60, recordedTopic, calldataload(signals), templateId, caller())
+                switch stateful
+                case 0 {
+                    log4(data, 0x60, recordedTopic, calldataload(signals), templateId, caller())
+                }
+                default {
+                    calldatacopy(add(data, 0x60), add(signals, 0xa0), 0x40)
+                    log4(data, 0xa0, withStateTopic, calldataload(signals), templateId, caller())
+                }
             }
             plain := iszero(iszero(entry))
 
@@ -665,26 +678,22 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         );
     }
 
-    /// @dev Stores a state run and emits its StateRootAdvanced and WorkflowRecorded events (the domain's
-    ///      root is written by the caller).
-    function _recordWithState(bytes32 templateId, bytes32 domainId, uint256[7] calldata pubSignals) private {
+    /// @dev Stores a state run and emits its WorkflowRecordedWithState event (the domain's root is written
+    ///      by the caller).
+    function _recordWithState(bytes32 templateId, uint256[7] calldata pubSignals) private {
         uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
         uint256 outcome = pubSignals[SIGNAL_OUTCOME];
         uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
         _entries[workflowId] = _packEntry(traceRoot, outcome);
-        emit StateRootAdvanced(
-            domainId,
-            workflowId,
-            pubSignals[SIGNAL_STATE_ROOT_BEFORE],
-            pubSignals[SIGNAL_STATE_ROOT_AFTER]
-        );
-        emit WorkflowRecorded(
+        emit WorkflowRecordedWithState(
             workflowId,
             templateId,
             msg.sender,
             uint8(outcome),
             traceRoot,
-            pubSignals[SIGNAL_PROVIDER_SET_ROOT]
+            pubSignals[SIGNAL_PROVIDER_SET_ROOT],
+            pubSignals[SIGNAL_STATE_ROOT_BEFORE],
+            pubSignals[SIGNAL_STATE_ROOT_AFTER]
         );
     }
 
@@ -829,7 +838,8 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bytes32 metadataHash,
         bool bindsDefinition,
         bool stateful,
-        bytes32 stateDomain
+        bytes32 stateDomain,
+        uint64 domainIndex
     ) private {
         if (verifier == address(0)) revert Registry__ZeroVerifier(templateId);
         if (verifier.code.length == 0) revert Registry__VerifierHasNoCode(templateId, verifier);
@@ -841,6 +851,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             active: true,
             bindsDefinition: bindsDefinition,
             stateful: stateful,
+            domainIndex: domainIndex,
             metadataHash: metadataHash,
             stateDomain: stateDomain,
             batchVerifier: address(0)

@@ -123,12 +123,19 @@ interface IWorkflowRegistry {
 
     /// @dev A state domain (e.g. keccak256("order/stock")) and the root its history starts from.
     event StateDomainRegistered(bytes32 indexed domainId, uint256 initialRoot);
-    /// @dev A recorded run moved its template's state domain from rootBefore to rootAfter.
-    event StateRootAdvanced(
-        bytes32 indexed domainId,
+    /// @dev The full, immutable record of a state template's run (submitWithState, submitBatchWithState):
+    ///      WorkflowRecorded's fields and the move of the template's state domain from stateRootBefore to
+    ///      stateRootAfter (equal when the run left the state as it was). One event per run; the domain is
+    ///      the template's (templateStateDomain, fixed at registration).
+    event WorkflowRecordedWithState(
         uint256 indexed workflowId,
-        uint256 rootBefore,
-        uint256 rootAfter
+        bytes32 indexed templateId,
+        address indexed submitter,
+        uint8 outcome,
+        uint256 traceRoot,
+        uint256 providerSetRoot,
+        uint256 stateRootBefore,
+        uint256 stateRootAfter
     );
 
     /// @notice Registers a state domain with the root of its initial state. Registrar only.
@@ -188,7 +195,7 @@ interface IWorkflowRegistry {
     ///         `submitWithState` would record them one after the other: run 0 starts from the domain's
     ///         current root, run i from run i-1's stateRootAfter (else Registry__BatchRunRejected(i,
     ///         Registry__StaleStateRoot(expected, given))); the domain's root becomes the last run's
-    ///         stateRootAfter. Each run's entry and StateRootAdvanced and WorkflowRecorded events are those
+    ///         stateRootAfter. Each run's entry and WorkflowRecordedWithState event are those
     ///         of its single submission. Any refused run reverts the whole batch (see submitBatch).
     /// @param templateId The state template every run belongs to.
     /// @param proofs The runs' proofs.

@@ -83,7 +83,7 @@ export function formatTrail(trail: Trail, against: string): { verdict: string[];
 export function formatAuditTrail(entries: readonly AuditEntry[], network: string): string {
   if (entries.length === 0) return `No workflow runs recorded on ${network}.`;
   const lines: string[] = [
-    `Audit trail on ${network}: ${entries.length} recorded run(s), read from WorkflowRecorded events`,
+    `Audit trail on ${network}: ${entries.length} recorded run(s), read from the registry's WorkflowRecorded and WorkflowRecordedWithState events`,
     "",
   ];
   for (const entry of entries) {

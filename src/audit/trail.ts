@@ -72,7 +72,7 @@ export interface AuditEntry {
   gasUsed: number;
   /**
    * A run of a state template: the state domain's root it moved, from the registry's
-   * StateRootAdvanced event (0x-hex). `domain` is the domain's name, when the deployment or the
+   * WorkflowRecordedWithState event (0x-hex). `domain` is the domain's name, when the deployment or the
    * run's bundle names the domain whose id it is.
    */
   state?: AuditState;
@@ -114,9 +114,9 @@ export interface AuditQuery {
 }
 
 /**
- * Reads the registry's WorkflowRecorded events and joins each with its bundle, verified against the
+ * Reads the registry's recorded runs (queryEntries) and joins each with its bundle, verified against the
  * registry by `verifyBundle` (the checks of `wesflow verify --network`), and with the
- * StateRootAdvanced event of a state run (read once for the block range).
+ * WorkflowRecordedWithState event of a state run (read once for the block range).
  */
 export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
   const { registry, provider, runsDir, outcome, network, deployment, ...filter } = query;

@@ -741,8 +741,9 @@ export async function waitForTransaction({
 }
 
 /**
- * Reads the state roots recorded runs moved, from the registry's StateRootAdvanced events (from the
- * registry's deployment block on).
+ * Reads the state roots recorded runs moved, from the registry's WorkflowRecordedWithState events
+ * (from the registry's deployment block on). The event names the run's template, not its domain: a
+ * template's domain is fixed at its registration, read once per template (templateStateDomain).
  */
 export async function queryStateAdvances({
   registry,
@@ -753,21 +754,38 @@ export async function queryStateAdvances({
   if (domainId !== undefined) checkBytes32("domainId", domainId);
   const blocks = eventRange(range);
   if (blocks === undefined) return [];
-  const filter = registry.filters.StateRootAdvanced(domainId, workflowId);
+  const filter = registry.filters.WorkflowRecordedWithState(workflowId);
   const logs = await registry.queryFilter(filter, blocks.fromBlock, blocks.toBlock);
-  return logs.map((log) => ({
-    domainId: log.args.domainId,
-    workflowId: log.args.workflowId,
-    rootBefore: log.args.rootBefore,
-    rootAfter: log.args.rootAfter,
-    blockNumber: log.blockNumber,
-    txHash: log.transactionHash,
-  }));
+  const domains = new Map<string, Promise<string>>();
+  const domainOf = (templateId: string) => {
+    let domain = domains.get(templateId);
+    if (domain === undefined) {
+      domain = callRegistry(registry, `templateStateDomain(${templateId})`, () =>
+        registry.templateStateDomain(templateId),
+      );
+      domains.set(templateId, domain);
+    }
+    return domain;
+  };
+  const advances = await Promise.all(
+    logs.map(async (log) => ({
+      domainId: await domainOf(log.args.templateId),
+      workflowId: log.args.workflowId,
+      rootBefore: log.args.stateRootBefore,
+      rootAfter: log.args.stateRootAfter,
+      blockNumber: log.blockNumber,
+      txHash: log.transactionHash,
+    })),
+  );
+  return domainId === undefined
+    ? advances
+    : advances.filter((advance) => advance.domainId.toLowerCase() === domainId.toLowerCase());
 }
 
 /**
- * Reads recorded runs from the registry's WorkflowRecorded events (from the registry's deployment
- * block on), filtered by the indexed fields.
+ * Reads recorded runs from the registry's WorkflowRecorded events (runs without state) and
+ * WorkflowRecordedWithState events (runs that moved a state domain), from the registry's deployment
+ * block on, filtered by the indexed fields, in the order the chain recorded them.
  */
 export async function queryEntries({
   registry,
@@ -780,8 +798,19 @@ export async function queryEntries({
   const submitterAddress = submitter === undefined ? undefined : checkedAddress("submitter", submitter);
   const blocks = eventRange(range);
   if (blocks === undefined) return [];
-  const filter = registry.filters.WorkflowRecorded(workflowId, templateId, submitterAddress);
-  const logs = await registry.queryFilter(filter, blocks.fromBlock, blocks.toBlock);
+  const [plain, withState] = await Promise.all([
+    registry.queryFilter(
+      registry.filters.WorkflowRecorded(workflowId, templateId, submitterAddress),
+      blocks.fromBlock,
+      blocks.toBlock,
+    ),
+    registry.queryFilter(
+      registry.filters.WorkflowRecordedWithState(workflowId, templateId, submitterAddress),
+      blocks.fromBlock,
+      blocks.toBlock,
+    ),
+  ]);
+  const logs = [...plain, ...withState].sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
   return logs.map((log) => ({
     workflowId: log.args.workflowId,
     templateId: log.args.templateId,

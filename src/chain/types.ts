@@ -128,7 +128,7 @@ export interface ConfirmedTransaction {
   gasUsed: number;
 }
 
-/** A run recorded by the registry, read from its WorkflowRecorded event. */
+/** A run recorded by the registry, read from its WorkflowRecorded (or, for a state run, WorkflowRecordedWithState) event. */
 export interface RecordedRun {
   workflowId: bigint;
   /** 0x-prefixed bytes32 hex. */
@@ -287,7 +287,7 @@ export interface SetTemplateBatchVerifierOptions {
   batchVerifier: string;
 }
 
-/** A state domain's root moved by a recorded run, read from the registry's StateRootAdvanced event. */
+/** A state domain's root moved by a recorded run, read from the registry's WorkflowRecordedWithState event. */
 export interface StateAdvance {
   /** bytes32 hex. */
   domainId: string;

@@ -830,7 +830,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
       );
     });
 
-    it("on chain, the run's StateRootAdvanced event carries the bundle's domain and roots", async () => {
+    it("on chain, the run's WorkflowRecordedWithState event carries the bundle's domain and roots", async () => {
       const result = await verifyBundle({ bundle: committed, registry: chain });
       expect(result.reasons).to.deep.equal([]);
       expect(result.checks).to.include({ state: "passed", chain: "passed" });
@@ -890,7 +890,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
         /public signal stateRootAfter is \d+, the bundle's state gives rootAfter \d+/,
       );
       expect(result.reasons.join("\n")).to.match(
-        /the chain's StateRootAdvanced event recorded state root after 0x[0-9a-f]{64}, the bundle's state has 0x[0-9a-f]{64}/,
+        /the chain's WorkflowRecordedWithState event recorded state root after 0x[0-9a-f]{64}, the bundle's state has 0x[0-9a-f]{64}/,
       );
     });
 
@@ -930,7 +930,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
       );
     });
 
-    it("the audit trail shows each state run's root move, read from StateRootAdvanced events", async () => {
+    it("the audit trail shows each state run's root move, read from WorkflowRecordedWithState events", async () => {
       const entries = await readAuditTrail(auditQuery(`${recorded.dataDir}/runs`));
       const byId = new Map(entries.map((e) => [e.workflowId, e]));
       const hex = (decimal: string) => toHex32(BigInt(decimal));

@@ -21,8 +21,11 @@ import {
   readTemplate,
   registerDefinitionTemplate,
   registerProviderSet,
+  registerStateDomain,
+  registerStateTemplate,
   registerTemplate,
   submitRun,
+  submitRunWithState,
   templateIdOf,
   verifyRegisteredProof,
   type ConfirmedTransaction,
@@ -30,6 +33,7 @@ import {
 import { recordedRunOf, type RegistryView } from "../../src/audit/onChain";
 import {
   MockWorkflowDefinitionVerifier__factory,
+  MockWorkflowStateVerifier__factory,
   MockWorkflowVerifier__factory,
 } from "../../typechain-types";
 import { expectRejection } from "../fixtures/rejection";
@@ -162,6 +166,82 @@ describe("chain client", () => {
     expect(await queryEntries({ registry, workflowId: 44n })).to.deep.equal([]);
   });
 
+  it("reads runs with and without state in the chain's order; a state move names its template's domain", async () => {
+    const { registry, admin, prover } = await loadFixture(clientFixture);
+    const stateVerifier = await new MockWorkflowStateVerifier__factory(admin).deploy();
+    const [STOCK, LEDGER] = [ethers.id("order/stock"), ethers.id("clearing/ledger")];
+    const [STOCK_TEMPLATE, LEDGER_TEMPLATE] = [templateIdOf("OrderState"), templateIdOf("Clearing")];
+    for (const [domainId, templateId] of [
+      [STOCK, STOCK_TEMPLATE],
+      [LEDGER, LEDGER_TEMPLATE],
+    ]) {
+      await registerStateDomain({ registry, domainId, root: 5n });
+      await registerStateTemplate({
+        registry,
+        templateId,
+        verifier: await stateVerifier.getAddress(),
+        domainId,
+      });
+    }
+    const prover_ = registry.connect(prover);
+    const stateRun = (workflowId: bigint, templateId: string, before: bigint, after: bigint) =>
+      submitRunWithState({
+        registry: prover_,
+        templateId,
+        proof: PROOF,
+        publicSignals: [
+          ...publicSignalsOf({
+            workflowId,
+            outcome: 1n,
+            traceRoot: workflowId * 10n,
+            submitter: prover.address,
+          }),
+          String(before),
+          String(after),
+        ],
+      });
+    await stateRun(1n, STOCK_TEMPLATE, 5n, 6n);
+    await submitRun({
+      registry: prover_,
+      templateId: TEMPLATE_ID,
+      proof: PROOF,
+      publicSignals: publicSignalsOf({
+        workflowId: 2n,
+        outcome: 1n,
+        traceRoot: 20n,
+        submitter: prover.address,
+      }),
+    });
+    await stateRun(3n, LEDGER_TEMPLATE, 5n, 7n);
+    await stateRun(4n, STOCK_TEMPLATE, 6n, 6n);
+
+    const entries = await queryEntries({ registry });
+    expect(entries.map((entry) => [entry.workflowId, entry.templateId, entry.traceRoot])).to.deep.equal([
+      [1n, STOCK_TEMPLATE, 10n],
+      [2n, TEMPLATE_ID, 20n],
+      [3n, LEDGER_TEMPLATE, 30n],
+      [4n, STOCK_TEMPLATE, 40n],
+    ]);
+    expect(
+      (await queryEntries({ registry, templateId: STOCK_TEMPLATE })).map((e) => e.workflowId),
+    ).to.deep.equal([1n, 4n]);
+    const moves = async (domainId?: string, workflowId?: bigint) =>
+      (await queryStateAdvances({ registry, domainId, workflowId })).map((move) => [
+        move.workflowId,
+        move.domainId,
+        move.rootBefore,
+        move.rootAfter,
+      ]);
+    expect(await moves()).to.deep.equal([
+      [1n, STOCK, 5n, 6n],
+      [3n, LEDGER, 5n, 7n],
+      [4n, STOCK, 6n, 6n],
+    ]);
+    expect(await moves(LEDGER)).to.deep.equal([[3n, LEDGER, 5n, 7n]]);
+    expect(await moves(STOCK, 4n)).to.deep.equal([[4n, STOCK, 6n, 6n]]);
+    expect(await moves(undefined, 2n), "a run without state moved nothing").to.deep.equal([]);
+  });
+
   it("starts event queries at the registry's deployment block, whatever fromBlock says", async () => {
     const { registry, prover } = await loadFixture(clientFixture);
     const blocks: number[] = [];
@@ -194,9 +274,10 @@ describe("chain client", () => {
         return queryFilter(...args);
       },
     });
+    // (queryEntries reads both kinds of run event: WorkflowRecorded, WorkflowRecordedWithState.)
     await queryEntries({ registry, deploymentBlock: blocks[1] });
     await queryStateAdvances({ registry, deploymentBlock: blocks[1], fromBlock: 1 });
-    expect(asked).to.deep.equal([blocks[1], blocks[1]]);
+    expect(asked).to.deep.equal([blocks[1], blocks[1], blocks[1]]);
 
     for (const range of [{ deploymentBlock: -1 }, { deploymentBlock: 1.5 }, { fromBlock: -2 }]) {
       await expectRejection(queryEntries({ registry, ...range }), ChainArgumentError);

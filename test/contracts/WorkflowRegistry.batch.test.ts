@@ -342,7 +342,13 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       const contents = (logs: readonly Log[]) =>
         logContents(logs).map(({ topics, data }) => ({ topics, data }));
       expect(contents(receipt!.logs)).to.deep.equal(contents(singleLogs));
-      expect(receipt!.logs).to.have.length(12);
+      // One WorkflowRecordedWithState event per run, carrying its state move.
+      expect(receipt!.logs).to.have.length(6);
+      const moves = receipt!.logs.map((log) => registry.interface.parseLog(log)!);
+      expect(moves.map((move) => move.name)).to.deep.equal(Array(6).fill("WorkflowRecordedWithState"));
+      expect(moves.map((move) => [move.args.stateRootBefore, move.args.stateRootAfter])).to.deep.equal(
+        runs.map((run) => [run[5], run[6]]),
+      );
       expect(await other.currentStateRoot(STOCK)).to.equal(runs[5][6]);
       for (const run of runs) {
         const [mine, theirs] = [await registry.getEntry(run[0]), await other.getEntry(run[0])];
@@ -393,7 +399,10 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
     it("a rolled-back chain leaves the root as it was; a plain template cannot use it; paused", async () => {
       const { registry, prover, chained, plain } = await loadFixture(batchFixture);
       const runs = chained(3, [0, 1, 2]);
-      await expect(submitBatchWithState(registry, prover, runs)).to.emit(registry, "StateRootAdvanced");
+      await expect(submitBatchWithState(registry, prover, runs)).to.emit(
+        registry,
+        "WorkflowRecordedWithState",
+      );
       expect(await registry.currentStateRoot(STOCK)).to.equal(GENESIS);
       await expect(
         registry

@@ -117,10 +117,13 @@ describe("WorkflowRegistry: state domains and their current roots", () => {
 
   it("records a run and advances the domain's root; the next run must start from the new root", async () => {
     const { registry, prover, signals } = await loadFixture(stateFixture);
-    await expect(submitWithState(registry, prover, signals(1n, GENESIS, 0x51n)))
-      .to.emit(registry, "StateRootAdvanced")
-      .withArgs(STOCK, 1n, GENESIS, 0x51n)
-      .and.to.emit(registry, "WorkflowRecorded");
+    const first = submitWithState(registry, prover, signals(1n, GENESIS, 0x51n));
+    await expect(first)
+      .to.emit(registry, "WorkflowRecordedWithState")
+      .withArgs(1n, STATE_TEMPLATE, prover.address, 1n, 0x7777n + 1n, PROVIDER_SET_ROOT, GENESIS, 0x51n);
+    // One event per run: the state move is in the run's record, not in an event of its own.
+    const receipt = await (await first).wait();
+    expect(receipt!.logs, "the run's events").to.have.length(1);
     expect(await registry.currentStateRoot(STOCK)).to.equal(0x51n);
     expect((await registry.getEntry(1n)).outcome).to.equal(1n);
     // A run proven against the genesis state is stale now.
@@ -129,11 +132,37 @@ describe("WorkflowRegistry: state domains and their current roots", () => {
       .withArgs(0x51n, GENESIS);
     await expect(submitWithState(registry, prover, signals(2n, 0x51n, 0x52n))).to.emit(
       registry,
-      "StateRootAdvanced",
+      "WorkflowRecordedWithState",
     );
     // A rolled-back run keeps the root (its proof says after == before).
     await submitWithState(registry, prover, signals(3n, 0x52n, 0x52n, 2n));
     expect(await registry.currentStateRoot(STOCK)).to.equal(0x52n);
+  });
+
+  it("keeps each domain's root apart: a template moves its own domain's root, no other", async () => {
+    const { registry, verifier, prover, signals } = await loadFixture(stateFixture);
+    const LEDGER = ethers.id("clearing/ledger");
+    const LEDGER_TEMPLATE = templateIdOf("ClearingWorkflow_4_3_10");
+    const LEDGER_GENESIS = 0x1ed9e7n;
+    await registry.registerStateDomain(LEDGER, LEDGER_GENESIS);
+    await registry.registerStateTemplate(LEDGER_TEMPLATE, verifier, ethers.ZeroHash, LEDGER);
+    expect(await registry.templateStateDomain(LEDGER_TEMPLATE)).to.equal(LEDGER);
+    // A ledger run proven from the stock's root is stale for the ledger.
+    await expect(submitWithState(registry, prover, signals(1n, GENESIS, 0x61n), LEDGER_TEMPLATE))
+      .to.be.revertedWithCustomError(registry, "Registry__StaleStateRoot")
+      .withArgs(LEDGER_GENESIS, GENESIS);
+    await submitWithState(registry, prover, signals(1n, LEDGER_GENESIS, 0x61n), LEDGER_TEMPLATE);
+    await submitWithState(registry, prover, signals(2n, GENESIS, 0x51n));
+    expect(await registry.currentStateRoot(LEDGER)).to.equal(0x61n);
+    expect(await registry.currentStateRoot(STOCK)).to.equal(0x51n);
+    // A zero stateRootAfter is refused naming the template's own domain.
+    await expect(submitWithState(registry, prover, signals(3n, 0x61n, 0n), LEDGER_TEMPLATE))
+      .to.be.revertedWithCustomError(registry, "Registry__InvalidStateRoot")
+      .withArgs(LEDGER, 0n);
+    const unknown = ethers.id("unknown/domain");
+    await expect(registry.currentStateRoot(unknown))
+      .to.be.revertedWithCustomError(registry, "Registry__UnknownStateDomain")
+      .withArgs(unknown);
   });
 
   it("refuses a zero stateRootAfter, which would unregister the domain", async () => {

@@ -87,13 +87,13 @@ describe("state roots end to end: order runs move the stock domain through the r
     return root!;
   }
 
-  /** The one StateRootAdvanced event of a workflow. */
+  /** The one state move (WorkflowRecordedWithState event) of a workflow. */
   async function advanceOf(workflowId: bigint | string): Promise<StateAdvance> {
     const advances = await queryStateAdvances({
       registry: session.chain.registry,
       workflowId: BigInt(workflowId),
     });
-    expect(advances, `StateRootAdvanced events of ${String(workflowId)}`).to.have.length(1);
+    expect(advances, `state moves of ${String(workflowId)}`).to.have.length(1);
     return advances[0];
   }
 

@@ -137,7 +137,7 @@ function compareWithEntry(args: {
   }
 }
 
-/** A state run's StateRootAdvanced event: the same domain and roots as the bundle's state, in the run's transaction. */
+/** A state run's WorkflowRecordedWithState event: the same domain and roots as the bundle's state, in the run's transaction. */
 function compareWithStateAdvance(args: {
   bundle: RunBundle;
   run: RecordedRun;
@@ -149,7 +149,7 @@ function compareWithStateAdvance(args: {
   if (!advance) {
     if (state) {
       fail(
-        `the registry has no StateRootAdvanced event for workflow ${toHex32(run.workflowId)}: the chain did not move state domain "${state.domain}" as the bundle's state says`,
+        `the registry has no WorkflowRecordedWithState event for workflow ${toHex32(run.workflowId)}: the chain did not move state domain "${state.domain}" as the bundle's state says`,
       );
     }
     return;
@@ -161,7 +161,9 @@ function compareWithStateAdvance(args: {
     return;
   }
   const differs = (what: string, chain: string, own: string) =>
-    fail(`the chain's StateRootAdvanced event recorded ${what} ${chain}, the bundle's state has ${own}`);
+    fail(
+      `the chain's WorkflowRecordedWithState event recorded ${what} ${chain}, the bundle's state has ${own}`,
+    );
   if (advance.domainId.toLowerCase() !== state.domainId.toLowerCase()) {
     differs("state domain", advance.domainId, `${state.domainId} ("${state.domain}")`);
   }
@@ -173,8 +175,6 @@ function compareWithStateAdvance(args: {
     differs("state root after", toHex32(advance.rootAfter), own(state.rootAfter));
   }
   if (advance.txHash !== run.txHash) {
-    fail(
-      `the run's StateRootAdvanced event is in transaction ${advance.txHash}, its WorkflowRecorded event in ${run.txHash}`,
-    );
+    fail(`the run's state move is in transaction ${advance.txHash}, its record in ${run.txHash}`);
   }
 }

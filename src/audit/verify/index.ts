@@ -59,7 +59,7 @@ export type { BundleVerification, VerifiedCall, VerifiedState, VerifiedStep } fr
  *   rootBefore);
  * - chain (with a network): the bundle was recorded by that network's registry, whose
  *   WorkflowRecorded event for the workflow id carries the same traceRoot, outcome, templateId,
- *   providerSetRoot, submitter and transaction; for a state run, its StateRootAdvanced event (in the
+ *   providerSetRoot, submitter and transaction; for a state run, its WorkflowRecordedWithState event (in the
  *   same transaction) carries the same domain id, rootBefore and rootAfter.
  *
  * A network that cannot be reached or has no deployment file throws; anything wrong with the

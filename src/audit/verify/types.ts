@@ -78,7 +78,7 @@ export interface VerifiedState {
   rootAfter: string;
   /** rootAfter = rootBefore: the run left the state as it was (a rolled-back run). */
   unchanged: boolean;
-  /** Against a network: the registry's StateRootAdvanced event of the run, when there is one. */
+  /** Against a network: the registry's WorkflowRecordedWithState event of the run, when there is one. */
   advance?: { blockNumber: number; txHash: string };
 }
 
