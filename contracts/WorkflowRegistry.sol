@@ -569,9 +569,10 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     ///      (`stateful`) as `_recordWithState` does (its WorkflowRecordedWithState event), when it passes
     ///      every check of `_checkRun` (`_checkStateRun`) plainly: its first five signals below the
     ///      modulus, outcome 1 or 2, provider set `activeSet` (non-zero, found active before) or active in
-    ///      storage, bound submitter = msg.sender, workflow id not recorded; for a state run also stateRootBefore =
-    ///      `expectedRoot` (below the modulus: a domain's root) and 0 < stateRootAfter < modulus. Else
-    ///      returns false, having changed nothing. `signals` is the calldata offset of the run's signals.
+    ///      storage, bound submitter = msg.sender, workflow id not recorded; for a state run also
+    ///      stateRootBefore = `expectedRoot` (below the modulus: a domain's root) and 0 < stateRootAfter <
+    ///      modulus. Else returns false, having changed nothing. `signals` is the calldata offset of the
+    ///      run's signals.
     function _recordIfPlain(
         bytes32 templateId,
         uint256 signals,
