@@ -4,6 +4,10 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task
 
 const SOLC_VERSION = "0.8.28";
 
+// `npm test` has Hardhat's ts-node transpile with swc (TS_NODE_SWC, @swc/core being a devDependency):
+// registered by now, so the processes the tests start choose their own transpiler.
+delete process.env.TS_NODE_SWC;
+
 // This machine cannot download compilers: use the solc-js build shipped by the `solc` npm package
 // (pinned to SOLC_VERSION in package.json).
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {

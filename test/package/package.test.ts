@@ -22,11 +22,11 @@ describe("the installed package: wesflow init, npm install, type-check and run i
   let tarball: string;
   const figures: Record<string, number> = {};
 
-  /** The project's environment: nothing of the checkout's npm run, Hardhat network or data dir. */
+  /** The project's environment: nothing of the checkout's npm run, Hardhat network, ts-node or data dir. */
   const env = (): NodeJS.ProcessEnv => {
     const clean: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) {
-      if (/^(npm_|INIT_CWD$|HARDHAT_|WESFLOW_)/i.test(key)) continue;
+      if (/^(npm_|INIT_CWD$|HARDHAT_|WESFLOW_|TS_NODE_)/i.test(key)) continue;
       clean[key] = value;
     }
     return clean;
