@@ -3,7 +3,7 @@ import { BundleError, findBundle, type RunBundle } from "../bundle";
 import {
   definitionTemplateName,
   queryEntries,
-  queryStateAdvances,
+  stateAdvancesOf,
   templateIdOf,
   type DeploymentRecord,
   type StateAdvance,
@@ -115,8 +115,8 @@ export interface AuditQuery {
 
 /**
  * Reads the registry's recorded runs (queryEntries) and joins each with its bundle, verified against the
- * registry by `verifyBundle` (the checks of `wesflow verify --network`), and with the
- * WorkflowRecordedWithState event of a state run (read once for the block range).
+ * registry by `verifyBundle` (the checks of `wesflow verify --network`), and with a state run's move
+ * (from its WorkflowRecordedWithState event, read with the run).
  */
 export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
   const { registry, provider, runsDir, outcome, network, deployment, ...filter } = query;
@@ -126,16 +126,7 @@ export async function readAuditTrail(query: AuditQuery): Promise<AuditEntry[]> {
     (run) => outcome === undefined || run.outcome === outcome,
   );
   const advances = new Map<bigint, StateAdvance>();
-  if (runs.length > 0) {
-    const found = await queryStateAdvances({
-      registry,
-      workflowId: filter.workflowId,
-      deploymentBlock,
-      fromBlock: filter.fromBlock,
-      toBlock: filter.toBlock,
-    });
-    for (const advance of found) advances.set(advance.workflowId, advance);
-  }
+  for (const advance of await stateAdvancesOf(registry, runs)) advances.set(advance.workflowId, advance);
   const entries: AuditEntry[] = [];
   for (const run of runs) {
     const receipt = await provider.getTransactionReceipt(run.txHash);

@@ -34,6 +34,7 @@ export {
   estimateVerifierGas,
   queryEntries,
   queryStateAdvances,
+  stateAdvancesOf,
   readStateRoot,
   readTemplate,
   readTemplateBatchVerifier,

@@ -31,6 +31,10 @@ import {
   WorkflowRegistry__factory,
   type WorkflowRegistry,
 } from "../../typechain-types";
+import type {
+  WorkflowRecordedEvent,
+  WorkflowRecordedWithStateEvent,
+} from "../../typechain-types/contracts/WorkflowRegistry";
 import { splitPublicSignals, toSolidityProof, toStatePublicSignalValues } from "./calldata";
 import {
   ChainArgumentError,
@@ -742,8 +746,7 @@ export async function waitForTransaction({
 
 /**
  * Reads the state roots recorded runs moved, from the registry's WorkflowRecordedWithState events
- * (from the registry's deployment block on). The event names the run's template, not its domain: a
- * template's domain is fixed at its registration, read once per template (templateStateDomain).
+ * (from the registry's deployment block on), as {@link stateAdvancesOf} gives them.
  */
 export async function queryStateAdvances({
   registry,
@@ -756,6 +759,21 @@ export async function queryStateAdvances({
   if (blocks === undefined) return [];
   const filter = registry.filters.WorkflowRecordedWithState(workflowId);
   const logs = await registry.queryFilter(filter, blocks.fromBlock, blocks.toBlock);
+  const advances = await stateAdvancesOf(registry, logs.map(recordedRunOfLog));
+  return domainId === undefined
+    ? advances
+    : advances.filter((advance) => advance.domainId.toLowerCase() === domainId.toLowerCase());
+}
+
+/**
+ * The state moves of recorded runs (those with a `stateMove`, read by {@link queryEntries}), in their
+ * order. The registry's event names the run's template, not its domain: a template's domain is fixed
+ * at its registration, read once per template (templateStateDomain).
+ */
+export async function stateAdvancesOf(
+  registry: WorkflowRegistry,
+  runs: readonly RecordedRun[],
+): Promise<StateAdvance[]> {
   const domains = new Map<string, Promise<string>>();
   const domainOf = (templateId: string) => {
     let domain = domains.get(templateId);
@@ -767,25 +785,23 @@ export async function queryStateAdvances({
     }
     return domain;
   };
-  const advances = await Promise.all(
-    logs.map(async (log) => ({
-      domainId: await domainOf(log.args.templateId),
-      workflowId: log.args.workflowId,
-      rootBefore: log.args.stateRootBefore,
-      rootAfter: log.args.stateRootAfter,
-      blockNumber: log.blockNumber,
-      txHash: log.transactionHash,
+  const moved = runs.filter((run) => run.stateMove !== undefined);
+  return Promise.all(
+    moved.map(async (run) => ({
+      domainId: await domainOf(run.templateId),
+      workflowId: run.workflowId,
+      rootBefore: run.stateMove!.rootBefore,
+      rootAfter: run.stateMove!.rootAfter,
+      blockNumber: run.blockNumber,
+      txHash: run.txHash,
     })),
   );
-  return domainId === undefined
-    ? advances
-    : advances.filter((advance) => advance.domainId.toLowerCase() === domainId.toLowerCase());
 }
 
 /**
  * Reads recorded runs from the registry's WorkflowRecorded events (runs without state) and
- * WorkflowRecordedWithState events (runs that moved a state domain), from the registry's deployment
- * block on, filtered by the indexed fields, in the order the chain recorded them.
+ * WorkflowRecordedWithState events (runs that moved a state domain: with their `stateMove`), from the
+ * registry's deployment block on, filtered by the indexed fields, in the order the chain recorded them.
  */
 export async function queryEntries({
   registry,
@@ -810,17 +826,29 @@ export async function queryEntries({
       blocks.toBlock,
     ),
   ]);
-  const logs = [...plain, ...withState].sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
-  return logs.map((log) => ({
-    workflowId: log.args.workflowId,
-    templateId: log.args.templateId,
-    outcome: outcomeOf(log.args.outcome),
-    traceRoot: log.args.traceRoot,
-    providerSetRoot: log.args.providerSetRoot,
-    submitter: getAddress(log.args.submitter),
+  return [...plain, ...withState]
+    .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)
+    .map(recordedRunOfLog);
+}
+
+/** A run's record from its WorkflowRecorded or WorkflowRecordedWithState event. */
+function recordedRunOfLog(log: WorkflowRecordedEvent.Log | WorkflowRecordedWithStateEvent.Log): RecordedRun {
+  const { args } = log;
+  const withState = log.eventName === "WorkflowRecordedWithState";
+  const moved = args as WorkflowRecordedWithStateEvent.OutputObject;
+  return {
+    workflowId: args.workflowId,
+    templateId: args.templateId,
+    outcome: outcomeOf(args.outcome),
+    traceRoot: args.traceRoot,
+    providerSetRoot: args.providerSetRoot,
+    submitter: getAddress(args.submitter),
     blockNumber: log.blockNumber,
     txHash: log.transactionHash,
-  }));
+    ...(withState
+      ? { stateMove: { rootBefore: moved.stateRootBefore, rootAfter: moved.stateRootAfter } }
+      : {}),
+  };
 }
 
 type ToRevertError = (

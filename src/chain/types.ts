@@ -140,6 +140,8 @@ export interface RecordedRun {
   submitter: string;
   blockNumber: number;
   txHash: string;
+  /** A run of a state template: its domain's roots before and after it, from its event. */
+  stateMove?: { rootBefore: bigint; rootAfter: bigint };
 }
 
 export interface DeployRegistryOptions {

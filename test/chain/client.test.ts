@@ -222,6 +222,13 @@ describe("chain client", () => {
       [3n, LEDGER_TEMPLATE, 30n],
       [4n, STOCK_TEMPLATE, 40n],
     ]);
+    // A state run's record carries its move; a run without state has none.
+    expect(entries.map((entry) => entry.stateMove)).to.deep.equal([
+      { rootBefore: 5n, rootAfter: 6n },
+      undefined,
+      { rootBefore: 5n, rootAfter: 7n },
+      { rootBefore: 6n, rootAfter: 6n },
+    ]);
     expect(
       (await queryEntries({ registry, templateId: STOCK_TEMPLATE })).map((e) => e.workflowId),
     ).to.deep.equal([1n, 4n]);
