@@ -61,10 +61,11 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         Revoked
     }
 
-    /// @dev The fields `submit` and `submitWithState` read share one slot (a state template's domain by
-    ///      its index, whose root is the only other slot of the template's a state run reads); only a
-    ///      definition-bound template's submission reads the second (its metadataHash, the definition's
-    ///      hash), only a batch the fourth. `stateDomain` (the domain's id) is for views, events and errors.
+    /// @dev The fields `submit` and `submitWithState` read share one slot, a state template's domain among
+    ///      them by its index (a state run then reads the domain's root by that index, not the domain's
+    ///      id); only a definition-bound template's submission reads the second (its metadataHash, the
+    ///      definition's hash), only a batch the fourth. `stateDomain` (the domain's id) is for views,
+    ///      events and errors.
     struct TemplateRecord {
         address verifier;
         bool active;
