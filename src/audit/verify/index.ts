@@ -58,9 +58,9 @@ export type { BundleVerification, VerifiedCall, VerifiedState, VerifiedStep } fr
  *   left, from rootBefore; the last one's leaf after leads to rootAfter (no writes: rootAfter =
  *   rootBefore);
  * - chain (with a network): the bundle was recorded by that network's registry, whose
- *   WorkflowRecorded event for the workflow id carries the same traceRoot, outcome, templateId,
- *   providerSetRoot, submitter and transaction; for a state run, its WorkflowRecordedWithState event (in the
- *   same transaction) carries the same domain id, rootBefore and rootAfter.
+ *   WorkflowRecorded event for the workflow id (for a state run its WorkflowRecordedWithState event)
+ *   carries the same traceRoot, outcome, templateId, providerSetRoot, submitter and transaction, and
+ *   for a state run the same rootBefore and rootAfter, its template the same domain id.
  *
  * A network that cannot be reached or has no deployment file throws; anything wrong with the
  * bundle's content is reported in `reasons`.
