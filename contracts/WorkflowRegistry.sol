@@ -18,9 +18,9 @@ import {IWorkflowVerifier} from "./interfaces/IWorkflowVerifier.sol";
 /// @dev Admin paths (templates, provider sets, pause) are role-gated; the proof path is open to the
 ///      address bound in the proof's public signals. A recorded run takes one storage slot (its outcome
 ///      and traceRoot packed into a word); the rest of the run is in its WorkflowRecorded event.
-///      A template is either a circuit's own (IWorkflowVerifier, five public signals) or bound to a
+///      A template is either a circuit's own (IWorkflowVerifier, four public signals) or bound to a
 ///      user-defined workflow (IWorkflowDefinitionVerifier, the registered definition hash appended as a
-///      sixth signal); `submit` takes the same five signals for both. A template may also have a batch
+///      fifth signal); `submit` takes the same four signals for both. A template may also have a batch
 ///      verifier (generated at setup from the same verification key): `submitBatch` and
 ///      `submitBatchWithState` record up to MAX_BATCH_SIZE runs of one template in one transaction, each
 ///      run checked, stored and announced exactly as its single submission would be.
@@ -38,15 +38,19 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     uint8 public constant OUTCOME_COMMITTED = 1;
     uint8 public constant OUTCOME_ROLLED_BACK = 2;
 
-    uint256 private constant PUBLIC_SIGNAL_COUNT = 5;
-    uint256 private constant SIGNAL_WORKFLOW_ID = 0;
-    uint256 private constant SIGNAL_OUTCOME = 1;
+    /// @dev A run's public signals: runClaim = submitter + outcome * 2^160 (the circuit's output,
+    ///      range-checked there: a 160-bit submitter, outcome 1 or 2), workflowId, traceRoot,
+    ///      providerSetRoot; a state run's then stateRootBefore, stateRootAfter.
+    uint256 private constant PUBLIC_SIGNAL_COUNT = 4;
+    uint256 private constant SIGNAL_RUN_CLAIM = 0;
+    uint256 private constant SIGNAL_WORKFLOW_ID = 1;
     uint256 private constant SIGNAL_TRACE_ROOT = 2;
     uint256 private constant SIGNAL_PROVIDER_SET_ROOT = 3;
-    uint256 private constant SIGNAL_SUBMITTER = 4;
-    uint256 private constant STATE_PUBLIC_SIGNAL_COUNT = 7;
-    uint256 private constant SIGNAL_STATE_ROOT_BEFORE = 5;
-    uint256 private constant SIGNAL_STATE_ROOT_AFTER = 6;
+    uint256 private constant STATE_PUBLIC_SIGNAL_COUNT = 6;
+    uint256 private constant SIGNAL_STATE_ROOT_BEFORE = 4;
+    uint256 private constant SIGNAL_STATE_ROOT_AFTER = 5;
+    /// @dev runClaim's low 160 bits are the submitter, the bits above them the outcome.
+    uint256 private constant CLAIM_OUTCOME_SHIFT = 160;
 
     /// @dev The run index the checks take for a single submission: their errors are raised as they are.
     uint256 private constant SINGLE_RUN = type(uint256).max;
@@ -227,7 +231,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[5] calldata pubSignals
+        uint256[4] calldata pubSignals
     ) external whenNotPaused {
         (address verifier, bool bindsDefinition) = _plainTemplate(templateId);
         _checkRun(pubSignals, SINGLE_RUN, 0);
@@ -247,7 +251,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[7] calldata pubSignals
+        uint256[6] calldata pubSignals
     ) external whenNotPaused {
         (address verifier, uint64 domainIndex) = _stateTemplate(templateId);
         // The proof must start from the domain's current root: a run proven against an older state is stale.
@@ -267,7 +271,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     function submitBatch(
         bytes32 templateId,
         Groth16Proof[] calldata proofs,
-        uint256[5][] calldata pubSignals
+        uint256[4][] calldata pubSignals
     ) external whenNotPaused {
         uint256 count = _checkBatchSize(proofs.length, pubSignals.length);
         (address verifier, bool bindsDefinition) = _plainTemplate(templateId);
@@ -279,7 +283,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         // The provider set found active for the run before (most batches have one): not read again.
         uint256 activeSet = 0;
         for (uint256 i = 0; i < count; ++i) {
-            uint256[5] calldata signals = pubSignals[i];
+            uint256[4] calldata signals = pubSignals[i];
             // The common case in a few hundred gas; anything else takes the checks `submit` makes.
             if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, false, 0)) {
                 activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
@@ -298,7 +302,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     function submitBatchWithState(
         bytes32 templateId,
         Groth16Proof[] calldata proofs,
-        uint256[7][] calldata pubSignals
+        uint256[6][] calldata pubSignals
     ) external whenNotPaused {
         uint256 count = _checkBatchSize(proofs.length, pubSignals.length);
         (address verifier, uint64 domainIndex) = _stateTemplate(templateId);
@@ -310,7 +314,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256 root = initial;
         uint256 activeSet = 0;
         for (uint256 i = 0; i < count; ++i) {
-            uint256[7] calldata signals = pubSignals[i];
+            uint256[6] calldata signals = pubSignals[i];
             // The common case in a few hundred gas; anything else takes the checks `submitWithState` makes.
             if (_recordIfPlain(templateId, _offsetOf(signals), activeSet, true, root)) {
                 activeSet = signals[SIGNAL_PROVIDER_SET_ROOT];
@@ -383,7 +387,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev A template that takes five signals (its own circuit's, or definition-bound): its verifier and
+    /// @dev A template that takes four signals (its own circuit's, or definition-bound): its verifier and
     ///      whether it binds a definition. Reverts for an unknown, inactive or state template.
     function _plainTemplate(
         bytes32 templateId
@@ -427,11 +431,11 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         return proofCount;
     }
 
-    /// @dev Checks a run of five signals as `submit` does (its proof aside): every signal below the modulus,
+    /// @dev Checks a run of four signals as `submit` does (its proof aside): every signal below the modulus,
     ///      then outcome, provider set, submitter and replay. A refusal is raised with `_reject`. Returns the
     ///      run's provider set root, found active (`activeSet`: one found active before, not read again).
     function _checkRun(
-        uint256[5] calldata pubSignals,
+        uint256[4] calldata pubSignals,
         uint256 run,
         uint256 activeSet
     ) private view returns (uint256) {
@@ -439,30 +443,28 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         return
             _checkRunFields(
                 pubSignals[SIGNAL_WORKFLOW_ID],
-                pubSignals[SIGNAL_OUTCOME],
+                pubSignals[SIGNAL_RUN_CLAIM],
                 pubSignals[SIGNAL_PROVIDER_SET_ROOT],
-                pubSignals[SIGNAL_SUBMITTER],
                 run,
                 activeSet
             );
     }
 
-    /// @dev As `_checkRun` for a state template's run (seven signals), which must moreover start from
+    /// @dev As `_checkRun` for a state template's run (six signals), which must moreover start from
     ///      `expectedRoot` (else Registry__StaleStateRoot) and not leave a zero root
     ///      (Registry__InvalidStateRoot).
     function _checkStateRun(
         bytes32 templateId,
         uint256 expectedRoot,
-        uint256[7] calldata pubSignals,
+        uint256[6] calldata pubSignals,
         uint256 run,
         uint256 activeSet
     ) private view returns (uint256 providerSet) {
         _checkInField(pubSignals, run);
         providerSet = _checkRunFields(
             pubSignals[SIGNAL_WORKFLOW_ID],
-            pubSignals[SIGNAL_OUTCOME],
+            pubSignals[SIGNAL_RUN_CLAIM],
             pubSignals[SIGNAL_PROVIDER_SET_ROOT],
-            pubSignals[SIGNAL_SUBMITTER],
             run,
             activeSet
         );
@@ -479,9 +481,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         }
     }
 
-    /// @dev Every one of a run's five signals below the modulus, else Registry__InputNotInField(index, value)
+    /// @dev Every one of a run's four signals below the modulus, else Registry__InputNotInField(index, value)
     ///      for the first that is not.
-    function _checkInField(uint256[5] calldata signals, uint256 run) private pure {
+    function _checkInField(uint256[4] calldata signals, uint256 run) private pure {
         for (uint256 i = 0; i < PUBLIC_SIGNAL_COUNT; ++i) {
             if (signals[i] >= SNARK_SCALAR_FIELD) {
                 _reject(run, abi.encodeWithSelector(Registry__InputNotInField.selector, i, signals[i]));
@@ -489,8 +491,8 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         }
     }
 
-    /// @dev `_checkInField` for a state run's seven signals.
-    function _checkInField(uint256[7] calldata signals, uint256 run) private pure {
+    /// @dev `_checkInField` for a state run's six signals.
+    function _checkInField(uint256[6] calldata signals, uint256 run) private pure {
         for (uint256 i = 0; i < STATE_PUBLIC_SIGNAL_COUNT; ++i) {
             if (signals[i] >= SNARK_SCALAR_FIELD) {
                 _reject(run, abi.encodeWithSelector(Registry__InputNotInField.selector, i, signals[i]));
@@ -502,12 +504,13 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     ///      Returns the run's provider set root (active); `activeSet` is one already found active.
     function _checkRunFields(
         uint256 workflowId,
-        uint256 outcome,
+        uint256 runClaim,
         uint256 providerSetRoot,
-        uint256 boundSubmitter,
         uint256 run,
         uint256 activeSet
     ) private view returns (uint256) {
+        // runClaim = submitter + outcome * 2^160: any claim at or above 2^162 reads as an outcome above 3.
+        uint256 outcome = runClaim >> CLAIM_OUTCOME_SHIFT;
         if (outcome != OUTCOME_COMMITTED && outcome != OUTCOME_ROLLED_BACK) {
             _reject(run, abi.encodeWithSelector(Registry__InvalidOutcome.selector, outcome));
         }
@@ -520,18 +523,12 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
                 _reject(run, abi.encodeWithSelector(Registry__ProviderSetRevoked.selector, providerSetRoot));
             }
         }
-        // Compare as uint256: truncating the signal to an address would accept 2^160 + sender.
-        if (boundSubmitter > type(uint160).max) {
-            _reject(run, abi.encodeWithSelector(Registry__SubmitterOutOfRange.selector, boundSubmitter));
-        }
-        if (boundSubmitter != uint256(uint160(msg.sender))) {
+        // The claim's low 160 bits (the circuit range-checks the submitter, so they are all of it).
+        address boundSubmitter = address(uint160(runClaim));
+        if (boundSubmitter != msg.sender) {
             _reject(
                 run,
-                abi.encodeWithSelector(
-                    Registry__SubmitterMismatch.selector,
-                    address(uint160(boundSubmitter)),
-                    msg.sender
-                )
+                abi.encodeWithSelector(Registry__SubmitterMismatch.selector, boundSubmitter, msg.sender)
             );
         }
         // The workflow id is the nullifier: a re-randomised proof of the same run has the same id.
@@ -568,7 +565,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     /// @dev Records a run as `_record` does (the same storage word, the same event), or a state run
     ///      (`stateful`) as `_recordWithState` does (its WorkflowRecordedWithState event), when it passes
-    ///      every check of `_checkRun` (`_checkStateRun`) plainly: its first five signals below the
+    ///      every check of `_checkRun` (`_checkStateRun`) plainly: its first four signals below the
     ///      modulus, outcome 1 or 2, provider set `activeSet` (non-zero, found active before) or active in
     ///      storage, bound submitter = msg.sender, workflow id not recorded; for a state run also
     ///      stateRootBefore = `expectedRoot` (below the modulus: a domain's root) and 0 < stateRootAfter <
@@ -594,41 +591,43 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             }
             if entry {
                 let data := mload(0x40)
-                // _packEntry(traceRoot, outcome); WorkflowRecorded's data: signals 1 to 3 (outcome,
-                // traceRoot, providerSetRoot); WorkflowRecordedWithState's: those, then signals 5 and 6
+                let outcome := shr(CLAIM_OUTCOME_SHIFT, calldataload(signals))
+                // _packEntry(traceRoot, outcome); WorkflowRecorded's data: outcome, then signals 2 and 3
+                // (traceRoot, providerSetRoot); WorkflowRecordedWithState's: those, then signals 4 and 5
                 // (stateRootBefore, stateRootAfter)
-                sstore(
-                    entry,
-                    or(calldataload(add(signals, 0x40)), shl(OUTCOME_SHIFT, calldataload(add(signals, 0x20))))
-                )
-                calldatacopy(data, add(signals, 0x20), 0x60)
+                sstore(entry, or(calldataload(add(signals, 0x40)), shl(OUTCOME_SHIFT, outcome)))
+                mstore(data, outcome)
+                calldatacopy(add(data, 0x20), add(signals, 0x40), 0x40)
                 switch stateful
                 case 0 {
-                    log4(data, 0x60, recordedTopic, calldataload(signals), templateId, caller())
+                    log4(data, 0x60, recordedTopic, calldataload(add(signals, 0x20)), templateId, caller())
                 }
                 default {
-                    calldatacopy(add(data, 0x60), add(signals, 0xa0), 0x40)
-                    log4(data, 0xa0, withStateTopic, calldataload(signals), templateId, caller())
+                    calldatacopy(add(data, 0x60), add(signals, 0x80), 0x40)
+                    log4(data, 0xa0, withStateTopic, calldataload(add(signals, 0x20)), templateId, caller())
                 }
             }
             plain := iszero(iszero(entry))
 
             function plainRoots(at, expected, f) -> ok {
-                let rootAfter := calldataload(add(at, 0xc0))
+                let rootAfter := calldataload(add(at, 0xa0))
                 ok := and(
-                    eq(calldataload(add(at, 0xa0)), expected),
+                    eq(calldataload(add(at, 0x80)), expected),
                     and(lt(rootAfter, f), iszero(iszero(rootAfter)))
                 )
             }
-            // The run's entry slot when it passes the five-signal checks, else 0 (keccak256 is never 0 here).
+            // The run's entry slot when it passes the four-signal checks, else 0 (keccak256 is never 0 here).
             function plainRunEntry(at, known, f) -> slot {
-                let outcome := calldataload(add(at, 0x20))
+                // runClaim: outcome 1 or 2 (so the claim is below 2^162, far below the modulus) and its
+                // low 160 bits msg.sender
+                let claim := calldataload(at)
+                let outcome := shr(CLAIM_OUTCOME_SHIFT, claim)
                 let ok := and(
-                    and(lt(calldataload(at), f), or(eq(outcome, 1), eq(outcome, 2))),
-                    and(lt(calldataload(add(at, 0x40)), f), lt(calldataload(add(at, 0x60)), f))
+                    or(eq(outcome, 1), eq(outcome, 2)),
+                    eq(and(claim, sub(shl(CLAIM_OUTCOME_SHIFT, 1), 1)), caller())
                 )
-                // submitter == msg.sender (below the modulus and 160 bits wide, then)
-                ok := and(ok, eq(calldataload(add(at, 0x80)), caller()))
+                ok := and(ok, and(lt(calldataload(add(at, 0x20)), f), lt(calldataload(add(at, 0x40)), f)))
+                ok := and(ok, lt(calldataload(add(at, 0x60)), f))
                 let key := mload(0x40)
                 let providerSetRoot := calldataload(add(at, 0x60))
                 if and(ok, iszero(and(eq(providerSetRoot, known), iszero(iszero(known))))) {
@@ -637,7 +636,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
                     ok := eq(sload(keccak256(key, 0x40)), 1) // ProviderSetStatus.Active
                 }
                 if ok {
-                    mstore(key, calldataload(at))
+                    mstore(key, calldataload(add(at, 0x20)))
                     mstore(add(key, 0x20), _entries.slot)
                     slot := keccak256(key, 0x40)
                     if sload(slot) {
@@ -648,26 +647,26 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         }
     }
 
-    /// @dev The calldata offset of a run's five signals.
-    function _offsetOf(uint256[5] calldata signals) private pure returns (uint256 offset) {
+    /// @dev The calldata offset of a run's four signals.
+    function _offsetOf(uint256[4] calldata signals) private pure returns (uint256 offset) {
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             offset := signals
         }
     }
 
-    /// @dev The calldata offset of a state run's seven signals.
-    function _offsetOf(uint256[7] calldata signals) private pure returns (uint256 offset) {
+    /// @dev The calldata offset of a state run's six signals.
+    function _offsetOf(uint256[6] calldata signals) private pure returns (uint256 offset) {
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             offset := signals
         }
     }
 
-    /// @dev Stores a run of five signals and emits its WorkflowRecorded event.
-    function _record(bytes32 templateId, uint256[5] calldata pubSignals) private {
+    /// @dev Stores a run of four signals and emits its WorkflowRecorded event.
+    function _record(bytes32 templateId, uint256[4] calldata pubSignals) private {
         uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
-        uint256 outcome = pubSignals[SIGNAL_OUTCOME];
+        uint256 outcome = pubSignals[SIGNAL_RUN_CLAIM] >> CLAIM_OUTCOME_SHIFT;
         uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
         _entries[workflowId] = _packEntry(traceRoot, outcome);
         emit WorkflowRecorded(
@@ -682,9 +681,9 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
 
     /// @dev Stores a state run and emits its WorkflowRecordedWithState event (the domain's root is written
     ///      by the caller).
-    function _recordWithState(bytes32 templateId, uint256[7] calldata pubSignals) private {
+    function _recordWithState(bytes32 templateId, uint256[6] calldata pubSignals) private {
         uint256 workflowId = pubSignals[SIGNAL_WORKFLOW_ID];
-        uint256 outcome = pubSignals[SIGNAL_OUTCOME];
+        uint256 outcome = pubSignals[SIGNAL_RUN_CLAIM] >> CLAIM_OUTCOME_SHIFT;
         uint256 traceRoot = pubSignals[SIGNAL_TRACE_ROOT];
         _entries[workflowId] = _packEntry(traceRoot, outcome);
         emit WorkflowRecordedWithState(
@@ -699,13 +698,13 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         );
     }
 
-    /// @dev Checks a batch of five-signal runs with the template's batch verifier: for a definition-bound
-    ///      template, with its definition hash as every proof's sixth signal.
+    /// @dev Checks a batch of four-signal runs with the template's batch verifier: for a definition-bound
+    ///      template, with its definition hash as every proof's fifth signal.
     function _verifyBatch(
         bytes32 templateId,
         bool bindsDefinition,
         Groth16Proof[] calldata proofs,
-        uint256[5][] calldata pubSignals
+        uint256[4][] calldata pubSignals
     ) private view returns (bool) {
         address batchVerifier = _batchVerifierOf(templateId);
         uint256 signalsOffset;
@@ -774,7 +773,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     function _verifyStateBatch(
         address batchVerifier,
         Groth16Proof[] calldata proofs,
-        uint256[7][] calldata pubSignals
+        uint256[6][] calldata pubSignals
     ) private view returns (bool) {
         uint256 signalsOffset;
         // solhint-disable-next-line no-inline-assembly
@@ -792,7 +791,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bytes32 templateId,
         address verifier,
         Groth16Proof[] calldata proofs,
-        uint256[7][] calldata pubSignals
+        uint256[6][] calldata pubSignals
     ) private view {
         for (uint256 i = 0; i < proofs.length; ++i) {
             Groth16Proof calldata proof = proofs[i];
@@ -806,7 +805,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         revert Registry__BatchVerifierRejected(templateId);
     }
 
-    /// @dev The batch verifier refused a batch of five-signal runs: names the first run whose proof the
+    /// @dev The batch verifier refused a batch of four-signal runs: names the first run whose proof the
     ///      template's own verifier refuses (as its single submission would be refused), or, when it refuses
     ///      none, says the batch verifier disagrees with it.
     function _revertInvalidBatch(
@@ -814,7 +813,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         address verifier,
         bool bindsDefinition,
         Groth16Proof[] calldata proofs,
-        uint256[5][] calldata pubSignals
+        uint256[4][] calldata pubSignals
     ) private view {
         for (uint256 i = 0; i < proofs.length; ++i) {
             Groth16Proof calldata proof = proofs[i];
@@ -869,23 +868,22 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         );
     }
 
-    /// @dev Checks a definition-bound template's proof: the submitted five signals, then the template's
-    ///      definition hash (its metadataHash, checked below the modulus at registration) as the sixth.
+    /// @dev Checks a definition-bound template's proof: the submitted four signals, then the template's
+    ///      definition hash (its metadataHash, checked below the modulus at registration) as the fifth.
     function _verifyWithDefinition(
         bytes32 templateId,
         address verifier,
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[5] calldata pubSignals
+        uint256[4] calldata pubSignals
     ) private view returns (bool) {
         uint256 definitionHash = uint256(_templates[templateId].metadataHash);
-        uint256[6] memory signals = [
+        uint256[5] memory signals = [
+            pubSignals[SIGNAL_RUN_CLAIM],
             pubSignals[SIGNAL_WORKFLOW_ID],
-            pubSignals[SIGNAL_OUTCOME],
             pubSignals[SIGNAL_TRACE_ROOT],
             pubSignals[SIGNAL_PROVIDER_SET_ROOT],
-            pubSignals[SIGNAL_SUBMITTER],
             definitionHash
         ];
         return IWorkflowDefinitionVerifier(verifier).verifyProof(a, b, c, signals);

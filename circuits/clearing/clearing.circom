@@ -33,6 +33,7 @@ template ClearingSteps(TRACE_DEPTH, PROVIDER_DEPTH, CALLS, ROLLBACK) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input failedStep;
     signal input settlement;
@@ -70,6 +71,7 @@ template ClearingSteps(TRACE_DEPTH, PROVIDER_DEPTH, CALLS, ROLLBACK) {
     saga.signatureS <== signatureS;
     saga.providerPathElements <== providerPathElements;
     saga.providerPathIndices <== providerPathIndices;
+    runClaim <== saga.runClaim;
 }
 
 template ClearingWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
@@ -78,6 +80,7 @@ template ClearingWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
@@ -135,6 +138,7 @@ template ClearingWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     balances.inserted <== stateWriteInserted;
     balances.pathElements <== stateWritePathElements;
     balances.rootAfter === stateRootAfter;
+    runClaim <== steps.runClaim;
 }
 
 template ClearingSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
@@ -143,6 +147,7 @@ template ClearingSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
@@ -184,4 +189,5 @@ template ClearingSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     reversal.settlement <== settlement;
     reversal.request <== request;
     reversal.response <== response;
+    runClaim <== steps.runClaim;
 }

@@ -278,6 +278,7 @@ template Saga(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, FAILED_STEPS, RECEIPTS,
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input workflowTag; // the wrapper's constant: which workflow this template proves
     signal input runNonce;    // private: workflowId = Poseidon(submitter, workflowTag, runNonce)
 
@@ -590,6 +591,12 @@ template Saga(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, FAILED_STEPS, RECEIPTS,
     binding.submitter <== submitter;
     binding.workflowTag <== workflowTag;
     binding.runNonce <== runNonce;
+
+    // ---- the run's claim: its outcome and submitter in one public signal (RunClaim, lib/trace.circom)
+    component claim = RunClaim();
+    claim.submitter <== submitter;
+    claim.outcome <== outcome;
+    runClaim <== claim.runClaim;
 }
 
 // SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK, STEP_CODE, ...): Saga with every
@@ -607,6 +614,7 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input workflowTag;
     signal input runNonce;
     signal input failedStep;
@@ -639,4 +647,5 @@ template SagaWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, ROLLBACK,
     saga.signatureS <== signatureS;
     saga.providerPathElements <== providerPathElements;
     saga.providerPathIndices <== providerPathIndices;
+    runClaim <== saga.runClaim;
 }

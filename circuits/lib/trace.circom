@@ -1,5 +1,6 @@
 pragma circom 2.1.9;
 
+include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/poseidon.circom";
 include "./merkle.circom";
 
@@ -95,4 +96,22 @@ template RunBinding() {
     id.inputs[1] <== workflowTag;
     id.inputs[2] <== runNonce;
     id.out === workflowId;
+}
+
+// RunClaim()
+// runClaim = submitter + outcome * 2^160: the run's outcome and the address that may record it in one
+// public signal (one public input fewer: ~6.5k gas per verification). The registry reads
+// submitter = runClaim mod 2^160 and outcome = runClaim >> 160, and requires outcome 1 or 2 and
+// submitter = msg.sender. The split is unique only because both parts are range-checked here:
+// submitter below 2^160 (else S + 2^160 with outcome 1 would read as S with outcome 2) and outcome
+// 1 or 2; runClaim < 2^162 is then far below the field's modulus, so no wrap-around either.
+template RunClaim() {
+    signal input submitter;
+    signal input outcome;
+    signal output runClaim;
+
+    component submitterBits = Num2Bits(160);
+    submitterBits.in <== submitter;
+    (outcome - 1) * (outcome - 2) === 0;
+    runClaim <== submitter + outcome * (1 << 160);
 }

@@ -119,6 +119,7 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input definitionHash;
 
     // private: workflowId = Poseidon(submitter, definitionHash, runNonce)
@@ -579,4 +580,10 @@ template WorkflowTrace(TRACE_DEPTH, PROVIDER_DEPTH, MAX_STEPS, MAX_CALLS) {
     binding.submitter <== submitter;
     binding.workflowTag <== definitionHash;
     binding.runNonce <== runNonce;
+
+    // ---- the run's claim: its outcome and submitter in one public signal (RunClaim, lib/trace.circom)
+    component claim = RunClaim();
+    claim.submitter <== submitter;
+    claim.outcome <== outcome;
+    runClaim <== claim.runClaim;
 }

@@ -28,6 +28,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input failedStep;
     signal input settlement;
@@ -60,6 +61,7 @@ template OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.signatureS <== signatureS;
     saga.providerPathElements <== providerPathElements;
     saga.providerPathIndices <== providerPathIndices;
+    runClaim <== saga.runClaim;
 }
 
 template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
@@ -68,6 +70,7 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input failedStep;
     signal input settlement;
@@ -100,4 +103,5 @@ template OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) {
     saga.signatureS <== signatureS;
     saga.providerPathElements <== providerPathElements;
     saga.providerPathIndices <== providerPathIndices;
+    runClaim <== saga.runClaim;
 }

@@ -32,6 +32,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
@@ -95,6 +96,7 @@ template OrderState(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH, CALLS, ROLLBACK) {
     stock.enabled <== committed;
     stock.inserted <== 0;
     stock.rootAfter === stateRootAfter;
+    runClaim <== saga.runClaim;
 }
 
 template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
@@ -103,6 +105,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
@@ -142,6 +145,7 @@ template OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.stateValueBefore <== stateValueBefore;
     order.stateValueAfter <== stateValueAfter;
     order.statePathElements <== statePathElements;
+    runClaim <== order.runClaim;
 }
 
 template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
@@ -150,6 +154,7 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
@@ -189,4 +194,5 @@ template OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     order.stateValueBefore <== stateValueBefore;
     order.stateValueAfter <== stateValueAfter;
     order.statePathElements <== statePathElements;
+    runClaim <== order.runClaim;
 }

@@ -43,6 +43,7 @@ template SupplyChainSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
     signal input traceRoot;
     signal input providerSetRoot;
     signal input submitter;
+    signal output runClaim;
     signal input runNonce;
     signal input stateRootBefore;
     signal input stateRootAfter;
@@ -113,6 +114,7 @@ template SupplyChainSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH) {
         enabled[i] * (writes.limbsAfter[i][1] - writes.limbsBefore[i][1] - scrapAdded[i]) === 0;
     }
     writes.rootAfter === stateRootAfter;
+    runClaim <== saga.runClaim;
 }
 
 // encodeString("wesflow/supply-chain"): circuits.json's "workflowTag".

@@ -4,15 +4,16 @@ pragma solidity ^0.8.28;
 import {Groth16Proof} from "./Groth16Proof.sol";
 
 /// @title IWorkflowRegistry
-/// @notice An audit registry of proven workflow runs. Each run is proven by a Groth16 proof whose five
-///         public signals are, in order: workflowId (the replay nullifier), outcome (1 = COMMITTED,
-///         2 = ROLLED_BACK), traceRoot, providerSetRoot and submitter (the uint160 of the only address
-///         allowed to submit the proof).
+/// @notice An audit registry of proven workflow runs. Each run is proven by a Groth16 proof whose four
+///         public signals are, in order: runClaim = submitter + outcome * 2^160 (submitter the uint160 of
+///         the only address allowed to submit the proof, outcome 1 = COMMITTED or 2 = ROLLED_BACK: both
+///         range-checked by the circuit, so the split is unique), workflowId (the replay nullifier),
+///         traceRoot and providerSetRoot.
 ///
 ///         A template registered with `registerDefinitionTemplate` is bound to one user-defined workflow:
-///         its verifier (IWorkflowDefinitionVerifier, shared by all such templates) takes a sixth public
+///         its verifier (IWorkflowDefinitionVerifier, shared by all such templates) takes a fifth public
 ///         signal, the definition's hash, which the registry appends from the template at submission. The
-///         submitter passes the same five signals for both kinds and cannot choose the definition.
+///         submitter passes the same four signals for both kinds and cannot choose the definition.
 interface IWorkflowRegistry {
     /// @notice One attested external system: its code and its Baby Jubjub EdDSA public key.
     struct Provider {
@@ -23,7 +24,7 @@ interface IWorkflowRegistry {
 
     /// @notice A registered workflow template: the verifier of its circuit and a hash of its metadata.
     ///         When `bindsDefinition` is true, the verifier is an IWorkflowDefinitionVerifier and
-    ///         `metadataHash` is the bound definition's hash (a field element), its sixth public signal.
+    ///         `metadataHash` is the bound definition's hash (a field element), its fifth public signal.
     struct Template {
         address verifier;
         bool active;
@@ -93,7 +94,6 @@ interface IWorkflowRegistry {
     error Registry__ProviderSetRevoked(uint256 root);
     error Registry__InputNotInField(uint256 index, uint256 value);
     error Registry__InvalidOutcome(uint256 outcome);
-    error Registry__SubmitterOutOfRange(uint256 value);
     error Registry__SubmitterMismatch(address bound, address sender);
     error Registry__AlreadyRecorded(uint256 workflowId);
     error Registry__InvalidProof(bytes32 templateId);
@@ -143,8 +143,8 @@ interface IWorkflowRegistry {
     /// @param initialRoot The Poseidon root of the initial state: non-zero and below SNARK_SCALAR_FIELD.
     function registerStateDomain(bytes32 domainId, uint256 initialRoot) external;
 
-    /// @notice Registers a template whose runs move a state domain's root; their proofs have seven
-    ///         public signals (the five of `submit`, then stateRootBefore, stateRootAfter) and are
+    /// @notice Registers a template whose runs move a state domain's root; their proofs have six
+    ///         public signals (the four of `submit`, then stateRootBefore, stateRootAfter) and are
     ///         recorded with `submitWithState` only. Registrar only.
     /// @param templateId The template's id.
     /// @param verifier The template's verifier, which must implement IWorkflowStateVerifier.
@@ -166,14 +166,13 @@ interface IWorkflowRegistry {
     /// @param a The proof's A point.
     /// @param b The proof's B point, each coordinate pair in Solidity's order.
     /// @param c The proof's C point.
-    /// @param pubSignals workflowId, outcome, traceRoot, providerSetRoot, submitter, stateRootBefore,
-    ///        stateRootAfter.
+    /// @param pubSignals runClaim, workflowId, traceRoot, providerSetRoot, stateRootBefore, stateRootAfter.
     function submitWithState(
         bytes32 templateId,
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[7] calldata pubSignals
+        uint256[6] calldata pubSignals
     ) external;
 
     /// @notice Records up to MAX_BATCH_SIZE proven runs of one template (of its own circuit, or bound to a
@@ -184,11 +183,11 @@ interface IWorkflowRegistry {
     ///         workflow id that an earlier run of the batch took.
     /// @param templateId The template every run belongs to.
     /// @param proofs The runs' proofs.
-    /// @param pubSignals Each run's five public signals, as for `submit`.
+    /// @param pubSignals Each run's four public signals, as for `submit`.
     function submitBatch(
         bytes32 templateId,
         Groth16Proof[] calldata proofs,
-        uint256[5][] calldata pubSignals
+        uint256[4][] calldata pubSignals
     ) external;
 
     /// @notice Records up to MAX_BATCH_SIZE proven runs of one state template in one transaction, as
@@ -199,11 +198,11 @@ interface IWorkflowRegistry {
     ///         of its single submission. Any refused run reverts the whole batch (see submitBatch).
     /// @param templateId The state template every run belongs to.
     /// @param proofs The runs' proofs.
-    /// @param pubSignals Each run's seven public signals, as for `submitWithState`.
+    /// @param pubSignals Each run's six public signals, as for `submitWithState`.
     function submitBatchWithState(
         bytes32 templateId,
         Groth16Proof[] calldata proofs,
-        uint256[7][] calldata pubSignals
+        uint256[6][] calldata pubSignals
     ) external;
 
     /// @notice Gives a template its batch verifier, once: IWorkflowBatchVerifier for a template of its own
@@ -238,7 +237,7 @@ interface IWorkflowRegistry {
 
     /// @notice Registers a template bound to one user-defined workflow: runs submitted for it are checked
     ///         by the generic circuit's verifier against `definitionHash`, which the registry appends as
-    ///         the sixth public signal. Its metadataHash is `bytes32(definitionHash)`. Registrar only.
+    ///         the fifth public signal. Its metadataHash is `bytes32(definitionHash)`. Registrar only.
     /// @param templateId The template's id (by convention keccak256 of its name).
     /// @param verifier The generic circuit's Groth16 verifier, which must implement
     ///        IWorkflowDefinitionVerifier; many templates may share it.
@@ -275,19 +274,19 @@ interface IWorkflowRegistry {
 
     /// @notice Records a proven workflow run. Only the address bound in the proof may submit it, and
     ///         each workflow id is recorded once. For a definition-bound template the proof is checked
-    ///         with the template's definition hash appended as the sixth public signal.
+    ///         with the template's definition hash appended as the fifth public signal.
     /// @param templateId The template the run belongs to.
     /// @param a The proof's A point.
     /// @param b The proof's B point, each coordinate pair in Solidity's order.
     /// @param c The proof's C point.
-    /// @param pubSignals workflowId, outcome, traceRoot, providerSetRoot, submitter (for both kinds of
-    ///        template: a definition-bound template supplies the sixth signal itself).
+    /// @param pubSignals runClaim, workflowId, traceRoot, providerSetRoot (for both kinds of template: a
+    ///        definition-bound template supplies the fifth signal itself).
     function submit(
         bytes32 templateId,
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[5] calldata pubSignals
+        uint256[4] calldata pubSignals
     ) external;
 
     /// @notice Returns a recorded run's outcome and traceRoot; reverts with Registry__UnknownWorkflow when

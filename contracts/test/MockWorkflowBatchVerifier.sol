@@ -33,14 +33,14 @@ contract MockWorkflowBatchVerifier is
     }
 
     /// @inheritdoc IWorkflowBatchVerifier
-    function verifyBatch(Groth16Proof[] calldata, uint256[5][] calldata) external view returns (bool) {
+    function verifyBatch(Groth16Proof[] calldata, uint256[4][] calldata) external view returns (bool) {
         return result;
     }
 
     /// @inheritdoc IWorkflowDefinitionBatchVerifier
     function verifyBatch(
         Groth16Proof[] calldata proofs,
-        uint256[5][] calldata,
+        uint256[4][] calldata,
         uint256 definitionHash
     ) external view returns (bool) {
         if (echo) revert MockBatchVerifier__Received(proofs.length, definitionHash);
@@ -48,7 +48,7 @@ contract MockWorkflowBatchVerifier is
     }
 
     /// @inheritdoc IWorkflowStateBatchVerifier
-    function verifyBatch(Groth16Proof[] calldata, uint256[7][] calldata) external view returns (bool) {
+    function verifyBatch(Groth16Proof[] calldata, uint256[6][] calldata) external view returns (bool) {
         return result;
     }
 }

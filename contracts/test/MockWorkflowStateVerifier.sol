@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {IWorkflowStateVerifier} from "../interfaces/IWorkflowStateVerifier.sol";
 
 /// @title MockWorkflowStateVerifier
-/// @notice A seven-input verifier whose answer is set by the test, for unit tests of the registry only.
+/// @notice A six-signal verifier whose answer is set by the test, for unit tests of the registry only.
 contract MockWorkflowStateVerifier is IWorkflowStateVerifier {
     bool public result = true;
     /// @notice When non-zero, proofs whose A.x is this value are refused (a batch's bad run, for tests).
@@ -28,7 +28,7 @@ contract MockWorkflowStateVerifier is IWorkflowStateVerifier {
         uint256[2] calldata _pA,
         uint256[2][2] calldata,
         uint256[2] calldata,
-        uint256[7] calldata
+        uint256[6] calldata
     ) external view returns (bool) {
         if (rejectedAx != 0 && _pA[0] == rejectedAx) return false;
         return result;

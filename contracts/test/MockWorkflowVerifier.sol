@@ -28,7 +28,7 @@ contract MockWorkflowVerifier is IWorkflowVerifier {
         uint256[2] calldata _pA,
         uint256[2][2] calldata,
         uint256[2] calldata,
-        uint256[5] calldata
+        uint256[4] calldata
     ) external view returns (bool) {
         if (rejectedAx != 0 && _pA[0] == rejectedAx) return false;
         return result;

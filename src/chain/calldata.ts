@@ -69,31 +69,31 @@ export function toSolidityProof(proof: Groth16ProofJson): SolidityProof {
 }
 
 /**
- * Parses the five public signals (decimal strings as snarkjs writes them, or bigints). Values at or
+ * Parses the four public signals (decimal strings as snarkjs writes them, or bigints). Values at or
  * above the field modulus are passed through: the registry rejects them with its own error.
  */
 export function toPublicSignalValues(publicSignals: readonly (string | bigint)[]): PublicSignalValues {
   const parsed = publicSignalsSchema.safeParse(publicSignals);
   if (!parsed.success) throw new ProofFormatError(formatZodIssues(parsed.error), { cause: parsed.error });
-  const [workflowId, outcome, traceRoot, providerSetRoot, submitter] = parsed.data;
-  return [workflowId, outcome, traceRoot, providerSetRoot, submitter];
+  const [runClaim, workflowId, traceRoot, providerSetRoot] = parsed.data;
+  return [runClaim, workflowId, traceRoot, providerSetRoot];
 }
 
 /**
- * Parses public signals as submitted to the registry: five (a template's own circuit), or six (the
+ * Parses public signals as submitted to the registry: four (a template's own circuit), or five (the
  * generic circuit of user-defined workflows, definitionHash last). The registry always takes the
- * first five; the sixth is returned apart, since the registry supplies it from the template.
+ * first four; the fifth is returned apart, since the registry supplies it from the template.
  */
 export function splitPublicSignals(publicSignals: readonly (string | bigint)[]): SubmittedPublicSignals {
   const parsed = submittedSignalsSchema.safeParse(publicSignals);
   if (!parsed.success) throw new ProofFormatError(formatZodIssues(parsed.error), { cause: parsed.error });
-  const [workflowId, outcome, traceRoot, providerSetRoot, submitter, definitionHash] = parsed.data;
-  const signals: PublicSignalValues = [workflowId, outcome, traceRoot, providerSetRoot, submitter];
+  const [runClaim, workflowId, traceRoot, providerSetRoot, definitionHash] = parsed.data;
+  const signals: PublicSignalValues = [runClaim, workflowId, traceRoot, providerSetRoot];
   return definitionHash === undefined ? { signals } : { signals, definitionHash };
 }
 
 /**
- * Parses the seven public signals of a state template's proof (the five, then stateRootBefore and
+ * Parses the six public signals of a state template's proof (the four, then stateRootBefore and
  * stateRootAfter). Values at or above the field modulus are passed through: the registry rejects them.
  */
 export function toStatePublicSignalValues(
@@ -101,6 +101,6 @@ export function toStatePublicSignalValues(
 ): StatePublicSignalValues {
   const parsed = stateSignalsSchema.safeParse(publicSignals);
   if (!parsed.success) throw new ProofFormatError(formatZodIssues(parsed.error), { cause: parsed.error });
-  const [workflowId, outcome, traceRoot, providerSetRoot, submitter, rootBefore, rootAfter] = parsed.data;
-  return [workflowId, outcome, traceRoot, providerSetRoot, submitter, rootBefore, rootAfter];
+  const [runClaim, workflowId, traceRoot, providerSetRoot, rootBefore, rootAfter] = parsed.data;
+  return [runClaim, workflowId, traceRoot, providerSetRoot, rootBefore, rootAfter];
 }

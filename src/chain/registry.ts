@@ -52,10 +52,12 @@ import {
   DEFAULT_TX_TIMEOUT_MS,
   MAX_BATCH_SIZE,
   OUTCOME_CODES,
+  SIGNAL_INDEX,
   STATE_PUBLIC_SIGNAL_NAMES,
   type BatchRun,
   type BatchRunOutcome,
   type ConfirmedTransaction,
+  type DefinitionPublicSignalValues,
   type DeployBatchVerifierOptions,
   type DeployRegistryOptions,
   type DeployVerifierOptions,
@@ -83,20 +85,20 @@ import {
 const PROJECT_ARTIFACTS_DIR = ARTIFACTS_DIR;
 
 /**
- * The signatures a template's verifier may expose (snarkjs' generated verifier): five public signals
- * for a template of its own circuit, six for the generic circuit of user-defined workflows.
+ * The signatures a template's verifier may expose (snarkjs' generated verifier): four public signals
+ * for a template of its own circuit, five for the generic circuit of user-defined workflows.
  */
 const VERIFY_PROOF_SIGNATURES = [
+  "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[4])",
   "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5])",
   "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[6])",
-  "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[7])",
 ] as const;
 
 /** The signatures a template's batch verifier exposes (generated at setup: src/prover/batchVerifier.ts). */
 const VERIFY_BATCH_SIGNATURES = [
-  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[5][])",
-  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[5][],uint256)",
-  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[7][])",
+  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[4][])",
+  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[4][],uint256)",
+  "verifyBatch((uint256[2],uint256[2][2],uint256[2])[],uint256[6][])",
 ] as const;
 
 const UINT256_LIMIT = 1n << 256n;
@@ -278,8 +280,8 @@ export async function registerTemplate({
 
 /**
  * Registers a template bound to one user-defined workflow: its verifier is the generic circuit's
- * (six public signals, shared by every such template), and the registry appends `definitionHash` as
- * the sixth signal of every run submitted for it. Needs the registrar role. A hash that is 0 or not
+ * (five public signals, shared by every such template), and the registry appends `definitionHash` as
+ * the fifth signal of every run submitted for it. Needs the registrar role. A hash that is 0 or not
  * below the scalar field is refused by the registry (Registry__InvalidDefinitionHash).
  */
 export async function registerDefinitionTemplate({
@@ -310,9 +312,9 @@ export async function readTemplate({
 }
 
 /**
- * The call `submit` makes to a template's registered verifier for this proof: the first five public
+ * The call `submit` makes to a template's registered verifier for this proof: the first four public
  * signals, then, for a definition-bound template, its registered definition hash; a state template's
- * seven signals as they are.
+ * six signals as they are.
  */
 async function registeredVerifierCall({
   registry,
@@ -339,7 +341,7 @@ async function registeredVerifierCall({
     };
   }
   const verifier = IWorkflowDefinitionVerifier__factory.connect(template.verifier, registry.runner);
-  const withDefinition = [...signals, template.definitionHash];
+  const withDefinition: DefinitionPublicSignalValues = [...signals, template.definitionHash];
   return {
     verify: () => verifier.verifyProof(a, b, c, withDefinition),
     estimateGas: () => verifier.verifyProof.estimateGas(a, b, c, withDefinition),
@@ -397,9 +399,9 @@ export async function registerProviderSet({
  * Submits a proven run. The registry must be connected to the signer whose address is the proof's
  * submitter signal. A rejection by the registry is thrown as a RegistrySubmitError.
  *
- * The public signals are five, or six for a proof of a user-defined workflow (definitionHash last).
- * Only the first five are sent: the registry appends the hash registered for the template. For a
- * six-signal proof, the template is read first and a DefinitionMismatchError is thrown, before any
+ * The public signals are four, or five for a proof of a user-defined workflow (definitionHash last).
+ * Only the first four are sent: the registry appends the hash registered for the template. For a
+ * five-signal proof, the template is read first and a DefinitionMismatchError is thrown, before any
  * transaction, unless the template binds exactly the proof's definition hash.
  */
 export async function submitRun({
@@ -415,7 +417,7 @@ export async function submitRun({
   const overrides = gasOverrides(gasLimit);
   const { a, b, c } = toSolidityProof(proof);
   const { signals, definitionHash } = splitPublicSignals(publicSignals);
-  const workflowId = signals[0];
+  const workflowId = signals[SIGNAL_INDEX.workflowId];
   const toRevertError: ToRevertError = (errorName, args, options) =>
     new RegistrySubmitError(templateId, workflowId, errorName, args, options);
   if (definitionHash !== undefined) {
@@ -454,7 +456,7 @@ export async function registerStateDomain({
 }
 
 /**
- * Registers a template whose runs move a state domain: its verifier takes seven public signals and its
+ * Registers a template whose runs move a state domain: its verifier takes six public signals and its
  * runs are submitted with {@link submitRunWithState}. The domain must be registered. Needs the
  * registrar role.
  */
@@ -498,7 +500,7 @@ export async function readStateRoot({
 }
 
 /**
- * Submits a proven run of a state template: all seven public signals are sent, and the registry
+ * Submits a proven run of a state template: all six public signals are sent, and the registry
  * refuses a proof whose stateRootBefore is not the domain's current root
  * (Registry__StaleStateRoot(expected, given)), then moves the domain to stateRootAfter. Rejections
  * are thrown as RegistrySubmitErrors, also when the root moved between the estimate and the
@@ -517,7 +519,7 @@ export async function submitRunWithState({
   const overrides = gasOverrides(gasLimit);
   const { a, b, c } = toSolidityProof(proof);
   const signals = toStatePublicSignalValues(publicSignals);
-  const workflowId = signals[0];
+  const workflowId = signals[SIGNAL_INDEX.workflowId];
   return sendRegistryTransaction({
     registry,
     operation: `submitWithState(${workflowId})`,
@@ -539,25 +541,27 @@ async function batchCalldata(registry: WorkflowRegistry, templateId: string, run
   const proofs = runs.map((run) => toSolidityProof(run.proof));
   const stateful = runs[0].publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length;
   if (runs.some((run) => (run.publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length) !== stateful)) {
-    throw new ChainArgumentError(
-      "runs",
-      "a batch's runs are all of a state template (seven signals) or none",
-    );
+    throw new ChainArgumentError("runs", "a batch's runs are all of a state template (six signals) or none");
   }
   if (stateful) {
     const signals = runs.map((run) => toStatePublicSignalValues(run.publicSignals));
-    return { stateful, proofs, signals, workflowIds: signals.map((s) => s[0]) } as const;
+    return {
+      stateful,
+      proofs,
+      signals,
+      workflowIds: signals.map((s) => s[SIGNAL_INDEX.workflowId]),
+    } as const;
   }
   const split = runs.map((run) => splitPublicSignals(run.publicSignals));
   const hashes = new Set(split.map((s) => s.definitionHash));
   if (hashes.size !== 1) {
     throw new ChainArgumentError(
       "runs",
-      "a batch's runs are proofs of one definition (the same sixth signal)",
+      "a batch's runs are proofs of one definition (the same fifth signal)",
     );
   }
   const [definitionHash] = hashes;
-  const workflowIds = split.map((s) => s.signals[0]);
+  const workflowIds = split.map((s) => s.signals[SIGNAL_INDEX.workflowId]);
   if (definitionHash !== undefined) {
     const template = await fetchTemplate(registry, templateId);
     if (template.definitionHash !== definitionHash) {
@@ -667,7 +671,7 @@ export async function recordBatch(options: SubmitBatchOptions): Promise<BatchRun
   return outcomes;
 }
 
-/** A batch's run submitted on its own (submitRun, or submitRunWithState for seven signals). */
+/** A batch's run submitted on its own (submitRun, or submitRunWithState for six signals). */
 function submitOne({ run, runs: _runs, ...options }: SubmitBatchOptions & { run: BatchRun }) {
   const single = { ...options, proof: run.proof, publicSignals: run.publicSignals };
   return run.publicSignals.length === STATE_PUBLIC_SIGNAL_NAMES.length
@@ -676,7 +680,7 @@ function submitOne({ run, runs: _runs, ...options }: SubmitBatchOptions & { run:
 }
 
 function splitWorkflowId(publicSignals: readonly (string | bigint)[]): bigint {
-  const [workflowId] = publicSignals;
+  const workflowId = publicSignals[SIGNAL_INDEX.workflowId];
   return typeof workflowId === "bigint" ? workflowId : BigInt(String(workflowId));
 }
 

@@ -2,7 +2,7 @@ import type { Signer } from "ethers";
 
 import type { WorkflowRegistry } from "../../typechain-types";
 
-/** A run's outcome as the circuit encodes it in public signal 1. */
+/** A run's outcome as the circuit encodes it in its run claim (see `encodeRunClaim`). */
 export type Outcome = "COMMITTED" | "ROLLED_BACK";
 
 export const OUTCOME_CODES: Readonly<Record<Outcome, bigint>> = { COMMITTED: 1n, ROLLED_BACK: 2n };
@@ -15,32 +15,69 @@ export const SNARK_SCALAR_FIELD =
 export const BN254_BASE_FIELD =
   21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
-/** Public signals in circuit order, as the registry and every template's verifier take them. */
-export const PUBLIC_SIGNAL_NAMES = [
-  "workflowId",
-  "outcome",
-  "traceRoot",
-  "providerSetRoot",
-  "submitter",
-] as const;
+/**
+ * Public signals in circuit order, as the registry and every template's verifier take them: the run's
+ * claim (the circuit's output: submitter + outcome * 2^160, see `encodeRunClaim`), then its public
+ * inputs workflowId, traceRoot, providerSetRoot.
+ */
+export const PUBLIC_SIGNAL_NAMES = ["runClaim", "workflowId", "traceRoot", "providerSetRoot"] as const;
 
 /**
- * The public signals of the generic circuit for user-defined workflows: the five above, then the
- * definition's hash. Its verifier (IWorkflowDefinitionVerifier) takes all six; the registry takes the
- * first five and appends the hash registered for the template.
+ * The public signals of the generic circuit for user-defined workflows: the four above, then the
+ * definition's hash. Its verifier (IWorkflowDefinitionVerifier) takes all five; the registry takes the
+ * first four and appends the hash registered for the template.
  */
 export const DEFINITION_PUBLIC_SIGNAL_NAMES = [...PUBLIC_SIGNAL_NAMES, "definitionHash"] as const;
 
 /**
- * The public signals of a template that moves a state domain (e.g. the order's stock): the five
+ * The public signals of a template that moves a state domain (e.g. the order's stock): the four
  * above, then the domain's root before and after the run. Its verifier (IWorkflowStateVerifier) and
- * the registry's `submitWithState` take all seven.
+ * the registry's `submitWithState` take all six.
  */
 export const STATE_PUBLIC_SIGNAL_NAMES = [
   ...PUBLIC_SIGNAL_NAMES,
   "stateRootBefore",
   "stateRootAfter",
 ] as const;
+
+/** Where each public signal is in a proof's list (the definition hash, when there is one, at 4). */
+export const SIGNAL_INDEX = {
+  runClaim: 0,
+  workflowId: 1,
+  traceRoot: 2,
+  providerSetRoot: 3,
+  stateRootBefore: 4,
+  stateRootAfter: 5,
+} as const;
+
+/** A run claim's low bits are the submitter's address, the bits above them the outcome. */
+export const RUN_CLAIM_SUBMITTER_BITS = 160n;
+const SUBMITTER_MASK = (1n << RUN_CLAIM_SUBMITTER_BITS) - 1n;
+
+/**
+ * A run's claim, the one public signal that carries its submitter and its outcome:
+ * submitter + outcome * 2^160 (circuits/lib/trace.circom's RunClaim, which range-checks both).
+ */
+export function encodeRunClaim(submitter: bigint, outcome: bigint): bigint {
+  if (submitter < 0n || submitter > SUBMITTER_MASK)
+    throw new RangeError(`submitter ${submitter} is not 160 bits`);
+  if (outcome !== 1n && outcome !== 2n) throw new RangeError(`outcome ${outcome} is neither 1 nor 2`);
+  return submitter + (outcome << RUN_CLAIM_SUBMITTER_BITS);
+}
+
+/**
+ * The submitter and outcome of a run claim, as the registry reads them (claim mod 2^160, claim >> 160);
+ * the outcome is whatever the bits say (the registry refuses any but 1 and 2).
+ */
+export function decodeRunClaim(claim: bigint | string): { submitter: bigint; outcome: bigint } {
+  const value = BigInt(claim);
+  return { submitter: value & SUBMITTER_MASK, outcome: value >> RUN_CLAIM_SUBMITTER_BITS };
+}
+
+/** The submitter a proof's public signals bind (its run claim's low 160 bits). */
+export function submitterOfSignals(publicSignals: readonly (string | bigint)[]): bigint {
+  return decodeRunClaim(publicSignals[SIGNAL_INDEX.runClaim]).submitter;
+}
 
 /** A Groth16 proof as snarkjs produces it (`groth16.fullProve`, `proof.json`): decimal strings. */
 export interface Groth16ProofJson {
@@ -58,18 +95,18 @@ export interface SolidityProof {
   c: [bigint, bigint];
 }
 
-/** The five public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter. */
-export type PublicSignalValues = [bigint, bigint, bigint, bigint, bigint];
+/** The four public signals: runClaim, workflowId, traceRoot, providerSetRoot. */
+export type PublicSignalValues = [bigint, bigint, bigint, bigint];
 
-/** The generic circuit's six public signals: the five above, then definitionHash. */
+/** The generic circuit's five public signals: the four above, then definitionHash. */
 export type DefinitionPublicSignalValues = [...PublicSignalValues, bigint];
 
-/** The seven public signals of a state template: the five above, then stateRootBefore and stateRootAfter. */
+/** The six public signals of a state template: the four above, then stateRootBefore and stateRootAfter. */
 export type StatePublicSignalValues = [...PublicSignalValues, bigint, bigint];
 
 /**
- * Public signals as the registry takes them (always five), and the definition hash when the proof
- * has a sixth signal (a proof of the generic circuit for user-defined workflows).
+ * Public signals as the registry takes them (always four), and the definition hash when the proof
+ * has a fifth signal (a proof of the generic circuit for user-defined workflows).
  */
 export interface SubmittedPublicSignals {
   signals: PublicSignalValues;
@@ -93,8 +130,8 @@ export interface RegisteredTemplate {
   /** 0x-prefixed bytes32 hex; for a definition-bound template, its definition hash. */
   metadataHash: string;
   /**
-   * The definition hash a definition-bound template appends as its proofs' sixth public signal;
-   * undefined for a template of its own circuit (five public signals).
+   * The definition hash a definition-bound template appends as its proofs' fifth public signal;
+   * undefined for a template of its own circuit (four public signals).
    */
   definitionHash: bigint | undefined;
   /** For a state template (registerStateTemplate): the bytes32 id of the state domain its runs move. */

@@ -12,6 +12,7 @@ import {
   registerStateTemplate,
   registerTemplate,
   setTemplateBatchVerifier,
+  SIGNAL_INDEX,
   submitBatch,
   submitRun,
   submitRunWithState,
@@ -284,7 +285,8 @@ export async function benchmarkBatchGas(args: {
     await setTemplateBatchVerifier({ registry, templateId, batchVerifier });
     return registry;
   };
-  const rootBefore = (index: number) => (state ? BigInt(chain.runs[index].publicSignals[5]) : undefined);
+  const rootBefore = (index: number) =>
+    state ? BigInt(chain.runs[index].publicSignals[SIGNAL_INDEX.stateRootBefore]) : undefined;
 
   const singles: number[] = [];
   {

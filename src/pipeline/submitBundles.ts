@@ -5,6 +5,7 @@ import {
   MAX_BATCH_SIZE,
   readStateRoot,
   recordBatch,
+  submitterOfSignals,
   type BatchRun,
   type ConfirmedTransaction,
   type DeploymentRecord,
@@ -76,9 +77,9 @@ export async function submitBundles(args: {
     if (!bundle.proof) refuse("no proof (the run was not proven: wesflow resume proves it)");
     else if (!registered)
       refuse(`template ${bundle.template} (${bundle.templateId}) is not deployed on ${args.network}`);
-    else if (BigInt(bundle.proof.publicSignals[4]) !== BigInt(args.submitter)) {
+    else if (submitterOfSignals(bundle.proof.publicSignals) !== BigInt(args.submitter)) {
       refuse(
-        `the proof is bound to submitter ${toAddress(bundle.proof.publicSignals[4])}, not ${args.submitter}`,
+        `the proof is bound to submitter ${toAddress(submitterOfSignals(bundle.proof.publicSignals))}, not ${args.submitter}`,
       );
     } else {
       const group = groups.get(bundle.templateId) ?? [];
@@ -163,8 +164,8 @@ async function chainOrder<T extends { bundle: RunBundle }>(
   return [...ordered, ...left];
 }
 
-function toAddress(signal: string): string {
-  return `0x${BigInt(signal).toString(16).padStart(40, "0")}`;
+function toAddress(value: bigint | string): string {
+  return `0x${BigInt(value).toString(16).padStart(40, "0")}`;
 }
 
 /**
@@ -189,7 +190,10 @@ export async function submitBundleFiles(args: {
   const reader = await openRegistryReader({ network: args.network, dataDir: args.dataDir });
   const files = bundleFilesOf(args.paths);
   if (files.length === 0) throw new Error(`no bundle found in ${args.paths.join(", ")}`);
-  const bound = files.map((file) => readBundle(file).proof?.publicSignals[4]).find((s) => s !== undefined);
+  const bound = files
+    .map((file) => readBundle(file).proof?.publicSignals)
+    .filter((signals) => signals !== undefined)
+    .map((signals) => submitterOfSignals(signals))[0];
   const signers = await loadHardhat(args.network).ethers.getSigners();
   const signer = bound === undefined ? signers[0] : signers.find((s) => BigInt(s.address) === BigInt(bound));
   if (!signer) {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { keccak256, toBeHex } from "ethers";
 import { z } from "zod";
-import { VERIFIERS_DIR, type CircuitInstance, type InstanceKind } from "./instances";
+import { VERIFIERS_DIR, publicSignalNamesOf, type CircuitInstance, type InstanceKind } from "./instances";
 
 /** The order of BN254's scalar field (public signals and the batch's coefficients are below it). */
 const SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -386,9 +386,11 @@ export function renderBatchVerifier(args: {
  */
 export function exportBatchVerifier(instance: CircuitInstance): string {
   const vkey = readVerificationKey(instance.paths.vkey);
-  if (vkey.nPublic !== instance.pubs.length) {
+  const signals = publicSignalNamesOf(instance);
+  if (vkey.nPublic !== signals.length) {
     throw new Error(
-      `${instance.paths.vkey} has ${vkey.nPublic} public signals, ${instance.name} declares ${instance.pubs.length}`,
+      `${instance.paths.vkey} has ${vkey.nPublic} public signals, ${instance.name} declares ${signals.length} ` +
+        `(${signals.join(", ")})`,
     );
   }
   const source = renderBatchVerifier({

@@ -5,15 +5,22 @@ import { PROJECT_ROOT } from "../project";
 
 /**
  * What an instance's proofs state, declared in circuits.json (never inferred): `saga`, a workflow's
- * statement (public workflowId, outcome, traceRoot, providerSetRoot, submitter); `state`, the same
- * plus stateRootBefore, stateRootAfter of its `stateDomain`; `definition`, the generic statement of
- * any user-defined workflow, bound to a definition's hash that the registry supplies as the last
- * public signal.
+ * statement (public runClaim = submitter + outcome * 2^160, workflowId, traceRoot, providerSetRoot);
+ * `state`, the same plus stateRootBefore, stateRootAfter of its `stateDomain`; `definition`, the
+ * generic statement of any user-defined workflow, bound to a definition's hash that the registry
+ * supplies as the last public signal.
  */
 export const INSTANCE_KINDS = ["saga", "state", "definition"] as const;
 export type InstanceKind = (typeof INSTANCE_KINDS)[number];
 
-const BASE_PUBS = ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"];
+/**
+ * The circuit's public outputs, which snarkjs lists before its public inputs (circuits.json's `pubs`):
+ * every template's main computes runClaim from its private outcome and submitter (RunClaim,
+ * circuits/lib/trace.circom).
+ */
+export const CIRCUIT_OUTPUTS = ["runClaim"] as const;
+
+const BASE_PUBS = ["workflowId", "traceRoot", "providerSetRoot"];
 const KIND_PUBS: Record<InstanceKind, string[]> = {
   saga: BASE_PUBS,
   state: [...BASE_PUBS, "stateRootBefore", "stateRootAfter"],
@@ -178,4 +185,9 @@ export function circuitInstance(name: string): CircuitInstance {
     );
   }
   return instance;
+}
+
+/** An instance's public signals in the order of its proofs: its outputs, then its public inputs. */
+export function publicSignalNamesOf(instance: Pick<CircuitInstanceConfig, "pubs">): string[] {
+  return [...CIRCUIT_OUTPUTS, ...instance.pubs];
 }

@@ -1,13 +1,11 @@
 import type { Groth16Proof, PublicSignals } from "snarkjs";
 
-/** Public signals in circuit order: workflowId, outcome, traceRoot, providerSetRoot, submitter. */
-export const PUBLIC_SIGNAL_NAMES = [
-  "workflowId",
-  "outcome",
-  "traceRoot",
-  "providerSetRoot",
-  "submitter",
-] as const;
+/**
+ * Public signals in circuit order: runClaim (the circuit's output, submitter + outcome * 2^160),
+ * workflowId, traceRoot, providerSetRoot; a state instance's then stateRootBefore, stateRootAfter, a
+ * definition instance's definitionHash.
+ */
+export const PUBLIC_SIGNAL_NAMES = ["runClaim", "workflowId", "traceRoot", "providerSetRoot"] as const;
 
 export interface RunProof {
   instance: string;

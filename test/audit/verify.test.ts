@@ -536,7 +536,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
       [
         "submitter",
         (b) => (b.binding.submitter = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"),
-        /bound to submitter 0x70997970c51812dc3a010c7d01b50e0d17dc79c8; the proof's submitter signal/,
+        /bound to submitter 0x70997970c51812dc3a010c7d01b50e0d17dc79c8; the proof's run claim binds 0x/,
       ],
     ];
     for (const [what, tamper, reason] of cases) {
@@ -809,7 +809,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
       expect(BigInt(write.valueBefore) - BigInt(write.valueAfter)).to.equal(
         BigInt(committed.steps[0].request[3]),
       );
-      expect(committed.proof!.publicSignals.slice(5)).to.deep.equal([state.rootBefore, state.rootAfter]);
+      expect(committed.proof!.publicSignals.slice(4)).to.deep.equal([state.rootBefore, state.rootAfter]);
 
       const result = await verifyBundle({ bundle: committed });
       expect(result.checks.state).to.equal("passed");
@@ -905,13 +905,13 @@ describe("verify: a run bundle against itself and the registry, without calling 
       expect(result.state).to.equal(undefined);
     });
 
-    it("a state template's proof has seven public signals: five are refused", async () => {
+    it("a state template's proof has six public signals: four are refused", async () => {
       const bundle = copy(committed);
-      bundle.proof!.publicSignals = bundle.proof!.publicSignals.slice(0, 5);
+      bundle.proof!.publicSignals = bundle.proof!.publicSignals.slice(0, 4);
       const result = await verifyBundle({ bundle });
       expect(result.checks.publicSignals).to.equal("failed");
       expect(result.reasons.join("\n")).to.include(
-        `the proof has 5 public signals, template ${committed.template} has 7`,
+        `the proof has 4 public signals, template ${committed.template} has 6`,
       );
     });
 
@@ -926,7 +926,7 @@ describe("verify: a run bundle against itself and the registry, without calling 
         /template WorkflowTrace_8_4 moves no state, yet the bundle states a transition of state domain "order\/stock"/,
       );
       expect(result.reasons.join("\n")).to.include(
-        "the proof has 7 public signals, template WorkflowTrace_8_4 has 6",
+        "the proof has 6 public signals, template WorkflowTrace_8_4 has 5",
       );
     });
 

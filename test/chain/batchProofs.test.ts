@@ -39,7 +39,7 @@ import {
   type OrderProofs,
 } from "../fixtures/batchProofs";
 
-// Real proofs of the order circuit (OrderStateWorkflow_4_3_10, seven public signals) through the
+// Real proofs of the order circuit (OrderStateWorkflow_4_3_10, six public signals) through the
 // batch verifier generated at setup and the registry's submitBatchWithState. The proofs are made once
 // (test/fixtures/batchProofs.ts) and shared by every test here.
 
@@ -113,7 +113,7 @@ describe("batch verification with real proofs (order circuit)", function () {
   });
 
   describe("the generated batch verifier", () => {
-    it("commits to its verification key and takes seven signals per proof", async () => {
+    it("commits to its verification key and takes six signals per proof", async () => {
       const { batchVerifier } = await loadFixture(registryFixture);
       const verifier = new ethers.Contract(
         await batchVerifier.getAddress(),
@@ -125,7 +125,7 @@ describe("batch verification with real proofs (order circuit)", function () {
       );
       const vkey = readVerificationKey(circuitInstance(ORDER_INSTANCE).paths.vkey);
       expect(await verifier.VERIFYING_KEY_HASH()).to.equal(verifyingKeyHash(vkey));
-      expect(await verifier.PUBLIC_SIGNALS()).to.equal(7n);
+      expect(await verifier.PUBLIC_SIGNALS()).to.equal(6n);
     });
 
     it("accepts batches of valid proofs (1, 2, 16) and a re-randomised proof among them", async () => {
@@ -216,7 +216,7 @@ describe("batch verification with real proofs (order circuit)", function () {
         ]);
         expect([mine.outcome, mine.traceRoot]).to.deep.equal([theirs.outcome, theirs.traceRoot]);
       }
-      const last = BigInt(runs[15].publicSignals[6]);
+      const last = BigInt(runs[15].publicSignals[5]);
       expect(await first.registry.currentStateRoot(DOMAIN_ID)).to.equal(last);
       expect(await second.registry.currentStateRoot(DOMAIN_ID)).to.equal(last);
       // Not a timed figure (npm run bench prints them): the batch shares the pairings.
@@ -273,8 +273,8 @@ describe("batch verification with real proofs (order circuit)", function () {
         .withArgs(
           1,
           reason(registry, "Registry__StaleStateRoot", [
-            BigInt(runs[0].publicSignals[6]),
-            BigInt(runs[2].publicSignals[5]),
+            BigInt(runs[0].publicSignals[5]),
+            BigInt(runs[2].publicSignals[4]),
           ]),
         );
     });
@@ -314,7 +314,7 @@ describe("batch verification with real proofs (order circuit)", function () {
       expect(errorOf(4).errorName).to.equal("Registry__StaleStateRoot");
       expect(await registry.isRecorded(runs[1].workflowId)).to.equal(true);
       expect(await registry.isRecorded(runs[3].workflowId)).to.equal(false);
-      expect(await registry.currentStateRoot(DOMAIN_ID)).to.equal(BigInt(runs[1].publicSignals[6]));
+      expect(await registry.currentStateRoot(DOMAIN_ID)).to.equal(BigInt(runs[1].publicSignals[5]));
     });
   });
 });

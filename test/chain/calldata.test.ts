@@ -6,6 +6,9 @@ import * as snarkjs from "snarkjs";
 import {
   BN254_BASE_FIELD,
   ProofFormatError,
+  decodeRunClaim,
+  encodeRunClaim,
+  submitterOfSignals,
   splitPublicSignals,
   toPublicSignalValues,
   toSolidityProof,
@@ -49,7 +52,7 @@ describe("chain calldata", () => {
     it("matches snarkjs' exportSolidityCallData, pi_b's pairs swapped", async () => {
       for (let sample = 0; sample < 5; sample++) {
         const proof = fakeProof();
-        const publicSignals = ["1", "2", "3", "4", "5"];
+        const publicSignals = ["1", "2", "3", "4"];
         const expected = await snarkjsCalldata(proof, publicSignals);
 
         const solidityProof = toSolidityProof(proof);
@@ -91,56 +94,73 @@ describe("chain calldata", () => {
 
   describe("toPublicSignalValues", () => {
     it("takes decimal strings and bigints", () => {
-      expect(toPublicSignalValues(["10", 20n, "30", 40n, "50"])).to.deep.equal([10n, 20n, 30n, 40n, 50n]);
+      expect(toPublicSignalValues(["10", 20n, "30", 40n])).to.deep.equal([10n, 20n, 30n, 40n]);
     });
 
-    it("rejects anything but five signals", () => {
-      expect(() => toPublicSignalValues(["1", "2", "3", "4"])).to.throw(
+    it("rejects anything but four signals", () => {
+      expect(() => toPublicSignalValues(["1", "2", "3"])).to.throw(
         ProofFormatError,
-        /expected 5 public signals/,
+        /expected 4 public signals/,
       );
-      expect(() => toPublicSignalValues(["1", "2", "3", "4", "5", "6"])).to.throw(ProofFormatError);
+      expect(() => toPublicSignalValues(["1", "2", "3", "4", "5"])).to.throw(ProofFormatError);
     });
 
     it("rejects signals that are not non-negative integers", () => {
-      expect(() => toPublicSignalValues(["1", "-2", "3", "4", "5"])).to.throw(
+      expect(() => toPublicSignalValues(["1", "-2", "3", "4"])).to.throw(
         ProofFormatError,
         /^malformed proof: 1:/,
       );
-      expect(() => toPublicSignalValues(["1", "2", "3", "4", -5n])).to.throw(ProofFormatError, /4:/);
+      expect(() => toPublicSignalValues(["1", "2", "3", -4n])).to.throw(ProofFormatError, /3:/);
     });
   });
 
   describe("splitPublicSignals", () => {
-    it("takes five signals as they are", () => {
-      expect(splitPublicSignals(["10", 20n, "30", 40n, "50"])).to.deep.equal({
-        signals: [10n, 20n, 30n, 40n, 50n],
+    it("takes four signals as they are", () => {
+      expect(splitPublicSignals(["10", 20n, "30", 40n])).to.deep.equal({ signals: [10n, 20n, 30n, 40n] });
+    });
+
+    it("sets a fifth signal, the definition hash, apart from the four the registry takes", () => {
+      expect(splitPublicSignals(["10", "20", "30", "40", "50"])).to.deep.equal({
+        signals: [10n, 20n, 30n, 40n],
+        definitionHash: 50n,
       });
     });
 
-    it("sets a sixth signal, the definition hash, apart from the five the registry takes", () => {
-      expect(splitPublicSignals(["10", "20", "30", "40", "50", "60"])).to.deep.equal({
-        signals: [10n, 20n, 30n, 40n, 50n],
-        definitionHash: 60n,
-      });
-    });
-
-    it("rejects fewer than five or more than six signals, naming both shapes", () => {
-      for (const count of [0, 4, 7]) {
+    it("rejects fewer than four or more than five signals, naming both shapes", () => {
+      for (const count of [0, 3, 6]) {
         const signals = Array.from({ length: count }, (_, i) => String(i + 1));
         expect(() => splitPublicSignals(signals)).to.throw(
           ProofFormatError,
           new RegExp(
-            `expected 5 public signals \\(workflowId, outcome, traceRoot, providerSetRoot, submitter\\), ` +
-              `or 6 for a proof of a user-defined workflow \\(then definitionHash\\); got ${count}`,
+            `expected 4 public signals \\(runClaim, workflowId, traceRoot, providerSetRoot\\), ` +
+              `or 5 for a proof of a user-defined workflow \\(then definitionHash\\); got ${count}`,
           ),
         );
       }
     });
 
-    it("rejects a sixth signal that is not a non-negative integer", () => {
-      expect(() => splitPublicSignals(["1", "2", "3", "4", "5", "0x6"])).to.throw(ProofFormatError, /5:/);
-      expect(() => splitPublicSignals(["1", "2", "3", "4", "5", -6n])).to.throw(ProofFormatError, /5:/);
+    it("rejects a fifth signal that is not a non-negative integer", () => {
+      expect(() => splitPublicSignals(["1", "2", "3", "4", "0x5"])).to.throw(ProofFormatError, /4:/);
+      expect(() => splitPublicSignals(["1", "2", "3", "4", -5n])).to.throw(ProofFormatError, /4:/);
+    });
+  });
+
+  describe("run claims", () => {
+    const submitter = 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266n;
+    it("encode submitter + outcome * 2^160 and decode back; the submitter of a proof's signals", () => {
+      for (const outcome of [1n, 2n]) {
+        const claim = encodeRunClaim(submitter, outcome);
+        expect(claim).to.equal(submitter + outcome * 2n ** 160n);
+        expect(decodeRunClaim(claim)).to.deep.equal({ submitter, outcome });
+        expect(decodeRunClaim(claim.toString())).to.deep.equal({ submitter, outcome });
+        expect(submitterOfSignals([claim.toString(), "1", "2", "3"])).to.equal(submitter);
+      }
+    });
+
+    it("refuse to encode a submitter of 160 bits or more, or an outcome but 1 and 2", () => {
+      expect(() => encodeRunClaim(1n << 160n, 1n)).to.throw(RangeError, /not 160 bits/);
+      expect(() => encodeRunClaim(-1n, 1n)).to.throw(RangeError);
+      for (const outcome of [0n, 3n]) expect(() => encodeRunClaim(submitter, outcome)).to.throw(RangeError);
     });
   });
 });

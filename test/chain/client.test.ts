@@ -50,7 +50,9 @@ const PROVIDERS = [
 const PROOF = MOCK_PROOF;
 
 function publicSignalsOf(run: { workflowId: bigint; outcome: bigint; traceRoot: bigint; submitter: string }) {
-  return [run.workflowId, run.outcome, run.traceRoot, PROVIDER_SET_ROOT, BigInt(run.submitter)].map(String);
+  // runClaim (submitter + outcome * 2^160) first, as the circuit makes it
+  const runClaim = BigInt(run.submitter) + (run.outcome << 160n);
+  return [runClaim, run.workflowId, run.traceRoot, PROVIDER_SET_ROOT].map(String);
 }
 
 async function clientFixture() {
@@ -482,7 +484,7 @@ describe("chain client", () => {
       expect(duplicate.errorName).to.equal("Registry__TemplateAlreadyRegistered");
     });
 
-    it("submits a six-signal proof's first five signals; the registry appends the registered hash", async () => {
+    it("submits a five-signal proof's first four signals; the registry appends the registered hash", async () => {
       const { registry, prover } = await loadFixture(definitionFixture);
       const confirmed = await submitRun({
         registry: registry.connect(prover),
@@ -494,13 +496,18 @@ describe("chain client", () => {
       expect(recorded.templateId).to.equal(INVOICE_TEMPLATE_ID);
       expect(recorded.txHash).to.equal(confirmed.txHash);
 
-      // The transaction carried five signals: the registry's submit takes no more.
+      // The transaction carried four signals: the registry's submit takes no more.
       const tx = await ethers.provider.getTransaction(confirmed.txHash);
       const decoded = registry.interface.decodeFunctionData("submit", tx!.data);
-      expect(decoded[4].toArray()).to.deep.equal([11n, 1n, 111n, PROVIDER_SET_ROOT, BigInt(prover.address)]);
+      expect(decoded[4].toArray()).to.deep.equal([
+        BigInt(prover.address) + (1n << 160n),
+        11n,
+        111n,
+        PROVIDER_SET_ROOT,
+      ]);
     });
 
-    it("submits five signals to a definition-bound template as they are", async () => {
+    it("submits four signals to a definition-bound template as they are", async () => {
       const { registry, prover } = await loadFixture(definitionFixture);
       await submitRun({
         registry: registry.connect(prover),
@@ -511,7 +518,7 @@ describe("chain client", () => {
       expect(await registry.isRecorded(11n)).to.equal(true);
     });
 
-    it("refuses, before sending, a six-signal proof of another definition or for a five-signal template", async () => {
+    it("refuses, before sending, a five-signal proof of another definition or for a four-signal template", async () => {
       const { registry, prover } = await loadFixture(definitionFixture);
       const signals = publicSignalsOf(run(prover.address));
       const otherDefinition = await expectRejection(
@@ -544,7 +551,7 @@ describe("chain client", () => {
       expect(await registry.isRecorded(11n)).to.equal(false);
     });
 
-    it("throws a RegistrySubmitError for a six-signal proof of an unknown template", async () => {
+    it("throws a RegistrySubmitError for a five-signal proof of an unknown template", async () => {
       const { registry, prover } = await loadFixture(definitionFixture);
       const templateId = templateIdOf("absent");
       const unknown = await expectRejection(
@@ -580,10 +587,10 @@ describe("chain client", () => {
       expect(invalid.args).to.deep.equal([INVOICE_TEMPLATE_ID]);
     });
 
-    it("rejects public signals that are neither five nor six, before sending anything", async () => {
+    it("rejects public signals that are neither four nor five, before sending anything", async () => {
       const { registry, prover } = await loadFixture(definitionFixture);
       const signals = publicSignalsOf(run(prover.address));
-      for (const publicSignals of [signals.slice(0, 4), [...signals, "1", "2"]]) {
+      for (const publicSignals of [signals.slice(0, 3), [...signals, "1", "2"]]) {
         const malformed = await expectRejection(
           submitRun({
             registry: registry.connect(prover),
@@ -594,7 +601,7 @@ describe("chain client", () => {
           ProofFormatError,
         );
         expect(malformed.message).to.match(
-          /expected 5 public signals .* or 6 for a proof of a user-defined workflow/,
+          /expected 4 public signals .* or 5 for a proof of a user-defined workflow/,
         );
       }
       expect(await registry.isRecorded(11n)).to.equal(false);
@@ -606,18 +613,18 @@ describe("chain client", () => {
       const ask = (templateId: string, publicSignals: readonly string[]) =>
         verifyRegisteredProof({ registry, templateId, proof: PROOF, publicSignals });
 
-      // Definition-bound: the registered hash is appended, whatever the proof's sixth signal says.
+      // Definition-bound: the registered hash is appended, whatever the proof's fifth signal says.
       expect(await ask(INVOICE_TEMPLATE_ID, signals)).to.equal(true);
       expect(await ask(INVOICE_TEMPLATE_ID, [...signals, OTHER_DEFINITION_HASH.toString()])).to.equal(true);
       await definitionVerifier.setRequiredDefinitionHash(OTHER_DEFINITION_HASH);
       expect(await ask(INVOICE_TEMPLATE_ID, [...signals, OTHER_DEFINITION_HASH.toString()])).to.equal(false);
 
-      // A template of its own circuit: five signals to its five-signal verifier.
+      // A template of its own circuit: four signals to its four-signal verifier.
       expect(await ask(TEMPLATE_ID, signals)).to.equal(true);
       await verifier.setResult(false);
       expect(await ask(TEMPLATE_ID, signals)).to.equal(false);
 
-      // A five-signal template whose verifier has no five-signal verifyProof: refused, not thrown.
+      // A four-signal template whose verifier has no four-signal verifyProof: refused, not thrown.
       const mislabelled = templateIdOf("mislabelled");
       await registerTemplate({
         registry,
@@ -673,7 +680,7 @@ describe("chain client", () => {
       expect(recorded.templateId).to.equal(templateId);
     });
 
-    it("deploys a six-signal verifier, usable for definition-bound templates", async () => {
+    it("deploys a five-signal verifier, usable for definition-bound templates", async () => {
       const { registry, admin } = await loadFixture(clientFixture);
       await placeArtifact(
         "GenericWorkflowVerifier",

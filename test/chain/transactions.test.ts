@@ -36,7 +36,8 @@ const GAS_LIMIT = 1_000_000n;
 const PROOF = MOCK_PROOF;
 
 function signalsOf(workflowId: bigint, submitter: string): string[] {
-  return [workflowId, 1n, 0x7777n + workflowId, PROVIDER_SET_ROOT, BigInt(submitter)].map(String);
+  // runClaim (submitter + COMMITTED * 2^160), workflowId, traceRoot, providerSetRoot
+  return [BigInt(submitter) + (1n << 160n), workflowId, 0x7777n + workflowId, PROVIDER_SET_ROOT].map(String);
 }
 
 function stateSignalsOf(workflowId: bigint, submitter: string, before: bigint, after: bigint): string[] {

@@ -20,15 +20,7 @@ import { circomkit } from "../fixtures/circomkit";
 import { constraintOf, expectFailAt } from "../fixtures/constraints";
 import { providerSetOf, SETTLED_KINDS, TEST_SUBMITTER, type ProviderFixture } from "../fixtures/orderTrace";
 
-const PUBS = [
-  "workflowId",
-  "outcome",
-  "traceRoot",
-  "providerSetRoot",
-  "submitter",
-  "stateRootBefore",
-  "stateRootAfter",
-];
+const PUBS = ["workflowId", "traceRoot", "providerSetRoot", "stateRootBefore", "stateRootAfter"];
 const SUBMITTER = BigInt(TEST_SUBMITTER);
 const rules = constraintOf("ClearingRules", "clearing/rules.circom");
 const batchRules = constraintOf("ClearingBatch", "clearing/rules.circom");

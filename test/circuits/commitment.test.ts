@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import type { WitnessTester } from "circomkit";
+import { decodeRunClaim, encodeRunClaim } from "../../src/chain";
 import { PoseidonMerkleTree, rootFromPath } from "../../src/crypto";
 import { stepLeaf, stepsTree, traceRootOf, type StepRecord } from "../../src/trace";
 import { circomkit } from "../fixtures/circomkit";
@@ -102,6 +103,43 @@ describe("trace commitment: TypeScript and circuit agree", function () {
         pathElements: path.pathElements,
         pathIndices: [2, ...path.pathIndices.slice(1)],
       });
+    });
+  });
+  describe("RunClaim()", () => {
+    // runClaim = submitter + outcome * 2^160, the one public signal of both; the registry splits it.
+    const SUBMITTER = 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266n;
+    let circuit: WitnessTester<["submitter", "outcome"], ["runClaim"]>;
+    before(async () => {
+      circuit = await circomkit.WitnessTester("RunClaim", { file: "lib/trace", template: "RunClaim" });
+    });
+
+    it("packs a 160-bit submitter and outcome 1 or 2 as src/chain encodes them, and they split back", async () => {
+      for (const [submitter, outcome] of [
+        [SUBMITTER, 1n],
+        [SUBMITTER, 2n],
+        [0n, 1n],
+        [(1n << 160n) - 1n, 2n],
+      ]) {
+        const runClaim = encodeRunClaim(submitter, outcome);
+        await circuit.expectPass({ submitter, outcome }, { runClaim });
+        expect(decodeRunClaim(runClaim)).to.deep.equal({ submitter, outcome });
+      }
+    });
+
+    it("refuses a submitter of 160 bits or more: S + 2^160 with outcome 1 would read as S with outcome 2", async () => {
+      await circuit.expectFail({ submitter: (1n << 160n) + SUBMITTER, outcome: 1n });
+      await circuit.expectFail({ submitter: 1n << 160n, outcome: 1n });
+    });
+
+    it("refuses any outcome but 1 and 2", async () => {
+      for (const outcome of [0n, 3n, 1n << 100n]) await circuit.expectFail({ submitter: SUBMITTER, outcome });
+    });
+
+    it("a witness whose claim is changed alone violates the constraints", async () => {
+      const witness = await circuit.calculateWitness({ submitter: SUBMITTER, outcome: 1n });
+      await circuit.expectConstraintPass(witness);
+      const tampered = await circuit.editWitness(witness, { "main.runClaim": encodeRunClaim(SUBMITTER, 2n) });
+      await circuit.expectConstraintFail(tampered);
     });
   });
 });

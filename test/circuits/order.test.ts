@@ -1,4 +1,5 @@
 import type { WitnessTester } from "circomkit";
+import { encodeRunClaim } from "../../src/chain";
 import { derivePublicKey, signMessage } from "../../src/crypto";
 import type { CircuitInput } from "../../src/prover";
 import { orderTemplateInput } from "../../src/scenarios/order/witness";
@@ -34,7 +35,7 @@ describe("OrderWorkflow(4, 3) circuit", function () {
       file: "order/order",
       template: "OrderWorkflow",
       params: [TRACE_DEPTH, PROVIDER_DEPTH],
-      pubs: ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"],
+      pubs: ["workflowId", "traceRoot", "providerSetRoot"],
     });
     providers = await providerFixtures();
     providerSet = providerSetOf(providers);
@@ -48,7 +49,8 @@ describe("OrderWorkflow(4, 3) circuit", function () {
   });
 
   it("accepts a committed run whose traceRoot src/trace computed (TypeScript and circuit agree)", async () => {
-    await circuit.expectPass(valid);
+    // Its one public output, the run claim: the submitter and the outcome (COMMITTED) in one signal.
+    await circuit.expectPass(valid, { runClaim: encodeRunClaim(SUBMITTER, 1n) });
   });
 
   it("rejects a response field altered after signing (payment amount)", async () => {
@@ -177,5 +179,13 @@ describe("OrderWorkflow(4, 3) circuit", function () {
     await circuit.expectConstraintPass(witness);
     const tampered = await circuit.editWitness(witness, { "main.submitter": SUBMITTER + 1n });
     await circuit.expectConstraintFail(tampered);
+  });
+
+  it("binds the run claim: a witness whose public runClaim names another submitter or outcome fails", async () => {
+    const witness = await circuit.calculateWitness(valid);
+    for (const runClaim of [encodeRunClaim(SUBMITTER + 1n, 1n), encodeRunClaim(SUBMITTER, 2n)]) {
+      const tampered = await circuit.editWitness(witness, { "main.runClaim": runClaim });
+      await circuit.expectConstraintFail(tampered);
+    }
   });
 });

@@ -32,15 +32,7 @@ import {
 
 const STATE_DEPTH = 10;
 const SUBMITTER = 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266n;
-const PUBS = [
-  "workflowId",
-  "outcome",
-  "traceRoot",
-  "providerSetRoot",
-  "submitter",
-  "stateRootBefore",
-  "stateRootAfter",
-];
+const PUBS = ["workflowId", "traceRoot", "providerSetRoot", "stateRootBefore", "stateRootAfter"];
 const P = SNARK_SCALAR_FIELD;
 const s = encodeString;
 const STEP_NAMES = ["create_order", "reserve_inventory", "payment", "logistics", "invoice", "accounting"];

@@ -97,7 +97,7 @@ describe("OrderSaga(4, 3) circuit: committed and rolled-back orders", function (
       file: "order/order",
       template: "OrderSaga",
       params: [TRACE_DEPTH, PROVIDER_DEPTH],
-      pubs: ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter"],
+      pubs: ["workflowId", "traceRoot", "providerSetRoot"],
     });
     providers = await providerFixtures();
     providerSet = providerSetOf(providers);

@@ -35,15 +35,7 @@ import { circomkit } from "../fixtures/circomkit";
 import { constraintOf, expectFailAt } from "../fixtures/constraints";
 
 const SUBMITTER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const PUBS = [
-  "workflowId",
-  "outcome",
-  "traceRoot",
-  "providerSetRoot",
-  "submitter",
-  "stateRootBefore",
-  "stateRootAfter",
-];
+const PUBS = ["workflowId", "traceRoot", "providerSetRoot", "stateRootBefore", "stateRootAfter"];
 const SYSTEMS: SystemName[] = ["erp", "sql", "logistics"];
 const LIMB = 1n << 64n;
 

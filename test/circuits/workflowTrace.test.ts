@@ -42,7 +42,7 @@ import {
 const SUBMITTER = 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266n;
 const MAX_STEPS = 8;
 const MAX_CALLS = 4;
-const PUBS = ["workflowId", "outcome", "traceRoot", "providerSetRoot", "submitter", "definitionHash"];
+const PUBS = ["workflowId", "traceRoot", "providerSetRoot", "definitionHash"];
 const s = encodeString;
 
 /** A 3-step subscription: a local step, payment.charge (refunded on rollback), invoice.issue. */

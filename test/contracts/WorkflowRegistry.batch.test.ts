@@ -29,8 +29,10 @@ const OTHER_PROVIDER_SET_ROOT = 0x8765_4321n;
 const BAD_AX = 0xbadn;
 
 type Proof = { a: [bigint, bigint]; b: [[bigint, bigint], [bigint, bigint]]; c: [bigint, bigint] };
-type Signals5 = [bigint, bigint, bigint, bigint, bigint];
-type Signals7 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+/** runClaim (submitter + outcome * 2^160), workflowId, traceRoot, providerSetRoot. */
+type Signals4 = [bigint, bigint, bigint, bigint];
+/** The four, then stateRootBefore, stateRootAfter. */
+type Signals6 = [bigint, bigint, bigint, bigint, bigint, bigint];
 
 const proofOf = (ax = 1n): Proof => ({
   a: [ax, 2n],
@@ -58,25 +60,26 @@ async function batchFixture() {
   for (const templateId of [PLAIN, DEFINED, STATE]) {
     await registry.setTemplateBatchVerifier(templateId, batchVerifier);
   }
-  const plain = (i: number, overrides: Partial<Record<number, bigint>> = {}): Signals5 => {
-    const signals: Signals5 = [
+  /** The prover's run claim with this outcome (any value: the registry reads the bits above 160). */
+  const claim = (outcome: bigint, submitter = prover.address) => BigInt(submitter) + (outcome << 160n);
+  const plain = (i: number, overrides: Partial<Record<number, bigint>> = {}): Signals4 => {
+    const signals: Signals4 = [
+      claim(1n),
       0x1000n + BigInt(i),
-      1n,
       0x7000n + BigInt(i),
       i % 2 === 0 ? PROVIDER_SET_ROOT : OTHER_PROVIDER_SET_ROOT,
-      BigInt(prover.address),
     ];
     for (const [index, value] of Object.entries(overrides)) signals[Number(index)] = value!;
     return signals;
   };
   /** n state runs chained from the genesis root (run i: root 0x5000+i-1 → 0x5000+i), rolled back ones keep it. */
-  const chained = (n: number, rolledBack: number[] = []): Signals7[] => {
-    const runs: Signals7[] = [];
+  const chained = (n: number, rolledBack: number[] = []): Signals6[] => {
+    const runs: Signals6[] = [];
     let root = GENESIS;
     for (let i = 0; i < n; i += 1) {
       const after = rolledBack.includes(i) ? root : 0x5000n + BigInt(i);
-      runs.push([...plain(i), root, after] as Signals7);
-      if (rolledBack.includes(i)) runs[i][1] = 2n;
+      runs.push([...plain(i), root, after] as Signals6);
+      if (rolledBack.includes(i)) runs[i][0] = claim(2n);
       root = after;
     }
     return runs;
@@ -90,6 +93,7 @@ async function batchFixture() {
     admin,
     prover,
     outsider,
+    claim,
     plain,
     chained,
   };
@@ -102,12 +106,12 @@ function submitBatch(
   registry: WorkflowRegistry,
   signer: HardhatEthersSigner,
   templateId: string,
-  runs: Signals5[],
+  runs: Signals4[],
 ) {
   return registry.connect(signer).submitBatch(templateId, batchOf(runs.length), runs);
 }
 
-function submitBatchWithState(registry: WorkflowRegistry, signer: HardhatEthersSigner, runs: Signals7[]) {
+function submitBatchWithState(registry: WorkflowRegistry, signer: HardhatEthersSigner, runs: Signals6[]) {
   return registry.connect(signer).submitBatchWithState(STATE, batchOf(runs.length), runs);
 }
 
@@ -166,14 +170,14 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
     });
 
     it("refuses a batch of a template without a batch verifier, before looking at any run", async () => {
-      const { registry, prover, plain } = await loadFixture(batchFixture);
+      const { registry, prover, claim, plain } = await loadFixture(batchFixture);
       const bare = templateIdOf("Bare_4_3");
       await registry.registerTemplate(
         bare,
         await registry.getTemplate(PLAIN).then((t) => t.verifier),
         ethers.ZeroHash,
       );
-      await expect(submitBatch(registry, prover, bare, [plain(0, { 1: 7n })]))
+      await expect(submitBatch(registry, prover, bare, [plain(0, { 0: claim(7n) })]))
         .to.be.revertedWithCustomError(registry, "Registry__NoBatchVerifier")
         .withArgs(bare);
     });
@@ -184,7 +188,7 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       const { registry, prover, plain } = await loadFixture(batchFixture);
       const runs = Array.from({ length: 5 }, (_, i) => plain(i));
       const receipt = await (await submitBatch(registry, prover, PLAIN, runs)).wait();
-      const batchEntries = await Promise.all(runs.map((r) => registry.getEntry(r[0])));
+      const batchEntries = await Promise.all(runs.map((r) => registry.getEntry(r[1])));
 
       const { registry: other } = await batchFixture();
       const singleLogs: Log[] = [];
@@ -201,7 +205,7 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
         rebase(singleLogs, await other.getAddress()),
       );
       expect(receipt!.logs).to.have.length(5);
-      const singleEntries = await Promise.all(runs.map((r) => other.getEntry(r[0])));
+      const singleEntries = await Promise.all(runs.map((r) => other.getEntry(r[1])));
       expect(batchEntries.map((e) => [e.outcome, e.traceRoot])).to.deep.equal(
         singleEntries.map((e) => [e.outcome, e.traceRoot]),
       );
@@ -223,24 +227,20 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
     });
 
     it("names the refused run and the error its single submission would raise; nothing is recorded", async () => {
-      const { registry, prover, outsider, plain } = await loadFixture(batchFixture);
+      const { registry, prover, outsider, claim, plain } = await loadFixture(batchFixture);
       const good = [plain(0), plain(1)];
-      const cases: [Signals5, string, unknown[]][] = [
+      const cases: [Signals4, string, unknown[]][] = [
         [plain(2, { 2: SNARK_SCALAR_FIELD }), "Registry__InputNotInField", [2, SNARK_SCALAR_FIELD]],
-        [plain(2, { 4: SNARK_SCALAR_FIELD + 1n }), "Registry__InputNotInField", [4, SNARK_SCALAR_FIELD + 1n]],
-        [plain(2, { 1: 3n }), "Registry__InvalidOutcome", [3n]],
+        [plain(2, { 0: SNARK_SCALAR_FIELD + 1n }), "Registry__InputNotInField", [0, SNARK_SCALAR_FIELD + 1n]],
+        [plain(2, { 0: claim(3n) }), "Registry__InvalidOutcome", [3n]],
+        [plain(2, { 0: claim(0n) }), "Registry__InvalidOutcome", [0n]],
         [plain(2, { 3: 0x99n }), "Registry__UnknownProviderSet", [0x99n]],
         [
-          plain(2, { 4: (1n << 160n) + BigInt(prover.address) }),
-          "Registry__SubmitterOutOfRange",
-          [(1n << 160n) + BigInt(prover.address)],
-        ],
-        [
-          plain(2, { 4: BigInt(outsider.address) }),
+          plain(2, { 0: claim(1n, outsider.address) }),
           "Registry__SubmitterMismatch",
           [outsider.address, prover.address],
         ],
-        [plain(2, { 0: good[0][0] }), "Registry__AlreadyRecorded", [good[0][0]]],
+        [plain(2, { 1: good[0][1] }), "Registry__AlreadyRecorded", [good[0][1]]],
       ];
       for (const [bad, error, args] of cases) {
         await expect(submitBatch(registry, prover, PLAIN, [...good, bad, plain(3)]), error)
@@ -251,19 +251,19 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       await expect(submitBatch(registry, prover, PLAIN, good))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
         .withArgs(1, reason(registry, "Registry__ProviderSetRevoked", [OTHER_PROVIDER_SET_ROOT]));
-      for (const run of [...good, plain(3)]) expect(await registry.isRecorded(run[0])).to.equal(false);
+      for (const run of [...good, plain(3)]) expect(await registry.isRecorded(run[1])).to.equal(false);
     });
 
     it("a run recorded before, or twice in the batch, is a replay whatever its proof bytes", async () => {
-      const { registry, prover, plain } = await loadFixture(batchFixture);
+      const { registry, prover, claim, plain } = await loadFixture(batchFixture);
       await submitBatch(registry, prover, PLAIN, [plain(0)]);
-      const replay = plain(0, { 1: 2n, 2: 0x9999n });
+      const replay = plain(0, { 0: claim(2n), 2: 0x9999n });
       await expect(registry.connect(prover).submitBatch(PLAIN, [proofOf(9n), proofOf()], [plain(1), replay]))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
-        .withArgs(1, reason(registry, "Registry__AlreadyRecorded", [plain(0)[0]]));
+        .withArgs(1, reason(registry, "Registry__AlreadyRecorded", [plain(0)[1]]));
       await expect(submitBatch(registry, prover, PLAIN, [plain(1), plain(2), plain(1)]))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
-        .withArgs(2, reason(registry, "Registry__AlreadyRecorded", [plain(1)[0]]));
+        .withArgs(2, reason(registry, "Registry__AlreadyRecorded", [plain(1)[1]]));
     });
 
     it("a bad proof: names the first run the template's verifier refuses, and records none", async () => {
@@ -278,7 +278,7 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       await expect(registry.connect(prover).submitBatch(PLAIN, batchOf(4), runs))
         .to.be.revertedWithCustomError(registry, "Registry__BatchVerifierRejected")
         .withArgs(PLAIN);
-      expect(await registry.isRecorded(runs[0][0])).to.equal(false);
+      expect(await registry.isRecorded(runs[0][1])).to.equal(false);
     });
 
     it("a definition-bound template: its definition hash goes to the batch verifier; a bad proof is named", async () => {
@@ -289,7 +289,7 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
         .withArgs(3, DEFINITION_HASH);
       await batchVerifier.setEcho(false);
       await submitBatch(registry, prover, DEFINED, [plain(0), plain(1)]);
-      expect(await registry.isRecorded(plain(1)[0])).to.equal(true);
+      expect(await registry.isRecorded(plain(1)[1])).to.equal(true);
 
       await batchVerifier.setResult(false);
       await definitionVerifier.setRequiredDefinitionHash(DEFINITION_HASH);
@@ -328,7 +328,7 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       const { registry, prover, chained } = await loadFixture(batchFixture);
       const runs = chained(6, [2, 3]);
       const receipt = await (await submitBatchWithState(registry, prover, runs)).wait();
-      expect(await registry.currentStateRoot(STOCK)).to.equal(runs[5][6]);
+      expect(await registry.currentStateRoot(STOCK)).to.equal(runs[5][5]);
 
       const { registry: other } = await batchFixture();
       const singleLogs: Log[] = [];
@@ -347,11 +347,11 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       const moves = receipt!.logs.map((log) => registry.interface.parseLog(log)!);
       expect(moves.map((move) => move.name)).to.deep.equal(Array(6).fill("WorkflowRecordedWithState"));
       expect(moves.map((move) => [move.args.stateRootBefore, move.args.stateRootAfter])).to.deep.equal(
-        runs.map((run) => [run[5], run[6]]),
+        runs.map((run) => [run[4], run[5]]),
       );
-      expect(await other.currentStateRoot(STOCK)).to.equal(runs[5][6]);
+      expect(await other.currentStateRoot(STOCK)).to.equal(runs[5][5]);
       for (const run of runs) {
-        const [mine, theirs] = [await registry.getEntry(run[0]), await other.getEntry(run[0])];
+        const [mine, theirs] = [await registry.getEntry(run[1]), await other.getEntry(run[1])];
         expect([mine.outcome, mine.traceRoot]).to.deep.equal([theirs.outcome, theirs.traceRoot]);
       }
     });
@@ -362,24 +362,24 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       const broken = [runs[0], runs[2], runs[3]];
       await expect(submitBatchWithState(registry, prover, broken))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
-        .withArgs(1, reason(registry, "Registry__StaleStateRoot", [runs[0][6], runs[1][6]]));
-      const zero = [runs[0], [...runs[1].slice(0, 6), 0n] as Signals7];
+        .withArgs(1, reason(registry, "Registry__StaleStateRoot", [runs[0][5], runs[1][5]]));
+      const zero = [runs[0], [...runs[1].slice(0, 5), 0n] as Signals6];
       await expect(submitBatchWithState(registry, prover, zero))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
         .withArgs(1, reason(registry, "Registry__InvalidStateRoot", [STOCK, 0n]));
-      const wide = [runs[0], [...runs[1].slice(0, 6), SNARK_SCALAR_FIELD] as Signals7];
+      const wide = [runs[0], [...runs[1].slice(0, 5), SNARK_SCALAR_FIELD] as Signals6];
       await expect(submitBatchWithState(registry, prover, wide))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
-        .withArgs(1, reason(registry, "Registry__InputNotInField", [6, SNARK_SCALAR_FIELD]));
+        .withArgs(1, reason(registry, "Registry__InputNotInField", [5, SNARK_SCALAR_FIELD]));
       await expect(submitBatchWithState(registry, outsider, runs))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
         .withArgs(0, reason(registry, "Registry__SubmitterMismatch", [prover.address, outsider.address]));
       // Not started from the domain's current root.
       await expect(submitBatchWithState(registry, prover, runs.slice(1)))
         .to.be.revertedWithCustomError(registry, "Registry__BatchRunRejected")
-        .withArgs(0, reason(registry, "Registry__StaleStateRoot", [GENESIS, runs[0][6]]));
+        .withArgs(0, reason(registry, "Registry__StaleStateRoot", [GENESIS, runs[0][5]]));
       expect(await registry.currentStateRoot(STOCK)).to.equal(GENESIS);
-      expect(await registry.isRecorded(runs[0][0])).to.equal(false);
+      expect(await registry.isRecorded(runs[0][1])).to.equal(false);
     });
 
     it("a bad proof: names the first run the template's verifier refuses; a disagreeing batch verifier", async () => {
@@ -407,7 +407,7 @@ describe("WorkflowRegistry: batch submissions (mock verifiers)", () => {
       await expect(
         registry
           .connect(prover)
-          .submitBatchWithState(PLAIN, batchOf(1), [[...plain(5), GENESIS, 1n] as Signals7]),
+          .submitBatchWithState(PLAIN, batchOf(1), [[...plain(5), GENESIS, 1n] as Signals6]),
       )
         .to.be.revertedWithCustomError(registry, "Registry__TemplateKindMismatch")
         .withArgs(PLAIN);

@@ -26,7 +26,8 @@ const PROOF = {
   c: [7n, 8n] as [bigint, bigint],
 };
 
-type StateSignals = [bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+/** runClaim (submitter + outcome * 2^160), workflowId, traceRoot, providerSetRoot, rootBefore, rootAfter. */
+type StateSignals = [bigint, bigint, bigint, bigint, bigint, bigint];
 
 async function stateFixture() {
   const [admin, prover, outsider] = await ethers.getSigners();
@@ -38,11 +39,10 @@ async function stateFixture() {
   await registry.registerStateTemplate(STATE_TEMPLATE, verifier, ethers.ZeroHash, STOCK);
   await registry.registerTemplate(PLAIN_TEMPLATE, plainVerifier, ethers.ZeroHash);
   const signals = (workflowId: bigint, before: bigint, after: bigint, outcome = 1n): StateSignals => [
+    BigInt(prover.address) + (outcome << 160n),
     workflowId,
-    outcome,
     0x7777n + workflowId,
     PROVIDER_SET_ROOT,
-    BigInt(prover.address),
     before,
     after,
   ];
@@ -196,7 +196,7 @@ describe("WorkflowRegistry: state domains and their current roots", () => {
     await expect(submitWithState(registry, prover, signals(2n, 0x51n, 0x52n, 3n)))
       .to.be.revertedWithCustomError(registry, "Registry__InvalidOutcome")
       .withArgs(3n);
-    for (const index of [5, 6]) {
+    for (const index of [4, 5]) {
       const big = signals(2n, 0x51n, 0x52n);
       big[index] = SNARK_SCALAR_FIELD;
       await expect(submitWithState(registry, prover, big))
@@ -223,8 +223,8 @@ describe("WorkflowRegistry: state domains and their current roots", () => {
 
   it("a state template's runs cannot bypass the state through submit, nor a plain one use submitWithState", async () => {
     const { registry, prover, signals } = await loadFixture(stateFixture);
-    const five = signals(1n, GENESIS, 0x51n).slice(0, 5) as [bigint, bigint, bigint, bigint, bigint];
-    await expect(registry.connect(prover).submit(STATE_TEMPLATE, PROOF.a, PROOF.b, PROOF.c, five))
+    const four = signals(1n, GENESIS, 0x51n).slice(0, 4) as [bigint, bigint, bigint, bigint];
+    await expect(registry.connect(prover).submit(STATE_TEMPLATE, PROOF.a, PROOF.b, PROOF.c, four))
       .to.be.revertedWithCustomError(registry, "Registry__TemplateKindMismatch")
       .withArgs(STATE_TEMPLATE);
     await expect(submitWithState(registry, prover, signals(1n, GENESIS, 0x51n), PLAIN_TEMPLATE))

@@ -49,8 +49,9 @@ interface RunSignals {
   submitter: bigint;
 }
 
+/** The signals as the circuit makes them: the run claim (submitter + outcome * 2^160) first. */
 function publicSignalsOf(run: RunSignals): PublicSignalValues {
-  return [run.workflowId, run.outcome, run.traceRoot, run.providerSetRoot, run.submitter];
+  return [run.submitter + (run.outcome << 160n), run.workflowId, run.traceRoot, run.providerSetRoot];
 }
 
 async function registryFixture() {
@@ -353,15 +354,20 @@ describe("WorkflowRegistry", () => {
         .withArgs(prover.address, outsider.address);
     });
 
-    it("rejects a submitter signal wider than 160 bits even if its low bits are the sender", async () => {
+    it("reads the outcome from the run claim's bits above 160: any other value there is refused", async () => {
       const { registry, prover, run } = await loadFixture(registryFixture);
-      const widened = (1n << 160n) + BigInt(prover.address);
-      await expect(submitAs(registry, prover, { ...run, submitter: widened }))
-        .to.be.revertedWithCustomError(registry, "Registry__SubmitterOutOfRange")
-        .withArgs(widened);
+      // The circuit range-checks the submitter to 160 bits, so S + 2^160 cannot pose as outcome + 1;
+      // the registry refuses whatever the high bits say when it is not 1 or 2, the sender's low bits aside.
+      for (const high of [3n, 5n, 1n << 90n]) {
+        const signals = publicSignalsOf(run);
+        signals[0] = (high << 160n) + BigInt(prover.address);
+        await expect(registry.connect(prover).submit(TEMPLATE_ID, PROOF.a, PROOF.b, PROOF.c, signals))
+          .to.be.revertedWithCustomError(registry, "Registry__InvalidOutcome")
+          .withArgs(high);
+      }
     });
 
-    for (let index = 0; index < 5; index++) {
+    for (let index = 0; index < 4; index++) {
       for (const value of [SNARK_SCALAR_FIELD, ethers.MaxUint256]) {
         const label = value === SNARK_SCALAR_FIELD ? "the modulus" : "2^256 - 1";
         it(`rejects public input ${index} equal to ${label}`, async () => {
@@ -554,13 +560,13 @@ describe("WorkflowRegistry", () => {
         expect([entry.outcome, entry.traceRoot]).to.deep.equal([COMMITTED, run.traceRoot]);
       });
 
-      it("passes the verifier the five signals, then the template's registered definition hash", async () => {
+      it("passes the verifier the four signals, then the template's registered definition hash", async () => {
         const { registry, definitionVerifier, prover, run } = await loadFixture(definitionFixture);
         await definitionVerifier.setEcho(true);
         await expect(submitAs(registry, prover, run, INVOICE_TEMPLATE_ID))
           .to.be.revertedWithCustomError(definitionVerifier, "MockDefinitionVerifier__Received")
           .withArgs([...publicSignalsOf(run), INVOICE_DEFINITION_HASH]);
-        // Same verifier, same submitted signals: the template alone decides the sixth.
+        // Same verifier, same submitted signals: the template alone decides the fifth.
         await expect(submitAs(registry, prover, run, ONBOARDING_TEMPLATE_ID))
           .to.be.revertedWithCustomError(definitionVerifier, "MockDefinitionVerifier__Received")
           .withArgs([...publicSignalsOf(run), ONBOARDING_DEFINITION_HASH]);
@@ -605,15 +611,14 @@ describe("WorkflowRegistry", () => {
           .withArgs(other.workflowId);
       });
 
-      it("rejects a sender other than the bound submitter, and a submitter wider than 160 bits", async () => {
+      it("rejects a sender other than the bound submitter, and a run claim whose high bits are no outcome", async () => {
         const { registry, prover, outsider, run } = await loadFixture(definitionFixture);
         await expect(submitAs(registry, outsider, run, INVOICE_TEMPLATE_ID))
           .to.be.revertedWithCustomError(registry, "Registry__SubmitterMismatch")
           .withArgs(prover.address, outsider.address);
-        const widened = (1n << 160n) + BigInt(prover.address);
-        await expect(submitAs(registry, prover, { ...run, submitter: widened }, INVOICE_TEMPLATE_ID))
-          .to.be.revertedWithCustomError(registry, "Registry__SubmitterOutOfRange")
-          .withArgs(widened);
+        await expect(submitAs(registry, prover, { ...run, outcome: 4n }, INVOICE_TEMPLATE_ID))
+          .to.be.revertedWithCustomError(registry, "Registry__InvalidOutcome")
+          .withArgs(4n);
       });
 
       it("rejects an inactive template and accepts it again once reactivated", async () => {
@@ -629,7 +634,7 @@ describe("WorkflowRegistry", () => {
         );
       });
 
-      for (let index = 0; index < 5; index++) {
+      for (let index = 0; index < 4; index++) {
         for (const value of [SNARK_SCALAR_FIELD, ethers.MaxUint256]) {
           const label = value === SNARK_SCALAR_FIELD ? "the modulus" : "2^256 - 1";
           it(`rejects public input ${index} equal to ${label}`, async () => {
@@ -669,7 +674,7 @@ describe("WorkflowRegistry", () => {
       });
 
       it("cannot be bypassed by registering the generic verifier as a template of its own circuit", async () => {
-        // Such a template would be asked for the five-signal verifyProof, which the generic verifier
+        // Such a template would be asked for the four-signal verifyProof, which the generic verifier
         // does not have: every submission reverts, whatever definition the prover would choose.
         const { registry, definitionVerifier, prover, run } = await loadFixture(definitionFixture);
         await registry.registerTemplate(OTHER_TEMPLATE_ID, definitionVerifier, ethers.ZeroHash);
@@ -681,9 +686,9 @@ describe("WorkflowRegistry", () => {
         if ((hre as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
         const { registry, prover, run } = await loadFixture(definitionFixture);
         const receipt = await (await submitAs(registry, prover, run, INVOICE_TEMPLATE_ID)).wait();
-        // 68,513 measured: beyond the five-signal path, the definition hash's cold SLOAD (2.1k), the sixth
-        // signal's encoding, and the mock's own second slot (2.1k). A real six-signal verifier adds ~6.2k
-        // (one more ecMul and ecAdd) to a five-signal one's cost.
+        // ~68k measured: beyond the four-signal path, the definition hash's cold SLOAD (2.1k), the fifth
+        // signal's encoding, and the mock's own second slot (2.1k). A real five-signal verifier adds ~6.2k
+        // (one more ecMul and ecAdd) to a four-signal one's cost.
         expect(receipt!.gasUsed).to.be.lessThan(70_000n);
       });
     });

@@ -232,9 +232,9 @@ describe("state roots end to end: order runs move the stock domain through the r
     }
     expect(preparedA.transition.rootBefore).to.equal(oldRoot);
     expect(preparedB.transition.rootBefore).to.equal(oldRoot);
-    expect(BigInt(proofA.publicSignals[5])).to.equal(oldRoot);
-    expect(BigInt(proofA.publicSignals[6])).to.equal(preparedA.transition.rootAfter);
-    expect(BigInt(proofB.publicSignals[5])).to.equal(oldRoot);
+    expect(BigInt(proofA.publicSignals[4])).to.equal(oldRoot);
+    expect(BigInt(proofA.publicSignals[5])).to.equal(preparedA.transition.rootAfter);
+    expect(BigInt(proofB.publicSignals[4])).to.equal(oldRoot);
     expect(preparedB.transition.rootAfter).to.not.equal(preparedA.transition.rootAfter);
 
     // A is accepted: the registry's root moves to A's rootAfter.
@@ -321,7 +321,7 @@ describe("state roots end to end: order runs move the stock domain through the r
 
       const proof = await prover.prove(input);
       const signals = proof.publicSignals.map((s) => BigInt(s));
-      expect(signals.slice(5)).to.deep.equal([transition.rootBefore, transition.rootAfter]);
+      expect(signals.slice(4)).to.deep.equal([transition.rootBefore, transition.rootAfter]);
       const templateId = committedTemplateId();
       const withSignals = (publicSignals: readonly (string | bigint)[]) =>
         submitRunWithState({
@@ -345,13 +345,13 @@ describe("state roots end to end: order runs move the stock domain through the r
         expect(argsOf(notInField)).to.deep.equal([BigInt(index), aliased]);
       }
 
-      // A state template's proof through plain submit (five signals: the roots dropped).
+      // A state template's proof through plain submit (four signals: the roots dropped).
       const plain = await submitError(
         submitRun({
           registry: session.chain.registry,
           templateId,
           proof: proof.proof,
-          publicSignals: proof.publicSignals.slice(0, 5),
+          publicSignals: proof.publicSignals.slice(0, 4),
         }),
       );
       expect(plain.errorName).to.equal("Registry__TemplateKindMismatch");

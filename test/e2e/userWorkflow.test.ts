@@ -57,8 +57,8 @@ describe("user-defined workflows: a TypeScript file, proven by the generic templ
     const definition = session.scenario.createDefinition();
     const hash = workflowDefinitionHash(workflowLayoutOf(definition), 8);
     expect(bundle.definition).to.deep.include({ name: "subscription", hash: hash.toString() });
-    expect(bundle.proof!.publicSignals).to.have.length(6);
-    expect(bundle.proof!.publicSignals[5]).to.equal(hash.toString());
+    expect(bundle.proof!.publicSignals).to.have.length(5);
+    expect(bundle.proof!.publicSignals[4]).to.equal(hash.toString());
     const template = await readTemplate({ registry: session.chain.registry, templateId: bundle.templateId });
     expect(template.definitionHash).to.equal(hash);
     expect(bundle.steps.map((s) => `${s.stepName}:${s.status}:${s.evidence}`)).to.deep.equal([

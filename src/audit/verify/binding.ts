@@ -1,4 +1,5 @@
 import type { RunBundle } from "../../bundle";
+import { submitterOfSignals } from "../../chain";
 import { toHex32 } from "../../crypto";
 import type { CircuitInstance } from "../../prover";
 import { fixedWorkflowTag, workflowIdOf } from "../../trace";
@@ -43,15 +44,14 @@ export function checkBinding(args: {
     );
   }
   const submitter = BigInt(binding.submitter);
-  if (
-    bundle.proof &&
-    bundle.proof.publicSignals.length > 4 &&
-    BigInt(bundle.proof.publicSignals[4]) !== submitter
-  ) {
-    findings.fail(
-      "binding",
-      `the run is bound to submitter ${binding.submitter}; the proof's submitter signal is ${toHex32(BigInt(bundle.proof.publicSignals[4]))}`,
-    );
+  if (bundle.proof && bundle.proof.publicSignals.length > 0) {
+    const proven = submitterOfSignals(bundle.proof.publicSignals);
+    if (proven !== submitter) {
+      findings.fail(
+        "binding",
+        `the run is bound to submitter ${binding.submitter}; the proof's run claim binds 0x${proven.toString(16).padStart(40, "0")}`,
+      );
+    }
   }
   if (bundle.submission && BigInt(bundle.submission.submitter) !== submitter) {
     findings.fail(

@@ -1,5 +1,11 @@
 import type { RunBundle } from "../../bundle";
-import { stateAdvancesOf, verifyRegisteredProof, type RecordedRun, type StateAdvance } from "../../chain";
+import {
+  stateAdvancesOf,
+  submitterOfSignals,
+  verifyRegisteredProof,
+  type RecordedRun,
+  type StateAdvance,
+} from "../../chain";
 import { toHex32 } from "../../crypto";
 import {
   notRecordedProblem,
@@ -118,8 +124,8 @@ function compareWithEntry(args: {
   if (run.providerSetRoot !== BigInt(bundle.providerSet.root)) {
     differs("provider set", String(run.providerSetRoot), bundle.providerSet.root);
   }
-  if (bundle.proof && BigInt(run.submitter) !== BigInt(bundle.proof.publicSignals[4])) {
-    differs("submitter", run.submitter, addressOf(BigInt(bundle.proof.publicSignals[4])));
+  if (bundle.proof && BigInt(run.submitter) !== submitterOfSignals(bundle.proof.publicSignals)) {
+    differs("submitter", run.submitter, addressOf(submitterOfSignals(bundle.proof.publicSignals)));
   }
   const submission = bundle.submission;
   if (submission) {

@@ -7,7 +7,7 @@ import {
   type RunBundle,
 } from "../../bundle";
 import { definitionTemplateName, templateIdOf } from "../../chain";
-import { circuitInstance, type CircuitInstance } from "../../prover";
+import { circuitInstance, publicSignalNamesOf, type CircuitInstance } from "../../prover";
 import { checkLabels } from "../labels";
 import type { ChainTarget } from "../onChain";
 import { checkBinding } from "./binding";
@@ -106,7 +106,7 @@ export async function verifyBundle(args: { bundle: RunBundle } & ChainTarget): P
     definitionHash,
     stateful: instance ? instance.stateDomain !== undefined : bundle.state !== undefined,
     stateRoots: state?.roots,
-    signalCount: instance?.pubs.length,
+    signalCount: instance ? publicSignalNamesOf(instance).length : undefined,
     findings,
   });
 

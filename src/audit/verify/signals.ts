@@ -1,6 +1,6 @@
 import type { RunBundle } from "../../bundle";
+import { OUTCOME_CODES, encodeRunClaim } from "../../chain";
 import { PUBLIC_SIGNAL_NAMES } from "../../prover";
-import { Outcome } from "../../trace";
 import type { Findings } from "./findings";
 
 export function checkPublicSignals(args: {
@@ -25,14 +25,16 @@ export function checkPublicSignals(args: {
   }
   const submitter = bundle.submission ? BigInt(bundle.submission.submitter) : undefined;
   if (submitter === undefined) {
-    findings.notes.push("the bundle has no submission: the proof's submitter signal is not compared");
+    findings.notes.push(
+      "the bundle has no submission: the proof's run claim (submitter, outcome) is not compared",
+    );
   }
   const expected: Record<(typeof PUBLIC_SIGNAL_NAMES)[number], bigint | undefined> = {
+    // submitter + outcome * 2^160: the bundle's submission and its recorded outcome
+    runClaim: submitter === undefined ? undefined : encodeRunClaim(submitter, OUTCOME_CODES[bundle.outcome]),
     workflowId,
-    outcome: BigInt(Outcome[bundle.outcome]),
     traceRoot,
     providerSetRoot,
-    submitter,
   };
   const signals = bundle.proof.publicSignals;
   const count =
@@ -67,7 +69,7 @@ export function checkPublicSignals(args: {
     if (wanted !== undefined && stated !== wanted) {
       findings.fail(
         "publicSignals",
-        `public signal ${name} is ${stated}, the bundle's ${name === "submitter" ? "submission gives" : "records give"} ${wanted}`,
+        `public signal ${name} is ${stated}, the bundle's ${name === "runClaim" ? "submission and outcome give" : "records give"} ${wanted}`,
       );
     }
   });
