@@ -65,17 +65,18 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         Revoked
     }
 
-    /// @dev The fields `submit` and `submitWithState` read share one slot, a state template's domain among
-    ///      them by its index (a state run then reads the domain's root by that index, not the domain's
-    ///      id); only a definition-bound template's submission reads the second (its metadataHash, the
-    ///      definition's hash), only a batch the fourth. `stateDomain` (the domain's id) is for views,
-    ///      events and errors.
+    /// @dev The fields `submit` and `submitWithState` read share one slot, the pause flag and a state
+    ///      template's domain among them (by its index: a state run then reads the domain's root by that
+    ///      index, not by the domain's id); only a definition-bound template's submission reads the second
+    ///      (its metadataHash, the definition's hash), only a batch the fourth. `stateDomain` (the domain's
+    ///      id) is for views, events and errors.
     struct TemplateRecord {
         address verifier;
         bool active;
         bool bindsDefinition;
         bool stateful;
         uint64 domainIndex;
+        bool paused;
         bytes32 metadataHash;
         bytes32 stateDomain;
         address batchVerifier;
@@ -93,6 +94,11 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     mapping(uint64 index => uint256 root) private _stateRoots;
     /// @dev How many state domains are registered: the last one's index.
     uint64 private _domainCount;
+    /// @dev Every registered template's id, in the order of registration: `pause` and `unpause` set each
+    ///      one's `paused` flag (beside Pausable's own), which a submission reads in the template's first
+    ///      slot instead of a slot of its own (2.1k gas a transaction). Their cost grows with the number of
+    ///      templates (~5k gas each), an admin's, never a submitter's.
+    bytes32[] private _templateIds;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and REGISTRAR_ROLE.
     constructor(address admin) {
@@ -216,11 +222,21 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     /// @inheritdoc IWorkflowRegistry
     function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _pause();
+        _setTemplatesPaused(true);
     }
 
     /// @inheritdoc IWorkflowRegistry
     function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
+        _setTemplatesPaused(false);
+    }
+
+    /// @dev Sets every registered template's `paused` flag (read by submissions with its first slot).
+    function _setTemplatesPaused(bool value) private {
+        uint256 count = _templateIds.length;
+        for (uint256 i = 0; i < count; ++i) {
+            _templates[_templateIds[i]].paused = value;
+        }
     }
 
     // ---------------------------------------------------------------- runs
@@ -232,7 +248,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2][2] calldata b,
         uint256[2] calldata c,
         uint256[4] calldata pubSignals
-    ) external whenNotPaused {
+    ) external {
         (address verifier, bool bindsDefinition) = _plainTemplate(templateId);
         _checkRun(pubSignals, SINGLE_RUN, 0);
 
@@ -252,7 +268,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         uint256[2][2] calldata b,
         uint256[2] calldata c,
         uint256[6] calldata pubSignals
-    ) external whenNotPaused {
+    ) external {
         (address verifier, uint64 domainIndex) = _stateTemplate(templateId);
         // The proof must start from the domain's current root: a run proven against an older state is stale.
         uint256 current = _stateRoots[domainIndex];
@@ -272,7 +288,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bytes32 templateId,
         Groth16Proof[] calldata proofs,
         uint256[4][] calldata pubSignals
-    ) external whenNotPaused {
+    ) external {
         uint256 count = _checkBatchSize(proofs.length, pubSignals.length);
         (address verifier, bool bindsDefinition) = _plainTemplate(templateId);
         _batchVerifierOf(templateId); // none: refused before any run is looked at
@@ -303,7 +319,7 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
         bytes32 templateId,
         Groth16Proof[] calldata proofs,
         uint256[6][] calldata pubSignals
-    ) external whenNotPaused {
+    ) external {
         uint256 count = _checkBatchSize(proofs.length, pubSignals.length);
         (address verifier, uint64 domainIndex) = _stateTemplate(templateId);
         address batchVerifier = _batchVerifierOf(templateId);
@@ -388,31 +404,35 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
     // ---------------------------------------------------------------- internals
 
     /// @dev A template that takes four signals (its own circuit's, or definition-bound): its verifier and
-    ///      whether it binds a definition. Reverts for an unknown, inactive or state template.
+    ///      whether it binds a definition. Reverts for an unknown, paused, inactive or state template.
     function _plainTemplate(
         bytes32 templateId
     ) private view returns (address verifier, bool bindsDefinition) {
         TemplateRecord storage template_ = _templates[templateId];
-        // The four fields share a slot: read together before any branch, the optimizer loads it once.
+        // The five fields share a slot: read together before any branch, the optimizer loads it once.
         verifier = template_.verifier;
         bool active = template_.active;
         bindsDefinition = template_.bindsDefinition;
         bool stateful = template_.stateful;
+        bool paused_ = template_.paused;
         if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        if (paused_) revert EnforcedPause();
         if (!active) revert Registry__TemplateInactive(templateId);
         // A state template's runs must move its domain's root: they go through submitWithState.
         if (stateful) revert Registry__TemplateKindMismatch(templateId);
     }
 
     /// @dev A state template: its verifier and its state domain's index (both in the template's first slot).
-    ///      Reverts for an unknown, inactive or plain one.
+    ///      Reverts for an unknown, paused, inactive or plain one.
     function _stateTemplate(bytes32 templateId) private view returns (address verifier, uint64 domainIndex) {
         TemplateRecord storage template_ = _templates[templateId];
         verifier = template_.verifier;
         bool active = template_.active;
         bool stateful = template_.stateful;
         domainIndex = template_.domainIndex;
+        bool paused_ = template_.paused;
         if (verifier == address(0)) revert Registry__UnknownTemplate(templateId);
+        if (paused_) revert EnforcedPause();
         if (!active) revert Registry__TemplateInactive(templateId);
         if (!stateful) revert Registry__TemplateKindMismatch(templateId);
     }
@@ -853,10 +873,12 @@ contract WorkflowRegistry is IWorkflowRegistry, AccessControl, Pausable {
             bindsDefinition: bindsDefinition,
             stateful: stateful,
             domainIndex: domainIndex,
+            paused: paused(),
             metadataHash: metadataHash,
             stateDomain: stateDomain,
             batchVerifier: address(0)
         });
+        _templateIds.push(templateId);
         emit TemplateRegistered(
             templateId,
             verifier,

@@ -437,6 +437,27 @@ describe("WorkflowRegistry", () => {
       await expect(submitAs(registry, prover, run)).to.emit(registry, "WorkflowRecorded");
     });
 
+    it("pauses templates registered while paused too, and unpauses every one", async () => {
+      // The flag is kept in each template's first slot (read with it by a submission), set by pause for
+      // every template there is and copied from the registry's at registration.
+      const { registry, verifier, prover, run } = await loadFixture(registryFixture);
+      await registry.pause();
+      await registry.registerTemplate(OTHER_TEMPLATE_ID, verifier, METADATA_HASH);
+      for (const templateId of [TEMPLATE_ID, OTHER_TEMPLATE_ID]) {
+        await expect(submitAs(registry, prover, run, templateId)).to.be.revertedWithCustomError(
+          registry,
+          "EnforcedPause",
+        );
+      }
+      await registry.unpause();
+      await expect(submitAs(registry, prover, run, OTHER_TEMPLATE_ID)).to.emit(registry, "WorkflowRecorded");
+      await registry.pause();
+      await expect(
+        submitAs(registry, prover, { ...run, workflowId: run.workflowId + 1n }, TEMPLATE_ID),
+      ).to.be.revertedWithCustomError(registry, "EnforcedPause");
+      expect(await registry.paused()).to.equal(true);
+    });
+
     it("keeps the registry's share of a submission's gas within budget", async function () {
       // solidity-coverage's instrumentation costs gas of its own.
       if ((hre as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
