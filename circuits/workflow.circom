@@ -9,4 +9,5 @@ include "./lib/workflowTrace.circom";
 //
 // Instance (circuits.json): WorkflowTrace_8_4 = WorkflowTrace(4, 3, 8, 4): 16 record slots,
 // provider-set depth 3, up to 8 steps and 4 calls.
-// Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter, definitionHash.
+// Public signals: runClaim (its output: submitter + outcome * 2^160, RunClaim in lib/trace.circom),
+// workflowId, traceRoot, providerSetRoot, definitionHash.

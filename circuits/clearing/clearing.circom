@@ -19,8 +19,8 @@ include "./rules.circom";
 //     calls: the confirmation, the transfer, the statement or its status query, the reversal):
 //     stateRootAfter = stateRootBefore (the balances as they were), and the transfer, when it took
 //     effect, reversed: ClearingReversal.
-// Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter, stateRootBefore,
-// stateRootAfter. The run's id is bound to its submitter and to the clearing (clearingWorkflowTag()).
+// Public signals: runClaim (the output: submitter + outcome * 2^160), workflowId, traceRoot,
+// providerSetRoot, stateRootBefore, stateRootAfter. The run's id is bound to its submitter and to the clearing (clearingWorkflowTag()).
 
 // encodeString("wesflow/clearing"): circuits.json's "workflowTag" of both instances.
 function clearingWorkflowTag() {

@@ -69,8 +69,9 @@ function receiptTag() {
 //     outside the trace).
 // Attestation slot c holds the c-th signed call in trace order (a settled call has none of its own);
 // with receipts, slot r the r-th system's receipt (a system the layout does not call: disabled).
-// Public: workflowId, outcome, traceRoot, providerSetRoot, submitter (declared by the wrapping
-// template).
+// Public (declared by the wrapping template): workflowId, traceRoot, providerSetRoot, and the output
+// runClaim = submitter + outcome * 2^160 (RunClaim, lib/trace.circom); outcome and submitter are
+// private.
 // Assumptions: request/response values are field elements; business meaning is checked elsewhere.
 template Saga(TRACE_DEPTH, PROVIDER_DEPTH, N, MAX_CALLS, FAILED_STEPS, RECEIPTS,
               STEP_CODE, STEP_OP, STEP_SYSTEM, STEP_SETTLE_OP, HAS_COMP, COMP_OP, COMP_SYSTEM) {

@@ -78,8 +78,9 @@ template WorkflowDefinitionHash(MAX_STEPS) {
 //     or 3 (REFUSED) for m = 1;
 //   - each record's evidence field says which (NONE for local records).
 // The run's id is bound (RunBinding, lib/trace.circom): workflowId = Poseidon(submitter,
-// definitionHash, runNonce), runNonce private. Public, in this order: workflowId, outcome,
-// traceRoot, providerSetRoot, submitter, definitionHash.
+// definitionHash, runNonce), runNonce private. Public, in this order: the output runClaim =
+// submitter + outcome * 2^160 (RunClaim, lib/trace.circom; outcome and submitter private), then
+// workflowId, traceRoot, providerSetRoot, definitionHash.
 //
 // How: the layout is computed from (n, k, m, hasComp) with one-hot selectors of n, k and m and
 // equality tests only (no range comparator is needed): forward record i is step i; Qk is in slot

@@ -11,7 +11,8 @@ include "../lib/saga.circom";
 //   OrderWorkflow(TRACE_DEPTH, PROVIDER_DEPTH) proves COMMITTED runs only (3 attested calls);
 //   OrderSaga(TRACE_DEPTH, PROVIDER_DEPTH) proves COMMITTED or ROLLED_BACK runs (up to 6 calls: the
 //   three forward calls and the three compensating calls, when accounting fails).
-// Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter. The run's id is bound
+// Public signals: runClaim (the output: submitter + outcome * 2^160), workflowId, traceRoot,
+// providerSetRoot. The run's id is bound
 // to its submitter and to the order (workflowId = Poseidon(submitter, orderWorkflowTag(), runNonce),
 // runNonce private): the tag is the same for every order template, so a run's signatures fit the
 // order's templates only, never a user-defined workflow's.

@@ -11,8 +11,8 @@ include "../lib/state.circom";
 //   OrderStateWorkflow(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH): COMMITTED runs only (3 attested calls);
 //   OrderStateSaga(TRACE_DEPTH, PROVIDER_DEPTH, STATE_DEPTH): COMMITTED or ROLLED_BACK runs (up to 6
 //   calls: the three forward calls and the three compensating calls, when accounting fails).
-// Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter, stateRootBefore,
-// stateRootAfter.
+// Public signals: runClaim (the output: submitter + outcome * 2^160), workflowId, traceRoot,
+// providerSetRoot, stateRootBefore, stateRootAfter.
 //
 // Statement: SagaWorkflow's (lib/saga.circom) for the order template, OrderRules (./rules.circom)
 // over the forward records in slots 0..5, and the state tree (STATE_DEPTH, lib/state.circom: leaf =

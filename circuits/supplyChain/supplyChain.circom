@@ -14,8 +14,8 @@ include "./rules.circom";
 //   its effect: plan, purchase, produce, inspection, the shipment's status query, cancel the shipment,
 //   scrap the lot, cancel the purchase, cancel the plan), attested by one receipt per system
 //   (RECEIPTS = 1: logistics 2, erp 4, sql 5).
-// Public signals: workflowId, outcome, traceRoot, providerSetRoot, submitter, stateRootBefore,
-// stateRootAfter.
+// Public signals: runClaim (the output: submitter + outcome * 2^160), workflowId, traceRoot,
+// providerSetRoot, stateRootBefore, stateRootAfter.
 //
 // Steps (codes 1..6): confirm_order (local, no compensation: a rolled-back run's outcome voids it),
 // plan (erp.plan 401, settled by erp.status 407, compensated by erp.cancelPlan 404), purchase

@@ -31,9 +31,9 @@ export type { BundleVerification, VerifiedCall, VerifiedState, VerifiedStep } fr
  * any external system:
  * - proof: the Groth16 proof verifies with the template instance's verification key
  *   (build/circuits/<instance>/groth16_vkey.json), and the templateId is the template's;
- * - publicSignals: they are (workflowId, outcome code, recomputed trace root, recomputed provider
- *   set root, submitter of the submission), then the definition hash for a generic template, or the
- *   state's rootBefore and rootAfter for a state template (seven signals);
+ * - publicSignals: they are (the run claim of the submission's submitter and the outcome code,
+ *   workflowId, recomputed trace root, recomputed provider set root), then the definition hash for a
+ *   generic template, or the state's rootBefore and rootAfter for a state template (six signals);
  * - traceRoot: Poseidon(workflowId, outcome, stepCount, stepsRoot) recomputed from the step
  *   records equals the bundle's traceRoot;
  * - providerSet: the provider keys hash to the stated root;
