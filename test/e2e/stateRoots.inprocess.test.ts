@@ -333,12 +333,12 @@ describe("state roots end to end: order runs move the stock domain through the r
       const replaced = (index: number, value: bigint) => signals.map((s, i) => (i === index ? value : s));
 
       // Another stateRootAfter (the root of the stock taking 4): the real verifier says invalid.
-      const invalid = await submitError(withSignals(replaced(6, forgedRoot)));
+      const invalid = await submitError(withSignals(replaced(5, forgedRoot)));
       expect(invalid.errorName).to.equal("Registry__InvalidProof");
       expect(invalid.args).to.deep.equal([templateId]);
 
       // A root aliased by the field modulus (same value mod p for a verifier that reduced it).
-      for (const index of [5, 6]) {
+      for (const index of [4, 5]) {
         const aliased = signals[index] + SNARK_SCALAR_FIELD;
         const notInField = await submitError(withSignals(replaced(index, aliased)));
         expect(notInField.errorName).to.equal("Registry__InputNotInField");

@@ -89,7 +89,9 @@ async function landTransition(
   rootBefore: bigint,
   rootAfter: bigint,
 ): Promise<ConfirmedTransaction> {
-  const signals = [1n, 1n, 0x77n, PROVIDER_SET_ROOT, BigInt(fixture.signer.address), rootBefore, rootAfter];
+  // runClaim (submitter + COMMITTED * 2^160), workflowId, traceRoot, providerSetRoot, the roots
+  const claim = BigInt(fixture.signer.address) + (1n << 160n);
+  const signals = [claim, 1n, 0x77n, PROVIDER_SET_ROOT, rootBefore, rootAfter];
   return submitRunWithState({
     registry: fixture.registry,
     templateId: TEMPLATE_ID,
@@ -192,11 +194,10 @@ describe("recordWithStateInChain: a run refused inside a chain", () => {
               proveMs: 30,
               proof: PROOF,
               publicSignals: [
+                submitter + (1n << 160n),
                 BigInt(runId),
-                1n,
                 0x77n,
                 PROVIDER_SET_ROOT,
-                submitter,
                 move.rootBefore,
                 move.rootAfter,
               ].map(String),
