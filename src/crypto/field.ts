@@ -53,6 +53,11 @@ export function toHex32(value: bigint): string {
   return "0x" + value.toString(16).padStart(64, "0");
 }
 
+/** 0x-prefixed, 20-byte, lower-case hex of a uint160 (an address, e.g. a run claim's submitter). */
+export function toHex20(value: bigint): string {
+  return "0x" + value.toString(16).padStart(40, "0");
+}
+
 /** Parses a decimal or 0x-hex string into a field element. */
 export function parseField(text: string, what = "value"): bigint {
   let value: bigint;

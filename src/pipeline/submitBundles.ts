@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { readBundle, writeBundleFile, type RunBundle } from "../bundle";
+import { toHex20 } from "../crypto";
 import {
   MAX_BATCH_SIZE,
   readStateRoot,
@@ -79,7 +80,7 @@ export async function submitBundles(args: {
       refuse(`template ${bundle.template} (${bundle.templateId}) is not deployed on ${args.network}`);
     else if (submitterOfSignals(bundle.proof.publicSignals) !== BigInt(args.submitter)) {
       refuse(
-        `the proof is bound to submitter ${toAddress(submitterOfSignals(bundle.proof.publicSignals))}, not ${args.submitter}`,
+        `the proof is bound to submitter ${toHex20(submitterOfSignals(bundle.proof.publicSignals))}, not ${args.submitter}`,
       );
     } else {
       const group = groups.get(bundle.templateId) ?? [];
@@ -164,10 +165,6 @@ async function chainOrder<T extends { bundle: RunBundle }>(
   return [...ordered, ...left];
 }
 
-function toAddress(value: bigint | string): string {
-  return `0x${BigInt(value).toString(16).padStart(40, "0")}`;
-}
-
 /**
  * `wesflow submit` and scripts/submit.ts: submits the bundles at `paths` (files, or runs folders whose
  * `<workflowId>/bundle.json` are taken) to the registry deployed on `network` (its deployment file in
@@ -190,15 +187,13 @@ export async function submitBundleFiles(args: {
   const reader = await openRegistryReader({ network: args.network, dataDir: args.dataDir });
   const files = bundleFilesOf(args.paths);
   if (files.length === 0) throw new Error(`no bundle found in ${args.paths.join(", ")}`);
-  const bound = files
-    .map((file) => readBundle(file).proof?.publicSignals)
-    .filter((signals) => signals !== undefined)
-    .map((signals) => submitterOfSignals(signals))[0];
+  const signals = files.map((file) => readBundle(file).proof?.publicSignals).find((s) => s !== undefined);
+  const bound = signals && submitterOfSignals(signals);
   const signers = await loadHardhat(args.network).ethers.getSigners();
   const signer = bound === undefined ? signers[0] : signers.find((s) => BigInt(s.address) === BigInt(bound));
   if (!signer) {
     throw new NetworkError(
-      `the proofs are bound to submitter ${toAddress(bound!)}, which is not an account of ${args.network}`,
+      `the proofs are bound to submitter ${toHex20(bound!)}, which is not an account of ${args.network}`,
     );
   }
   const submissions = await submitBundles({

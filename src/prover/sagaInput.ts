@@ -1,3 +1,4 @@
+import { toHex20 } from "../crypto";
 import {
   checkRunBinding,
   computeTraceRoot,
@@ -229,10 +230,6 @@ export function runNonceInput(trace: Trace, submitter: bigint, workflowTag?: big
     throw new WitnessInputError((cause as Error).message, { cause });
   }
   return { runNonce: trace.binding.runNonce };
-}
-
-function toHex20(value: bigint): string {
-  return "0x" + value.toString(16).padStart(40, "0");
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { RunBundle } from "../../bundle";
 import { submitterOfSignals } from "../../chain";
-import { toHex32 } from "../../crypto";
+import { toHex20, toHex32 } from "../../crypto";
 import type { CircuitInstance } from "../../prover";
 import { fixedWorkflowTag, workflowIdOf } from "../../trace";
 import type { Findings } from "./findings";
@@ -49,7 +49,7 @@ export function checkBinding(args: {
     if (proven !== submitter) {
       findings.fail(
         "binding",
-        `the run is bound to submitter ${binding.submitter}; the proof's run claim binds 0x${proven.toString(16).padStart(40, "0")}`,
+        `the run is bound to submitter ${binding.submitter}; the proof's run claim binds ${toHex20(proven)}`,
       );
     }
   }

@@ -6,7 +6,7 @@ import {
   type RecordedRun,
   type StateAdvance,
 } from "../../chain";
-import { toHex32 } from "../../crypto";
+import { toHex20, toHex32 } from "../../crypto";
 import {
   notRecordedProblem,
   openRegistryView,
@@ -17,11 +17,6 @@ import {
 } from "../onChain";
 import type { Findings } from "./findings";
 import type { BundleVerification, VerifiedState } from "./types";
-
-/** A uint160 public signal as a 0x-prefixed address. */
-function addressOf(value: bigint): string {
-  return "0x" + value.toString(16).padStart(40, "0");
-}
 
 export async function checkChain(args: {
   bundle: RunBundle;
@@ -124,9 +119,9 @@ function compareWithEntry(args: {
   if (run.providerSetRoot !== BigInt(bundle.providerSet.root)) {
     differs("provider set", String(run.providerSetRoot), bundle.providerSet.root);
   }
-  if (bundle.proof && BigInt(run.submitter) !== submitterOfSignals(bundle.proof.publicSignals)) {
-    differs("submitter", run.submitter, addressOf(submitterOfSignals(bundle.proof.publicSignals)));
-  }
+  const proven = bundle.proof && submitterOfSignals(bundle.proof.publicSignals);
+  if (proven !== undefined && BigInt(run.submitter) !== proven)
+    differs("submitter", run.submitter, toHex20(proven));
   const submission = bundle.submission;
   if (submission) {
     if (run.submitter.toLowerCase() !== submission.submitter.toLowerCase()) {
